@@ -1,0 +1,90 @@
+"""The Python API: ``compute`` (scores), ``compute_stats`` (reference statistics) and ``distance`` (FD of two
+saved statistics or feature sets). The CLI calls exactly these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from frechet.errors import InputError
+from frechet.features import is_feature_input
+from frechet.plugins import get_registry
+from frechet.runner import EmbedderChoice, Result, RunSettings, compare, statistics
+from frechet.sources import is_stats_file
+from frechet.stats import FeatureStats
+
+
+def compute(
+    real: Any,
+    fake: Any,
+    *,
+    embedder: str | None = None,
+    metrics: Sequence[str] = ("fd",),
+    layer: str | None = None,
+    embedder_options: Mapping[str, Any] | None = None,
+    metric_options: Mapping[str, Any] | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    workers: int | None = None,
+    skip_bad: bool = False,
+    force: bool = False,
+    progress: bool | None = None,
+    seed: int = 0,
+    save_stats: str | Path | None = None,
+) -> Result:
+    """Score ``fake`` against ``real`` (paths, folders, arrays, or saved statistics ``.npz``).
+
+    ``embedder`` defaults to "features" when the inputs are feature matrices and to "inception" otherwise;
+    ``layer`` picks one of its outputs for FD (default: the embedder's). ``save_stats`` is a folder that receives
+    ``real.npz`` and ``fake.npz`` for the sides that were embedded.
+    """
+    return compare(
+        get_registry(),
+        real,
+        fake,
+        metrics=metrics,
+        choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
+        settings=RunSettings(batch_size, device, workers, skip_bad, progress),
+        options=dict(metric_options or {}),
+        seed=seed,
+        force=force,
+        save_stats=save_stats,
+    )
+
+
+def compute_stats(
+    input: Any,
+    *,
+    embedder: str | None = None,
+    layer: str | None = None,
+    embedder_options: Mapping[str, Any] | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    workers: int | None = None,
+    skip_bad: bool = False,
+    progress: bool | None = None,
+) -> FeatureStats:
+    """Statistics of one input (e.g. a reference dataset), to save with ``.save(path)`` and reuse."""
+    return statistics(
+        get_registry(),
+        input,
+        choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
+        settings=RunSettings(batch_size, device, workers, skip_bad, progress),
+    )
+
+
+def distance(a: Any, b: Any, *, force: bool = False) -> Result:
+    """Fréchet distance between two saved statistics files or feature sets (no model involved)."""
+    for side in (a, b):
+        if not (is_feature_input(side) or (isinstance(side, (str, Path)) and is_stats_file(side))):
+            raise InputError(
+                f"{side if isinstance(side, (str, Path)) else type(side).__name__}: `distance` takes statistics "
+                "(.npz with mu, sigma) or feature matrices (.npy/.npz, 2-D arrays); use `compute` to embed inputs"
+            )
+    return compute(a, b, metrics=("fd",), force=force, progress=False)
+
+
+def load_stats(path: str | Path) -> FeatureStats:
+    """Read a statistics ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's), validated, never unpickled."""
+    return FeatureStats.load(path)

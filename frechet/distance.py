@@ -1,0 +1,172 @@
+"""The Fréchet distance between two Gaussians, computed exactly and fast in float64.
+
+    FD = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁^½ Σ₂ Σ₁^½)^½
+
+The trace term is the nuclear norm of F₁ᵀF₂ for any factors Σᵢ = FᵢFᵢᵀ. Fast path (both covariances full rank):
+F₁ = L (Cholesky), and the term is Σ √eig(Lᵀ Σ₂ L) — one Cholesky, two triangular products and one symmetric
+eigenvalue problem, about 12× faster than ``scipy.linalg.sqrtm(Σ₁Σ₂)`` at d = 2048 and free of complex numbers.
+Exact path (a covariance of rank < d, e.g. N ≤ d samples): factors from the centred samples themselves when they
+are at hand (Gram form), else from an eigendecomposition truncated at numerical rank, and the singular values of
+F₁ᵀF₂ — no square root of a rounding-level eigenvalue is ever taken. See docs/numerics.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+from scipy.linalg import blas
+
+from frechet.errors import InputError
+from frechet.stats import FeatureStats
+
+_EPS = np.finfo(np.float64).eps
+#: Negative eigenvalues of a covariance down to this fraction of its largest are taken as rounding (float32 storage
+#: in other tools' files included) and read as zero; anything more negative means the matrix is not a covariance.
+_PSD_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class _Gaussian:
+    mean: np.ndarray
+    cov: np.ndarray
+    rows: np.ndarray | None  # the samples, when at hand and N ≤ d
+
+    @property
+    def dim(self) -> int:
+        return self.mean.shape[0]
+
+
+class FrechetReference:
+    """One side prepared once (its factorization cached) and compared with many others, e.g. checkpoints."""
+
+    def __init__(self, mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None = None) -> None:
+        self._ref = _as_gaussian(mean_or_stats, cov, "reference")
+        self._trace = float(np.trace(self._ref.cov))
+        self._cholesky: np.ndarray | None = None
+        self._factor: np.ndarray | None = None
+        if self._ref.rows is None:
+            try:
+                self._cholesky = np.asfortranarray(
+                    scipy.linalg.cholesky(self._ref.cov, lower=True, check_finite=False)
+                )
+            except np.linalg.LinAlgError:
+                self._cholesky = None  # only semi-definite: the exact path handles it
+
+    @property
+    def dim(self) -> int:
+        """Feature dimension d of the reference."""
+        return self._ref.dim
+
+    def distance(self, mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None = None) -> float:
+        """Fréchet distance from the reference to another Gaussian (mean, cov) or FeatureStats."""
+        other = _as_gaussian(mean_or_stats, cov, "other")
+        if other.dim != self.dim:
+            raise InputError(f"dimension mismatch: the reference has d={self.dim}, the other side d={other.dim}")
+        trace_term = self._trace_sqrt_product(other)
+        diff = self._ref.mean - other.mean
+        value = float(diff @ diff) + self._trace + float(np.trace(other.cov)) - 2.0 * trace_term
+        return _clamp_rounding(value, self._trace + float(np.trace(other.cov)) + float(diff @ diff))
+
+    def _trace_sqrt_product(self, other: _Gaussian) -> float:
+        if self._cholesky is not None and other.rows is None:
+            eigenvalues = _eigvalsh(_congruence(self._cholesky, other.cov))
+            if eigenvalues[0] > _rank_tolerance(eigenvalues):
+                return float(np.sqrt(eigenvalues).sum())
+        return _nuclear_norm(self._exact_factor().T @ _exact_factor(other))
+
+    def _exact_factor(self) -> np.ndarray:
+        if self._factor is None:
+            self._factor = _exact_factor(self._ref)
+        return self._factor
+
+
+def frechet_distance(
+    mu1: np.ndarray | FeatureStats,
+    sigma1: np.ndarray | FeatureStats | None = None,
+    mu2: np.ndarray | None = None,
+    sigma2: np.ndarray | None = None,
+) -> float:
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), or between two FeatureStats ``(a, b)``.
+
+    Never negative, exactly 0 up to rounding for identical inputs, never complex.
+    """
+    if isinstance(mu1, FeatureStats):
+        if not isinstance(sigma1, FeatureStats) or mu2 is not None or sigma2 is not None:
+            raise InputError("pass either two FeatureStats or four arrays (mu1, sigma1, mu2, sigma2)")
+        return FrechetReference(mu1).distance(sigma1)
+    if sigma1 is None or mu2 is None or sigma2 is None:
+        raise InputError("pass either two FeatureStats or four arrays (mu1, sigma1, mu2, sigma2)")
+    return FrechetReference(mu1, sigma1).distance(mu2, sigma2)
+
+
+def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """tr (Σ₁^½ Σ₂ Σ₁^½)^½ = tr √(Σ₁Σ₂) for two covariance matrices, by the same algorithm as the distance."""
+    zeros = np.zeros(np.shape(sigma1)[0])
+    return FrechetReference(zeros, sigma1)._trace_sqrt_product(_as_gaussian(zeros, sigma2, "sigma2"))
+
+
+def _as_gaussian(mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None, name: str) -> _Gaussian:
+    if isinstance(mean_or_stats, FeatureStats):
+        if cov is not None:
+            raise InputError(f"{name}: pass FeatureStats alone or a (mean, cov) pair, not both")
+        stats = mean_or_stats
+        rows = stats.rows
+        use_rows = rows is not None and rows.shape[0] <= stats.dim
+        return _Gaussian(stats.mean, stats.cov, rows if use_rows else None)
+    if cov is None:
+        raise InputError(f"{name}: a mean needs its covariance")
+    mean = np.asarray(mean_or_stats, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    if mean.ndim != 1 or cov.shape != (mean.shape[0], mean.shape[0]):
+        raise InputError(f"{name}: mean must be (d,) and covariance (d, d), got {mean.shape} and {cov.shape}")
+    if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
+        raise InputError(f"{name}: mean or covariance contains NaN or Inf")
+    return _Gaussian(mean, (cov + cov.T) / 2, None)
+
+
+def _congruence(lower: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Lᵀ Σ L with two triangular matrix products (BLAS trmm: half the work of general products)."""
+    right = blas.dtrmm(1.0, lower, np.asfortranarray(cov), side=1, lower=1)  # Σ L
+    return blas.dtrmm(1.0, lower, right, side=0, lower=1, trans_a=1, overwrite_b=1)  # Lᵀ (Σ L)
+
+
+def _eigvalsh(matrix: np.ndarray) -> np.ndarray:
+    return scipy.linalg.eigh(matrix, eigvals_only=True, driver="evr", check_finite=False, overwrite_a=True)
+
+
+def _rank_tolerance(eigenvalues: np.ndarray) -> float:
+    """Eigenvalues at or below this are zero to working precision (numpy.linalg.matrix_rank's default)."""
+    return float(np.abs(eigenvalues).max()) * len(eigenvalues) * _EPS
+
+
+def _exact_factor(gaussian: _Gaussian) -> np.ndarray:
+    """F with Σ = F Fᵀ and no columns for the null space: centred samples when at hand, else truncated eigh."""
+    if gaussian.rows is not None:
+        centred = gaussian.rows - gaussian.rows.mean(axis=0)
+        return centred.T / np.sqrt(gaussian.rows.shape[0] - 1)
+    eigenvalues, vectors = scipy.linalg.eigh(gaussian.cov, driver="evr", check_finite=False)
+    largest = float(np.abs(eigenvalues).max()) if eigenvalues.size else 0.0
+    if eigenvalues[0] < -_PSD_RTOL * largest:
+        raise InputError(
+            f"a covariance is not positive semi-definite (eigenvalue {eigenvalues[0]:.3g} vs largest {largest:.3g}); "
+            "it cannot come from data: recompute the statistics"
+        )
+    keep = eigenvalues > _rank_tolerance(eigenvalues)
+    return vectors[:, keep] * np.sqrt(eigenvalues[keep])
+
+
+def _nuclear_norm(matrix: np.ndarray) -> float:
+    if matrix.size == 0:
+        return 0.0
+    return float(scipy.linalg.svdvals(matrix, check_finite=False).sum())
+
+
+def _clamp_rounding(value: float, scale: float) -> float:
+    """Map rounding-level negatives to 0; a clearly negative value would mean a bug, so it is raised, not hidden."""
+    if value >= 0.0:
+        return value
+    if value >= -1e-8 * max(scale, np.finfo(np.float64).tiny):
+        return 0.0
+    raise InputError(f"the Fréchet distance came out negative ({value:.6g}); the covariances are not valid")

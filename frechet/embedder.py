@@ -1,0 +1,75 @@
+"""The Embedder contract: what a backbone plugin provides so the runner can turn items into feature vectors."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import torch
+
+from frechet.errors import ConfigError
+from frechet.weights import WeightsSpec
+
+
+class Embedder(ABC):
+    """Maps items of one domain (images, audio clips, feature rows, …) to named feature outputs.
+
+    ``transform`` runs per item on the CPU (in DataLoader workers when ``parallel_transform``); ``collate`` joins
+    transformed items into a batch; ``forward`` runs the batch on ``device`` and returns one (B, dims) tensor per
+    output. ``id()`` names everything that changes the numbers, so statistics from different settings never mix.
+    """
+
+    #: Registry name, e.g. "inception".
+    name: ClassVar[str]
+    #: Input domain; sources of the same domain feed it ("image", "audio", "features", …).
+    domain: ClassVar[str]
+    #: Output name -> feature dimension (None where it depends on the input, as for raw feature files).
+    outputs: Mapping[str, int | None]
+    #: The output the Fréchet distance uses unless another is chosen.
+    default_output: str
+    #: Weights files this embedder may fetch through the weights store.
+    weights: Sequence[WeightsSpec] = ()
+    #: The domain's name for the Fréchet distance, reported beside "fd" (e.g. "fid", "fad"); None for no alias.
+    fd_key: ClassVar[str | None] = None
+    #: True when one item yields several examples: ``transform`` then returns a (k, ...) stack and batches concatenate.
+    multiple_examples: ClassVar[bool] = False
+    #: Whether ``transform`` is heavy enough to run in DataLoader worker processes (decoding, resizing).
+    parallel_transform: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.device = torch.device("cpu")
+
+    @abstractmethod
+    def transform(self, item: Any) -> torch.Tensor:
+        """Preprocess one decoded item on the CPU into the model's input (one example, or k when multiple)."""
+
+    def collate(self, examples: list[torch.Tensor]) -> torch.Tensor:
+        """Join transformed items into one batch (stack, or concatenate when items yield several examples)."""
+        return torch.cat(examples) if self.multiple_examples else torch.stack(examples)
+
+    @abstractmethod
+    def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Run a batch already on ``self.device``; return {output name: (B, dims) tensor}."""
+
+    def config(self) -> dict[str, Any]:
+        """Settings that change the numbers (weights identity, preprocessing, resize, options); part of ``id()``."""
+        return {}
+
+    def id(self) -> str:
+        """A string that changes whenever anything that changes the features changes."""
+        settings = ",".join(f"{key}={value}" for key, value in sorted(self.config().items()))
+        return f"{self.name}({settings})" if settings else self.name
+
+    def to(self, device: torch.device | str) -> Embedder:
+        """Move the model to ``device``; subclasses holding modules move them and call ``super().to(device)``."""
+        self.device = torch.device(device)
+        return self
+
+    def output_dim(self, output: str) -> int | None:
+        """Dimension of one output, checking the name."""
+        if output not in self.outputs:
+            raise ConfigError(
+                f"embedder '{self.name}' has no output '{output}'; choose one of {', '.join(self.outputs)}"
+            )
+        return self.outputs[output]

@@ -1,0 +1,121 @@
+"""The "features" domain: precomputed feature matrices (``.npy``, ``.npz``, arrays) and the identity embedder.
+
+This lets every metric run on features made elsewhere, and the whole CLI work without any network model.
+"""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from frechet.embedder import Embedder
+from frechet.errors import ConfigError, InputError
+from frechet.sources import Source, is_stats_file
+
+FEATURE_SUFFIXES = (".npy", ".npz")
+
+
+class FeatureMatrixSource(Source):
+    """Rows of an (N, d) feature matrix; item i is row i."""
+
+    domain = "features"
+
+    def __init__(self, matrix: np.ndarray, label: str) -> None:
+        super().__init__(label)
+        if matrix.ndim != 2:
+            raise InputError(f"{label}: features must be a 2-D (samples, dims) array, got shape {matrix.shape}")
+        if matrix.dtype.kind not in "fiu":
+            raise InputError(f"{label}: features must be real numbers, got dtype {matrix.dtype}")
+        if matrix.shape[0] == 0 or matrix.shape[1] == 0:
+            raise InputError(f"{label}: the feature matrix is empty (shape {matrix.shape})")
+        self.matrix = matrix
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def load(self, index: int) -> np.ndarray:
+        return np.array(self.matrix[index], dtype=np.float64)
+
+    def item_name(self, index: int) -> str:
+        return f"{self.label}[{index}]"
+
+
+def open_feature_file(path: str | Path) -> FeatureMatrixSource:
+    """A feature source for ``.npy`` (memory-mapped) or ``.npz`` (key 'features' or its only array)."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and is_stats_file(path):
+        raise InputError(
+            f"{path}: holds statistics (mu, sigma), not features; it can stand for a whole side of `frechet "
+            "compute`/`distance`, but metrics other than FD need the features themselves"
+        )
+    try:
+        if path.suffix.lower() == ".npy":
+            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+        else:
+            matrix = _read_npz_features(path)
+    except InputError:
+        raise
+    except ValueError as error:
+        if "pickle" in str(error).lower():
+            raise InputError(f"{path}: holds pickled Python objects, which frechet never loads") from None
+        raise InputError(f"{path}: unreadable feature file ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise InputError(f"{path}: unreadable or truncated feature file ({type(error).__name__})") from None
+    return FeatureMatrixSource(matrix, str(path))
+
+
+def _read_npz_features(path: Path) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as npz:
+        keys = list(npz.files)
+        if "features" in keys:
+            return npz["features"]
+        if len(keys) == 1:
+            return npz[keys[0]]
+    raise InputError(f"{path}: has arrays {keys}; name the feature matrix 'features' (np.savez(path, features=x))")
+
+
+def open_feature_array(array: np.ndarray | torch.Tensor) -> FeatureMatrixSource:
+    """A feature source for an in-memory (N, d) array or tensor."""
+    if isinstance(array, torch.Tensor):
+        array = array.detach().cpu().numpy()
+    return FeatureMatrixSource(np.asarray(array), f"<array {tuple(array.shape)}>")
+
+
+def is_feature_matrix(obj: Any) -> bool:
+    """True for a 2-D numeric numpy array or torch tensor."""
+    if isinstance(obj, torch.Tensor):
+        return obj.ndim == 2 and not obj.is_complex() and obj.dtype != torch.bool
+    return isinstance(obj, np.ndarray) and obj.ndim == 2 and obj.dtype.kind in "fiu"
+
+
+def is_feature_input(obj: Any) -> bool:
+    """True for an existing .npy/.npz feature file path or an in-memory feature matrix."""
+    if isinstance(obj, (str, Path)):
+        return Path(obj).suffix.lower() in FEATURE_SUFFIXES and Path(obj).is_file() and not is_stats_file(obj)
+    return is_feature_matrix(obj)
+
+
+class FeaturesEmbedder(Embedder):
+    """Identity: the inputs already are the features (rows of a matrix)."""
+
+    name = "features"
+    domain = "features"
+    parallel_transform = False
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__()
+        if options:
+            raise ConfigError(f"embedder 'features' takes no options, got {', '.join(sorted(options))}")
+        self.outputs = {"features": None}
+        self.default_output = "features"
+
+    def transform(self, item: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(item)
+
+    def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"features": batch}

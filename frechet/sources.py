@@ -1,0 +1,100 @@
+"""Inputs: the Source contract, detection of saved statistics, and choosing a source for a path or object."""
+
+from __future__ import annotations
+
+import zipfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from frechet.errors import InputError
+
+if TYPE_CHECKING:
+    from frechet.registry import Registry, SourceInfo
+
+
+class Source(ABC):
+    """An ordered, indexable collection of items of one domain (image files, clips, feature rows, …).
+
+    ``load(i)`` decodes item i and raises :class:`frechet.errors.InputError` naming it when it is bad, so the runner
+    can stop with that message or, with ``skip_bad``, skip the item and report it.
+    """
+
+    #: Domain of the items; an embedder of the same domain consumes them.
+    domain: ClassVar[str]
+
+    def __init__(self, label: str) -> None:
+        #: The input as the user named it (a path, or a short description of an in-memory object).
+        self.label = label
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of items."""
+
+    @abstractmethod
+    def load(self, index: int) -> Any:
+        """Decode item ``index`` (0 ≤ index < len)."""
+
+    @abstractmethod
+    def item_name(self, index: int) -> str:
+        """Human-readable name of item ``index`` for messages (e.g. its path)."""
+
+
+def is_stats_file(path: str | Path) -> bool:
+    """True when ``path`` is a ``.npz`` holding ``mu`` and ``sigma`` (ours, pytorch-fid's, TTUR's, clean-fid's)."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz" or not path.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {"mu.npy", "sigma.npy"} <= names
+
+
+def open_source(
+    registry: Registry, input: Any, domain: str, *, kind: str | None = None, options: dict[str, Any] | None = None
+) -> Source:
+    """The source that reads ``input`` (path, folder or in-memory object) for an embedder of ``domain``."""
+    options = options or {}
+    if kind is not None:
+        info = registry.source_info(kind)
+        if info.domain != domain:
+            raise InputError(f"source '{kind}' reads {info.domain} inputs, but the embedder expects {domain} inputs")
+        return info.factory(input, **options)
+    return _choose_source(registry, input, domain).factory(input, **options)
+
+
+def _choose_source(registry: Registry, input: Any, domain: str) -> SourceInfo:
+    candidates = registry.sources()
+    if isinstance(input, (str, Path)):
+        path = Path(input)
+        if path.is_dir():
+            matches = [info for info in candidates if info.directories]
+            what = "folders"
+        elif path.exists():
+            suffix = path.suffix.lower()
+            matches = [info for info in candidates if suffix in info.suffixes]
+            what = f"'{suffix or path.name}' files"
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    else:
+        matches = [info for info in candidates if info.accepts is not None and info.accepts(input)]
+        what = f"{type(input).__name__} objects"
+    for info in matches:
+        if info.domain == domain:
+            return info
+    if matches:
+        others = ", ".join(sorted({info.domain for info in matches}))
+        raise InputError(
+            f"{_label(input)}: {what} hold {others} inputs, but the embedder expects {domain} inputs; "
+            "choose an embedder of that domain (see `frechet embedders`)"
+        )
+    readable = sorted({suffix for info in candidates if info.domain == domain for suffix in info.suffixes})
+    hint = f" (readable: {', '.join(readable)})" if readable else ""
+    raise InputError(f"{_label(input)}: no installed source reads {what} for {domain} embedders{hint}")
+
+
+def _label(input: Any) -> str:
+    return str(input) if isinstance(input, (str, Path)) else f"<{type(input).__name__}>"
