@@ -10,7 +10,7 @@ from typing import Any
 from frechet.errors import InputError
 from frechet.features import is_feature_input
 from frechet.plugins import get_registry
-from frechet.runner import EmbedderChoice, Result, RunSettings, compare, statistics
+from frechet.runner import DEFAULT_SEED, EmbedderChoice, Result, RunSettings, compare, statistics
 from frechet.sources import is_stats_file
 from frechet.stats import FeatureStats
 
@@ -30,7 +30,7 @@ def compute(
     skip_bad: bool = False,
     force: bool = False,
     progress: bool | None = None,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     save_stats: str | Path | None = None,
 ) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, or saved statistics ``.npz``).

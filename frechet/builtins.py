@@ -13,6 +13,7 @@ from frechet.features import (
 )
 from frechet.hookspecs import hookimpl
 from frechet.metrics.fd import FrechetDistanceMetric
+from frechet.metrics.inception_score import InceptionScoreMetric
 
 
 @hookimpl
@@ -51,4 +52,10 @@ def frechet_register_metrics(register: Any) -> None:
         FrechetDistanceMetric,
         description="Fréchet distance between feature Gaussians (FID for Inception, FAD for audio)",
         aliases=("fid", "fad"),
+    )
+    register(
+        "is",
+        InceptionScoreMetric,
+        description="Inception Score of the second input (needs an embedder with class logits)",
+        aliases=("isc",),
     )

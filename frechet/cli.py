@@ -14,6 +14,7 @@ import frechet
 from frechet import api
 from frechet.errors import ConfigError, FrechetError
 from frechet.plugins import get_plugins, get_registry, plugin_hooks
+from frechet.runner import DEFAULT_SEED
 
 log = logging.getLogger("frechet")
 EXIT_ERROR = 2
@@ -103,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--metrics", default="fd", help="comma-separated metrics (see `frechet metrics`); default fd")
     compute.add_argument("--metric-option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                          help="metric option (repeatable)")
-    compute.add_argument("--seed", type=int, default=0, help="seed for sampling metrics (0)")
+    compute.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                         help=f"seed for sampling metrics ({DEFAULT_SEED}, as torch-fidelity)")
     compute.add_argument("--save-stats", metavar="DIR", help="also save real.npz / fake.npz statistics in DIR")
     compute.add_argument("--force", action="store_true", help="compare statistics even if their embedders differ")
     compute.add_argument("--json", action="store_true", help="print one JSON object on the last line")

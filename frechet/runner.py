@@ -32,6 +32,8 @@ log = logging.getLogger("frechet")
 
 STATS_FORMAT = "frechet-stats"
 DEFAULT_EMBEDDER = "inception"
+#: Seed for sampling metrics; torch-fidelity's, so sampled values (IS shuffle, KID subsets) match it by default.
+DEFAULT_SEED = 2020
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ def compare(
     choice: EmbedderChoice,
     settings: RunSettings,
     options: Mapping[str, Any],
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     force: bool = False,
     save_stats: str | Path | None = None,
 ) -> Result:
