@@ -8,6 +8,7 @@ temporary file, verified, then renamed; ``FRECHET_OFFLINE=1`` forbids the networ
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import logging
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from frechet.errors import WeightsError
@@ -142,10 +144,17 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def load_state_dict(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint with ``torch.load(weights_only=True)`` (tensors only, never arbitrary objects)."""
+def load_state_dict(path: str | Path, *, numpy_arrays: bool = False) -> dict[str, Any]:
+    """Load a checkpoint with ``torch.load(weights_only=True)`` (tensors only, never arbitrary objects).
+
+    ``numpy_arrays=True`` also admits plain NumPy arrays, dtypes and scalars, which some published checkpoints hold
+    (e.g. a training sampler's state, or parameters saved as arrays); they are rebuilt by NumPy's own array
+    reconstructor, never by arbitrary callables.
+    """
+    allowed = torch.serialization.safe_globals(_numpy_globals()) if numpy_arrays else contextlib.nullcontext()
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with allowed:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise WeightsError(f"{path}: weights file not found") from None
     except Exception as error:  # torch raises many types for corrupt, truncated or pickled-object files
@@ -156,3 +165,14 @@ def load_state_dict(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a state dict of tensors, found {type(state).__name__}")
     return state
+
+
+def _numpy_globals() -> list[Any]:
+    """What a pickled NumPy array or scalar refers to, under NumPy 1's and NumPy 2's module names."""
+    multiarray = np.core.multiarray if not hasattr(np, "_core") else np._core.multiarray
+    names = []
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        names += [(multiarray._reconstruct, f"{module}._reconstruct"), (multiarray.scalar, f"{module}.scalar")]
+    dtypes = getattr(np, "dtypes", None)  # NumPy >= 1.25 pickles dtypes by their class
+    dtype_classes = [getattr(dtypes, name) for name in dir(dtypes) if name.endswith("DType")] if dtypes else []
+    return [*names, np.ndarray, np.dtype, *dtype_classes]

@@ -1,0 +1,64 @@
+"""The audio domain of frechet: FAD with VGGish and PANN CNN14, audio files, folders and in-memory clips.
+
+    frechet compute background/ eval/ --embedder vggish      # fad = fd, over 0.96 s examples
+    frechet.compute(AudioClips(real, sample_rate=48000), "eval/", embedder="pann")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from frechet.hookspecs import hookimpl
+from frechet_audio.clips import AudioClips
+from frechet_audio.files import AUDIO_SUFFIXES
+from frechet_audio.pann import CLASSES, PannEmbedder
+from frechet_audio.pann import EMBEDDING_SIZE as PANN_SIZE
+from frechet_audio.sources import is_audio_object, open_audio_clips, open_audio_file, open_audio_folder
+from frechet_audio.vggish import EMBEDDING_SIZE as VGGISH_SIZE
+from frechet_audio.vggish import VGGishEmbedder
+
+__all__ = ["AudioClips", "PannEmbedder", "VGGishEmbedder"]
+
+
+@hookimpl
+def frechet_register_embedders(register: Any) -> None:
+    register(
+        "vggish",
+        VGGishEmbedder,
+        domain="audio",
+        outputs={"embedding": VGGISH_SIZE},
+        description="VGGish (AudioSet) 128-d embeddings of 0.96 s examples at 16 kHz, without PCA or final ReLU (FAD)",
+    )
+    register(
+        "pann",
+        PannEmbedder,
+        domain="audio",
+        outputs={"embedding": PANN_SIZE, "clipwise": CLASSES},
+        description="PANN CNN14 (AudioSet, 16 kHz) 2048-d embedding of each whole clip",
+        aliases=("pann-cnn14", "cnn14"),
+    )
+
+
+@hookimpl
+def frechet_register_sources(register: Any) -> None:
+    register(
+        "audio-file",
+        open_audio_file,
+        domain="audio",
+        suffixes=AUDIO_SUFFIXES,
+        description="one audio file (WAV, FLAC, OGG/Opus, MP3, AIFF via soundfile)",
+    )
+    register(
+        "audio-folder",
+        open_audio_folder,
+        domain="audio",
+        directories=True,
+        description="every audio file under a folder, recursively, sorted by path",
+    )
+    register(
+        "audio-clips",
+        open_audio_clips,
+        domain="audio",
+        accepts=is_audio_object,
+        description="frechet_audio.AudioClips(arrays, sample_rate) given to the Python API",
+    )

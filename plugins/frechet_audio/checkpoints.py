@@ -1,0 +1,81 @@
+"""The audio models' weights files: found through the weights store, loaded safely, named in the embedder's id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from frechet.errors import WeightsError
+from frechet.weights import WeightsSpec, file_sha256, load_state_dict, resolve_weights
+
+VGGISH = WeightsSpec(
+    "vggish",
+    "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth",
+    description="VGGish trained on AudioSet (Hershey et al. 2017), torchvggish's port of the TensorFlow checkpoint",
+)
+VGGISH_PCA = WeightsSpec(
+    "vggish-pca",
+    "https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish_pca_params-970ea276.pth",
+    description="VGGish PCA/whitening parameters of the released AudioSet embeddings (torchvggish's port)",
+)
+PANN_CNN14_16K = WeightsSpec(
+    "pann-cnn14-16k",
+    "https://zenodo.org/records/3987831/files/Cnn14_16k_mAP%3D0.438.pth?download=1",
+    # Zenodo lists md5 362fc5ff18f1d6ad2f6d464b45893f2c for this file; this is the sha256 of that file (358668570 bytes)
+    sha256="e2ee543a27919542c2ea03eabaa70b24dcd4e6c8e05621de6b67a94e4c5058e6",
+    filename="Cnn14_16k_mAP=0.438.pth",
+    description="PANN CNN14 for 16 kHz audio trained on AudioSet (Kong et al. 2020), mAP 0.438",
+)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded weights file: its tensors, where it came from, and the name it goes by in the embedder's id."""
+
+    spec: WeightsSpec
+    file: Path
+    state: dict[str, Any]
+    identity: str
+
+    def load_into(self, module: torch.nn.Module, state: dict[str, Any] | None = None) -> None:
+        """``module.load_state_dict`` with every key and shape required; a mismatch is a WeightsError."""
+        state = self.state if state is None else state
+        try:
+            module.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            expected, found = set(module.state_dict()), set(state)
+            missing, unexpected = sorted(expected - found), sorted(found - expected)
+            problems = [f"missing {_few(missing)}"] if missing else []
+            problems += [f"unexpected {_few(unexpected)}"] if unexpected else []
+            detail = "; ".join(problems) or str(error).strip().splitlines()[-1].strip()
+            raise WeightsError(
+                f"{self.file}: not {self.spec.name} weights in the expected layout ({detail}); "
+                f"use the file from {self.spec.url}"
+            ) from None
+
+
+def load_checkpoint(spec: WeightsSpec, path: str | None) -> Checkpoint:
+    """The weights of ``spec``: the local file ``path`` when given, else the verified canonical file.
+
+    The canonical file, or a local copy with its checksum, is named by its file name; any other local file by the
+    start of its sha256, so statistics made with different weights never mix. NumPy arrays inside the file (the
+    PCA parameters, PANN's training-sampler state) are admitted, arbitrary objects never.
+    """
+    file = resolve_weights(spec, path)
+    state = load_state_dict(file, numpy_arrays=True)
+    return Checkpoint(spec, file, state, _identity(spec, file, local=path is not None))
+
+
+def _identity(spec: WeightsSpec, file: Path, *, local: bool) -> str:
+    if not local:
+        return spec.file_name
+    digest = file_sha256(file)
+    expected = spec.expected_hash
+    return spec.file_name if expected and digest.startswith(expected) else f"sha256:{digest[:16]}"
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

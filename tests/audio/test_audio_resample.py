@@ -1,0 +1,50 @@
+"""Resampling: scipy's resample_poly, and the block-by-block resampler that must reproduce it sample for sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from frechet_audio.resample import StreamResampler, rational_factors, resample
+from frechet_audio.stream import Windows
+
+RATES = [44100, 48000, 22050, 32000, 8000, 11025, 96000, 16000]
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_resample_is_scipy_resample_poly_with_its_default_kaiser_window(rate):
+    x = np.random.RandomState(rate).standard_normal(3 * rate + 17)
+    up, down = rational_factors(rate, 16000)
+    assert rate * up == 16000 * down and np.gcd(up, down) == 1
+    expected = x if up == down else resample_poly(x, up, down)
+    np.testing.assert_array_equal(resample(x, rate, 16000), expected)
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("block", [1, 333, 4096, 10**6])
+def test_streaming_resampler_output_is_bit_identical_to_resampling_the_whole_signal(rate, block):
+    length = 2 * rate + 1231 if block > 1 else 3001
+    x = np.random.RandomState(block).standard_normal(length)
+    stream = StreamResampler(rate, 16000)
+    pieces = [stream.push(x[start : start + block]) for start in range(0, length, block)]
+    pieces.append(stream.finish())
+    np.testing.assert_array_equal(np.concatenate(pieces), resample(x, rate, 16000))
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 50])
+def test_streaming_resampler_handles_signals_shorter_than_its_filter(length):
+    x = np.linspace(-1, 1, length)
+    stream = StreamResampler(44100, 16000)
+    out = np.concatenate([stream.push(x), stream.finish()])
+    np.testing.assert_array_equal(out, resample(x, 44100, 16000))
+    assert out.size == -(-length * 160 // 441)
+
+
+def test_windows_cut_overlapping_windows_across_block_boundaries():
+    x = np.arange(100.0)
+    windows = Windows(length=10, hop=7)
+    cut = np.concatenate([windows.push(x[i : i + 13]) for i in range(0, 100, 13)])
+    expected = np.stack([x[j * 7 : j * 7 + 10] for j in range((100 - 10) // 7 + 1)])
+    np.testing.assert_array_equal(cut, expected)
+    assert windows.count == len(expected) and windows.samples == 100
