@@ -5,6 +5,7 @@ import http.server
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -146,6 +147,18 @@ def test_state_dicts_load_but_pickled_objects_do_not(tmp_path):
     torch.save({"w": torch.ones(2), "obj": _Arbitrary()}, tmp_path / "evil.pth")
     with pytest.raises(WeightsError, match="refuses to unpickle"):
         load_state_dict(tmp_path / "evil.pth")
+
+
+def test_numpy_arrays_load_only_when_allowed_and_arbitrary_objects_never(tmp_path):
+    arrays = {"means": np.arange(3.0), "steps": np.int64(7), "order": np.arange(4, dtype=np.int32)}
+    torch.save(arrays, tmp_path / "arrays.pth")
+    with pytest.raises(WeightsError, match="refuses to unpickle"):
+        load_state_dict(tmp_path / "arrays.pth")
+    loaded = load_state_dict(tmp_path / "arrays.pth", numpy_arrays=True)
+    assert set(loaded) == set(arrays) and all(np.array_equal(loaded[k], arrays[k]) for k in arrays)
+    torch.save({"means": np.arange(3.0), "obj": _Arbitrary()}, tmp_path / "evil.pth")
+    with pytest.raises(WeightsError, match="refuses to unpickle"):
+        load_state_dict(tmp_path / "evil.pth", numpy_arrays=True)
 
 
 def test_truncated_and_non_dict_checkpoints_are_errors(tmp_path):

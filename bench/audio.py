@@ -1,0 +1,171 @@
+"""Benchmark: seconds of audio embedded per wall-clock second, frechet vs frechet-audio-distance, on the same files.
+
+    python bench/audio.py --peer-python $(../shared/refenv.sh audio) --torchvggish-hub /tmp/torchvggish-hub \
+        [--clips 12] [--seconds 8] [--rounds 2] [--out bench/results/audio.md]
+
+Two folders of generated clips (16 kHz mono; 44.1 kHz stereo, which both tools resample to 16 kHz: frechet with
+scipy's resample_poly, frechet-audio-distance with resampy) are embedded with VGGish and PANN CNN14, both tools using
+the same random weights in the upstream layouts (no real weights are downloadable here; the speed does not depend on
+their values). Timed: decoding, mixing down, resampling, front end and network, from the files to the embeddings;
+not timed: loading the model. frechet-audio-distance runs as a subprocess in its own environment and times itself
+the same way. The rounds alternate between the tools and each time is the best of them, so background load hits both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "audio"))
+CORPORA = {"16 kHz mono": (16000, 1), "44.1 kHz stereo": (44100, 2)}
+EMBEDDERS = ("vggish", "pann")
+
+
+def write_inputs(folder: Path, clips: int, seconds: float) -> dict[str, Path]:
+    """The benchmark folders (tones, chirps and noise, 16-bit WAV) and random weights where each tool looks."""
+    import numpy as np
+    import soundfile
+    import torch
+
+    import audio_random_weights
+
+    folders = {}
+    for label, (rate, channels) in CORPORA.items():
+        target = folder / f"{rate}-{channels}ch"
+        target.mkdir(parents=True)
+        rng = np.random.RandomState(rate)
+        t = np.arange(int(seconds * rate)) / rate
+        for index in range(clips):
+            base = 0.3 * np.sin(2 * np.pi * (200 + 97 * index) * t * (1 + t / (4 * seconds)))
+            samples = np.stack([base + rng.uniform(-0.05, 0.05, t.size) for _ in range(channels)], axis=1)
+            soundfile.write(target / f"clip{index:03d}.wav", samples, rate, subtype="PCM_16")
+        folders[label] = target
+    checkpoints = folder / "torch" / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    torch.save(audio_random_weights.vggish_state(), checkpoints / "vggish-10086976.pth")
+    torch.save(audio_random_weights.vggish_pca_arrays(), checkpoints / "vggish_pca_params-970ea276.pth")
+    from frechet_audio.pann import Cnn14
+
+    fresh = Cnn14().state_dict()
+    front_end = {key: fresh[key] for key in audio_random_weights.PANN_FRONT_END_KEYS}
+    torch.save({"model": {**front_end, **audio_random_weights.pann_learned_state()}},
+               folder / "torch" / "hub" / "Cnn14_16k_mAP%3D0.438.pth")
+    return folders
+
+
+def time_frechet(folders: dict[str, Path], work: Path) -> dict[str, float]:
+    """Seconds frechet takes per (embedder, corpus), from files to embeddings, the model already loaded."""
+    import torch
+
+    from frechet.plugins import get_registry
+    from frechet.runner import RunSettings, embed
+    from frechet.sources import open_source
+    from frechet_audio import PannEmbedder, VGGishEmbedder
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    checkpoints = work / "torch" / "hub"
+    builders = {"vggish": lambda: VGGishEmbedder(weights=str(checkpoints / "checkpoints" / "vggish-10086976.pth")),
+                "pann": lambda: PannEmbedder(weights=str(checkpoints / "Cnn14_16k_mAP%3D0.438.pth"))}
+    times = {}
+    for name in EMBEDDERS:
+        embedder = builders[name]()
+        for label, folder in folders.items():
+            source = open_source(get_registry(), folder, "audio")
+            start = time.perf_counter()
+            side = embed(source, embedder, {"embedding": {"stats"}}, RunSettings(progress=False))
+            times[f"{name}/{label}"] = time.perf_counter() - start
+            assert side.n_items == len(source)
+        del embedder
+    return times
+
+
+def time_peer(python: str, hub: Path, folders: dict[str, Path], work: Path) -> dict[str, float]:
+    """The same timings from frechet-audio-distance, run by ``python`` (its environment) on this file."""
+    env = {**os.environ, "TORCH_HOME": str(work / "torch"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    request = json.dumps({"hub": str(hub), "work": str(work), "folders": {k: str(v) for k, v in folders.items()}})
+    done = subprocess.run([python, __file__, "--as-peer", request], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"frechet-audio-distance run failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _peer_main(request: str) -> None:
+    """Runs inside the reference environment: frechet-audio-distance's loading and embedding, timed."""
+    import shutil
+
+    import torch
+
+    arguments = json.loads(request)
+    torch.set_num_threads(os.cpu_count() or 1)
+    hub = Path(arguments["work"]) / "torchvggish-hub"
+    if not hub.exists():
+        shutil.copytree(arguments["hub"], hub)
+        (hub / "torchvggish" / "__init__.py").touch()  # else pip's torchvggish 0.2 shadows the hub code
+    hub_load = torch.hub.load
+    torch.hub.load = lambda repo_or_dir, model, **kwargs: hub_load(str(hub), model, source="local", **kwargs)
+    from frechet_audio_distance import FrechetAudioDistance
+
+    times = {}
+    for name in EMBEDDERS:
+        fad = FrechetAudioDistance(model_name=name, sample_rate=16000, use_pca=False, use_activation=False)
+        for label, folder in arguments["folders"].items():
+            start = time.perf_counter()
+            audio = fad._FrechetAudioDistance__load_audio_files(folder)  # what score() does per folder
+            embeddings = fad.get_embeddings(audio, sr=16000)
+            times[f"{name}/{label}"] = time.perf_counter() - start
+            assert embeddings.size > 0
+    print(json.dumps(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--peer-python", required=True, help="python of the reference env (../shared/refenv.sh audio)")
+    parser.add_argument("--torchvggish-hub", required=True, type=Path, help="unpacked harritaylor/torchvggish repo")
+    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "audio.md")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="frechet-bench-audio-"))
+    folders = write_inputs(work, args.clips, args.seconds)
+    load_before = os.getloadavg()
+    best: dict[str, dict[str, float]] = {"frechet": {}, "peer": {}}
+    for _ in range(args.rounds):
+        for tool, timings in (("frechet", time_frechet(folders, work)),
+                              ("peer", time_peer(args.peer_python, args.torchvggish_hub, folders, work))):
+            for key, seconds in timings.items():
+                best[tool][key] = min(best[tool].get(key, float("inf")), seconds)
+    audio_seconds = args.clips * args.seconds
+    lines = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs (load average "
+        f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after); torch threads = cores for both tools.",
+        f"Inputs: {args.clips} clips of {args.seconds:g} s per folder (16-bit WAV); same random weights for both tools;",
+        f"best of {args.rounds} alternating rounds; model loading not timed. Peer: frechet-audio-distance 0.3.4.",
+        "",
+        "| embedder | input | frechet | frechet-audio-distance | audio s / s (frechet) | audio s / s (peer) | speed-up |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key in best["frechet"]:
+        ours, peer = best["frechet"][key], best["peer"][key]
+        name, label = key.split("/")
+        lines.append(f"| {name} | {label} | {ours:.2f} s | {peer:.2f} s | {audio_seconds / ours:.1f} | "
+                     f"{audio_seconds / peer:.1f} | {peer / ours:.2f}× |")
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--as-peer":
+        _peer_main(sys.argv[2])
+    else:
+        main()
