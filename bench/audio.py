@@ -147,10 +147,12 @@ def main() -> None:
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs (load average "
         f"{load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after); torch threads = cores for both tools.",
-        f"Inputs: {args.clips} clips of {args.seconds:g} s per folder (16-bit WAV); same random weights for both tools;",
+        f"Inputs: {args.clips} clips of {args.seconds:g} s per folder (16-bit WAV); same random weights for both "
+        "tools;",
         f"best of {args.rounds} alternating rounds; model loading not timed. Peer: frechet-audio-distance 0.3.4.",
         "",
-        "| embedder | input | frechet | frechet-audio-distance | audio s / s (frechet) | audio s / s (peer) | speed-up |",
+        "| embedder | input | frechet | frechet-audio-distance | audio s / s (frechet) | audio s / s (peer) "
+        "| speed-up |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for key in best["frechet"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 
 import numpy as np
@@ -190,3 +191,10 @@ def test_bad_files_are_skipped_and_reported_with_skip_bad(vggish_weights, tmp_pa
                              skip_bad=True, progress=False)
     assert result["skipped"] == [str(tmp_path / "fake" / "broken.wav"), str(tmp_path / "fake" / "short.wav")]
     assert result["n_fake_items"] == 2
+
+
+def test_without_soundfile_files_are_refused_with_how_to_install_it(monkeypatch, tmp_path):
+    path = _write(tmp_path / "a.wav", _tone(1.0))
+    monkeypatch.setitem(sys.modules, "soundfile", None)  # as if the audio extra were not installed
+    with pytest.raises(InputError, match=r"needs the soundfile package: pip install 'frechet\[audio\]'"):
+        FileClip(path)
