@@ -1,0 +1,57 @@
+"""Resampling kernels for (channels, height, width) float images: TensorFlow 1.x bilinear and Pillow filters."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+#: Pillow filters by the names frechet uses; Pillow widens each filter's support when it shrinks (antialiasing).
+PIL_FILTERS = {
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "area": Image.Resampling.BOX,
+    "nearest": Image.Resampling.NEAREST,
+}
+
+
+def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a (C, H, W) float32 tensor to ``size`` = (h, w) as TensorFlow 1.x ``resize_bilinear`` does.
+
+    That is TF1's default (``align_corners=False``, no half-pixel centres, no antialiasing): output pixel y reads
+    input position y * (H / h) in float32, truncated to the lower tap, with the upper tap clamped to the border.
+    Each lerp is ``lo + (hi - lo) * frac`` in float32, first along rows then across, so the result is bit-exact
+    with torch-fidelity's reimplementation of TF1 on the CPU.
+    """
+    height, width = size
+    row_lo, row_hi, row_frac = _tf1_taps(image.shape[1], height)
+    col_lo, col_hi, col_frac = _tf1_taps(image.shape[2], width)
+    left = image[:, :, col_lo]
+    across = left + (image[:, :, col_hi] - left) * col_frac
+    top = across[:, row_lo, :]
+    return top + (across[:, row_hi, :] - top) * row_frac[:, None]
+
+
+def _tf1_taps(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lower tap, upper tap and float32 fraction of each output position along one axis (TF1 convention)."""
+    scale = torch.tensor(n_in / n_out, dtype=torch.float32)
+    position = torch.arange(n_out, dtype=torch.float32) * scale
+    lower = position.long()
+    upper = (lower + 1).clamp_max(n_in - 1)
+    return lower, upper, position - lower.float()
+
+
+def pil_resize_float(image: np.ndarray, size: tuple[int, int], method: str) -> torch.Tensor:
+    """Resize an (H, W, C) array channel by channel as float32 Pillow 'F' images; returns (C, h, w) float32.
+
+    Working in float avoids the rounding to 8 bits that resizing an RGB Pillow image would add; the values are
+    not clipped here (bicubic overshoots), callers clip to their range.
+    """
+    height, width = size
+    channels = [
+        np.asarray(
+            Image.fromarray(image[:, :, channel].astype(np.float32)).resize((width, height), PIL_FILTERS[method])
+        )
+        for channel in range(image.shape[2])
+    ]
+    return torch.from_numpy(np.stack(channels))
