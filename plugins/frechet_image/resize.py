@@ -20,16 +20,26 @@ def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
     That is TF1's default (``align_corners=False``, no half-pixel centres, no antialiasing): output pixel y reads
     input position y * (H / h) in float32, truncated to the lower tap, with the upper tap clamped to the border.
-    Each lerp is ``lo + (hi - lo) * frac`` in float32, first along rows then across, so the result is bit-exact
-    with torch-fidelity's reimplementation of TF1 on the CPU.
+    Each output is ``top + (bottom - top) * dy`` where ``top`` and ``bottom`` are ``left + (right - left) * dx``
+    on the two rows, all in float32, so the result is bit-exact with torch-fidelity's reimplementation of TF1 on
+    the CPU. Which rows get the horizontal pass first only changes the work, never a value.
     """
     height, width = size
     row_lo, row_hi, row_frac = _tf1_taps(image.shape[1], height)
     col_lo, col_hi, col_frac = _tf1_taps(image.shape[2], width)
-    left = image[:, :, col_lo]
-    across = left + (image[:, :, col_hi] - left) * col_frac
-    top = across[:, row_lo, :]
-    return top + (across[:, row_hi, :] - top) * row_frac[:, None]
+    if image.shape[1] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read
+        upper, lower = image.index_select(1, row_lo), image.index_select(1, row_hi)
+        top = _lerp(upper.index_select(2, col_lo), upper.index_select(2, col_hi), col_frac)
+        bottom = _lerp(lower.index_select(2, col_lo), lower.index_select(2, col_hi), col_frac)
+    else:
+        across = _lerp(image.index_select(2, col_lo), image.index_select(2, col_hi), col_frac)
+        top, bottom = across.index_select(1, row_lo), across.index_select(1, row_hi)
+    return _lerp(top, bottom, row_frac[:, None])
+
+
+def _lerp(low: torch.Tensor, high: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
+    """``low + (high - low) * fraction`` in that order of float32 roundings, computed in ``high``'s storage."""
+    return high.sub_(low).mul_(fraction).add_(low)
 
 
 def _tf1_taps(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
