@@ -211,7 +211,7 @@ def _to_uint8_image(image: torch.Tensor, name: str) -> np.ndarray:
                 f"{name}: float images must hold values in [0, 1], found [{low:g}, {high:g}]; scale them, or "
                 "pass uint8"
             )
-        image = image.mul(255).round_().to(torch.uint8)
+        image = image.double().mul_(255).round_().to(torch.uint8)  # float64: exact levels even from float16
     return np.ascontiguousarray(image.permute(1, 2, 0).numpy())
 
 

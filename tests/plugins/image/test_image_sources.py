@@ -126,10 +126,17 @@ def test_a_torch_batch_is_channels_first_uint8():
 
 
 def test_float_images_in_0_1_are_rounded_to_the_nearest_8_bit_level():
-    levels = torch.tensor([0.0, 0.5 / 255, 0.51 / 255, 1.49 / 255, 254.6 / 255, 1.0]).reshape(1, 1, 1, 6)
+    levels = torch.tensor([0.0, 0.49 / 255, 0.51 / 255, 1.49 / 255, 254.6 / 255, 1.0]).reshape(1, 1, 1, 6)
     images = levels.expand(1, 3, 1, 6).contiguous()
     assert _open(images).load(0)[0, :, 0].tolist() == [0, 0, 1, 1, 255, 255]
     np.testing.assert_array_equal(_open(images.permute(0, 2, 3, 1).numpy()).load(0), _open(images).load(0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_every_8_bit_level_survives_a_trip_through_floats(dtype):
+    levels = torch.arange(256, dtype=torch.float64).div(255).to(dtype)
+    images = levels.reshape(1, 1, 16, 16).expand(1, 3, 16, 16).contiguous()
+    assert _open(images).load(0)[:, :, 1].ravel().tolist() == list(range(256))
 
 
 def test_float_images_outside_0_1_are_refused_naming_the_item():
