@@ -14,6 +14,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image
@@ -46,14 +47,17 @@ def pixel_limit() -> int | None:
     return limit or None
 
 
-def decode_image(file: str | Path | bytes, *, name: str | None = None, max_pixels: int | None = None) -> np.ndarray:
-    """Decode an image file (a path, or its bytes) to a uint8 (H, W, 3) RGB array, as the reference tools do.
+def decode_image(
+    file: str | Path | bytes | IO[bytes], *, name: str | None = None, max_pixels: int | None = None
+) -> np.ndarray:
+    """Decode an image file (a path, its bytes, or a binary file object) to a uint8 (H, W, 3) RGB array, as the
+    reference tools do.
 
     ``name`` labels the image in errors (default: the path). ``max_pixels`` caps width × height before any pixel
     is decoded (None: :func:`pixel_limit`; 0: no limit). Unreadable, truncated, empty and oversized files raise
     :class:`frechet.errors.InputError` naming the file.
     """
-    label = name or (str(file) if isinstance(file, (str, Path)) else "<bytes>")
+    label = name or (str(file) if isinstance(file, (str, Path)) else f"<{type(file).__name__}>")
     limit = pixel_limit() if max_pixels is None else (max_pixels or None)
     if _is_empty(file, label):
         raise InputError(f"{label}: empty file (0 bytes); remove it or regenerate it")
@@ -78,9 +82,11 @@ def decode_image(file: str | Path | bytes, *, name: str | None = None, max_pixel
     return rgb
 
 
-def _is_empty(file: str | Path | bytes, label: str) -> bool:
+def _is_empty(file: str | Path | bytes | IO[bytes], label: str) -> bool:
     if isinstance(file, bytes):
         return not file
+    if not isinstance(file, (str, Path)):
+        return False  # a file object: an empty one fails to decode like any other unreadable data
     try:
         return Path(file).stat().st_size == 0
     except OSError as error:

@@ -232,7 +232,8 @@ def main() -> None:
             mode: _sha256(make(array)[0].to(torch.float32).numpy()) for mode, make in peer_array_inputs().items()
         }
 
-    versions = {name: version(name) for name in ("torch", "pillow", "numpy", "torch-fidelity", "pytorch-fid", "clean-fid")}
+    packages = ("torch", "pillow", "numpy", "torch-fidelity", "pytorch-fid", "clean-fid")
+    versions = {name: version(name) for name in packages}
     golden = {
         "source": "scripts/goldens/image_preprocess.py",
         "modes": list(MODES),

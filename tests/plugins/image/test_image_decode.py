@@ -93,6 +93,16 @@ def test_sixteen_bit_values_are_clipped_to_8_bits_like_the_peers_and_said_once(t
     ] and "a.png" in caplog.records[0].message
 
 
+def test_sixteen_bit_rgb_keeps_the_high_byte_of_each_value():
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = np.array([0x1234, 0xABCD, 0xFFFF, 0x00FF, 0x0100, 0x8000], dtype=">u2")
+    header = struct.pack(">IIBBBBB", 2, 1, 16, 2, 0, 0, 0)  # 2 x 1, 16 bits per channel, RGB
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" + pixels.tobytes()))
+    assert decode_image(png + chunk(b"IEND", b"")).tolist() == [[[0x12, 0xAB, 0xFF], [0x00, 0x01, 0x80]]]
+
+
 def test_exif_orientation_is_ignored_like_the_peers():
     # The file is stored 64 wide and 40 high with orientation 6 ("rotate to display"); the peers never rotate.
     path = GOLDENS / "inputs" / "exif_rot6_64x40.jpg"

@@ -134,7 +134,12 @@ def test_unknown_mode_is_a_config_error_listing_the_modes():
 
 @pytest.mark.parametrize(
     "image",
-    [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 4), np.uint8), np.zeros((4, 4, 3), np.float32), np.zeros((0, 4, 3), np.uint8)],
+    [
+        np.zeros((4, 4), np.uint8),
+        np.zeros((4, 4, 4), np.uint8),
+        np.zeros((4, 4, 3), np.float32),
+        np.zeros((0, 4, 3), np.uint8),
+    ],
 )
 def test_anything_but_a_uint8_rgb_image_is_refused(image):
     with pytest.raises(ValueError, match="uint8 \\(height, width, 3\\)|non-empty"):
