@@ -16,6 +16,7 @@ from frechet_custom.optional import import_optional
 from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
 
 log = logging.getLogger("frechet")
+_OPTIONS = (*PREPROCESSING_OPTIONS, "output")
 _INSTALL = "pip install 'frechet[onnx]' (or onnxruntime-gpu)"
 
 
@@ -28,12 +29,13 @@ class OnnxEmbedder(ImageModelEmbedder):
 
     def __init__(self, target: str, output: str | None = None, **options: Any) -> None:
         label = f"onnx:{target}"
-        check_options(options, PREPROCESSING_OPTIONS, label)
+        check_options(options, _OPTIONS, label)
         self._ort = import_optional("onnxruntime", label, _INSTALL)
         self.path = model_file(target, label)
         self._label = label
         self.session = self._session(["CPUExecutionProvider"])
         self._input, default_size, self._one_at_a_time = _image_input(self.session, label)
+        self._outputs = [node.name for node in self.session.get_outputs()]
         preprocessing = image_preprocessing(options, label, default_size=default_size)
         if default_size is not None and preprocessing.size != default_size:
             raise ConfigError(
@@ -43,13 +45,12 @@ class OnnxEmbedder(ImageModelEmbedder):
         super().__init__(label, preprocessing, {"sha256": sha256_prefix(self.path)}, output)
 
     def _run(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        names = [node.name for node in self.session.get_outputs()]
         array = batch.detach().cpu().numpy().astype(np.float32, copy=False)
         chunks = [array[i : i + 1] for i in range(len(array))] if self._one_at_a_time else [array]
-        results = [self.session.run(names, {self._input: chunk}) for chunk in chunks]
+        results = [self.session.run(self._outputs, {self._input: chunk}) for chunk in chunks]
         return {
             name: torch.from_numpy(np.concatenate([result[k] for result in results]))
-            for k, name in enumerate(names)
+            for k, name in enumerate(self._outputs)
         }
 
     def to(self, device: torch.device | str) -> OnnxEmbedder:

@@ -18,6 +18,7 @@ from frechet_custom.module_weights import load_local_weights, weights_digest
 from frechet_custom.optional import import_optional
 from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
 
+_OPTIONS = (*PREPROCESSING_OPTIONS, "weights", "output")
 _INSTALL = "pip install timm (it needs a torchvision that matches your torch)"
 _RESIZE_NAMES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "box": "area"}
 
@@ -30,7 +31,7 @@ class TimmEmbedder(ImageModelEmbedder):
 
     def __init__(self, target: str, weights: str | None = None, output: str | None = None, **options: Any) -> None:
         label = f"timm:{target}"
-        check_options(options, PREPROCESSING_OPTIONS, label)
+        check_options(options, _OPTIONS, label)
         timm = import_optional("timm", label, _INSTALL)
         self.module, defaults = build_timm_model(timm, target, weights, label)
         preprocessing = image_preprocessing(options, label, **defaults)

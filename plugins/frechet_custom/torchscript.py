@@ -14,6 +14,8 @@ from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.model_file import model_file, sha256_prefix
 from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
 
+_OPTIONS = (*PREPROCESSING_OPTIONS, "output")
+
 
 class TorchScriptEmbedder(ImageModelEmbedder):
     """Runs a TorchScript module that maps (B, 3, h, w) float32 RGB to (B, D) features or a dict of them."""
@@ -22,7 +24,7 @@ class TorchScriptEmbedder(ImageModelEmbedder):
 
     def __init__(self, target: str, output: str | None = None, **options: Any) -> None:
         label = f"torchscript:{target}"
-        check_options(options, PREPROCESSING_OPTIONS, label)
+        check_options(options, _OPTIONS, label)
         path = model_file(target, label)
         self.module = _load(path, label)
         super().__init__(label, image_preprocessing(options, label), {"sha256": sha256_prefix(path)}, output)

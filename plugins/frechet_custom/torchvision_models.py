@@ -20,6 +20,7 @@ from frechet_custom.module_weights import load_local_weights, weights_digest
 from frechet_custom.optional import import_optional
 from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
 
+_OPTIONS = (*PREPROCESSING_OPTIONS, "weights", "output")
 _INSTALL = "install torchvision (pip install 'frechet[vision]', the build that matches your torch)"
 _RESIZE_NAMES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "nearest-exact": "nearest"}
 
@@ -32,7 +33,7 @@ class TorchvisionEmbedder(ImageModelEmbedder):
 
     def __init__(self, target: str, weights: str | None = None, output: str | None = None, **options: Any) -> None:
         label = f"torchvision:{target}"
-        check_options(options, PREPROCESSING_OPTIONS, label)
+        check_options(options, _OPTIONS, label)
         models = import_optional("torchvision", label, _INSTALL).models
         self.module, defaults = build_torchvision_model(models, target, weights, label)
         self._head = last_linear(self.module)
