@@ -36,9 +36,7 @@ class ImageModelEmbedder(Embedder):
         self.label = label
         self.preprocessing = preprocessing
         self._identity = dict(identity)
-        self.outputs = self._probe()
-        if output is not None and output not in self.outputs:
-            raise ConfigError(f"{label}: output={output!r} is not one of the model's outputs ({', '.join(self.outputs)})")
+        self.outputs = self._probe(output)
         self.default_output = output or next(iter(self.outputs))
 
     @abstractmethod
@@ -54,9 +52,10 @@ class ImageModelEmbedder(Embedder):
     def config(self) -> dict[str, Any]:
         return {**self._identity, **self.preprocessing.config()}
 
-    def _probe(self) -> dict[str, int]:
-        """Output name -> dims, from one run on a small grey batch; a model that does not fit the contract is an
-        error naming it, before any input is read."""
+    def _probe(self, output: str | None) -> dict[str, int]:
+        """Output name -> dims, from one run on a small grey batch, before any input is read. Outputs that are not
+        (batch, dims) features (a dict model may also return maps) are left out; a model without any, or an
+        ``output`` choosing one of those or none of the model's, is an error naming the model."""
         height, width = self.preprocessing.size
         grey = self.preprocessing.normalize(torch.full((_PROBE_BATCH, 3, height, width), 0.5))
         try:
@@ -70,16 +69,24 @@ class ImageModelEmbedder(Embedder):
                 f"({summary(error)}); check size= and that it takes RGB images as (batch, 3, height, width)"
             ) from None
         outputs = named_outputs(raw, self.label)
-        dims = {}
-        for name, value in outputs.items():
-            if value.ndim != 2 or value.shape[0] != _PROBE_BATCH or not value.is_floating_point():
-                raise ConfigError(
-                    f"{self.label}: output '{name}' is a {value.dtype} tensor of shape {tuple(value.shape)} for a "
-                    f"batch of {_PROBE_BATCH}; frechet needs float (batch, dims) features: pool or flatten them in "
-                    "the model before returning them"
-                )
-            dims[name] = int(value.shape[1])
-        return dims
+        if output is not None and output not in outputs:
+            raise ConfigError(f"{self.label}: output={output!r} is not one of the model's outputs ({', '.join(outputs)})")
+        usable = {name: value for name, value in outputs.items() if _is_feature_batch(value)}
+        wrong = output if output is not None and output not in usable else None
+        if wrong is None and not usable:
+            wrong = next(iter(outputs))
+        if wrong is not None:
+            value = outputs[wrong]
+            raise ConfigError(
+                f"{self.label}: output '{wrong}' is a {value.dtype} tensor of shape {tuple(value.shape)} for a "
+                f"batch of {_PROBE_BATCH}; frechet needs float (batch, dims) features: pool or flatten them in "
+                "the model before returning them"
+            )
+        return {name: int(value.shape[1]) for name, value in usable.items()}
+
+
+def _is_feature_batch(value: torch.Tensor) -> bool:
+    return value.ndim == 2 and value.shape[0] == _PROBE_BATCH and value.is_floating_point()
 
 
 def named_outputs(raw: Any, label: str) -> dict[str, torch.Tensor]:

@@ -32,7 +32,7 @@ class OnnxEmbedder(ImageModelEmbedder):
         check_options(options, _OPTIONS, label)
         self._ort = import_optional("onnxruntime", label, _INSTALL)
         self.path = model_file(target, label)
-        self._label = label
+        self.label = label
         self.session = self._session(["CPUExecutionProvider"])
         self._input, default_size, self._one_at_a_time = _image_input(self.session, label)
         self._outputs = [node.name for node in self.session.get_outputs()]
@@ -62,7 +62,7 @@ class OnnxEmbedder(ImageModelEmbedder):
                 self.session = self._session([cuda, "CPUExecutionProvider"])
             else:
                 log.info("%s: onnxruntime has no CUDA provider here (install onnxruntime-gpu); running on the CPU",
-                         self._label)
+                         self.label)
         return super().to("cpu")
 
     def _session(self, providers: list[Any]) -> Any:
@@ -70,7 +70,7 @@ class OnnxEmbedder(ImageModelEmbedder):
             return self._ort.InferenceSession(str(self.path), providers=providers)
         except Exception as error:  # onnxruntime raises its own exception types for unreadable graphs
             raise WeightsError(
-                f"{self._label}: not a loadable ONNX model ({summary(error)}); export one with torch.onnx.export"
+                f"{self.label}: not a loadable ONNX model ({summary(error)}); export one with torch.onnx.export"
             ) from None
 
 
@@ -91,7 +91,7 @@ def _image_input(session: Any, label: str) -> tuple[str, tuple[int, int] | None,
     if isinstance(batch, int) and batch > 1:
         raise ConfigError(
             f"{label}: the graph's batch size is fixed to {batch}; export it with a dynamic batch axis "
-            "(torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}}))"
+            f"(torch.onnx.export(..., dynamic_axes={{'{node.name}': {{0: 'batch'}}}}))"
         )
     fixed = (height, width) if isinstance(height, int) and isinstance(width, int) else None
     return node.name, fixed, batch == 1

@@ -47,6 +47,18 @@ class TwoHeads(torch.nn.Module):
         return {"embedding": features, "projection": self.project(features)}
 
 
+class WithMap(torch.nn.Module):
+    """A dict model returning features and, beside them, the (B, C, h, w) map they were pooled from."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.convolutions = TinyCNN().body[:3]
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        feature_map = self.convolutions(x)
+        return {"embedding": feature_map.mean(dim=(2, 3)), "map": feature_map}
+
+
 class SpatialMap(torch.nn.Module):
     """A model that forgets to pool: returns a (B, C, h, w) feature map."""
 

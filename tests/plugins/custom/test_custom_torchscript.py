@@ -16,6 +16,7 @@ from custom_helpers import (
     SpatialMap,
     TinyCNN,
     TwoHeads,
+    WithMap,
     oracle_fd,
     read_images,
     run_cli,
@@ -78,6 +79,14 @@ def test_a_dict_model_exposes_each_named_output_and_output_picks_the_default(tmp
     assert chosen.default_output == "projection"
     with pytest.raises(ConfigError, match="output='logits' is not one of the model's outputs"):
         get_registry().create_embedder(f"torchscript:{path}", size=SIZE, output="logits")
+
+
+def test_outputs_that_are_not_feature_rows_are_left_out_and_cannot_be_chosen(tmp_path):
+    path = save_torchscript(WithMap(), tmp_path / "with-map.pt", trace=False)
+    embedder = get_registry().create_embedder(f"torchscript:{path}", size=SIZE)
+    assert embedder.outputs == {"embedding": 6}
+    with pytest.raises(ConfigError, match=r"output 'map' is a torch.float32 tensor of shape \(2, 6, 8, 8\)"):
+        get_registry().create_embedder(f"torchscript:{path}", size=SIZE, output="map")
 
 
 def test_options_and_the_model_file_are_part_of_the_id(tiny, tmp_path):
