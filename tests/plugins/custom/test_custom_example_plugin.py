@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,12 +25,14 @@ TILE = 16
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """pip-install the example into a fresh folder, offline: no dependencies, the build backend already here."""
+    """pip-install a copy of the example (building writes next to the sources) into a fresh folder, offline: no
+    dependencies, the build backend already here."""
+    source = shutil.copytree(EXAMPLE, tmp_path_factory.mktemp("source") / EXAMPLE.name)
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(EXAMPLE)],
-        check=True, capture_output=True, cwd=tmp_path_factory.mktemp("build"),
+         "--target", str(target), str(source)],
+        check=True, capture_output=True,
     )
     return target
 

@@ -250,3 +250,21 @@ def test_a_package_that_fails_to_import_is_reported_with_the_reason(monkeypatch,
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "the package 'torchvision' is installed but cannot be loaded" in err
     assert "RuntimeError: operator torchvision::nms does not exist" in err and torch.__version__ in err
+
+
+def test_safetensors_weights_are_read_with_safetensors(torchvision, monkeypatch, tmp_path):
+    local = tmp_path / "mine.safetensors"
+    local.write_bytes(b"stand-in")
+    read = []
+    stand_in = types.ModuleType("safetensors.torch")
+    stand_in.load_file = lambda path: read.append(path) or _seeded_state(1)
+    monkeypatch.setitem(sys.modules, "safetensors", types.ModuleType("safetensors"))
+    monkeypatch.setitem(sys.modules, "safetensors.torch", stand_in)
+    from_file = get_registry().create_embedder("torchvision:tinynet", weights=str(local))
+    monkeypatch.setitem(sys.modules, "safetensors.torch", None)
+    with pytest.raises(WeightsError, match="needs the package 'safetensors'"):
+        get_registry().create_embedder("torchvision:tinynet", weights=str(local))
+    pth = tmp_path / "same.pth"
+    torch.save(_seeded_state(1), pth)
+    assert read == [str(local)]
+    assert from_file.id() == get_registry().create_embedder("torchvision:tinynet", weights=str(pth)).id()
