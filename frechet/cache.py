@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 import frechet
-from frechet._atomic import atomic_write
 from frechet._arrays import read_npz
+from frechet._atomic import atomic_write
 from frechet.errors import ConfigError, InputError
 from frechet.sources import Source
 
@@ -153,8 +153,11 @@ class FeatureCache:
 
     def holds(self, embedder_id: str, key: str) -> dict[str, set[str]] | None:
         """What the cached shard ``key`` holds (output -> kinds), or None when it is absent or unreadable."""
-        meta = _read_meta(self.shard_path(embedder_id, key))
+        path = self.shard_path(embedder_id, key)
+        meta = _read_meta(path)
         if meta is None or meta.get("embedder") != embedder_id or meta.get("key") != key:
+            if path.exists():
+                log.warning("cache: %s is unreadable or not this shard; recomputing it", path)
             return None
         return {entry["name"]: set(entry["kinds"]) for entry in meta.get("outputs", [])}
 
@@ -164,7 +167,7 @@ class FeatureCache:
         try:
             arrays = read_npz(path)
             shard = _shard_from_arrays(arrays, embedder_id, key)
-        except (InputError, KeyError, ValueError, TypeError) as error:
+        except (InputError, AttributeError, KeyError, ValueError, TypeError) as error:
             if path.exists():
                 log.warning("cache: %s is unreadable (%s); recomputing it", path, str(error).splitlines()[0])
             return None

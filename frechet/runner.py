@@ -26,7 +26,7 @@ from frechet.cache import DEFAULT_SHARD_SIZE, FeatureCache, Shard, serves
 from frechet.distributed import World
 from frechet.embedder import Embedder
 from frechet.features import is_feature_input
-from frechet.errors import ConfigError, FrechetError, IncompatibleStatsError, InputError, PluginError
+from frechet.errors import ConfigError, FrechetError, IncompatibleStatsError, InputError, OutputError, PluginError
 from frechet.metrics.base import Metric, MetricContext, Need, Side
 from frechet.registry import Registry
 from frechet.sources import Source, is_stats_file, open_source
@@ -200,7 +200,8 @@ def embed(
 
 class _ShardWriter:
     """Writes finished shards to the cache on a background thread (one write pending at most), so the file I/O
-    overlaps embedding the next shard; leaving the block waits for the last write and raises its error, if any."""
+    overlaps embedding the next shard; leaving the block waits for the last write. A cache that cannot be written
+    (read-only, full) is reported once and the run goes on without it: its result does not depend on the cache."""
 
     def __init__(self, cache: FeatureCache | None, embedder: Embedder, label: str) -> None:
         self.cache, self.embedder, self.label = cache, embedder, label
@@ -209,14 +210,19 @@ class _ShardWriter:
 
     def write(self, key: str, shard: Shard) -> None:
         self._wait()
-        self.pending = self.pool.submit(
-            self.cache.write, self.embedder.id(), key, shard, label=self.label, device=str(self.embedder.device)
-        )
+        if self.cache is not None:
+            self.pending = self.pool.submit(
+                self.cache.write, self.embedder.id(), key, shard, label=self.label, device=str(self.embedder.device)
+            )
 
     def _wait(self) -> None:
         if self.pending is not None:
             pending, self.pending = self.pending, None
-            pending.result()
+            try:
+                pending.result()
+            except OutputError as error:
+                log.warning("feature cache not written, continuing without it: %s", error)
+                self.cache = None
 
     def __enter__(self) -> _ShardWriter:
         return self

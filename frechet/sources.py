@@ -30,7 +30,8 @@ class Source(ABC):
     #: Domain of the items; an embedder of the same domain consumes them.
     domain: ClassVar[str]
     #: False when items must be loaded in order by the calling process (e.g. drawn from a generator callable);
-    #: the runner then loads them without DataLoader worker processes.
+    #: the runner then loads them without DataLoader worker processes, in increasing index order — with gaps under
+    #: torch.distributed, where each rank reads only its own shards.
     parallel_load: ClassVar[bool] = True
 
     def __init__(self, label: str) -> None:

@@ -19,7 +19,7 @@ import torch
 
 from frechet.errors import InputError
 from frechet.sources import Source
-from frechet_image.decode import decode_image
+from frechet_image.decode import decode_image, pixel_limit
 
 #: File suffixes read as images (matched case-insensitively): those pytorch-fid and clean-fid look for.
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
@@ -44,6 +44,13 @@ class ImageFileSource(Source):
 
     def item_name(self, index: int) -> str:
         return str(self.paths[index])
+
+    def item_path(self, index: int) -> Path:
+        return self.paths[index]
+
+    def config(self) -> dict[str, Any]:
+        limit = pixel_limit() if self.max_pixels is None else (self.max_pixels or None)
+        return {"max_pixels": limit}  # which images are refused as too large
 
 
 def open_image_folder(folder: str | Path, *, max_pixels: int | None = None) -> ImageFileSource:
@@ -238,7 +245,11 @@ class ImageGenerator:
 
 
 class GeneratorSource(Source):
-    """Images drawn batch by batch from an :class:`ImageGenerator`; items must be loaded in order."""
+    """Images drawn batch by batch from an :class:`ImageGenerator`; items must be loaded in increasing order.
+
+    Under torch.distributed a rank reads only its own shards of the items, so its indices skip ahead: a later
+    index simply starts the next draw (each draw is a fresh sample), an earlier one is refused.
+    """
 
     domain = "image"
     parallel_load = False
@@ -256,7 +267,7 @@ class GeneratorSource(Source):
     def load(self, index: int) -> np.ndarray:
         batch_index, position = divmod(index, self.generator.batch_size)
         if batch_index != self._batch_index:
-            if batch_index != self._batch_index + 1:
+            if batch_index < self._batch_index:
                 raise InputError(f"{self.label}: items must be read in order (asked for {index} out of turn)")
             self._draw(batch_index)
         if self._error is not None:

@@ -28,8 +28,9 @@ def sides(tmp_path):
     return real, fake
 
 
-def test_torchrun_stats_equal_the_single_process_statistics(projection, rows, tmp_path, run_frechet):
-    args = ["stats", str(rows), "--embedder", "projection", "--shard-size", "30", "--batch-size", "16", "--no-cache"]
+def test_torchrun_stats_equal_the_single_process_statistics(projection, rows_file, tmp_path, run_frechet):
+    args = ["stats", str(rows_file), "--embedder", "projection", "--shard-size", "30", "--batch-size", "16"]
+    args.append("--no-cache")
     two = run_frechet(*args, "-o", str(tmp_path / "two.npz"), "--json", launcher=TORCHRUN)
     run_frechet(*args, "-o", str(tmp_path / "one.npz"))
     printed = [line for line in two.stdout.splitlines() if line.startswith("{")]

@@ -11,6 +11,7 @@ import torch
 from conftest import write_image
 
 import frechet
+from frechet.cache import FeatureCache
 from frechet.errors import InputError
 from frechet.plugins import get_registry
 from frechet.sources import open_source
@@ -32,6 +33,23 @@ def test_a_folder_lists_its_images_recursively_sorted_and_skips_hidden_and_other
     assert isinstance(source, ImageFileSource)
     assert [str(path.relative_to(tmp_path)) for path in source.paths] == ["a/c.jpg", "a/d/e.webp", "b.PNG", "z.JPEG"]
     assert source.label == str(tmp_path) and source.item_name(2) == str(tmp_path / "b.PNG")
+
+
+def test_image_folders_are_keyed_for_the_feature_cache_by_file_bytes_and_pixel_limit(tmp_path, monkeypatch):
+    for index in range(3):
+        write_image(tmp_path / f"{index}.png", (10 * index, 20, 30))
+    cache = FeatureCache(tmp_path / "cache")
+
+    def key():
+        return cache.shard_keys(_open(tmp_path), "some-embedder", [(0, 3)])[0]
+
+    first = key()
+    assert key() == first and _open(tmp_path).item_path(1) == tmp_path / "1.png"
+    monkeypatch.setenv("FRECHET_MAX_IMAGE_PIXELS", "1000")
+    assert key() != first
+    monkeypatch.delenv("FRECHET_MAX_IMAGE_PIXELS")
+    write_image(tmp_path / "1.png", (99, 20, 30))
+    assert key() != first
 
 
 def test_folder_items_are_the_decoded_files(tmp_path):
@@ -190,11 +208,19 @@ def test_a_generator_is_called_in_batches_until_its_sample_count():
     assert fn.calls == [4, 4, 2]
 
 
-def test_a_generator_source_is_read_in_order_only():
+def test_a_generator_source_is_read_in_increasing_order_only():
     source = _open(ImageGenerator(_Counter(), 10, batch_size=4))
-    source.load(0)
-    with pytest.raises(InputError, match=r"items must be read in order \(asked for 9 out of turn\)"):
-        source.load(9)
+    source.load(9)
+    with pytest.raises(InputError, match=r"items must be read in order \(asked for 0 out of turn\)"):
+        source.load(0)
+
+
+def test_a_generator_source_skipping_ahead_draws_the_later_batch_fresh():
+    # a torchrun rank reads only its own shards: its indices jump over the other ranks' items
+    fn = _Counter()
+    source = _open(ImageGenerator(fn, 10, batch_size=4))
+    assert [int(source.load(i)[0, 0, 0]) for i in (1, 9)] == [1, 5]
+    assert fn.calls == [4, 2]
 
 
 def test_a_bare_callable_is_refused_with_advice_on_giving_the_count():
