@@ -29,6 +29,7 @@ from frechet._arrays import read_npz
 from frechet._atomic import atomic_write
 from frechet.errors import ConfigError, InputError
 from frechet.sources import Source
+from frechet.weights import file_sha256
 
 log = logging.getLogger("frechet")
 
@@ -41,7 +42,6 @@ _FILE_INDEX = "file-digests-v1"
 _STATE_KEYS = ("n", "mean", "m2", "rows")
 #: Temporary files older than this are left over from killed runs (a live write lasts seconds); `clear` removes them.
 _STALE_TEMP_SECONDS = 3600
-_HASH_CHUNK = 1 << 20
 _HASH_THREADS = 8
 
 
@@ -394,11 +394,7 @@ def _read_index(index_file: Path, folder: Path) -> dict[str, list[Any]]:
 
 
 def _hash_file(path: Path) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
+        return file_sha256(path)
     except OSError:
         return None
-    return digest.hexdigest()
