@@ -447,7 +447,7 @@ def compare(
         output = _chosen_output(embedder, choice.output)
         context = MetricContext(
             output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs),
-            metric_options(chosen, options), seed,
+            metric_options(chosen, options), seed, str(embedder.device),
         )
         needs = _merge_needs(chosen, context)
         sides = {
