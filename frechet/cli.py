@@ -57,6 +57,60 @@ def _count(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+#: compute's metric flags: argparse dest -> the metric options it sets, among those the chosen metrics use.
+_METRIC_FLAGS = {
+    "kid_subsets": ("kid_subsets",),
+    "kid_subset_size": ("kid_subset_size",),
+    "nearest_k": ("pr_nearest_k", "dc_nearest_k"),
+    "bootstrap": ("fd_ci_bootstrap",),
+    "confidence": ("fd_ci_confidence",),
+}
+
+
+def _add_metric_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("metric options (each sets a --metric-option of the metrics that use it)")
+    group.add_argument("--kid-subsets", type=_positive_int, metavar="N", help="KID: number of random subsets (100)")
+    group.add_argument("--kid-subset-size", type=_positive_int, metavar="N",
+                       help="KID: samples per subset (1000, clamped to the smaller side)")
+    group.add_argument("--nearest-k", type=_positive_int, metavar="K",
+                       help="k of the k-NN balls for pr, dc and prdc (default 3 for precision/recall, 5 for "
+                       "density/coverage)")
+    group.add_argument("--bootstrap", type=_positive_int, metavar="N", help="fd-ci: bootstrap resamples (1000)")
+    group.add_argument("--confidence", type=_fraction, metavar="C", help="fd-ci: interval confidence level (0.95)")
+
+
+def _metric_options(args: argparse.Namespace, metrics: Sequence[str]) -> dict[str, Any]:
+    """--metric-option values plus the metric flags, each mapped onto the options the chosen metrics use."""
+    options = dict(args.metric_option)
+    used: set[str] = set()
+    for name in metrics:
+        used.update(get_registry().metric_info(name).factory().options)
+    for dest, names in _METRIC_FLAGS.items():
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        targets = [name for name in names if name in used]
+        if not targets:
+            raise ConfigError(f"{flag} sets {' / '.join(names)}, which none of the chosen metrics "
+                              f"({', '.join(metrics)}) uses")
+        for name in targets:
+            if name in options:
+                raise ConfigError(f"{flag} and --metric-option {name}=… both given; use one")
+            options[name] = value
+    return options
+
+
 def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("embedding")
     group.add_argument("--embedder", help="embedder name (see `frechet embedders`); default: inception, or "
@@ -129,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     compute = commands.add_parser("compute", help="score FAKE against REAL (folders, files, or statistics .npz)")
     compute.add_argument("real", help="reference input or statistics .npz")
     compute.add_argument("fake", help="generated input or statistics .npz")
-    compute.add_argument("--metrics", default="fd", help="comma-separated metrics (see `frechet metrics`); default fd")
+    compute.add_argument("--metrics", default="fd", help="comma-separated metrics, e.g. fd,kid,prdc,fd-inf,fd-ci,mmd,is,is-inf "
+                         "(see `frechet metrics`); default fd")
     compute.add_argument("--metric-option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                          help="metric option (repeatable)")
     compute.add_argument("--seed", type=int, default=DEFAULT_SEED,
@@ -137,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--save-stats", metavar="DIR", help="also save real.npz / fake.npz statistics in DIR")
     compute.add_argument("--force", action="store_true", help="compare statistics even if their embedders differ")
     compute.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    _add_metric_options(compute)
     _add_embedding_options(compute)
 
     stats = commands.add_parser("stats", help="compute statistics of INPUT and save them as .npz")
@@ -208,7 +264,7 @@ def _cmd_compute(args: argparse.Namespace) -> int:
         metrics=metrics,
         layer=args.layer,
         embedder_options=_embedder_options(args),
-        metric_options=dict(args.metric_option),
+        metric_options=_metric_options(args, metrics),
         seed=args.seed,
         force=args.force,
         save_stats=args.save_stats,
@@ -278,7 +334,8 @@ def _cmd_embedders(args: argparse.Namespace) -> int:
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
     rows = [
-        {"name": i.name, "aliases": list(i.aliases), "plugin": i.plugin, "description": i.description}
+        {"name": i.name, "aliases": list(i.aliases), "plugin": i.plugin, "description": i.description,
+         "options": dict(i.factory().options)}
         for i in get_registry().metrics()
     ]
     if args.json:
@@ -286,7 +343,8 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
-            print(f"{row['name']:<12} {row['description']}{aliases}")
+            options = ", ".join(f"{key}={value}" for key, value in row["options"].items())
+            print(f"{row['name']:<12} {row['description']}{aliases}" + (f"; options: {options}" if options else ""))
     return 0
 
 
