@@ -57,8 +57,11 @@ def unbiased_mmd2(x: torch.Tensor, y: torch.Tensor) -> float:
 
 def _cubic(a: torch.Tensor, b: torch.Tensor, diagonal: bool = False) -> torch.Tensor:
     """k(aᵢ, bⱼ) = (aᵢᵀbⱼ / d + 1)³ as a matrix, or only its diagonal k(aᵢ, bᵢ)."""
-    products = (a * b).sum(dim=1) if diagonal else a @ b.T
-    return (products / a.shape[1] + 1.0) ** 3
+    if diagonal:
+        base = (a * b).sum(dim=1) / a.shape[1] + 1.0
+    else:  # 1 + a bᵀ / d in one BLAS call, then the cube in place: no extra m × m temporaries
+        base = torch.addmm(torch.ones((), dtype=a.dtype, device=a.device), a, b.T, alpha=1.0 / a.shape[1])
+    return (base * base).mul_(base)
 
 
 def _kernel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

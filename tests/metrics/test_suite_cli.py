@@ -12,6 +12,7 @@ from frechet.metrics.fd_infinity import FDInfinityMetric, fd_infinity
 from frechet.metrics.kid import KernelInceptionDistanceMetric, kid
 from frechet.metrics.mmd import mmd
 from frechet.metrics.prdc import prdc
+from frechet.stats import FeatureStats
 
 
 @pytest.fixture
@@ -73,6 +74,13 @@ def test_fd_ci_holds_a_statistics_side_fixed_and_brackets_fd(files, tmp_path, ca
     assert main(["stats", files[0], "-o", str(tmp_path / "real_stats.npz")]) == 0
     result = _run(capsys, str(tmp_path / "real_stats.npz"), files[1], "--metrics", "fd,fd-ci", "--bootstrap", "100")
     assert result["fd_ci_low"] <= result["fd"] <= result["fd_ci_high"]
+
+
+def test_fd_infinity_takes_the_reference_from_a_statistics_file(files, knn_features, tmp_path, capsys):
+    assert main(["stats", files[0], "-o", str(tmp_path / "real_stats.npz")]) == 0
+    result = _run(capsys, str(tmp_path / "real_stats.npz"), files[1], "--metrics", "fd-inf")
+    expected = fd_infinity(FeatureStats.load(tmp_path / "real_stats.npz"), knn_features[1].astype(np.float64))
+    assert (result["fd_inf"], result["fd_inf_r2"]) == pytest.approx(expected, rel=1e-9)
 
 
 def test_feature_metrics_explain_that_statistics_files_are_not_enough(files, tmp_path, capsys):
