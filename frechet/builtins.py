@@ -19,8 +19,8 @@ from frechet.metrics.fd_infinity import FDInfinityMetric, ISInfinityMetric
 from frechet.metrics.inception_score import InceptionScoreMetric
 from frechet.metrics.kid import KernelInceptionDistanceMetric
 from frechet.metrics.mmd import MMDMetric
-from frechet.metrics.precision_recall import PrecisionRecallMetric
 from frechet.metrics.prdc import PRDCMetric
+from frechet.metrics.precision_recall import PrecisionRecallMetric
 
 
 @hookimpl

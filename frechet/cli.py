@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     compute = commands.add_parser("compute", help="score FAKE against REAL (folders, files, or statistics .npz)")
     compute.add_argument("real", help="reference input or statistics .npz")
     compute.add_argument("fake", help="generated input or statistics .npz")
-    compute.add_argument("--metrics", default="fd", help="comma-separated metrics, e.g. fd,kid,prdc,fd-inf,fd-ci,mmd,is,is-inf "
+    compute.add_argument("--metrics", default="fd",
+                         help="comma-separated metrics, e.g. fd,kid,prdc,fd-inf,fd-ci,mmd,is,is-inf "
                          "(see `frechet metrics`); default fd")
     compute.add_argument("--metric-option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                          help="metric option (repeatable)")

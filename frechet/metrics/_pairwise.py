@@ -30,7 +30,8 @@ def feature_pair(
             raise InputError(f"{metric}: {label} features must be real numbers, got {tensor.dtype}")
         if not tensor.dtype.is_floating_point:
             tensor = tensor.to(torch.float64)
-        if not bool(torch.isfinite(tensor).all()):
+        # checked block by block: isfinite on the whole matrix would make several N × d temporaries
+        if not all(bool(torch.isfinite(tensor[span]).all()) for span in spans(tensor.shape[0])):
             raise InputError(f"{metric}: {label} features contain NaN or Inf")
         tensors.append(tensor.to(device or "cpu"))
     if tensors[0].shape[1] != tensors[1].shape[1]:

@@ -37,7 +37,9 @@ def kid(
         raise InputError(f"KID needs at least 1 subset of at least 2 samples, got {subsets} × {subset_size}")
     size = min(subset_size, real_t.shape[0], fake_t.shape[0])
     if size < 2:
-        raise InputError(f"KID needs at least 2 samples per side, got {real_t.shape[0]} real and {fake_t.shape[0]} fake")
+        raise InputError(
+            f"KID needs at least 2 samples per side, got {real_t.shape[0]} real and {fake_t.shape[0]} fake"
+        )
     rng = np.random.RandomState(seed)
     values = np.empty(subsets)
     for index in range(subsets):

@@ -1,6 +1,6 @@
 """RBF-kernel maximum mean discrepancy as CMMD defines it (Jayasumana et al. 2024), for any embedder's features.
 
-    MMD² = 1000 · [ mean_{i,j} k(xᵢ, xⱼ) + mean_{i,j} k(yᵢ, yⱼ) − 2 mean_{i,j} k(xᵢ, yⱼ) ],   k(x, y) = exp(−‖x − y‖² / 2σ²)
+    mmd = 1000 · [ mean_ij k(xᵢ, xⱼ) + mean_ij k(yᵢ, yⱼ) − 2 mean_ij k(xᵢ, yⱼ) ],   k(x, y) = exp(−‖x − y‖² / 2σ²)
 
 with σ = 10: the biased (V-statistic, diagonal included) estimator over all samples of both sides, scaled by 1000,
 as CMMD's reference code computes it (there on CLIP embeddings; here on the chosen output). The sums run in float64

@@ -122,7 +122,7 @@ def prdc(
 
 
 class PRDCMetric(Metric):
-    """Precision, recall, density and coverage in one pass: keys ``precision``, ``recall``, ``density``, ``coverage``."""
+    """Precision, recall, density and coverage in one pass; options ``pr_nearest_k`` (3) and ``dc_nearest_k`` (5)."""
 
     name = "prdc"
     options = {"pr_nearest_k": 3, "dc_nearest_k": 5}

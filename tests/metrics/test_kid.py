@@ -84,3 +84,5 @@ def test_kid_rejects_mismatched_dimensions_and_tiny_sides():
         kid(np.zeros((10, 3)), np.zeros((10, 4)))
     with pytest.raises(InputError, match="at least 2 samples"):
         kid(np.zeros((1, 3)), np.zeros((10, 3)))
+    with pytest.raises(InputError, match="fake features contain NaN or Inf"):
+        kid(np.zeros((10, 3)), np.full((10, 3), np.inf))

@@ -9,7 +9,7 @@ from frechet.metrics.mmd import mmd
 
 def _cmmd_formula(x, y, sigma=10.0):
     """CMMD: 1000 × (mean k(x, x') + mean k(y, y') − 2 mean k(x, y)), diagonals included, k = exp(−‖·‖²/2σ²)."""
-    kernel = lambda a, b: np.exp(-cdist(a, b, "sqeuclidean") / (2 * sigma**2))  # noqa: E731
+    kernel = lambda a, b: np.exp(-cdist(a, b, "sqeuclidean") / (2 * sigma**2))
     return 1000 * (kernel(x, x).mean() + kernel(y, y).mean() - 2 * kernel(x, y).mean())
 
 
