@@ -85,7 +85,7 @@ def _add_metric_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--nearest-k", type=_positive_int, metavar="K",
                        help="k of the k-NN balls for pr, dc and prdc (default 3 for precision/recall, 5 for "
                        "density/coverage)")
-    group.add_argument("--bootstrap", type=_positive_int, metavar="N", help="fd-ci: bootstrap resamples (1000)")
+    group.add_argument("--bootstrap", type=_positive_int, metavar="N", help="fd-ci: bootstrap resamples (200)")
     group.add_argument("--confidence", type=_fraction, metavar="C", help="fd-ci: interval confidence level (0.95)")
 
 
