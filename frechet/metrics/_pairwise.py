@@ -85,8 +85,7 @@ class CentredRows:
 def squared_distances(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """‖aᵢ − bⱼ‖² for two (rows, squared norms) blocks, clamped at 0 against rounding."""
     (rows_a, norms_a), (rows_b, norms_b) = a, b
-    product = rows_a @ rows_b.T
-    return (norms_a[:, None] + norms_b[None, :] - 2.0 * product).clamp_min_(0.0)
+    return torch.addmm(norms_a[:, None] + norms_b[None, :], rows_a, rows_b.T, alpha=-2.0).clamp_min_(0.0)
 
 
 def centre_of(rows: torch.Tensor) -> torch.Tensor:
