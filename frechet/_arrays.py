@@ -19,11 +19,15 @@ def read_npz(path: Path, error: type[InputError] = InputError, hint: str = "") -
     _expect_magic(path, _ZIP_MAGIC, "an .npz (zip) file", error, hint)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in npz.files}
+            arrays = {key: npz[key] for key in npz.files}
     except ValueError as problem:
         raise _as_error(path, problem, error, hint) from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as problem:
         raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # numpy hands back raw bytes for a member that is not .npy data
+            raise error(f"{path}: member '{key}' is not a NumPy array{hint}")
+    return arrays
 
 
 def read_npy(path: Path, error: type[InputError] = InputError, hint: str = "") -> np.ndarray:

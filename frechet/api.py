@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from frechet.cache import DEFAULT_SHARD_SIZE
 from frechet.errors import InputError
 from frechet.features import is_feature_input
 from frechet.plugins import get_registry
@@ -32,12 +33,18 @@ def compute(
     progress: bool | None = None,
     seed: int = DEFAULT_SEED,
     save_stats: str | Path | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, or saved statistics ``.npz``).
 
     ``embedder`` defaults to "features" when the inputs are feature matrices and to "inception" otherwise;
     ``layer`` picks one of its outputs for FD (default: the embedder's). ``save_stats`` is a folder that receives
-    ``real.npz`` and ``fake.npz`` for the sides that were embedded.
+    ``real.npz`` and ``fake.npz`` for the sides that were embedded. Inputs given as paths are embedded through the
+    feature cache (``cache_dir``, default ``FRECHET_CACHE_DIR`` or ``~/.cache/frechet``) in shards of
+    ``shard_size`` items, unless ``cache`` is False. Under ``torchrun`` every rank calls this with the same
+    arguments; the items are shared out and every rank returns the same result.
     """
     return compare(
         get_registry(),
@@ -45,7 +52,7 @@ def compute(
         fake,
         metrics=metrics,
         choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
-        settings=RunSettings(batch_size, device, workers, skip_bad, progress),
+        settings=RunSettings(batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size),
         options=dict(metric_options or {}),
         seed=seed,
         force=force,
@@ -64,13 +71,17 @@ def compute_stats(
     workers: int | None = None,
     skip_bad: bool = False,
     progress: bool | None = None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    shard_size: int = DEFAULT_SHARD_SIZE,
 ) -> FeatureStats:
-    """Statistics of one input (e.g. a reference dataset), to save with ``.save(path)`` and reuse."""
+    """Statistics of one input (e.g. a reference dataset), to save with ``.save(path)`` and reuse; the cache and
+    ``torchrun`` as in :func:`compute` (every rank returns the same statistics)."""
     return statistics(
         get_registry(),
         input,
         choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
-        settings=RunSettings(batch_size, device, workers, skip_bad, progress),
+        settings=RunSettings(batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size),
     )
 
 

@@ -12,8 +12,15 @@ from frechet.features import (
     open_feature_file,
 )
 from frechet.hookspecs import hookimpl
+from frechet.metrics.bootstrap import FDBootstrapMetric
+from frechet.metrics.density_coverage import DensityCoverageMetric
 from frechet.metrics.fd import FrechetDistanceMetric
+from frechet.metrics.fd_infinity import FDInfinityMetric, ISInfinityMetric
 from frechet.metrics.inception_score import InceptionScoreMetric
+from frechet.metrics.kid import KernelInceptionDistanceMetric
+from frechet.metrics.mmd import MMDMetric
+from frechet.metrics.prdc import PRDCMetric
+from frechet.metrics.precision_recall import PrecisionRecallMetric
 
 
 @hookimpl
@@ -58,4 +65,46 @@ def frechet_register_metrics(register: Any) -> None:
         InceptionScoreMetric,
         description="Inception Score of the second input (needs an embedder with class logits)",
         aliases=("isc",),
+    )
+    register(
+        "kid",
+        KernelInceptionDistanceMetric,
+        description="Kernel Inception Distance: unbiased cubic-kernel MMD² over random subsets (kid, kid_std)",
+    )
+    register(
+        "pr",
+        PrecisionRecallMetric,
+        description="improved precision and recall from k-NN balls, k=3 (precision, recall)",
+    )
+    register(
+        "dc",
+        DensityCoverageMetric,
+        description="density and coverage from the real k-NN balls, k=5 (density, coverage)",
+    )
+    register(
+        "prdc",
+        PRDCMetric,
+        description="precision, recall, density and coverage in one pass (k=3 and k=5)",
+    )
+    register(
+        "fd-inf",
+        FDInfinityMetric,
+        description="FD extrapolated to infinitely many samples, Chong & Forsyth (fd_inf, fd_inf_r2)",
+        aliases=("fid-inf", "fad-inf"),
+    )
+    register(
+        "fd-ci",
+        FDBootstrapMetric,
+        description="bootstrap percentile interval for FD (fd_ci_low, fd_ci_high)",
+    )
+    register(
+        "mmd",
+        MMDMetric,
+        description="RBF-kernel MMD² × 1000 with σ=10, as CMMD defines it (mmd)",
+    )
+    register(
+        "is-inf",
+        ISInfinityMetric,
+        description="Inception Score extrapolated to infinitely many samples (is_inf, is_inf_r2)",
+        aliases=("isc-inf",),
     )

@@ -7,11 +7,13 @@ import json
 import logging
 import math
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import frechet
-from frechet import api
+from frechet import api, distributed
+from frechet.cache import DEFAULT_SHARD_SIZE, FeatureCache
 from frechet.errors import ConfigError, FrechetError
 from frechet.plugins import get_plugins, get_registry, plugin_hooks
 from frechet.runner import DEFAULT_SEED
@@ -55,6 +57,60 @@ def _count(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {value}")
+    return value
+
+
+#: compute's metric flags: argparse dest -> the metric options it sets, among those the chosen metrics use.
+_METRIC_FLAGS = {
+    "kid_subsets": ("kid_subsets",),
+    "kid_subset_size": ("kid_subset_size",),
+    "nearest_k": ("pr_nearest_k", "dc_nearest_k"),
+    "bootstrap": ("fd_ci_bootstrap",),
+    "confidence": ("fd_ci_confidence",),
+}
+
+
+def _add_metric_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("metric options (each sets a --metric-option of the metrics that use it)")
+    group.add_argument("--kid-subsets", type=_positive_int, metavar="N", help="KID: number of random subsets (100)")
+    group.add_argument("--kid-subset-size", type=_positive_int, metavar="N",
+                       help="KID: samples per subset (1000, clamped to the smaller side)")
+    group.add_argument("--nearest-k", type=_positive_int, metavar="K",
+                       help="k of the k-NN balls for pr, dc and prdc (default 3 for precision/recall, 5 for "
+                       "density/coverage)")
+    group.add_argument("--bootstrap", type=_positive_int, metavar="N", help="fd-ci: bootstrap resamples (200)")
+    group.add_argument("--confidence", type=_fraction, metavar="C", help="fd-ci: interval confidence level (0.95)")
+
+
+def _metric_options(args: argparse.Namespace, metrics: Sequence[str]) -> dict[str, Any]:
+    """--metric-option values plus the metric flags, each mapped onto the options the chosen metrics use."""
+    options = dict(args.metric_option)
+    used: set[str] = set()
+    for name in metrics:
+        used.update(get_registry().metric_info(name).factory().options)
+    for dest, names in _METRIC_FLAGS.items():
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        targets = [name for name in names if name in used]
+        if not targets:
+            raise ConfigError(f"{flag} sets {' / '.join(names)}, which none of the chosen metrics "
+                              f"({', '.join(metrics)}) uses")
+        for name in targets:
+            if name in options:
+                raise ConfigError(f"{flag} and --metric-option {name}=… both given; use one")
+            options[name] = value
+    return options
+
+
 def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("embedding")
     group.add_argument("--embedder", help="embedder name (see `frechet embedders`); default: inception, or "
@@ -69,6 +125,29 @@ def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--workers", type=_count, metavar="N", help="DataLoader worker processes (default: auto)")
     group.add_argument("--skip-bad", action="store_true", help="skip unreadable items and report them")
     group.add_argument("--quiet", action="store_true", help="no progress bar or informational messages")
+    cache = parser.add_argument_group("feature cache")
+    _add_cache_dir(cache)
+    cache.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    cache.add_argument("--shard-size", type=_positive_int, default=DEFAULT_SHARD_SIZE, metavar="N",
+                       help=f"items per cache shard: the unit of resuming and of sharing out over ranks "
+                       f"({DEFAULT_SHARD_SIZE})")
+
+
+def _add_cache_dir(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="feature cache folder (default: $FRECHET_CACHE_DIR, else ~/.cache/frechet)")
+
+
+def _age(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:].lower()
+    try:
+        value = float(number) * units[unit]
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected an age such as 30d, 12h, 90m or 45s, got '{text}'") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got '{text}'")
+    return value
 
 
 def _embedder_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -89,6 +168,9 @@ def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         "skip_bad": args.skip_bad,
         "progress": False if args.quiet else None,
+        "cache": not args.no_cache,
+        "cache_dir": args.cache_dir,
+        "shard_size": args.shard_size,
     }
 
 
@@ -101,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     compute = commands.add_parser("compute", help="score FAKE against REAL (folders, files, or statistics .npz)")
     compute.add_argument("real", help="reference input or statistics .npz")
     compute.add_argument("fake", help="generated input or statistics .npz")
-    compute.add_argument("--metrics", default="fd", help="comma-separated metrics (see `frechet metrics`); default fd")
+    compute.add_argument("--metrics", default="fd",
+                         help="comma-separated metrics, e.g. fd,kid,prdc,fd-inf,fd-ci,mmd,is,is-inf "
+                         "(see `frechet metrics`); default fd")
     compute.add_argument("--metric-option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                          help="metric option (repeatable)")
     compute.add_argument("--seed", type=int, default=DEFAULT_SEED,
@@ -109,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     compute.add_argument("--save-stats", metavar="DIR", help="also save real.npz / fake.npz statistics in DIR")
     compute.add_argument("--force", action="store_true", help="compare statistics even if their embedders differ")
     compute.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    _add_metric_options(compute)
     _add_embedding_options(compute)
 
     stats = commands.add_parser("stats", help="compute statistics of INPUT and save them as .npz")
@@ -126,13 +211,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what in (("plugins", "installed plugins"), ("embedders", "embedders"), ("metrics", "metrics")):
         listing = commands.add_parser(name, help=f"list {what}")
         listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+
+    cache = commands.add_parser("cache", help="list or clear the feature cache")
+    actions = cache.add_subparsers(dest="cache_action", required=True, metavar="ACTION", parser_class=_Parser)
+    listing = actions.add_parser("ls", help="cached inputs per embedder: shards, items, outputs, size, last use")
+    _add_cache_dir(listing)
+    listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    clear = actions.add_parser("clear", help="remove cached shards: all of them, or those matching every filter")
+    _add_cache_dir(clear)
+    clear.add_argument("--embedder", metavar="TEXT", help="only shards whose embedder id contains TEXT")
+    clear.add_argument("--input", metavar="TEXT", help="only shards of inputs whose path contains TEXT")
+    clear.add_argument("--older-than", type=_age, metavar="AGE", help="only shards unused for AGE (30d, 12h, 90m, 45s)")
+    clear.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``frechet`` console script and ``python -m frechet``."""
     args = build_parser().parse_args(argv)
-    _setup_logging(quiet=getattr(args, "quiet", False))
+    _setup_logging(quiet=getattr(args, "quiet", False) or not distributed.is_main_process())
     try:
         return _COMMANDS[args.command](args)
     except FrechetError as error:
@@ -141,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("frechet: interrupted", file=sys.stderr)
         return 130
+    finally:
+        distributed.shutdown()
 
 
 def _setup_logging(*, quiet: bool) -> None:
@@ -166,13 +265,14 @@ def _cmd_compute(args: argparse.Namespace) -> int:
         metrics=metrics,
         layer=args.layer,
         embedder_options=_embedder_options(args),
-        metric_options=dict(args.metric_option),
+        metric_options=_metric_options(args, metrics),
         seed=args.seed,
         force=args.force,
         save_stats=args.save_stats,
         **_run_settings(args),
     )
-    _print_values(result.as_dict(), as_json=args.json)
+    if distributed.is_main_process():
+        _print_values(result.as_dict(), as_json=args.json)
     return 0
 
 
@@ -184,6 +284,8 @@ def _cmd_stats(args: argparse.Namespace) -> int:
         embedder_options=_embedder_options(args),
         **_run_settings(args),
     )
+    if not distributed.is_main_process():  # rank 0 writes and reports
+        return 0
     path = stats.save(args.out)
     meta = stats.meta
     _print_values(
@@ -233,7 +335,8 @@ def _cmd_embedders(args: argparse.Namespace) -> int:
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
     rows = [
-        {"name": i.name, "aliases": list(i.aliases), "plugin": i.plugin, "description": i.description}
+        {"name": i.name, "aliases": list(i.aliases), "plugin": i.plugin, "description": i.description,
+         "options": dict(i.factory().options)}
         for i in get_registry().metrics()
     ]
     if args.json:
@@ -241,8 +344,41 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
-            print(f"{row['name']:<12} {row['description']}{aliases}")
+            options = ", ".join(f"{key}={value}" for key, value in row["options"].items())
+            print(f"{row['name']:<12} {row['description']}{aliases}" + (f"; options: {options}" if options else ""))
     return 0
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    cache = FeatureCache(args.cache_dir)
+    if args.cache_action == "clear":
+        cleared = cache.clear(embedder=args.embedder, input=args.input, older_than=args.older_than)
+        if args.json:
+            print(json.dumps({"cache_dir": str(cache.root), "files": cleared.files, "bytes": cleared.bytes}))
+        else:
+            print(f"removed {cleared.files} files ({_size(cleared.bytes)}) from {cache.root}")
+        return 0
+    entries = cache.entries()
+    if args.json:
+        print(json.dumps({"cache_dir": str(cache.root), "entries": [vars(entry) for entry in entries]}))
+        return 0
+    total = sum(entry.bytes for entry in entries)
+    print(f"{cache.root}: {len(entries)} cached inputs, {_size(total)}")
+    for entry in entries:
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.last_used))
+        outputs = ", ".join(f"{output}({'+'.join(kinds)})" for output, kinds in entry.outputs.items())
+        print(f"{_size(entry.bytes):>9}  {entry.items:>8} items  {entry.shards:>5} shards  {used}  {entry.input}")
+        print(f"{'':>11}{entry.embedder}: {outputs}")
+    return 0
+
+
+def _size(n_bytes: int) -> str:
+    value = float(n_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
 
 
 def _print_values(values: dict[str, Any], *, as_json: bool) -> None:
@@ -271,4 +407,5 @@ _COMMANDS = {
     "plugins": _cmd_plugins,
     "embedders": _cmd_embedders,
     "metrics": _cmd_metrics,
+    "cache": _cmd_cache,
 }

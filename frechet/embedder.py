@@ -36,6 +36,8 @@ class Embedder(ABC):
     multiple_examples: ClassVar[bool] = False
     #: Whether ``transform`` is heavy enough to run in DataLoader worker processes (decoding, resizing).
     parallel_transform: ClassVar[bool] = True
+    #: Whether the feature cache keeps this embedder's results (False for embedders cheaper than reading a cache).
+    cacheable: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.device = torch.device("cpu")

@@ -5,6 +5,7 @@ This lets every metric run on features made elsewhere, and the whole CLI work wi
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ class FeatureMatrixSource(Source):
 
     def item_name(self, index: int) -> str:
         return f"{self.label}[{index}]"
+
+    def item_digest(self, index: int) -> str:
+        row = np.ascontiguousarray(self.matrix[index])
+        return hashlib.sha256(row.dtype.str.encode() + row.tobytes()).hexdigest()
 
 
 def open_feature_file(path: str | Path) -> FeatureMatrixSource:
@@ -95,6 +100,7 @@ class FeaturesEmbedder(Embedder):
     name = "features"
     domain = "features"
     parallel_transform = False
+    cacheable = False  # the identity: a cache entry would only copy the input
 
     def __init__(self, **options: Any) -> None:
         super().__init__()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 import frechet
+from frechet import distributed
+from frechet.cache import DEFAULT_SHARD_SIZE, FeatureCache, Shard, serves
+from frechet.distributed import World
 from frechet.embedder import Embedder
 from frechet.features import is_feature_input
-from frechet.errors import ConfigError, IncompatibleStatsError, InputError, PluginError
+from frechet.errors import ConfigError, FrechetError, IncompatibleStatsError, InputError, OutputError, PluginError
 from frechet.metrics.base import Metric, MetricContext, Need, Side
 from frechet.registry import Registry
 from frechet.sources import Source, is_stats_file, open_source
@@ -38,17 +42,23 @@ DEFAULT_SEED = 2020
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How to run the embedder: batch size, device, DataLoader workers, bad-item policy, progress bar."""
+    """How to run the embedder: batch size, device, DataLoader workers, bad-item policy, progress bar, and the
+    feature cache (on/off, folder, items per shard)."""
 
     batch_size: int = 64
     device: str | None = None  # None: cuda, then mps, then cpu
     workers: int | None = None  # None: chosen from the core count and the embedder
     skip_bad: bool = False
     progress: bool | None = None  # None: only when stderr is a terminal
+    cache: bool = True
+    cache_dir: str | Path | None = None  # None: FRECHET_CACHE_DIR, else the user cache folder
+    shard_size: int = DEFAULT_SHARD_SIZE
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.shard_size < 1:
+            raise ConfigError(f"--shard-size must be at least 1, got {self.shard_size}")
         if self.workers is not None and self.workers < 0:
             raise ConfigError(f"--workers must be 0 or more, got {self.workers}")
 
@@ -90,25 +100,24 @@ def choose_device(requested: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def _default_workers(embedder: Embedder, items: int, batch_size: int) -> int:
+def _default_workers(embedder: Embedder, items: int, batch_size: int, processes_on_node: int = 1) -> int:
     if not embedder.parallel_transform or items <= batch_size:
         return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores))
+    return max(1, min(8, cores // max(1, processes_on_node)))
 
 
 # ---------------------------------------------------------------------------------------------------- embedding
 class _TransformedItems(Dataset):
     """Item i -> (i, transformed tensor or None, error message or None); errors travel as data, not exceptions."""
 
-    def __init__(self, source: Source, embedder: Embedder, indices: Sequence[int]) -> None:
-        self.source, self.embedder, self.indices = source, embedder, indices
+    def __init__(self, source: Source, embedder: Embedder) -> None:
+        self.source, self.embedder = source, embedder
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return len(self.source)
 
-    def __getitem__(self, position: int) -> tuple[int, torch.Tensor | None, str | None]:
-        index = self.indices[position]
+    def __getitem__(self, index: int) -> tuple[int, torch.Tensor | None, str | None]:
         try:
             return index, self.embedder.transform(self.source.load(index)), None
         except InputError as error:
@@ -134,58 +143,220 @@ def embed(
     needs: Mapping[str, set[str]],
     settings: RunSettings,
     *,
-    indices: Sequence[int] | None = None,
+    cache: FeatureCache | None = None,
 ) -> Side:
-    """Run ``embedder`` over ``source`` and accumulate, per output, what ``needs`` asks: "stats" and/or "features"."""
-    indices = range(len(source)) if indices is None else indices
+    """Run ``embedder`` over ``source`` and accumulate, per output, what ``needs`` asks: "stats" and/or "features".
+
+    Items are processed in shards of ``settings.shard_size``: each shard's statistics are accumulated batch by batch
+    and merged into the total in shard order, so a shard read from ``cache`` gives exactly what embedding it again
+    would. Under torch.distributed each rank takes every size-th shard; statistics are merged exactly across ranks and
+    kept features gathered in item order on rank 0.
+    """
     if len(source) == 0:
         raise InputError(f"{source.label}: no items found; check the path and the file types it holds")
-    device = embedder.device
+    world = distributed.current()
+    size = settings.shard_size
+    ranges = [(start, min(start + size, len(source))) for start in range(0, len(source), size)]
+    mine = [shard for shard in range(len(ranges)) if world.owns(shard)]
+    keys = _shard_keys(cache, source, embedder, mine, ranges, world)
+    held = {shard: cache.holds(embedder.id(), key) or {} for shard, key in keys.items()}
+    cached = {shard for shard, holds in held.items() if serves(holds, needs)}
+    keep = {output: "features" in kinds for output, kinds in needs.items()}
+    for shard in set(held) - cached:  # a recomputed shard keeps what its older version held: no thrashing
+        for output, kinds in held[shard].items():
+            keep[output] = keep.get(output, False) or "features" in kinds
+    batches = _open_batches(source, embedder, settings, [ranges[s] for s in mine if s not in cached], world)
+    total = {output: FeatureStats() for output, kinds in needs.items() if "stats" in kinds}
+    kept: dict[str, list[tuple[int, np.ndarray]]] = {o: [] for o, kinds in needs.items() if "features" in kinds}
+    skipped: list[tuple[int, str]] = []
+    n_good = 0
+    show = (settings.progress if settings.progress is not None else sys.stderr.isatty()) and world.is_main
+    items = sum(ranges[shard][1] - ranges[shard][0] for shard in mine)
+    with tqdm(total=items, desc=source.label, unit="item", disable=not show, file=sys.stderr) as bar, \
+            _ShardWriter(cache, embedder, source.label) as writer:
+        for shard in mine:
+            start, stop = ranges[shard]
+            result = cache.read(embedder.id(), keys[shard]) if shard in cached else None
+            if result is not None:
+                bar.update(stop - start)
+            else:
+                own = batches if shard not in cached else _open_batches(  # removed or damaged since looked up
+                    source, embedder, settings, [(start, stop)], world
+                )
+                result = _embed_shard(own, embedder, keep, settings, start, stop, bar)
+                if shard in keys:
+                    writer.write(keys[shard], result)
+            _report_skipped(result, settings)
+            for output, stats in total.items():
+                stats.merge(FeatureStats.from_state(result.stats[output]))
+            for output, parts in kept.items():
+                parts.append((shard, result.features[output]))
+            skipped.extend((start + offset, source.item_name(start + offset)) for offset, _ in result.skipped)
+            n_good += result.n_good
+    if cached:
+        log.info("%s: %d of %d shards read from the cache", source.label, len(cached), len(mine))
+    return _gathered_side(source, total, kept, skipped, n_good, world)
+
+
+class _ShardWriter:
+    """Writes finished shards to the cache on a background thread (one write pending at most), so the file I/O
+    overlaps embedding the next shard; leaving the block waits for the last write. A cache that cannot be written
+    (read-only, full) is reported once and the run goes on without it: its result does not depend on the cache."""
+
+    def __init__(self, cache: FeatureCache | None, embedder: Embedder, label: str) -> None:
+        self.cache, self.embedder, self.label = cache, embedder, label
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="frechet-cache") if cache is not None else None
+        self.pending: Future | None = None
+
+    def write(self, key: str, shard: Shard) -> None:
+        self._wait()
+        if self.cache is not None:
+            self.pending = self.pool.submit(
+                self.cache.write, self.embedder.id(), key, shard, label=self.label, device=str(self.embedder.device)
+            )
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            try:
+                pending.result()
+            except OutputError as error:
+                log.warning("feature cache not written, continuing without it: %s", error)
+                self.cache = None
+
+    def __enter__(self) -> _ShardWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            try:
+                if exc_info[0] is None:
+                    self._wait()
+            finally:
+                self.pool.shutdown(wait=True)
+
+
+def _shard_keys(
+    cache: FeatureCache | None,
+    source: Source,
+    embedder: Embedder,
+    mine: list[int],
+    ranges: list[tuple[int, int]],
+    world: World,
+) -> dict[int, str]:
+    """Shard index -> cache key for this rank's shards; empty when caching is off or the source cannot be keyed."""
+    if cache is None or not mine:
+        return {}
+    keys = cache.shard_keys(source, embedder.id(), [ranges[shard] for shard in mine], writer=f"r{world.rank}")
+    if keys is None:
+        log.info("%s: its items have no path or digest, so they are not cached", source.label)
+        return {}
+    return dict(zip(mine, keys))
+
+
+def _open_batches(
+    source: Source, embedder: Embedder, settings: RunSettings, ranges: list[tuple[int, int]], world: World
+) -> Iterator[tuple[Any, int, list]]:
+    """One DataLoader over the given item ranges; batches never cross a range (shard) boundary."""
+    if not ranges:
+        return iter(())
+    batches = [
+        list(range(first, min(first + settings.batch_size, stop)))
+        for start, stop in ranges
+        for first in range(start, stop, settings.batch_size)
+    ]
+    items = sum(stop - start for start, stop in ranges)
     workers = settings.workers if settings.workers is not None else _default_workers(
-        embedder, len(indices), settings.batch_size
+        embedder, items, settings.batch_size, world.local_size
     )
-    loader = DataLoader(
-        _TransformedItems(source, embedder, indices),
-        batch_size=settings.batch_size,
-        num_workers=workers,
-        collate_fn=_Collate(embedder),
-        pin_memory=device.type == "cuda",
+    if not source.parallel_load:
+        workers = 0
+    return iter(
+        DataLoader(
+            _TransformedItems(source, embedder),
+            batch_sampler=batches,
+            num_workers=workers,
+            collate_fn=_Collate(embedder),
+            pin_memory=embedder.device.type == "cuda",
+        )
     )
-    stats = {output: FeatureStats() for output, kinds in needs.items() if "stats" in kinds}
-    kept: dict[str, list[np.ndarray]] = {output: [] for output, kinds in needs.items() if "features" in kinds}
-    skipped: list[str] = []
-    n_items = 0
-    show = settings.progress if settings.progress is not None else sys.stderr.isatty()
-    with tqdm(total=len(indices), desc=source.label, unit="item", disable=not show, file=sys.stderr) as bar:
-        for batch, n_good, failures in loader:
-            for index, message in failures:
-                if not settings.skip_bad:
-                    raise InputError(f"{message} (pass --skip-bad to skip bad items)")
-                log.warning("skipped %s", message)
-                skipped.append(source.item_name(index))
-            if batch is not None:
-                outputs = _forward(embedder, batch, needs)
-                for output, values in outputs.items():
-                    if output in stats:
-                        stats[output].update(values)
-                    if output in kept:
-                        kept[output].append(values.detach().cpu().numpy())
-                n_items += n_good
-            bar.update(n_good + len(failures))
+
+
+def _embed_shard(
+    batches: Iterator[tuple[Any, int, list]],
+    embedder: Embedder,
+    keep: Mapping[str, bool],
+    settings: RunSettings,
+    start: int,
+    stop: int,
+    bar: tqdm,
+) -> Shard:
+    """Embed items ``start:stop`` from ``batches``: statistics of every output in ``keep``, rows where it says so."""
+    stats = {output: FeatureStats() for output in keep}
+    rows: dict[str, list[np.ndarray]] = {output: [] for output, wanted in keep.items() if wanted}
+    shard = Shard(start, stop, 0)
+    remaining = stop - start
+    while remaining:
+        batch, n_good, failures = next(batches)
+        for index, message in failures:
+            if not settings.skip_bad:
+                raise InputError(f"{message} (pass --skip-bad to skip bad items)")
+            shard.skipped.append((index - start, message))
+        if batch is not None:
+            for output, values in _forward(embedder, batch, keep).items():
+                stats[output].update(values)
+                if output in rows:
+                    rows[output].append(values.detach().cpu().numpy())
+            shard.n_good += n_good
+        remaining -= n_good + len(failures)
+        bar.update(n_good + len(failures))
+    shard.stats = {output: accumulated.state() for output, accumulated in stats.items()}
+    shard.features = {
+        output: np.concatenate(chunks) if chunks else np.zeros((0, embedder.outputs.get(output) or 0), np.float32)
+        for output, chunks in rows.items()
+    }
+    return shard
+
+
+def _report_skipped(shard: Shard, settings: RunSettings) -> None:
+    """Bad items stop the run or are reported; those of a cached shard exactly as when they were first met."""
+    for _, message in shard.skipped:
+        if not settings.skip_bad:
+            raise InputError(f"{message} (pass --skip-bad to skip bad items)")
+        log.warning("skipped %s", message)
+
+
+def _gathered_side(
+    source: Source,
+    total: dict[str, FeatureStats],
+    kept: dict[str, list[tuple[int, np.ndarray]]],
+    skipped: list[tuple[int, str]],
+    n_good: int,
+    world: World,
+) -> Side:
+    """This rank's part, or under torch.distributed every rank's: statistics on all ranks, features on rank 0."""
+    stats = {output: distributed.merge_stats(part, world) for output, part in total.items()}
+    features = {}
+    for output, parts in kept.items():
+        gathered = [rows for _, rows in distributed.gather_rows(parts, world) if rows.shape[0]]
+        if world.is_main:
+            features[output] = np.concatenate(gathered) if gathered else np.zeros((0, 0), np.float32)
+    counts = distributed.all_gather_object((n_good, skipped), world)
+    n_items = sum(count for count, _ in counts)
+    names = [name for _, name in sorted(item for _, part in counts for item in part)]
     if n_items == 0:
-        raise InputError(f"{source.label}: none of its {len(indices)} items could be used")
-    features = {output: np.concatenate(chunks) for output, chunks in kept.items()}
-    return Side(source.label, stats, features, n_items, skipped)
+        raise InputError(f"{source.label}: none of its {len(source)} items could be used")
+    return Side(source.label, stats, features, n_items, names)
 
 
-def _forward(embedder: Embedder, batch: torch.Tensor, needs: Mapping[str, set[str]]) -> dict[str, torch.Tensor]:
+def _forward(embedder: Embedder, batch: torch.Tensor, outputs: Iterable[str]) -> dict[str, torch.Tensor]:
     with torch.inference_mode():
-        outputs = embedder.forward(batch.to(embedder.device, non_blocking=True))
+        produced = embedder.forward(batch.to(embedder.device, non_blocking=True))
     selected = {}
-    for output in needs:
-        if output not in outputs:
+    for output in outputs:
+        if output not in produced:
             raise PluginError(f"embedder '{embedder.name}' did not return its output '{output}'")
-        values = outputs[output]
+        values = produced[output]
         if values.ndim != 2:
             raise PluginError(
                 f"embedder '{embedder.name}' returned output '{output}' with shape {tuple(values.shape)}, "
@@ -276,20 +447,16 @@ def compare(
         output = _chosen_output(embedder, choice.output)
         context = MetricContext(
             output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs),
-            metric_options(chosen, options), seed,
+            metric_options(chosen, options), seed, str(embedder.device),
         )
         needs = _merge_needs(chosen, context)
         sides = {
             label: _side(registry, value, needs[label], embedder, output, settings, force)
             for label, value in inputs.items()
         }
-        if save_stats is not None:
+        if save_stats is not None and distributed.current().is_main:
             _save_side_stats(Path(save_stats), sides, embedder, output)
-    values: dict[str, Any] = {}
-    for metric in chosen:
-        values.update(metric.compute(sides["real"], sides["fake"], context))
-    values.update(_run_facts(sides, context))
-    return Result(values)
+    return Result(_score(chosen, sides, context, distributed.current()))
 
 
 def statistics(
@@ -306,12 +473,35 @@ def statistics(
     return stats
 
 
+def _score(
+    metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricContext, world: World
+) -> dict[str, Any]:
+    """The metrics' values and run facts, computed on rank 0 (which holds gathered features) and sent to all ranks."""
+    values: dict[str, Any] = {}
+    error: FrechetError | None = None
+    if world.is_main:
+        try:
+            for metric in metrics:
+                values.update(metric.compute(sides["real"], sides["fake"], context))
+            values.update(_run_facts(sides, context))
+        except FrechetError as problem:
+            if world.size == 1:
+                raise
+            error = problem
+    values, error = distributed.broadcast_object((values, error), world)
+    if error is not None:
+        raise error
+    return values
+
+
 def _build_embedder(
     registry: Registry, choice: EmbedderChoice, settings: RunSettings, inputs: Iterable[Any]
 ) -> Embedder:
     name = choice.name or _infer_embedder(inputs)
     embedder = registry.create_embedder(name, **choice.options)
-    return embedder.to(choose_device(settings.device))
+    device = distributed.local_device(choose_device(settings.device))
+    distributed.setup(device)
+    return embedder.to(device)
 
 
 def _chosen_output(embedder: Embedder, requested: str | None) -> str:
@@ -336,7 +526,15 @@ def _side(
         return side
     if not needs:  # no chosen metric looks at this side
         return Side(str(input))
-    return embed(open_source(registry, input, embedder.domain), embedder, needs, settings)
+    source = open_source(registry, input, embedder.domain)
+    return embed(source, embedder, needs, settings, cache=_cache(input, embedder, settings))
+
+
+def _cache(input: Any, embedder: Embedder, settings: RunSettings) -> FeatureCache | None:
+    """The feature cache for inputs named by path (in-memory objects are usually fresh samples: never cached)."""
+    if not settings.cache or not embedder.cacheable or not isinstance(input, (str, Path)):
+        return None
+    return FeatureCache(settings.cache_dir)
 
 
 def _check_exists(input: Any) -> None:

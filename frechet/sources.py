@@ -18,10 +18,21 @@ class Source(ABC):
 
     ``load(i)`` decodes item i and raises :class:`frechet.errors.InputError` naming it when it is bad, so the runner
     can stop with that message or, with ``skip_bad``, skip the item and report it.
+
+    Item identity, for the feature cache (:mod:`frechet.cache`): a source whose items are whole files returns each
+    one's path from ``item_path(i)`` and the cache hashes the bytes (remembering digests by size and timestamps, so
+    unchanged files are not read again); a source whose items are not files of their own (array rows, archive
+    members) returns a content digest from ``item_digest(i)`` instead. Either must determine ``load(i)`` completely,
+    together with ``config()``, which names the source options that change what ``load`` returns. A source that
+    provides neither is simply not cached.
     """
 
     #: Domain of the items; an embedder of the same domain consumes them.
     domain: ClassVar[str]
+    #: False when items must be loaded in order by the calling process (e.g. drawn from a generator callable);
+    #: the runner then loads them without DataLoader worker processes, in increasing index order — with gaps under
+    #: torch.distributed, where each rank reads only its own shards.
+    parallel_load: ClassVar[bool] = True
 
     def __init__(self, label: str) -> None:
         #: The input as the user named it (a path, or a short description of an in-memory object).
@@ -38,6 +49,19 @@ class Source(ABC):
     @abstractmethod
     def item_name(self, index: int) -> str:
         """Human-readable name of item ``index`` for messages (e.g. its path)."""
+
+    def item_path(self, index: int) -> str | Path | None:
+        """The file holding exactly item ``index`` (its bytes determine ``load(index)``), or None if it has none."""
+        return None
+
+    def item_digest(self, index: int) -> str | None:
+        """A digest of item ``index``'s content (e.g. sha256 hex of its bytes), for items that are not whole files;
+        None to fall back on ``item_path``. Equal digests must mean equal ``load`` results."""
+        return None
+
+    def config(self) -> dict[str, Any]:
+        """Source options that change what ``load`` returns (e.g. a sample rate); part of the cache key."""
+        return {}
 
 
 def is_stats_file(path: str | Path) -> bool:

@@ -148,6 +148,37 @@ class FeatureStats:
             return None
         return torch.cat(self._rows).numpy()
 
+    # ------------------------------------------------------------------ exact state (cache shards, distributed ranks)
+    def state(self) -> dict[str, np.ndarray]:
+        """The exact accumulator as CPU arrays: ``n``, and once data was added ``mean``, ``m2`` (float64) and, while
+        N ≤ d, ``rows``. :meth:`from_state` rebuilds it bit for bit, so partial statistics can be stored or sent and
+        merged later exactly as if they had never left memory."""
+        self._require_mergeable("export the state of")
+        state = {"n": np.asarray(self._n, dtype=np.int64)}
+        if self._n:
+            state["mean"] = self._mean.cpu().numpy().copy()
+            state["m2"] = self._m2.cpu().numpy().copy()
+            if self._rows is not None:
+                state["rows"] = torch.cat(self._rows).cpu().numpy()
+        return state
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, np.ndarray], *, meta: Mapping[str, Any] | None = None) -> FeatureStats:
+        """Statistics from a :meth:`state` (CPU, float64), identical to the ones that produced it."""
+        n = int(state["n"])
+        stats = cls(meta=meta)
+        if n == 0:
+            return stats
+        mean = np.asarray(state["mean"], dtype=np.float64)
+        m2 = np.asarray(state["m2"], dtype=np.float64)
+        if mean.ndim != 1 or m2.shape != (mean.shape[0], mean.shape[0]):
+            raise InputError(f"statistics state has mean {mean.shape} and m2 {m2.shape}; expected (d,) and (d, d)")
+        stats._dim, stats._n = mean.shape[0], n
+        stats._mean, stats._m2 = torch.from_numpy(mean.copy()), torch.from_numpy(m2.copy())
+        rows = state.get("rows")
+        stats._rows = [torch.from_numpy(np.asarray(rows, dtype=np.float64).copy())] if rows is not None else None
+        return stats
+
     def __repr__(self) -> str:
         dim = self._dim if self._dim is not None else "?"
         return f"FeatureStats(n={self._n}, dim={dim})"

@@ -14,10 +14,11 @@ from frechet.plugins import reset_plugins
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path_factory, monkeypatch):
-    """No network, no user caches: weights and torch hub under a temp folder; plugins reloaded per test."""
+    """No network, no user caches: weights, torch hub and the feature cache under temp folders; plugins reloaded."""
     home = tmp_path_factory.mktemp("torch-home")
     monkeypatch.setenv("FRECHET_OFFLINE", "1")
     monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setenv("FRECHET_CACHE_DIR", str(tmp_path_factory.mktemp("feature-cache")))
     monkeypatch.delenv("FRECHET_WEIGHTS_DIR", raising=False)
     monkeypatch.delenv("FRECHET_PLUGINS", raising=False)
     reset_plugins()

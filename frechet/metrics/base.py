@@ -54,7 +54,8 @@ class Side:
 
 @dataclass(frozen=True)
 class MetricContext:
-    """The run a metric is part of: which embedder/output produced the features, options and seed."""
+    """The run a metric is part of: which embedder/output produced the features, options, seed, and the device
+    metrics may compute on (the embedder's; None: the CPU)."""
 
     output: str
     embedder: str = ""
@@ -63,6 +64,7 @@ class MetricContext:
     outputs: Mapping[str, int | None] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 2020
+    device: str | None = None
 
 
 class Metric(ABC):

@@ -36,6 +36,9 @@ class AudioFilesSource(Source):
     def item_name(self, index: int) -> str:
         return str(self.paths[index])
 
+    def item_path(self, index: int) -> Path:
+        return self.paths[index]
+
 
 class AudioClipsSource(Source):
     """Clips held in memory (:class:`frechet_audio.AudioClips`)."""
@@ -54,7 +57,6 @@ class AudioClipsSource(Source):
 
     def item_name(self, index: int) -> str:
         return self.clips.item_name(index)
-
 
 def open_audio_file(path: str | Path) -> AudioFilesSource:
     """A source of one audio file."""

@@ -9,6 +9,7 @@ import pytest
 import soundfile
 import torch
 
+import frechet
 from frechet import cli
 from frechet.errors import ConfigError, WeightsError
 from frechet.plugins import get_registry
@@ -104,3 +105,19 @@ def test_cli_reports_a_bad_audio_file_in_one_line(vggish_weights, tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "bad.wav: unreadable audio file" in err
+
+
+def test_a_second_run_on_the_same_audio_files_reads_their_embeddings_from_the_feature_cache(vggish_weights, corpus,
+                                                                                             monkeypatch):
+    root = corpus["background/tone440"].parent.parent
+    options = {"weights": str(vggish_weights)}
+    first = frechet.compute(root / "background", root / "eval", embedder="vggish", embedder_options=options,
+                            progress=False)
+
+    def no_decoding(self, clip):
+        raise AssertionError("decoded again although cached")
+
+    monkeypatch.setattr(VGGishEmbedder, "transform", no_decoding)
+    second = frechet.compute(root / "background", root / "eval", embedder="vggish", embedder_options=options,
+                             progress=False)
+    assert second["fad"] == first["fad"] and second["n_real"] == first["n_real"]

@@ -94,6 +94,29 @@ def test_one_sample_has_no_covariance():
         FeatureStats.from_features(np.ones((1, 3))).cov
 
 
+@pytest.mark.parametrize("n", [0, 5, 300])  # empty, N ≤ d (rows kept), N > d
+def test_the_state_round_trip_is_bit_exact_and_merges_as_the_original(n):
+    x = _features(n=max(n, 1), d=12, seed=3)[:n]
+    original = FeatureStats()
+    for start in range(0, n, 64):
+        original.update(x[start : start + 64])
+    copy = FeatureStats.from_state(original.state())
+    assert copy.n == n and set(copy.state()) == set(original.state())
+    assert ("rows" in copy.state()) == (0 < n <= 12)
+    for key, value in original.state().items():
+        assert np.array_equal(copy.state()[key], value)
+    more = _features(n=40, d=12, seed=4)
+    merged_original, merged_copy = FeatureStats().merge(original), FeatureStats().merge(copy)
+    merged_original.update(more), merged_copy.update(more)
+    assert np.array_equal(merged_copy.cov, merged_original.cov)
+    assert np.array_equal(merged_copy.mean, merged_original.mean)
+
+
+def test_a_state_with_inconsistent_shapes_is_rejected():
+    with pytest.raises(InputError, match=r"expected \(d,\) and \(d, d\)"):
+        FeatureStats.from_state({"n": np.int64(3), "mean": np.zeros(4), "m2": np.zeros((3, 3))})
+
+
 def test_save_and_load_round_trip_with_meta(tmp_path):
     stats = FeatureStats.from_features(_features(), meta={"embedder": "x", "output": "pool"})
     path = stats.save(tmp_path / "s.npz", meta={"n_items": 300})

@@ -1,0 +1,95 @@
+"""Test-only plugin: a seeded random projection of feature rows (outputs "projected" and "logits") that counts its
+forward calls and can sleep per batch, and a folder source of one-row ``.npy`` files (items with paths).
+
+Installed by the tests as a throwaway distribution with a "frechet" entry point; subprocesses find it on PYTHONPATH.
+Forward calls are counted in ``CALLS`` and, when ``PROJECTION_CALLS`` names a file, appended to it (one line each).
+"""
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from frechet import Embedder, Source, hookimpl
+from frechet.errors import InputError
+
+CALLS = 0
+LOGITS = 5
+
+
+def projection_matrix(in_dims: int, dims: int, seed: int) -> torch.Tensor:
+    """The projection the embedder applies: float64 N(0, 1) entries from ``seed``."""
+    return torch.randn(in_dims, dims, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def project(rows: np.ndarray, dims: int = 6, seed: int = 0) -> np.ndarray:
+    """What the embedder computes for ``rows`` (the oracle for the tests): float32 tanh of the projection."""
+    matrix = projection_matrix(rows.shape[1], dims, seed)
+    return torch.tanh(torch.from_numpy(np.asarray(rows, np.float64)) @ matrix).float().numpy()
+
+
+class Projection(Embedder):
+    name = "projection"
+    domain = "features"
+    parallel_transform = False
+
+    def __init__(self, seed="0", dims="6", delay="0"):
+        super().__init__()
+        self.seed, self.dims, self.delay = int(seed), int(dims), float(delay)
+        self.outputs = {"projected": self.dims, "logits": LOGITS}
+        self.default_output = "projected"
+
+    def transform(self, item):
+        if not np.isfinite(item).all():
+            raise InputError("a feature row holds NaN or Inf")
+        return torch.from_numpy(item)
+
+    def forward(self, batch):
+        global CALLS
+        CALLS += 1
+        log = os.environ.get("PROJECTION_CALLS")
+        if log:
+            with open(log, "a") as handle:
+                handle.write(f"{os.getpid()} {batch.shape[0]}\n")
+        if self.delay:
+            time.sleep(self.delay)
+        projected = torch.tanh(batch @ projection_matrix(batch.shape[1], self.dims, self.seed)).float()
+        return {"projected": projected, "logits": 4 * projected[:, :LOGITS]}
+
+    def config(self):
+        return {"seed": self.seed, "dims": self.dims}  # the delay does not change the numbers
+
+
+class RowFiles(Source):
+    """A folder of ``*.npy`` files, each one feature row; item i is the i-th file by name."""
+
+    domain = "features"
+
+    def __init__(self, folder):
+        super().__init__(str(folder))
+        self.paths = sorted(Path(folder).glob("*.npy"))
+
+    def __len__(self):
+        return len(self.paths)
+
+    def load(self, index):
+        return np.load(self.paths[index]).astype(np.float64)
+
+    def item_name(self, index):
+        return str(self.paths[index])
+
+    def item_path(self, index):
+        return self.paths[index]
+
+
+@hookimpl
+def frechet_register_embedders(register):
+    register("projection", Projection, domain="features", outputs={"projected": None, "logits": LOGITS},
+             description="test: seeded random projection of feature rows")
+
+
+@hookimpl
+def frechet_register_sources(register):
+    register("row-files", RowFiles, domain="features", directories=True, description="test: folder of one-row .npy")

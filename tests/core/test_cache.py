@@ -1,0 +1,216 @@
+"""The feature cache: re-runs skip embedding, keys follow content and embedder id, kills resume exactly, concurrent
+runs agree, bad items are remembered, and `frechet cache ls|clear` show and remove entries."""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import frechet
+from frechet import cache as cache_module
+from frechet.cache import FeatureCache
+from frechet.cli import main
+from frechet.errors import InputError
+
+
+def _stats(path, *, embedder="projection", **options):
+    options = {"shard_size": 50, "batch_size": 20, "progress": False, **options}
+    return frechet.compute_stats(path, embedder=embedder, **options)
+
+
+def _identical(a, b):
+    return a.n == b.n and np.array_equal(a.mean, b.mean) and np.array_equal(a.cov, b.cov)
+
+
+def _shard_files(folder):
+    return sorted(folder.glob("shards-v1/*/*.npz"))
+
+
+def test_a_second_run_on_the_same_inputs_reads_the_cache_and_embeds_nothing(projection, rows_file):
+    first = _stats(rows_file)
+    assert projection.CALLS == 8 * 3  # 8 shards of 50 items, batches of 20, 20, 10
+    second = _stats(rows_file)
+    assert projection.CALLS == 8 * 3
+    assert _identical(first, second)
+    assert _identical(first, _stats(rows_file, cache=False))
+    features = projection.project(np.load(rows_file))
+    np.testing.assert_allclose(first.cov, np.cov(features.astype(np.float64), rowvar=False), rtol=1e-10, atol=1e-12)
+
+
+def test_the_cache_is_keyed_on_the_embedder_id_so_changing_an_option_misses(projection, rows_file):
+    _stats(rows_file)
+    before = projection.CALLS
+    other = _stats(rows_file, embedder_options={"seed": "1"})
+    assert projection.CALLS == 2 * before
+    assert not _identical(other, _stats(rows_file))
+    assert projection.CALLS == 2 * before  # both are cached now
+    _stats(rows_file, embedder_options={"delay": "0"})  # an option that does not change the numbers keeps the id
+    assert projection.CALLS == 2 * before
+    embedders = {entry.embedder for entry in FeatureCache().entries()}
+    assert embedders == {"projection(dims=6,seed=0)", "projection(dims=6,seed=1)"}
+
+
+def test_changing_one_item_recomputes_only_its_shard(projection, rows_file):
+    _stats(rows_file)
+    before = projection.CALLS
+    matrix = np.load(rows_file)
+    matrix[123, 0] += 1
+    np.save(rows_file, matrix)
+    changed = _stats(rows_file)
+    assert projection.CALLS - before == 3  # shard 2 (items 100-149) only
+    assert _identical(changed, _stats(rows_file, cache=False))
+
+
+def test_a_shard_that_lacks_needed_features_is_recomputed_and_then_serves_both_kinds(projection, rows_file, tmp_path):
+    other = tmp_path / "other.npy"
+    np.save(other, np.random.default_rng(1).standard_normal((200, 8)))
+    options = {"embedder": "projection", "shard_size": 50, "batch_size": 20, "progress": False}
+    fd_only = frechet.compute(rows_file, other, metrics=["fd"], **options)
+    calls = projection.CALLS
+    with_is = frechet.compute(rows_file, other, metrics=["fd", "is"], **options)  # IS needs the fake side's logits
+    assert projection.CALLS - calls == 4 * 3  # the 4 shards of the fake side, again
+    calls = projection.CALLS
+    again = frechet.compute(rows_file, other, metrics=["fd", "is"], **options)
+    fd_again = frechet.compute(rows_file, other, metrics=["fd"], **options)
+    assert projection.CALLS == calls
+    assert with_is["fd"] == fd_only["fd"] == again["fd"] == fd_again["fd"]
+    assert with_is["is_mean"] == again["is_mean"]
+
+
+def test_skipped_items_are_remembered_and_reported_the_same_from_the_cache(projection, tmp_path):
+    path = tmp_path / "holes.npy"
+    matrix = np.random.default_rng(2).standard_normal((120, 8))
+    matrix[[7, 64, 65]] = np.nan
+    np.save(path, matrix)
+    first = frechet.compute(path, path, embedder="projection", shard_size=50, skip_bad=True, progress=False)
+    calls = projection.CALLS
+    second = frechet.compute(path, path, embedder="projection", shard_size=50, skip_bad=True, progress=False)
+    assert projection.CALLS == calls
+    expected = [f"{path}[{index}]" for index in (7, 64, 65)] * 2
+    assert first["skipped"] == second["skipped"] == expected
+    assert first["n_real"] == second["n_real"] == 117
+    with pytest.raises(InputError, match="NaN.*--skip-bad"):
+        frechet.compute(path, path, embedder="projection", shard_size=50, progress=False)
+
+
+def test_file_items_are_hashed_once_and_again_only_when_they_change(projection, tmp_path, monkeypatch):
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    for index, row in enumerate(np.random.default_rng(3).standard_normal((30, 4))):
+        np.save(folder / f"{index:03d}.npy", row)
+    hashed = []
+    real_hash = cache_module._hash_file
+    monkeypatch.setattr(cache_module, "_hash_file", lambda path: hashed.append(path.name) or real_hash(path))
+    first = _stats(folder, shard_size=10)
+    assert len(hashed) == 30
+    calls = projection.CALLS
+    assert _identical(_stats(folder, shard_size=10), first)
+    assert len(hashed) == 30 and projection.CALLS == calls  # (size, mtime, ctime, inode) unchanged: no reading
+    np.save(folder / "017.npy", np.zeros(4))
+    changed = _stats(folder, shard_size=10)
+    assert hashed[30:] == ["017.npy"] and projection.CALLS - calls == 1  # one shard of 10 items, one batch
+    assert _identical(changed, _stats(folder, shard_size=10, cache=False))
+
+
+def test_a_damaged_shard_is_reported_and_recomputed(projection, rows_file, caplog):
+    first = _stats(rows_file)
+    shard = _shard_files(FeatureCache().root)[3]
+    shard.write_bytes(shard.read_bytes()[:100])
+    calls = projection.CALLS
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        assert _identical(_stats(rows_file), first)
+    assert projection.CALLS - calls == 3
+    assert f"{shard} is unreadable" in caplog.text
+
+
+def test_a_cache_that_cannot_be_written_is_reported_and_the_run_goes_on(projection, rows_file, tmp_path, caplog):
+    blocked = tmp_path / "read-only"
+    blocked.mkdir()
+    (blocked / "shards-v1").write_text("a file where the shard folders should be")
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        assert _identical(_stats(rows_file, cache_dir=blocked), _stats(rows_file, cache=False))
+    assert caplog.text.count("feature cache not written, continuing without it") == 1
+
+
+def test_in_memory_inputs_and_no_cache_runs_leave_the_cache_empty(projection, rows_file):
+    _stats(np.load(rows_file))
+    _stats(rows_file, cache=False)
+    assert not FeatureCache().root.exists() or not _shard_files(FeatureCache().root)
+
+
+def test_cache_ls_lists_entries_and_clear_removes_what_the_filters_select(projection, rows_file, tmp_path, capsys):
+    folder = tmp_path / "cache"
+    _stats(rows_file, cache_dir=folder)
+    _stats(rows_file, cache_dir=folder, embedder_options={"seed": "1"})
+    stale = _shard_files(folder)[0].parent / ".left-by-a-killed-run.npz.tmp"
+    stale.write_bytes(b"partial")
+    os.utime(stale, (time.time() - 7200,) * 2)
+    assert main(["cache", "ls", "--cache-dir", str(folder), "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out.splitlines()[-1])["entries"]
+    assert sorted(entry["embedder"] for entry in entries) == ["projection(dims=6,seed=0)", "projection(dims=6,seed=1)"]
+    assert {entry["input"] for entry in entries} == {str(rows_file)}
+    assert all(entry["shards"] == 8 and entry["items"] == 400 and entry["bytes"] > 0 for entry in entries)
+    assert entries[0]["outputs"] == {"projected": ["stats"]}
+    assert main(["cache", "clear", "--cache-dir", str(folder), "--older-than", "1d"]) == 0
+    assert len(_shard_files(folder)) == 16 and not stale.exists()
+    assert main(["cache", "clear", "--cache-dir", str(folder), "--embedder", "seed=1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["files"] == 8
+    assert {entry.embedder for entry in FeatureCache(folder).entries()} == {"projection(dims=6,seed=0)"}
+    assert main(["cache", "clear", "--cache-dir", str(folder)]) == 0
+    assert FeatureCache(folder).entries() == []
+
+
+def test_a_run_killed_mid_way_resumes_from_its_finished_shards_to_the_same_result(
+    projection, rows_file, tmp_path, run_frechet, calls_log
+):
+    log, count = calls_log
+    args = ["stats", str(rows_file), "--embedder", "projection", "--shard-size", "40", "--batch-size", "20", "--quiet"]
+    run_frechet(*args, "-o", str(tmp_path / "uninterrupted.npz"), "--no-cache")
+    env = {**os.environ, "PYTHONPATH": str(projection.site), "PROJECTION_CALLS": str(log)}
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "frechet", *args, "-o", str(tmp_path / "killed.npz"), "--embedder-option", "delay=0.25"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    cache_root = FeatureCache().root
+    deadline = time.monotonic() + 60
+    while len(_shard_files(cache_root)) < 3 and time.monotonic() < deadline and slow.poll() is None:
+        time.sleep(0.02)
+    slow.send_signal(signal.SIGKILL)
+    slow.wait()
+    finished = len(_shard_files(cache_root))
+    assert 3 <= finished < 10 and not (tmp_path / "killed.npz").exists()
+    calls_before = count()
+    run_frechet(*args, "-o", str(tmp_path / "resumed.npz"), env={"PROJECTION_CALLS": str(log)})
+    assert count() - calls_before == 2 * (10 - finished)  # only the unfinished shards, 2 batches each
+    assert _identical(frechet.load_stats(tmp_path / "resumed.npz"), frechet.load_stats(tmp_path / "uninterrupted.npz"))
+
+
+def test_two_concurrent_runs_on_the_same_inputs_agree_and_leave_a_valid_cache(
+    projection, rows_file, tmp_path, run_frechet, calls_log
+):
+    log, count = calls_log
+    args = ["stats", str(rows_file), "--embedder", "projection", "--shard-size", "40", "--batch-size", "20", "--quiet"]
+    run_frechet(*args, "-o", str(tmp_path / "alone.npz"), "--no-cache")
+    env = {**os.environ, "PYTHONPATH": str(projection.site)}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "frechet", *args, "-o", str(tmp_path / f"run{number}.npz"),
+             "--embedder-option", "delay=0.02"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        for number in (1, 2)
+    ]
+    for run in runs:
+        assert run.wait(timeout=120) == 0, run.stderr.read()
+    run_frechet(*args, "-o", str(tmp_path / "after.npz"), env={"PROJECTION_CALLS": str(log)})
+    assert count() == 0
+    alone = frechet.load_stats(tmp_path / "alone.npz")
+    for name in ("run1", "run2", "after"):
+        assert _identical(frechet.load_stats(tmp_path / f"{name}.npz"), alone)
+    assert not list(FeatureCache().root.glob("shards-v1/*/.*.tmp"))
