@@ -48,19 +48,15 @@ class Windows:
     def __init__(self, length: int, hop: int) -> None:
         self.length, self.hop = length, hop
         self._pending = np.zeros(0)
-        self.samples = 0  # samples pushed so far
-        self.count = 0  # windows returned so far
 
     def push(self, block: np.ndarray) -> np.ndarray:
         """Add samples; return the windows now complete, shape (k, length)."""
         self._pending = np.concatenate([self._pending, block])
-        self.samples += block.size
         if self._pending.size < self.length:
             return np.zeros((0, self.length))
         k = 1 + (self._pending.size - self.length) // self.hop
         windows = np.lib.stride_tricks.sliding_window_view(self._pending, self.length)[:: self.hop][:k].copy()
         self._pending = self._pending[k * self.hop :]
-        self.count += k
         return windows
 
     def padded_rest(self) -> np.ndarray:

@@ -47,4 +47,5 @@ def test_windows_cut_overlapping_windows_across_block_boundaries():
     cut = np.concatenate([windows.push(x[i : i + 13]) for i in range(0, 100, 13)])
     expected = np.stack([x[j * 7 : j * 7 + 10] for j in range((100 - 10) // 7 + 1)])
     np.testing.assert_array_equal(cut, expected)
-    assert windows.count == len(expected) and windows.samples == 100
+    rest = x[len(expected) * 7 :]  # 9 samples after the 13th window
+    np.testing.assert_array_equal(windows.padded_rest()[0], np.r_[rest, np.zeros(10 - rest.size)])
