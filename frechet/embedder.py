@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -36,6 +36,8 @@ class Embedder(ABC):
     multiple_examples: ClassVar[bool] = False
     #: Whether ``transform`` is heavy enough to run in DataLoader worker processes (decoding, resizing).
     parallel_transform: ClassVar[bool] = True
+    #: The outputs the runner will read from ``forward`` (None: all); see :meth:`request_outputs`.
+    requested_outputs: frozenset[str] | None = None
 
     def __init__(self) -> None:
         self.device = torch.device("cpu")
@@ -51,6 +53,11 @@ class Embedder(ABC):
     @abstractmethod
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """Run a batch already on ``self.device``; return {output name: (B, dims) tensor}."""
+
+    def request_outputs(self, outputs: Collection[str]) -> None:
+        """Called by the runner before embedding an input: only ``outputs`` will be read, so ``forward`` may skip
+        work the others need (e.g. stop a network early). ``forward`` must still return at least these."""
+        self.requested_outputs = frozenset(outputs)
 
     def config(self) -> dict[str, Any]:
         """Settings that change the numbers (weights identity, preprocessing, resize, options); part of ``id()``."""

@@ -141,6 +141,7 @@ def embed(
     if len(source) == 0:
         raise InputError(f"{source.label}: no items found; check the path and the file types it holds")
     device = embedder.device
+    embedder.request_outputs(needs)
     workers = settings.workers if settings.workers is not None else _default_workers(
         embedder, len(indices), settings.batch_size
     )
