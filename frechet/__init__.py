@@ -5,7 +5,7 @@
     result["fid"]
 """
 
-from frechet.api import compute, compute_stats, distance, load_stats
+from frechet.api import compute, compute_stats, fd, load_stats
 from frechet.distance import FrechetReference, frechet_distance, trace_sqrt_product
 from frechet.embedder import Embedder
 from frechet.hookspecs import hookimpl
@@ -25,7 +25,7 @@ __all__ = [
     "WeightsSpec",
     "compute",
     "compute_stats",
-    "distance",
+    "fd",
     "frechet_distance",
     "hookimpl",
     "load_stats",

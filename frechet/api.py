@@ -1,5 +1,5 @@
-"""The Python API: ``compute`` (scores), ``compute_stats`` (reference statistics) and ``distance`` (FD of two
-saved statistics or feature sets). The CLI calls exactly these."""
+"""The Python API: ``compute`` (scores), ``compute_stats`` (reference statistics) and ``fd`` (the Fréchet distance of
+two saved statistics or feature sets, no model involved). The CLI calls exactly these."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def compute_stats(
     )
 
 
-def distance(a: Any, b: Any, *, force: bool = False) -> Result:
+def fd(a: Any, b: Any, *, force: bool = False) -> Result:
     """Fréchet distance between two saved statistics files or feature sets (no model involved)."""
     for side in (a, b):
         if not (is_feature_input(side) or (isinstance(side, (str, Path)) and is_stats_file(side))):

@@ -195,7 +195,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_distance(args: argparse.Namespace) -> int:
-    _print_values(api.distance(args.a, args.b, force=args.force).as_dict(), as_json=args.json)
+    _print_values(api.fd(args.a, args.b, force=args.force).as_dict(), as_json=args.json)
     return 0
 
 

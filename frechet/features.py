@@ -5,14 +5,13 @@ This lets every metric run on features made elsewhere, and the whole CLI work wi
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from frechet._arrays import read_npy, read_npz
 from frechet.embedder import Embedder
 from frechet.errors import ConfigError, InputError
 from frechet.sources import Source, is_stats_file
@@ -53,29 +52,19 @@ def open_feature_file(path: str | Path) -> FeatureMatrixSource:
             f"{path}: holds statistics (mu, sigma), not features; it can stand for a whole side of `frechet "
             "compute`/`distance`, but metrics other than FD need the features themselves"
         )
-    try:
-        if path.suffix.lower() == ".npy":
-            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-        else:
-            matrix = _read_npz_features(path)
-    except InputError:
-        raise
-    except ValueError as error:
-        if "pickle" in str(error).lower():
-            raise InputError(f"{path}: holds pickled Python objects, which frechet never loads") from None
-        raise InputError(f"{path}: unreadable feature file ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise InputError(f"{path}: unreadable or truncated feature file ({type(error).__name__})") from None
+    if path.suffix.lower() == ".npy":
+        matrix = read_npy(path)
+    else:
+        matrix = _features_of_npz(path, read_npz(path))
     return FeatureMatrixSource(matrix, str(path))
 
 
-def _read_npz_features(path: Path) -> np.ndarray:
-    with np.load(path, allow_pickle=False) as npz:
-        keys = list(npz.files)
-        if "features" in keys:
-            return npz["features"]
-        if len(keys) == 1:
-            return npz[keys[0]]
+def _features_of_npz(path: Path, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    if "features" in arrays:
+        return arrays["features"]
+    if len(arrays) == 1:
+        return next(iter(arrays.values()))
+    keys = sorted(arrays)
     raise InputError(f"{path}: has arrays {keys}; name the feature matrix 'features' (np.savez(path, features=x))")
 
 

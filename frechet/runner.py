@@ -145,6 +145,8 @@ def embed(
     workers = settings.workers if settings.workers is not None else _default_workers(
         embedder, len(indices), settings.batch_size
     )
+    if not source.parallel_load:
+        workers = 0
     loader = DataLoader(
         _TransformedItems(source, embedder, indices),
         batch_size=settings.batch_size,

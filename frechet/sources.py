@@ -22,6 +22,9 @@ class Source(ABC):
 
     #: Domain of the items; an embedder of the same domain consumes them.
     domain: ClassVar[str]
+    #: False when items must be loaded in order by the calling process (e.g. drawn from a generator callable);
+    #: the runner then loads them without DataLoader worker processes.
+    parallel_load: ClassVar[bool] = True
 
     def __init__(self, label: str) -> None:
         #: The input as the user named it (a path, or a short description of an in-memory object).

@@ -8,8 +8,6 @@ themselves are kept too, so the Fréchet distance can use the exact Gram-matrix 
 from __future__ import annotations
 
 import json
-import zipfile
-import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from frechet._arrays import read_npz
 from frechet._atomic import atomic_write
 from frechet.errors import InputError, StatsFileError
 
@@ -170,7 +169,9 @@ class FeatureStats:
     def load(cls, path: str | Path) -> FeatureStats:
         """Read and validate a statistics ``.npz`` (ours, pytorch-fid's, TTUR's or clean-fid's); never unpickles."""
         path = Path(path)
-        arrays = _read_npz(path)
+        if not path.is_file():
+            raise StatsFileError(f"{path}: no such statistics file")
+        arrays = read_npz(path, StatsFileError, "; recreate it with `frechet stats`")
         if "mu" not in arrays or "sigma" not in arrays:
             raise StatsFileError(
                 f"{path}: not a statistics file (has {sorted(arrays) or 'no arrays'}, needs 'mu' and 'sigma'); "
@@ -233,28 +234,6 @@ def _check_moments(mu: np.ndarray, sigma: np.ndarray, what: str) -> None:
         raise InputError(f"{what}: the covariance is not symmetric")
     if float(np.diag(sigma).min()) < -_SYMMETRY_RTOL * scale:
         raise InputError(f"{what}: the covariance has negative variances on its diagonal")
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise StatsFileError(f"{path}: no such statistics file")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise StatsFileError(f"{path}: a plain .npy array, not a statistics .npz with 'mu' and 'sigma'")
-            return {key: npz[key] for key in npz.files}
-    except StatsFileError:
-        raise
-    except ValueError as error:
-        if "pickle" in str(error).lower():
-            raise StatsFileError(
-                f"{path}: holds pickled Python objects, which frechet never loads; save plain numeric arrays instead"
-            ) from None
-        raise StatsFileError(f"{path}: unreadable .npz ({error}); recreate it with `frechet stats`") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as error:
-        raise StatsFileError(
-            f"{path}: unreadable or truncated .npz ({type(error).__name__}); recreate it with `frechet stats`"
-        ) from None
 
 
 def _read_count(arrays: Mapping[str, np.ndarray], path: Path) -> int | None:

@@ -39,6 +39,13 @@ class WeightsSpec:
     filename: str | None = None  # None: the URL's last component
     description: str = ""
 
+    def __post_init__(self) -> None:
+        if self.expected_hash is None:
+            raise ValueError(
+                f"weights '{self.name}': give sha256= (or a file name with torch hub's '-<sha256 prefix>.' part); "
+                "unverified downloads are not supported"
+            )
+
     @property
     def file_name(self) -> str:
         """Name of the file in the cache folder."""

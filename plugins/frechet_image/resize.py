@@ -1,0 +1,67 @@
+"""Resampling kernels for (channels, height, width) float images: TensorFlow 1.x bilinear and Pillow filters."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+#: Pillow filters by the names frechet uses; Pillow widens each filter's support when it shrinks (antialiasing).
+PIL_FILTERS = {
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "area": Image.Resampling.BOX,
+    "nearest": Image.Resampling.NEAREST,
+}
+
+
+def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a (C, H, W) float32 tensor to ``size`` = (h, w) as TensorFlow 1.x ``resize_bilinear`` does.
+
+    That is TF1's default (``align_corners=False``, no half-pixel centres, no antialiasing): output pixel y reads
+    input position y * (H / h) in float32, truncated to the lower tap, with the upper tap clamped to the border.
+    Each output is ``top + (bottom - top) * dy`` where ``top`` and ``bottom`` are ``left + (right - left) * dx``
+    on the two rows, all in float32, so the result is bit-exact with torch-fidelity's reimplementation of TF1 on
+    the CPU. Which rows get the horizontal pass first only changes the work, never a value.
+    """
+    height, width = size
+    row_lo, row_hi, row_frac = _tf1_taps(image.shape[1], height)
+    col_lo, col_hi, col_frac = _tf1_taps(image.shape[2], width)
+    if image.shape[1] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read
+        upper, lower = image.index_select(1, row_lo), image.index_select(1, row_hi)
+        top = _lerp(upper.index_select(2, col_lo), upper.index_select(2, col_hi), col_frac)
+        bottom = _lerp(lower.index_select(2, col_lo), lower.index_select(2, col_hi), col_frac)
+    else:
+        across = _lerp(image.index_select(2, col_lo), image.index_select(2, col_hi), col_frac)
+        top, bottom = across.index_select(1, row_lo), across.index_select(1, row_hi)
+    return _lerp(top, bottom, row_frac[:, None])
+
+
+def _lerp(low: torch.Tensor, high: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
+    """``low + (high - low) * fraction`` in that order of float32 roundings, computed in ``high``'s storage."""
+    return high.sub_(low).mul_(fraction).add_(low)
+
+
+def _tf1_taps(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lower tap, upper tap and float32 fraction of each output position along one axis (TF1 convention)."""
+    scale = torch.tensor(n_in / n_out, dtype=torch.float32)
+    position = torch.arange(n_out, dtype=torch.float32) * scale
+    lower = position.long()
+    upper = (lower + 1).clamp_max(n_in - 1)
+    return lower, upper, position - lower.float()
+
+
+def pil_resize_float(image: np.ndarray, size: tuple[int, int], method: str) -> torch.Tensor:
+    """Resize an (H, W, C) array channel by channel as float32 Pillow 'F' images; returns (C, h, w) float32.
+
+    Working in float avoids the rounding to 8 bits that resizing an RGB Pillow image would add; the values are
+    not clipped here (bicubic overshoots), callers clip to their range.
+    """
+    height, width = size
+    channels = [
+        np.asarray(
+            Image.fromarray(image[:, :, channel].astype(np.float32)).resize((width, height), PIL_FILTERS[method])
+        )
+        for channel in range(image.shape[2])
+    ]
+    return torch.from_numpy(np.stack(channels))

@@ -1,0 +1,129 @@
+"""The frechet command: JSON on the last line, statistics files, and one-line errors with exit code 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import frechet
+from frechet import FeatureStats, frechet_distance
+from frechet.cli import main
+
+
+@pytest.fixture
+def features(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((300, 8)), rng.standard_normal((250, 8)) * 1.1 + 0.2
+    np.save(tmp_path / "a.npy", a.astype(np.float32))
+    np.save(tmp_path / "b.npy", b)
+    return tmp_path / "a.npy", tmp_path / "b.npy"
+
+
+def _last_json(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def _expected_fd(a_path, b_path):
+    a, b = np.load(a_path).astype(np.float64), np.load(b_path)
+    return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+
+
+def test_distance_of_feature_files_prints_flat_json_on_the_last_line(features, capsys):
+    assert main(["distance", *map(str, features), "--json"]) == 0
+    result = _last_json(capsys)
+    assert result["fd"] == pytest.approx(_expected_fd(*features), rel=1e-12)
+    assert (result["n_real"], result["n_fake"]) == (300, 250)
+    assert all(key == key.lower() for key in result)
+
+
+def test_stats_then_distance_equals_distance_of_the_features(features, tmp_path, capsys):
+    assert main(["stats", str(features[0]), "-o", str(tmp_path / "a_stats.npz"), "--json"]) == 0
+    written = _last_json(capsys)
+    assert written["n"] == 300 and written["embedder"] == "features"
+    stats = FeatureStats.load(tmp_path / "a_stats.npz")
+    assert stats.meta["embedder"] == "features" and stats.meta["frechet_version"] == frechet.__version__
+    assert main(["distance", str(tmp_path / "a_stats.npz"), str(features[1]), "--json"]) == 0
+    assert _last_json(capsys)["fd"] == pytest.approx(_expected_fd(*features), rel=1e-12)
+
+
+def test_compute_with_feature_files_infers_the_features_embedder(features, capsys):
+    assert main(["compute", *map(str, features), "--json", "--quiet"]) == 0
+    result = _last_json(capsys)
+    assert result["embedder"] == "features" and result["output"] == "features"
+    assert result["fd"] == pytest.approx(_expected_fd(*features), rel=1e-12)
+
+
+def test_compute_saves_statistics_of_both_sides(features, tmp_path, capsys):
+    assert main(["compute", *map(str, features), "--save-stats", str(tmp_path / "saved"), "--quiet"]) == 0
+    assert FeatureStats.load(tmp_path / "saved" / "real.npz").n == 300
+    assert FeatureStats.load(tmp_path / "saved" / "fake.npz").n == 250
+
+
+def test_text_output_is_a_readable_table(features, capsys):
+    assert main(["distance", *map(str, features)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[0] == "fd" and float(lines[0].split()[1]) > 0
+
+
+def test_statistics_from_different_embedders_are_not_compared_unless_forced(features, tmp_path, capsys):
+    stats = FeatureStats.from_features(np.load(features[0]))
+    stats.save(tmp_path / "other.npz", meta={"embedder": "inception(preprocess=tf)", "output": "pool"})
+    assert main(["distance", str(tmp_path / "other.npz"), str(features[1])]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--force" in err and "inception(preprocess=tf)" in err
+    assert main(["distance", str(tmp_path / "other.npz"), str(features[1]), "--force", "--json"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["distance", "missing.npy", "missing2.npy"], "missing.npy"),
+        (["compute", "x.npy", "y.npy", "--embedder", "nope"], "no such file"),
+        (["compute", "{a}", "{b}", "--embedder", "nope"], "unknown embedder 'nope'"),
+        (["compute", "{a}", "{b}", "--metrics", "fd,nope"], "unknown metric 'nope'"),
+        (["compute", "{a}", "{b}", "--layer", "pool"], "has no output 'pool'"),
+        (["compute", "{a}", "{b}", "--metric-option", "bogus=1"], "bogus"),
+        (["compute", "{a}", "{b}", "--batch-size", "0"], "--batch-size"),
+        (["compute", "{a}", "{b}", "--embedder-option", "noequals"], "KEY=VALUE"),
+        (["compute", "{a}", "{b}", "--device", "cuda:3"], "CUDA is not available"),
+        (["compute", "{a}", "{b}", "--preprocess", "tf"], "takes no options"),
+        (["stats", "{a}"], "-o/--out"),
+        (["distance", "{bad}", "{b}"], "not an .npz"),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_exit_code_2(features, tmp_path, capsys, argv, message):
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    paths = {"a": str(features[0]), "b": str(features[1]), "bad": str(tmp_path / "bad.npz")}
+    try:
+        code = main([arg.format(**paths) for arg in argv])
+    except SystemExit as usage_error:  # argparse's own checks
+        code = usage_error.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.startswith("frechet: error:") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2_with_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stats"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_listings_have_json(capsys):
+    assert main(["metrics", "--json"]) == 0
+    names = {row["name"] for row in _last_json(capsys)["metrics"]}
+    assert {"fd", "is"} <= names
+    assert main(["embedders", "--json"]) == 0
+    assert "features" in {row["name"] for row in _last_json(capsys)["embedders"]}
+
+
+def test_python_dash_m_frechet_and_version(features):
+    version = subprocess.run([sys.executable, "-m", "frechet", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"frechet {frechet.__version__}"
+    run = subprocess.run([sys.executable, "-m", "frechet", "distance", *map(str, features), "--json"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and json.loads(run.stdout.splitlines()[-1])["fd"] > 0

@@ -1,0 +1,156 @@
+"""The Fréchet distance: exact against float64/mpmath oracles and closed forms, fast path and singular path alike."""
+
+import mpmath
+import numpy as np
+import pytest
+import scipy.linalg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from frechet import FeatureStats, FrechetReference, frechet_distance, trace_sqrt_product
+from frechet.errors import InputError
+
+
+def _sample(n, d, seed, scale=1.0, shift=0.0):
+    rng = np.random.default_rng(seed)
+    mixing = rng.standard_normal((d, d)) / np.sqrt(d)
+    return rng.standard_normal((n, d)) @ mixing * scale + shift
+
+
+def _sqrtm_formula(mu1, s1, mu2, s2):
+    """The formula pytorch-fid/TTUR use, as the well-conditioned oracle."""
+    covmean = scipy.linalg.sqrtm(s1 @ s2)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean).real)
+
+
+def _mpmath_fd(x1, x2, digits=50):
+    """FD of two samples with every step in `digits`-digit arithmetic, from the exact float64 samples."""
+    with mpmath.workdps(digits):
+
+        def moments(x):
+            m = mpmath.matrix(x.tolist())
+            n, d = m.rows, m.cols
+            mean = [mpmath.fsum(m[i, j] for i in range(n)) / n for j in range(d)]
+            centred = mpmath.matrix([[m[i, j] - mean[j] for j in range(d)] for i in range(n)])
+            return mean, centred.T * centred / (n - 1)
+
+        def sqrt_psd(a):
+            values, vectors = mpmath.eigsy(a)
+            root = mpmath.diag([mpmath.sqrt(max(v, 0)) for v in values])
+            return vectors * root * vectors.T
+
+        mean1, cov1 = moments(x1)
+        mean2, cov2 = moments(x2)
+        root1 = sqrt_psd(cov1)
+        inner, _ = mpmath.eigsy(root1 * cov2 * root1)
+        trace_term = mpmath.fsum(mpmath.sqrt(max(v, 0)) for v in inner)
+        diff = mpmath.fsum((a - b) ** 2 for a, b in zip(mean1, mean2))
+        trace1 = mpmath.fsum(cov1[i, i] for i in range(cov1.rows))
+        trace2 = mpmath.fsum(cov2[i, i] for i in range(cov2.rows))
+        return float(diff + trace1 + trace2 - 2 * trace_term)
+
+
+@pytest.mark.parametrize("d", [16, 64, 256])
+def test_fd_matches_the_sqrtm_formula_on_well_conditioned_inputs(d):
+    s1 = FeatureStats.from_features(_sample(4 * d, d, seed=1))
+    s2 = FeatureStats.from_features(_sample(4 * d, d, seed=2, scale=1.2, shift=0.1))
+    expected = _sqrtm_formula(s1.mean, s1.cov, s2.mean, s2.cov)
+    assert frechet_distance(s1, s2) == pytest.approx(expected, rel=1e-9)
+    assert frechet_distance(s1.mean, s1.cov, s2.mean, s2.cov) == pytest.approx(expected, rel=1e-9)
+
+
+def test_fd_matches_mpmath_when_both_sides_have_fewer_samples_than_dimensions():
+    x1, x2 = _sample(4, 10, seed=3), _sample(7, 10, seed=4, shift=0.3)
+    exact = _mpmath_fd(x1, x2)
+    a, b = FeatureStats.from_features(x1), FeatureStats.from_features(x2)
+    assert frechet_distance(a, b) == pytest.approx(exact, rel=1e-9)  # Gram form: the samples are at hand
+    assert frechet_distance(a.mean, a.cov, b.mean, b.cov) == pytest.approx(exact, rel=1e-9)  # statistics only
+
+
+def test_fd_matches_mpmath_when_one_side_is_singular():
+    x1, x2 = _sample(60, 8, seed=5), _sample(5, 8, seed=6, scale=2.0)
+    exact = _mpmath_fd(x1, x2)
+    a, b = FeatureStats.from_features(x1), FeatureStats.from_features(x2)
+    assert frechet_distance(a, b) == pytest.approx(exact, rel=1e-9)
+    assert frechet_distance(b, a) == pytest.approx(exact, rel=1e-9)
+    assert frechet_distance(a.mean, a.cov, b.mean, b.cov) == pytest.approx(exact, rel=1e-9)
+
+
+def test_gram_form_equals_the_nuclear_norm_of_the_centred_cross_product():
+    x1, x2 = _sample(40, 300, seed=7), _sample(55, 300, seed=8, shift=0.05)
+    c1, c2 = x1 - x1.mean(0), x2 - x2.mean(0)
+    nuclear = scipy.linalg.svdvals(c1 @ c2.T).sum() / np.sqrt((len(x1) - 1) * (len(x2) - 1))
+    s1, s2 = FeatureStats.from_features(x1), FeatureStats.from_features(x2)
+    expected = ((s1.mean - s2.mean) ** 2).sum() + np.trace(s1.cov) + np.trace(s2.cov) - 2 * nuclear
+    assert frechet_distance(s1, s2) == pytest.approx(expected, rel=1e-11)
+
+
+def test_isotropic_gaussians_have_the_closed_form_distance():
+    d, a, b = 50, 1.5, 0.5
+    mu1, mu2 = np.zeros(d), np.full(d, 0.2)
+    expected = d * 0.2**2 + d * (a - b) ** 2
+    assert frechet_distance(mu1, a**2 * np.eye(d), mu2, b**2 * np.eye(d)) == pytest.approx(expected, rel=1e-13)
+
+
+def test_commuting_covariances_have_the_closed_form_distance():
+    rng = np.random.default_rng(9)
+    q, _ = np.linalg.qr(rng.standard_normal((30, 30)))
+    v1, v2 = rng.uniform(0.1, 3, 30), rng.uniform(0.0, 3, 30)
+    v2[:5] = 0.0  # singular second covariance
+    expected = float(((np.sqrt(v1) - np.sqrt(v2)) ** 2).sum())
+    s1, s2 = q @ np.diag(v1) @ q.T, q @ np.diag(v2) @ q.T
+    assert frechet_distance(np.zeros(30), s1, np.zeros(30), s2) == pytest.approx(expected, rel=1e-10)
+    assert trace_sqrt_product(s1, s2) == pytest.approx(float(np.sqrt(v1 * v2).sum()), rel=1e-12)
+
+
+def test_identical_inputs_give_zero():
+    s = FeatureStats.from_features(_sample(500, 64, seed=10))
+    assert frechet_distance(s, s) == pytest.approx(0.0, abs=1e-10 * np.trace(s.cov))
+    singular = FeatureStats.from_features(_sample(20, 64, seed=11))
+    assert frechet_distance(singular, singular) == pytest.approx(0.0, abs=1e-10 * np.trace(singular.cov))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n1=st.integers(2, 40), n2=st.integers(2, 40), d=st.integers(1, 24), seed=st.integers(0, 10_000),
+    scale=st.floats(1e-3, 1e3),
+)
+def test_fd_is_symmetric_non_negative_and_zero_on_itself(n1, n2, d, seed, scale):
+    a = FeatureStats.from_features(_sample(n1, d, seed, scale=scale))
+    b = FeatureStats.from_features(_sample(n2, d, seed + 1, scale=scale, shift=scale / 10))
+    ab, ba = frechet_distance(a, b), frechet_distance(b, a)
+    assert ab >= 0.0 and ba >= 0.0
+    assert ab == pytest.approx(ba, rel=1e-9, abs=1e-12 * scale**2 * d)
+    assert frechet_distance(a, a) <= 1e-9 * scale**2 * d
+
+
+def test_a_prepared_reference_gives_the_same_distances_as_fresh_computations():
+    reference = FeatureStats.from_features(_sample(300, 32, seed=12))
+    prepared = FrechetReference(reference)
+    for seed in range(13, 17):
+        other = FeatureStats.from_features(_sample(200, 32, seed=seed, shift=0.01 * seed))
+        assert prepared.distance(other) == frechet_distance(reference, other)
+
+
+def test_nearly_singular_products_stay_real_where_sqrtm_goes_complex():
+    x1 = _sample(33, 32, seed=18)
+    x2 = _sample(33, 32, seed=19)
+    s1, s2 = FeatureStats.from_features(x1), FeatureStats.from_features(x2)
+    value = frechet_distance(s1.mean, s1.cov, s2.mean, s2.cov)
+    assert isinstance(value, float) and value > 0
+    assert value == pytest.approx(_mpmath_fd(x1, x2, digits=40), rel=1e-8)
+
+
+def test_a_covariance_that_is_not_positive_semi_definite_is_an_error():
+    bad = np.diag([1.0, 1.0, -0.5])
+    with pytest.raises(InputError, match="not positive semi-definite"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), bad)
+
+
+def test_mismatched_dimensions_and_arguments_are_errors():
+    with pytest.raises(InputError, match="dimension mismatch"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+    with pytest.raises(InputError, match="two FeatureStats or four arrays"):
+        frechet_distance(np.zeros(3), np.eye(3))
+    with pytest.raises(InputError, match="NaN or Inf"):
+        frechet_distance(np.zeros(2), np.eye(2), np.array([np.nan, 0]), np.eye(2))

@@ -1,0 +1,134 @@
+"""Plugins: entry points are discovered, FRECHET_PLUGINS restricts them, and a broken plugin is reported, not fatal."""
+
+import json
+import logging
+
+import pytest
+
+from frechet.cli import main
+from frechet.errors import ConfigError
+from frechet.plugins import BUILTIN_PLUGIN, get_plugins, get_registry, reset_plugins
+
+GOOD_PLUGIN = """
+    import torch
+    from frechet import Embedder, hookimpl
+
+    class Doubler(Embedder):
+        name = "doubler"
+        domain = "features"
+        parallel_transform = False
+
+        def __init__(self, factor="2"):
+            super().__init__()
+            self.factor = float(factor)
+            self.outputs = {"doubled": None}
+            self.default_output = "doubled"
+
+        def transform(self, item):
+            return torch.from_numpy(item)
+
+        def forward(self, batch):
+            return {"doubled": batch * self.factor}
+
+        def config(self):
+            return {"factor": self.factor}
+
+    @hookimpl
+    def frechet_register_embedders(register):
+        register("doubler", Doubler, domain="features", outputs={"doubled": None}, description="x * factor",
+                 aliases=("twice",))
+"""
+
+
+def _record(name):
+    return next(record for record in get_plugins().records if record.name == name)
+
+
+def test_builtins_are_always_registered_through_the_same_hooks(monkeypatch):
+    monkeypatch.setenv("FRECHET_PLUGINS", "")
+    reset_plugins()
+    registry = get_registry()
+    assert [info.name for info in registry.embedders()] == ["features"]
+    assert {info.plugin for info in registry.metrics()} == {BUILTIN_PLUGIN}
+    assert {"feature-file", "feature-array"} <= {info.kind for info in registry.sources()}
+
+
+def test_an_installed_plugin_is_discovered_by_entry_point(install_plugin):
+    install_plugin("doubler", GOOD_PLUGIN)
+    info, _ = get_registry().embedder_info("twice")
+    assert info.name == "doubler" and info.plugin == "doubler"
+    embedder = get_registry().create_embedder("doubler", factor="3")
+    assert embedder.id() == "doubler(factor=3.0)"
+    assert _record("doubler").status == "loaded"
+
+
+def test_frechet_plugins_restricts_which_entry_points_load(install_plugin, monkeypatch):
+    install_plugin("doubler", GOOD_PLUGIN)
+    monkeypatch.setenv("FRECHET_PLUGINS", "something-else")
+    reset_plugins()
+    assert _record("doubler").status == "disabled"
+    with pytest.raises(ConfigError, match="unknown embedder 'doubler'"):
+        get_registry().embedder_info("doubler")
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("raise ImportError('needs libfoo')", "needs libfoo"),
+        ("from frechet import hookimpl\n@hookimpl\ndef frechet_register_embedder(register): pass\n", "unknown hook"),
+        ("from frechet import hookimpl\n@hookimpl\ndef frechet_register_embedders(register):\n"
+         "    register('half', object, domain='x', outputs={}, description='')\n    raise RuntimeError('boom')\n", "boom"),
+    ],
+    ids=["import-error", "misspelt-hook", "raises-while-registering"],
+)
+def test_a_broken_plugin_is_reported_and_skipped(install_plugin, caplog, source, reason):
+    install_plugin("broken", source)
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        registry = get_registry()
+    record = _record("broken")
+    assert record.status == "failed" and reason in record.error
+    assert "broken" in caplog.text and "skipped" in caplog.text
+    assert "half" not in [info.name for info in registry.embedders()]  # nothing half-registered
+    assert "features" in [info.name for info in registry.embedders()]
+
+
+def test_a_duplicate_name_is_skipped_without_dropping_the_plugin(install_plugin, caplog):
+    install_plugin("dupe", """
+        from frechet import hookimpl
+        from frechet.metrics.fd import FrechetDistanceMetric
+        @hookimpl
+        def frechet_register_metrics(register):
+            register("fd", FrechetDistanceMetric, description="again")
+            register("fd2", FrechetDistanceMetric, description="new name")
+    """)
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        registry = get_registry()
+    assert registry.metric_info("fd").plugin == BUILTIN_PLUGIN
+    assert registry.metric_info("fd2").plugin == "dupe"
+    assert "already registered" in caplog.text
+
+
+def test_the_cli_lists_plugins_and_their_embedders(install_plugin, capsys):
+    install_plugin("doubler", GOOD_PLUGIN)
+    assert main(["plugins", "--json"]) == 0
+    plugins = {row["name"]: row for row in json.loads(capsys.readouterr().out.splitlines()[-1])["plugins"]}
+    assert plugins["doubler"]["status"] == "loaded"
+    assert plugins["doubler"]["hooks"] == ["frechet_register_embedders"]
+    assert main(["embedders"]) == 0
+    assert "doubler" in capsys.readouterr().out
+
+
+def test_a_plugin_embedder_runs_end_to_end(install_plugin, tmp_path, capsys):
+    import numpy as np
+
+    install_plugin("doubler", GOOD_PLUGIN)
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "a.npy", rng.standard_normal((50, 4)))
+    np.save(tmp_path / "b.npy", rng.standard_normal((60, 4)))
+    assert main(["compute", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--json", "--quiet"]) == 0
+    plain = json.loads(capsys.readouterr().out.splitlines()[-1])["fd"]
+    assert main(["compute", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--embedder", "doubler",
+                 "--json", "--quiet"]) == 0
+    doubled = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert doubled["fd"] == pytest.approx(4 * plain, rel=1e-12)  # FD scales with the square of the features
+    assert doubled["embedder"] == "doubler(factor=2.0)"

@@ -1,0 +1,163 @@
+"""Weights store: download from a loopback server, reuse, checksum and interruption safety, offline, safe loading."""
+
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from frechet.errors import WeightsError
+from frechet.weights import WeightsSpec, load_state_dict, resolve_weights, weights_dir
+
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """Serves /good.bin whole and /cut.bin cut off half-way (the advertised length is the full one)."""
+
+    requests: list[str]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.server.requests.append(self.path)
+        if self.path not in ("/good.bin", "/cut.bin"):
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(PAYLOAD)))
+        self.end_headers()
+        body = PAYLOAD if self.path == "/good.bin" else PAYLOAD[: len(PAYLOAD) // 2]
+        self.wfile.write(body)
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = _Server(("127.0.0.1", 0), _Handler)
+    httpd.requests = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _url(server, path):
+    return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+
+@pytest.fixture
+def online(monkeypatch):
+    monkeypatch.delenv("FRECHET_OFFLINE", raising=False)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_download_verifies_and_caches_then_reuses_without_the_network(server, online):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
+    path = resolve_weights(spec, progress=False)
+    assert path == weights_dir() / "demo.bin"
+    assert path.read_bytes() == PAYLOAD
+    assert resolve_weights(spec, progress=False) == path
+    assert server.requests == ["/good.bin"]
+
+
+def test_the_cache_is_torch_hubs_checkpoints_folder():
+    assert weights_dir() == Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def test_a_hash_prefix_in_the_file_name_is_the_checksum(server, online):
+    name = f"model-{DIGEST[:8]}.pth"
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), filename=name)
+    assert spec.expected_hash == DIGEST[:8]
+    assert resolve_weights(spec, progress=False).name == name
+
+
+def test_a_checksum_mismatch_is_an_error_and_leaves_no_file(server, online):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256="0" * 64, filename="demo.bin")
+    with pytest.raises(WeightsError, match="failed its checksum"):
+        resolve_weights(spec, progress=False)
+    assert _leftovers(weights_dir()) == []
+
+
+def test_an_interrupted_transfer_leaves_no_file(server, online):
+    spec = WeightsSpec("demo", _url(server, "/cut.bin"), sha256=DIGEST, filename="demo.bin")
+    with pytest.raises(WeightsError, match="nothing was saved"):
+        resolve_weights(spec, progress=False)
+    assert _leftovers(weights_dir()) == []
+
+
+def test_every_spec_carries_a_checksum():
+    with pytest.raises(ValueError, match="unverified downloads are not supported"):
+        WeightsSpec("demo", "http://127.0.0.1/model.pth")
+
+
+def test_an_http_error_names_the_url(server, online):
+    spec = WeightsSpec("demo", _url(server, "/missing.bin"), sha256=DIGEST)
+    with pytest.raises(WeightsError, match=r"missing\.bin: download failed \(HTTP 404\)"):
+        resolve_weights(spec, progress=False)
+
+
+def test_offline_mode_never_touches_the_network_and_says_what_to_fetch_where(server):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
+    with pytest.raises(WeightsError) as error:
+        resolve_weights(spec, progress=False)
+    assert spec.url in str(error.value) and str(weights_dir() / "demo.bin") in str(error.value)
+    assert server.requests == []
+
+
+def test_a_tampered_cached_file_fails_its_checksum(server):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
+    weights_dir().mkdir(parents=True)
+    (weights_dir() / "demo.bin").write_bytes(PAYLOAD[:-1] + b"x")
+    with pytest.raises(WeightsError, match="checksum mismatch"):
+        resolve_weights(spec, progress=False)
+
+
+def test_frechet_weights_dir_overrides_the_cache_folder(tmp_path, monkeypatch, server):
+    monkeypatch.setenv("FRECHET_WEIGHTS_DIR", str(tmp_path))
+    (tmp_path / "demo.bin").write_bytes(PAYLOAD)
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
+    assert resolve_weights(spec) == tmp_path / "demo.bin"
+
+
+def test_an_explicit_path_is_used_as_given(tmp_path, server):
+    own = tmp_path / "mine.pth"
+    own.write_bytes(b"anything")
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST)
+    assert resolve_weights(spec, own) == own
+    with pytest.raises(WeightsError, match="weights file not found"):
+        resolve_weights(spec, tmp_path / "nope.pth")
+
+
+def test_state_dicts_load_but_pickled_objects_do_not(tmp_path):
+    torch.save({"w": torch.ones(2)}, tmp_path / "ok.pth")
+    assert torch.equal(load_state_dict(tmp_path / "ok.pth")["w"], torch.ones(2))
+    torch.save({"w": torch.ones(2), "obj": _Arbitrary()}, tmp_path / "evil.pth")
+    with pytest.raises(WeightsError, match="refuses to unpickle"):
+        load_state_dict(tmp_path / "evil.pth")
+
+
+def test_truncated_and_non_dict_checkpoints_are_errors(tmp_path):
+    torch.save({"w": torch.ones(1000)}, tmp_path / "ok.pth")
+    data = (tmp_path / "ok.pth").read_bytes()
+    (tmp_path / "cut.pth").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="truncated"):
+        load_state_dict(tmp_path / "cut.pth")
+    torch.save([torch.ones(1)], tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match="expected a state dict"):
+        load_state_dict(tmp_path / "list.pth")
+
+
+class _Arbitrary:
+    pass
