@@ -12,7 +12,8 @@ their pixels are identical everywhere. Imports only numpy and torch, so referenc
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -96,3 +97,37 @@ class _Draws:
         """``count`` int64 values in [low, high) (modulo reduction; its tiny bias does not matter here)."""
         raw = self.stream.random_raw(count)
         return (raw % np.uint64(high - low)).astype(np.int64) + low
+
+
+#: Image sizes (height, width) of the parity image sets: no resize, up-scales, down-scales and odd aspect ratios.
+PARITY_SIZES = (
+    (299, 299), (32, 32), (48, 64), (64, 48), (100, 75), (128, 128), (150, 200), (256, 256), (333, 517), (400, 300),
+)
+_JPEG_QUALITY = 90
+
+
+def write_image_set(
+    folder: str | Path,
+    count: int,
+    *,
+    seed: int,
+    variant: int,
+    sizes: Sequence[tuple[int, int]] = PARITY_SIZES,
+    formats: Sequence[str] = ("png", "jpg"),
+) -> list[Path]:
+    """Write ``count`` synthetic images to ``folder`` as 000.png, 001.jpg, … (sizes and formats taken in turn;
+    JPEG at quality 90) and return their paths, sorted."""
+    from PIL import Image
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index in range(count):
+        height, width = sizes[index % len(sizes)]
+        suffix = formats[index % len(formats)]
+        path = folder / f"{index:03d}.{suffix}"
+        pixels = synthetic_image(seed, index, height, width, variant)
+        options = {"quality": _JPEG_QUALITY} if suffix in ("jpg", "jpeg") else {}
+        Image.fromarray(pixels).save(path, **options)
+        paths.append(path)
+    return paths
