@@ -11,6 +11,7 @@ their pixels are identical everywhere. Imports only numpy and torch, so referenc
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,6 +29,16 @@ def random_state_dict(
 ) -> dict[str, torch.Tensor]:
     """A state dict with ``layout``'s keys, shapes and dtypes (see ``network.state_dict_layout()``)."""
     return {key: _tensor(key, shape, dtype, seed) for key, (shape, dtype) in layout.items()}
+
+
+def state_sha256(state: Mapping[str, torch.Tensor]) -> str:
+    """Fingerprint of a state dict's content: sha256 over each key, dtype, shape and the tensor's bytes, in order
+    (independent of how the file was written)."""
+    digest = hashlib.sha256()
+    for key, value in state.items():
+        digest.update(f"{key}:{value.dtype}:{tuple(value.shape)}".encode())
+        digest.update(value.contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _tensor(key: str, shape: tuple[int, ...], dtype: torch.dtype, seed: int) -> torch.Tensor:

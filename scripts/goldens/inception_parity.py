@@ -55,15 +55,6 @@ def _load(name: str):
     return module
 
 
-def tensors_sha256(state) -> str:
-    """sha256 over every tensor's key, dtype, shape and bytes, in key order (independent of the file format)."""
-    digest = hashlib.sha256()
-    for key, value in state.items():
-        digest.update(f"{key}:{value.dtype}:{tuple(value.shape)}".encode())
-        digest.update(value.contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
 def exact_fid(a: np.ndarray, b: np.ndarray) -> float:
     """FID of two feature sets in float64; trace sqrt(S1 S2) = nuclear norm of A1 A2^T / sqrt((n1-1)(n2-1))."""
     a, b = a.astype(np.float64), b.astype(np.float64)
@@ -124,7 +115,7 @@ def main() -> None:
         "weights": {
             "seed": synthetic.PARITY_SEED,
             "entries": len(state),
-            "tensors_sha256": tensors_sha256(state),
+            "tensors_sha256": synthetic.state_sha256(state),
             "layout": {key: list(value.shape) for key, value in state.items()},
             "layout_checks": layout_checks,
         },
