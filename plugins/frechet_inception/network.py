@@ -56,13 +56,12 @@ class _ConvUnit(nn.Module):
             return
         bn, conv = self.bn, self.conv
         scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
-        folded = nn.Conv2d(
-            conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding, bias=True
-        )
-        with torch.no_grad():
-            folded.weight.copy_((conv.weight.double() * scale[:, None, None, None]).to(conv.weight.dtype))
-            folded.bias.copy_((bn.bias.double() - bn.running_mean.double() * scale).to(conv.weight.dtype))
-        self.conv, self.bn = folded.to(conv.weight.device), None
+        with torch.no_grad():  # new tensors: the loaded ones may be shared with the caller's state dict
+            weight = (conv.weight.double() * scale[:, None, None, None]).to(conv.weight.dtype)
+            bias = (bn.bias.double() - bn.running_mean.double() * scale).to(conv.weight.dtype)
+        conv.weight = nn.Parameter(weight, requires_grad=False)
+        conv.bias = nn.Parameter(bias, requires_grad=False)
+        self.bn = None
 
 
 def _avg_pool(x: torch.Tensor) -> torch.Tensor:
@@ -252,11 +251,16 @@ class FIDInceptionV3(nn.Module):
 
 def state_dict_layout() -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
     """Key -> (shape, dtype) of the weights file, in the module's order (566 entries, 94 conv units + fc)."""
-    return {key: (tuple(value.shape), value.dtype) for key, value in FIDInceptionV3().state_dict().items()}
+    with torch.device("meta"):
+        model = FIDInceptionV3()
+    return {key: (tuple(value.shape), value.dtype) for key, value in model.state_dict().items()}
 
 
-def load_into(model: FIDInceptionV3, state: Mapping[str, torch.Tensor], source: str) -> FIDInceptionV3:
-    """Load ``state`` strictly; a mismatch raises ValueError naming the missing/unexpected/misshaped keys."""
+def load_network_state(state: Mapping[str, torch.Tensor], source: str) -> FIDInceptionV3:
+    """A network holding ``state``, checked strictly first: a mismatch raises ValueError naming the missing,
+    unexpected or misshaped keys. Batch-norm counters may be absent (torch-fidelity's converter omits them)."""
+    with torch.device("meta"):  # no time spent initialising weights that are replaced next
+        model = FIDInceptionV3()
     expected = model.state_dict()
     missing = [key for key in expected if key not in state and not key.endswith("num_batches_tracked")]
     unexpected = [key for key in state if key not in expected]
@@ -272,7 +276,9 @@ def load_into(model: FIDInceptionV3, state: Mapping[str, torch.Tensor], source: 
             if keys
         ]
         raise ValueError(f"{source} is not an FID Inception-v3 state dict ({'; '.join(problems)})")
-    # Files converted without batch-norm counters (torch-fidelity's converter) are complete without them.
-    full = {key: state.get(key, expected[key]) for key in expected}
-    model.load_state_dict(full, strict=True)
+    full = {
+        key: state[key].to(value.dtype) if key in state else torch.zeros(value.shape, dtype=value.dtype)
+        for key, value in expected.items()
+    }
+    model.load_state_dict(full, strict=True, assign=True)
     return model

@@ -13,7 +13,7 @@ import torch
 
 from frechet.errors import WeightsError
 from frechet.weights import WeightsSpec, file_sha256, is_offline, load_state_dict, resolve_weights, weights_dir
-from frechet_inception.network import FIDInceptionV3, load_into
+from frechet_inception.network import FIDInceptionV3, load_network_state
 
 #: Full sha256 of the canonical file; the first 8 hex digits are the "-6726825d" in both file names.
 CANONICAL_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
@@ -71,9 +71,10 @@ def load_network(path: str | Path, device: torch.device | str = "cpu") -> FIDInc
     """The network with the weights at ``path``, batch norms folded, in eval mode and channels-last on ``device``."""
     state = load_state_dict(path)
     try:
-        model = load_into(FIDInceptionV3(), state, str(path))
+        model = load_network_state(state, str(path))
     except ValueError as error:
         raise WeightsError(
             f"{error}; pass the FID Inception weights (pt_inception-2015-12-05-6726825d.pth) or a file in its layout"
         ) from None
-    return model.eval().fold_batchnorm().to(device=device, memory_format=torch.channels_last)
+    model = model.eval().requires_grad_(False).fold_batchnorm()
+    return model.to(device=device, memory_format=torch.channels_last)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from frechet.errors import WeightsError
-from frechet_inception.network import OUTPUTS, FIDInceptionV3, load_into, state_dict_layout
+from frechet_inception.network import OUTPUTS, load_network_state, state_dict_layout
 from frechet_inception.synthetic import state_sha256
 from frechet_inception.weights import load_network
 
@@ -35,8 +35,8 @@ def test_random_weights_are_the_ones_the_goldens_were_made_with(golden, random_s
 
 @pytest.fixture(scope="module")
 def reference_and_folded(random_state):
-    reference = load_into(FIDInceptionV3(), random_state, "random").eval()
-    folded = load_into(FIDInceptionV3(), random_state, "random").eval().fold_batchnorm()
+    reference = load_network_state(random_state, "random").eval()
+    folded = load_network_state(random_state, "random").eval().fold_batchnorm()
     return reference, folded.to(memory_format=torch.channels_last)
 
 
