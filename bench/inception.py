@@ -10,10 +10,11 @@ set, because pytorch-fid stacks a folder's images into batches). pytorch-fid run
 under pytorch-fid's file name in a temporary TORCH_HOME). frechet runs with ``--batch-size 50`` and its default
 workers, in pytorch-fid's preprocessing mode (like for like) and in its default mode (tf).
 
-Each end-to-end time is a whole command (start-up, weight loading, decoding, resizing, forward, statistics); peak
-RSS is that of the largest process in the command's tree. The ceilings time each network's forward pass alone on a
-batch of 50 ready inputs, in a fresh process. Methods take turns within each round and the best round counts, so
-background load hits them alike.
+Each end-to-end time is a whole command (start-up, weight loading, decoding, resizing, forward, statistics), as
+wall time and as the CPU time of its whole process tree (workers included; steadier than wall time on a shared
+machine); peak RSS is that of the largest process in the command's tree. The ceilings time each network's forward
+pass alone on a batch of 50 ready inputs, in a fresh process. Methods take turns within each round and the best
+round counts, so background load hits them alike.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -59,22 +59,24 @@ with torch.no_grad():
 """ % BATCH
 
 
-def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run ``command`` through a small helper process that reports its wall time and the tree's peak RSS."""
+def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Run ``command`` through a small helper process; wall seconds, CPU seconds of the whole process tree, peak
+    RSS (MiB) of its largest process, and its stdout."""
     helper = (
         "import json, resource, subprocess, sys, time\n"
         "start = time.perf_counter()\n"
         "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
         "elapsed = time.perf_counter() - start\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
-        "print(json.dumps({'seconds': elapsed, 'rss_mib': rss, 'code': done.returncode, 'out': done.stdout,"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(json.dumps({'seconds': elapsed, 'cpu_seconds': usage.ru_utime + usage.ru_stime,"
+        " 'rss_mib': usage.ru_maxrss / 1024, 'code': done.returncode, 'out': done.stdout,"
         " 'err': done.stderr[-2000:]}))\n"
     )
     result = subprocess.run([sys.executable, "-c", helper, *command], env=env, capture_output=True, text=True)
     report = json.loads(result.stdout)
     if report["code"] != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{report['err']}")
-    return report["seconds"], report["rss_mib"], report["out"]
+    return report["seconds"], report["cpu_seconds"], report["rss_mib"], report["out"]
 
 
 def run(images: int, rounds: int, reference_python: str) -> dict:
@@ -99,22 +101,23 @@ def run(images: int, rounds: int, reference_python: str) -> dict:
                                                            "-o", str(out)],
         "frechet (tf mode)": lambda folder, out: [*frechet_cmd, "--preprocess", "tf", str(folder), "-o", str(out)],
     }
-    best: dict[tuple[str, str], tuple[float, float]] = {}
+    best: dict[tuple[str, str], dict[str, float]] = {}
     ceilings = {"frechet": float("inf"), "pytorch-fid": float("inf")}
     for round_index in range(rounds):
         for set_name, folder in folders.items():
             for method, command in methods.items():
                 out = work / f"{method.split()[0]}-{folder.name}-{round_index}-{len(best)}.npz"
-                seconds, rss, _ = _run_measured(command(folder, out), env)
+                seconds, cpu, rss, _ = _run_measured(command(folder, out), env)
                 key = (set_name, method)
-                previous = best.get(key, (float("inf"), 0.0))
-                best[key] = (min(previous[0], seconds), max(previous[1], rss))
+                previous = best.get(key, {"seconds": float("inf"), "cpu": float("inf"), "rss": 0.0})
+                best[key] = {"seconds": min(previous["seconds"], seconds), "cpu": min(previous["cpu"], cpu),
+                             "rss": max(previous["rss"], rss)}
                 print(f"round {round_index + 1} {set_name:>12} {method:<27} {images / seconds:6.1f} images/s "
-                      f"({seconds:.1f} s, peak RSS {rss:.0f} MiB)", flush=True)
+                      f"({seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.0f} MiB)", flush=True)
         ceilings["frechet"] = min(ceilings["frechet"], float(_run_measured(
-            [sys.executable, "-c", _OUR_CEILING, str(weights)], env)[2]))
+            [sys.executable, "-c", _OUR_CEILING, str(weights)], env)[3]))
         ceilings["pytorch-fid"] = min(ceilings["pytorch-fid"], float(_run_measured(
-            [reference_python, "-c", _REFERENCE_CEILING], env)[2]))
+            [reference_python, "-c", _REFERENCE_CEILING], env)[3]))
         print(f"round {round_index + 1} forward ceilings: frechet {BATCH / ceilings['frechet']:.1f} images/s, "
               f"pytorch-fid {BATCH / ceilings['pytorch-fid']:.1f} images/s", flush=True)
     agreement = _stats_agreement(work, folders)
@@ -140,16 +143,20 @@ def report(results: dict) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}; {images} images per set, "
         f"batch size {BATCH}, best of the rounds.",
         "",
-        "| image set | method | images/s | vs pytorch-fid | % of frechet's forward ceiling | peak RSS |",
-        "|---|---|---:|---:|---:|---:|",
+        "| image set | method | images/s | vs pytorch-fid | % of frechet's forward ceiling | CPU s / 1000 images "
+        "| vs pytorch-fid, CPU time | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for set_name in IMAGE_SETS:
-        reference = images / best[(set_name, "pytorch-fid")][0]
-        for (name, method), (seconds, rss) in best.items():
+        reference = best[(set_name, "pytorch-fid")]
+        for (name, method), measured in best.items():
             if name == set_name:
-                rate = images / seconds
-                lines.append(f"| {set_name} | {method} | {rate:.1f} | {rate / reference:.2f}× | "
-                             f"{100 * rate / ceiling_rate:.0f}% | {rss:.0f} MiB |")
+                rate = images / measured["seconds"]
+                lines.append(
+                    f"| {set_name} | {method} | {rate:.1f} | {reference['seconds'] / measured['seconds']:.2f}× | "
+                    f"{100 * rate / ceiling_rate:.0f}% | {1000 * measured['cpu'] / images:.0f} | "
+                    f"{reference['cpu'] / measured['cpu']:.2f}× | {measured['rss']:.0f} MiB |"
+                )
     lines += [
         "",
         f"Forward pass alone (batch of {BATCH}, 299×299): frechet {ceiling_rate:.1f} images/s, pytorch-fid's model "

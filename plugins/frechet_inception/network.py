@@ -35,7 +35,14 @@ _FUSED_CPU_CONV = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkl
 class _ConvUnit(nn.Module):
     """Convolution without bias, batch norm (eps 1e-3), ReLU; ``fold()`` merges the norm into the convolution."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int = 1,
+        padding: int | tuple[int, int] = 0,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
         self.bn: nn.BatchNorm2d | None = nn.BatchNorm2d(out_channels, eps=_BN_EPS)

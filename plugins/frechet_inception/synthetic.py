@@ -1,13 +1,13 @@
 """Deterministic stand-ins for parity tests and benchmarks: random weights in the FID Inception-v3 layout, and
 synthetic images.
 
-Weights: every tensor is drawn from its own PCG64 stream seeded by (seed, key name), from the generator's raw 64-bit output
-(whose stream NumPy keeps stable), so the same seed gives bit-identical weights in any process, key order and NumPy
-or torch version. Scales follow He initialisation with near-identity batch norms, which keeps activations of order
-one through all 94 units; the classifier is scaled so logits spread over a few units and the Inception Score is
-informative. Images: smooth colour gradients, shapes, stripes and noise, computed with integer arithmetic only, so
-their pixels are identical everywhere. Imports only numpy and torch, so reference scripts can load this file by path.
-"""
+Weights: every tensor is drawn from its own PCG64 stream seeded by (seed, key name), from the generator's raw
+64-bit output (whose stream NumPy keeps stable), so the same seed gives bit-identical weights in any process, key
+order and NumPy or torch version. Scales follow He initialisation with near-identity batch norms, which keeps
+activations of order one through all 94 units; the classifier is scaled so logits spread over several units.
+Images: smooth colour gradients, shapes, stripes and noise, computed with integer arithmetic only, so their pixels
+are identical everywhere. Imports only numpy, torch (and Pillow to write files), so reference scripts can load this
+file by path."""
 
 from __future__ import annotations
 

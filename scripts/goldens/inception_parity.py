@@ -136,7 +136,9 @@ def check_layouts(state, weights_path: Path) -> dict:
 
     ours = list(state)
     pytorch_fid_keys = list(fid_inception_v3().state_dict())  # loads the file with strict=True
-    fidelity = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights_path))
+    fidelity = FeatureExtractorInceptionV3(
+        "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights_path)
+    )
     fidelity_keys = list(fidelity.state_dict())
     checks = {
         "pytorch_fid_keys_identical": pytorch_fid_keys == ours,
@@ -192,7 +194,9 @@ def run_torch_fidelity(folders, files, weights_path: Path, features) -> dict:
     fid = torch_fidelity.calculate_metrics(input1=str(folders["real"]), input2=str(folders["fake"]), fid=True, **common)
     isc = torch_fidelity.calculate_metrics(input1=str(folders["fake"]), isc=True, **common)
     names = ["64", "192", "768", "2048", "logits_unbiased", "logits"]
-    extractor = FeatureExtractorInceptionV3("inception-v3-compat", names, feature_extractor_weights_path=str(weights_path))
+    extractor = FeatureExtractorInceptionV3(
+        "inception-v3-compat", names, feature_extractor_weights_path=str(weights_path)
+    )
     extractor.eval()
 
     def extract(paths):

@@ -77,8 +77,8 @@ def test_compute_reports_fid_and_is_as_json_and_saved_statistics_reproduce_it(sm
     real, fake = small_sets
     common = ["--embedder", "inception", "--preprocess", "clean", "--weights", str(weights_file), "--device", "cpu",
               "--json", "--quiet"]
-    code = main(["compute", str(real), str(fake), "--metrics", "fid,is", "--metric-option", "is_splits=1", "--batch-size", "2", "--workers", "2",
-                 "--save-stats", str(tmp_path / "stats"), *common])
+    code = main(["compute", str(real), str(fake), "--metrics", "fid,is", "--metric-option", "is_splits=1",
+                 "--batch-size", "2", "--workers", "2", "--save-stats", str(tmp_path / "stats"), *common])
     assert code == 0
     values = _json_line(capsys)
     assert values["fd"] == values["fid"] > 0
@@ -101,3 +101,18 @@ def test_statistics_of_another_mode_are_refused(small_sets, weights_file, tmp_pa
     assert main(["compute", str(out), str(fake), "--preprocess", "clean", *options]) == 2
     error = capsys.readouterr().err
     assert "preprocess=tf" in error and "preprocess=clean" in error and "--force" in error
+
+
+def test_tf32_is_off_inside_a_cuda_forward_and_restored_after():
+    from frechet_inception.embedder import _exact_float32
+
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        with _exact_float32(torch.device("cuda")):
+            assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+        with _exact_float32(torch.device("cpu")):
+            assert torch.backends.cudnn.allow_tf32  # nothing to change on the CPU
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
