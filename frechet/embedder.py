@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -38,6 +38,8 @@ class Embedder(ABC):
     parallel_transform: ClassVar[bool] = True
     #: Whether the feature cache keeps this embedder's results (False for embedders cheaper than reading a cache).
     cacheable: ClassVar[bool] = True
+    #: The outputs the runner will read from ``forward`` (None: all); see :meth:`request_outputs`.
+    requested_outputs: frozenset[str] | None = None
 
     def __init__(self) -> None:
         self.device = torch.device("cpu")
@@ -53,6 +55,11 @@ class Embedder(ABC):
     @abstractmethod
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """Run a batch already on ``self.device``; return {output name: (B, dims) tensor}."""
+
+    def request_outputs(self, outputs: Collection[str]) -> None:
+        """Called by the runner before embedding an input: only ``outputs`` will be read, so ``forward`` may skip
+        work the others need (e.g. stop a network early). ``forward`` must still return at least these."""
+        self.requested_outputs = frozenset(outputs)
 
     def config(self) -> dict[str, Any]:
         """Settings that change the numbers (weights identity, preprocessing, resize, options); part of ``id()``."""

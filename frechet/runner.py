@@ -165,6 +165,7 @@ def embed(
     for shard in set(held) - cached:  # a recomputed shard keeps what its older version held: no thrashing
         for output, kinds in held[shard].items():
             keep[output] = keep.get(output, False) or "features" in kinds
+    embedder.request_outputs(keep)  # a network may stop early when later outputs are not read
     batches = _open_batches(source, embedder, settings, [ranges[s] for s in mine if s not in cached], world)
     total = {output: FeatureStats() for output, kinds in needs.items() if "stats" in kinds}
     kept: dict[str, list[tuple[int, np.ndarray]]] = {o: [] for o, kinds in needs.items() if "features" in kinds}

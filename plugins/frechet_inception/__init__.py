@@ -1,0 +1,22 @@
+"""frechet's FID Inception-v3 embedder (``inception``): pool3 features for FID, class logits for the Inception Score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from frechet.hookspecs import hookimpl
+from frechet_inception.embedder import InceptionEmbedder
+from frechet_inception.network import OUTPUTS
+
+__all__ = ["InceptionEmbedder"]
+
+
+@hookimpl
+def frechet_register_embedders(register: Any) -> None:
+    register(
+        "inception",
+        InceptionEmbedder,
+        domain="image",
+        outputs=dict(OUTPUTS),
+        description="FID Inception-v3 (TensorFlow 2015-12-05 weights): pool3 for FID, logits for IS",
+    )

@@ -1,0 +1,91 @@
+"""The ``inception`` embedder: FID's Inception-v3 on images preprocessed as the chosen peer does (FID and IS)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from frechet.embedder import Embedder
+from frechet.errors import ConfigError
+from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, to_model_input
+from frechet_inception.network import OUTPUTS, FIDInceptionV3
+from frechet_inception.weights import WEIGHTS, load_network, resolve_inception_weights, weights_identity
+
+INPUT_SIZE = 299
+
+
+class InceptionEmbedder(Embedder):
+    """FID Inception-v3: ``pool`` (2048, FID), ``block64``/``block192``/``block768``, ``logits``, ``logits_unbiased``.
+
+    ``preprocess`` picks whose resize and scaling the inputs get ("tf", "pytorch-fid", "clean"); ``weights`` is a
+    local file to use instead of the canonical one. The network loads on the first batch, so workers never copy it.
+    """
+
+    name = "inception"
+    domain = "image"
+    fd_key = "fid"
+    outputs = dict(OUTPUTS)
+    default_output = "pool"
+    weights = WEIGHTS
+
+    def __init__(self, preprocess: str | None = None, weights: str | Path | None = None) -> None:
+        super().__init__()
+        self.preprocess = DEFAULT_PREPROCESS if preprocess is None else str(preprocess).strip().lower()
+        if self.preprocess not in PREPROCESS_MODES:
+            raise ConfigError(
+                f"--preprocess '{preprocess}' is not a mode of the inception embedder; "
+                f"choose one of {', '.join(PREPROCESS_MODES)}"
+            )
+        self.weights_path = None if weights in (None, "") else Path(weights).expanduser()
+        self.weights_id = weights_identity(self.weights_path)
+        self._network: FIDInceptionV3 | None = None
+
+    def transform(self, item: np.ndarray) -> torch.Tensor:
+        return to_model_input(item, self.preprocess, INPUT_SIZE)
+
+    def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        network = self.network()
+        outputs = self.requested_outputs or OUTPUTS
+        batch = batch.contiguous(memory_format=torch.channels_last)
+        with _exact_float32(batch.device):
+            return network(batch, outputs)
+
+    def network(self) -> FIDInceptionV3:
+        """The loaded network (resolving and loading the weights on first use)."""
+        if self._network is None:
+            self._network = load_network(resolve_inception_weights(self.weights_path), self.device)
+        return self._network
+
+    def config(self) -> dict[str, Any]:
+        return {"weights": self.weights_id, "preprocess": self.preprocess}
+
+    def to(self, device: torch.device | str) -> InceptionEmbedder:
+        super().to(device)
+        if self._network is not None:
+            self._network.to(self.device)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        # DataLoader workers started with "spawn" receive the embedder for ``transform`` only: never the network.
+        return {**self.__dict__, "_network": None}
+
+
+def _exact_float32(device: torch.device) -> contextlib.AbstractContextManager:
+    """Full float32 convolutions and matrix products on CUDA (no TF32), so GPU features match the CPU's."""
+    return _NoTF32() if device.type == "cuda" else contextlib.nullcontext()
+
+
+class _NoTF32:
+    """Turn TF32 off for cuDNN and cuBLAS inside the block, restoring the previous settings after."""
+
+    def __enter__(self) -> None:
+        self._saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+    def __exit__(self, *exc: object) -> None:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self._saved
