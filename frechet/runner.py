@@ -103,11 +103,24 @@ def choose_device(requested: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def _default_workers(embedder: Embedder, items: int, batch_size: int, processes_on_node: int = 1) -> int:
+#: Cores per process up to which a forward pass on the CPU gets no DataLoader workers: it keeps every core busy, and
+#: workers only preempt its threads (measured on 2 cores: bench/results/throughput.md).
+_CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS = 2
+
+
+def _default_workers(
+    embedder: Embedder, items: int, batch_size: int, processes_on_node: int = 1, cores: int | None = None
+) -> int:
+    """Worker processes for decoding and resizing: one per core available to this process (at most 8), none when
+    there is nothing to overlap (a trivial transform, a single batch) or when a CPU forward pass has at most 2 cores."""
     if not embedder.parallel_transform or items <= batch_size:
         return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores // max(1, processes_on_node)))
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = cores // max(1, processes_on_node)
+    if embedder.device.type == "cpu" and cores <= _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS:
+        return 0
+    return max(1, min(8, cores))
 
 
 # ---------------------------------------------------------------------------------------------------- embedding

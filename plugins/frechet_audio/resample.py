@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import firwin, resample_poly, upfirdn
 
 #: The filter window ``resample_poly`` uses by default; part of every audio embedder's configuration.
 WINDOW = ("kaiser", 5.0)
@@ -31,6 +30,8 @@ def resample(signal: np.ndarray, source_rate: int, target_rate: int) -> np.ndarr
     up, down = rational_factors(source_rate, target_rate)
     if up == down:
         return signal.copy()
+    from scipy.signal import resample_poly  # imported on use: scipy.signal adds ~1 s to every frechet start-up
+
     return resample_poly(signal, up, down, window=WINDOW)
 
 
@@ -44,6 +45,8 @@ class StreamResampler:
         self._received = 0
         self._emitted = 0
         if self.up != self.down:
+            from scipy.signal import firwin  # imported on use, as in resample()
+
             half_len = 10 * max(self.up, self.down)
             taps = firwin(2 * half_len + 1, 1.0 / max(self.up, self.down), window=WINDOW) * self.up
             pre_pad = self.down - half_len % self.down
@@ -75,6 +78,8 @@ class StreamResampler:
             return np.zeros(0)
         first = self._first_input(self._emitted)
         offset = first * self.up // self.down  # output index of the slice's first upfirdn sample, less the delay
+        from scipy.signal import upfirdn
+
         filtered = upfirdn(self._filter, self._pending[first - self._start :], self.up, self.down)
         out = filtered[self._emitted + self._delay - offset : stop + self._delay - offset]
         self._emitted = stop
