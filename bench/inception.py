@@ -20,10 +20,8 @@ round counts, so background load hits them alike.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,11 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from frechet_inception.network import state_dict_layout
-from frechet_inception.synthetic import PARITY_SEED, random_state_dict, write_image_set
+from frechet_inception.synthetic import write_image_set
+from harness import REFERENCE_PYTHON, inception_weights, run_measured
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_PYTHON = "/tmp/frechet-refenv-image/bin/python"
 BATCH = 50
 IMAGE_SETS = {"64px PNG": ((64, 64), "png"), "400x300 JPEG": ((300, 400), "jpg")}
 
@@ -59,34 +55,10 @@ with torch.no_grad():
 """ % BATCH
 
 
-def _run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """Run ``command`` through a small helper process; wall seconds, CPU seconds of the whole process tree, peak
-    RSS (MiB) of its largest process, and its stdout."""
-    helper = (
-        "import json, resource, subprocess, sys, time\n"
-        "start = time.perf_counter()\n"
-        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "elapsed = time.perf_counter() - start\n"
-        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "print(json.dumps({'seconds': elapsed, 'cpu_seconds': usage.ru_utime + usage.ru_stime,"
-        " 'rss_mib': usage.ru_maxrss / 1024, 'code': done.returncode, 'out': done.stdout,"
-        " 'err': done.stderr[-2000:]}))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", helper, *command], env=env, capture_output=True, text=True)
-    report = json.loads(result.stdout)
-    if report["code"] != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{report['err']}")
-    return report["seconds"], report["cpu_seconds"], report["rss_mib"], report["out"]
-
-
 def run(images: int, rounds: int, reference_python: str) -> dict:
     """Time everything; returns the measurements."""
     work = Path(tempfile.mkdtemp(prefix="frechet-bench-inception-"))
-    checkpoints = work / "torch" / "hub" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    weights = checkpoints / "pt_inception-2015-12-05-6726825d.pth"
-    torch.save(random_state_dict(state_dict_layout(), PARITY_SEED), weights)
-    env = {**os.environ, "TORCH_HOME": str(work / "torch"), "FRECHET_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    weights, env = inception_weights(work)
     folders = {}
     for index, (name, (size, suffix)) in enumerate(IMAGE_SETS.items()):
         folders[name] = work / f"set{index}"
@@ -107,17 +79,18 @@ def run(images: int, rounds: int, reference_python: str) -> dict:
         for set_name, folder in folders.items():
             for method, command in methods.items():
                 out = work / f"{method.split()[0]}-{folder.name}-{round_index}-{len(best)}.npz"
-                seconds, cpu, rss, _ = _run_measured(command(folder, out), env)
+                measured = run_measured(command(folder, out), env)
+                seconds, cpu, rss = measured.seconds, measured.cpu_seconds, measured.rss_mib
                 key = (set_name, method)
                 previous = best.get(key, {"seconds": float("inf"), "cpu": float("inf"), "rss": 0.0})
                 best[key] = {"seconds": min(previous["seconds"], seconds), "cpu": min(previous["cpu"], cpu),
                              "rss": max(previous["rss"], rss)}
                 print(f"round {round_index + 1} {set_name:>12} {method:<27} {images / seconds:6.1f} images/s "
                       f"({seconds:.1f} s wall, {cpu:.1f} s CPU, peak RSS {rss:.0f} MiB)", flush=True)
-        ceilings["frechet"] = min(ceilings["frechet"], float(_run_measured(
-            [sys.executable, "-c", _OUR_CEILING, str(weights)], env)[3]))
-        ceilings["pytorch-fid"] = min(ceilings["pytorch-fid"], float(_run_measured(
-            [reference_python, "-c", _REFERENCE_CEILING], env)[3]))
+        ceilings["frechet"] = min(ceilings["frechet"], float(run_measured(
+            [sys.executable, "-c", _OUR_CEILING, str(weights)], env).out))
+        ceilings["pytorch-fid"] = min(ceilings["pytorch-fid"], float(run_measured(
+            [reference_python, "-c", _REFERENCE_CEILING], env).out))
         print(f"round {round_index + 1} forward ceilings: frechet {BATCH / ceilings['frechet']:.1f} images/s, "
               f"pytorch-fid {BATCH / ceilings['pytorch-fid']:.1f} images/s", flush=True)
     agreement = _stats_agreement(work, folders)
