@@ -290,7 +290,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     meta = stats.meta
     _print_values(
         {"path": str(path), "n": stats.n, "dim": stats.dim, "embedder": meta.get("embedder"),
-         "output": meta.get("output"), "n_skipped": meta.get("n_skipped", 0)},
+         "output": meta.get("output"), "n_skipped": meta.get("n_skipped", 0), "skipped": meta.get("skipped", [])},
         as_json=args.json,
     )
     return 0
