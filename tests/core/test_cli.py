@@ -98,6 +98,8 @@ def test_skipped_items_are_listed_in_the_text_and_json_results(features, tmp_pat
     assert table["n_skipped"] == "2" and table["skipped"] == ", ".join(skipped)
     assert main([*compute, "--json"]) == 0
     assert _last_json(capsys)["skipped"] == skipped
+    assert main(["distance", str(tmp_path / "holes.npy"), str(features[1]), "--skip-bad", "--json"]) == 0
+    assert _last_json(capsys)["skipped"] == skipped
     stats = ["stats", str(tmp_path / "holes.npy"), "-o", str(tmp_path / "holes_stats.npz"), "--skip-bad", "--quiet"]
     assert main(stats) == 0
     table = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
