@@ -11,6 +11,7 @@ from frechet.cache import DEFAULT_SHARD_SIZE
 from frechet.errors import InputError
 from frechet.features import is_feature_input
 from frechet.plugins import get_registry
+from frechet.precision import DEFAULT_PRECISION
 from frechet.runner import DEFAULT_SEED, EmbedderChoice, Result, RunSettings, compare, statistics
 from frechet.sources import is_stats_file
 from frechet.stats import FeatureStats
@@ -36,6 +37,7 @@ def compute(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
+    precision: str = DEFAULT_PRECISION,
 ) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, or saved statistics ``.npz``).
 
@@ -43,8 +45,10 @@ def compute(
     ``layer`` picks one of its outputs for FD (default: the embedder's). ``save_stats`` is a folder that receives
     ``real.npz`` and ``fake.npz`` for the sides that were embedded. Inputs given as paths are embedded through the
     feature cache (``cache_dir``, default ``FRECHET_CACHE_DIR`` or ``~/.cache/frechet``) in shards of
-    ``shard_size`` items, unless ``cache`` is False. Under ``torchrun`` every rank calls this with the same
-    arguments; the items are shared out and every rank returns the same result.
+    ``shard_size`` items, unless ``cache`` is False. ``precision="bf16"`` runs the forward pass under bfloat16
+    autocast (faster where the hardware has bf16 units; FID differs slightly, see docs/numerics.md); the embedder
+    id says so, so such statistics are never mixed with float32 ones. Under ``torchrun`` every rank calls this with
+    the same arguments; the items are shared out and every rank returns the same result.
     """
     return compare(
         get_registry(),
@@ -52,7 +56,9 @@ def compute(
         fake,
         metrics=metrics,
         choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
-        settings=RunSettings(batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size),
+        settings=RunSettings(
+            batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size, precision
+        ),
         options=dict(metric_options or {}),
         seed=seed,
         force=force,
@@ -74,14 +80,17 @@ def compute_stats(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
+    precision: str = DEFAULT_PRECISION,
 ) -> FeatureStats:
-    """Statistics of one input (e.g. a reference dataset), to save with ``.save(path)`` and reuse; the cache and
-    ``torchrun`` as in :func:`compute` (every rank returns the same statistics)."""
+    """Statistics of one input (e.g. a reference dataset), to save with ``.save(path)`` and reuse; the cache,
+    ``precision`` and ``torchrun`` as in :func:`compute` (every rank returns the same statistics)."""
     return statistics(
         get_registry(),
         input,
         choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
-        settings=RunSettings(batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size),
+        settings=RunSettings(
+            batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size, precision
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import torch
 
 from frechet.errors import ConfigError
+from frechet.precision import DEFAULT_PRECISION, check_precision
 from frechet.weights import WeightsSpec
 
 
@@ -40,6 +41,10 @@ class Embedder(ABC):
     cacheable: ClassVar[bool] = True
     #: The outputs the runner will read from ``forward`` (None: all); see :meth:`request_outputs`.
     requested_outputs: frozenset[str] | None = None
+    #: Precisions the forward pass may run in (``frechet.precision``); ("fp32",) when autocast cannot reach it.
+    precisions: tuple[str, ...] = ("fp32", "bf16")
+    #: The precision the runner runs ``forward`` in (see :meth:`set_precision`).
+    precision: str = DEFAULT_PRECISION
 
     def __init__(self) -> None:
         self.device = torch.device("cpu")
@@ -65,10 +70,26 @@ class Embedder(ABC):
         """Settings that change the numbers (weights identity, preprocessing, resize, options); part of ``id()``."""
         return {}
 
+    def full_config(self) -> dict[str, Any]:
+        """``config()`` plus the forward pass's precision when it is not fp32: everything ``id()`` names."""
+        config = self.config()
+        return config if self.precision == DEFAULT_PRECISION else {**config, "precision": self.precision}
+
     def id(self) -> str:
         """A string that changes whenever anything that changes the features changes."""
-        settings = ",".join(f"{key}={value}" for key, value in sorted(self.config().items()))
+        settings = ",".join(f"{key}={value}" for key, value in sorted(self.full_config().items()))
         return f"{self.name}({settings})" if settings else self.name
+
+    def set_precision(self, precision: str) -> Embedder:
+        """Run ``forward`` in ``precision`` ("fp32" or "bf16", autocast by the runner); part of ``id()`` unless
+        fp32. A precision the embedder does not list in ``precisions`` is a ConfigError."""
+        name = check_precision(precision)
+        if name not in self.precisions:
+            raise ConfigError(
+                f"embedder '{self.name}' runs in {' or '.join(self.precisions)} only, not --precision {name}"
+            )
+        self.precision = name
+        return self
 
     def to(self, device: torch.device | str) -> Embedder:
         """Move the model to ``device``; subclasses holding modules move them and call ``super().to(device)``."""

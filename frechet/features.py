@@ -104,6 +104,7 @@ class FeaturesEmbedder(Embedder):
     domain = "features"
     parallel_transform = False
     cacheable = False  # the identity: a cache entry would only copy the input
+    precisions = ("fp32",)  # no arithmetic to run in another precision
 
     def __init__(self, **options: Any) -> None:
         super().__init__()

@@ -28,6 +28,7 @@ from frechet.embedder import Embedder
 from frechet.features import is_feature_input
 from frechet.errors import ConfigError, FrechetError, IncompatibleStatsError, InputError, OutputError, PluginError
 from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.precision import DEFAULT_PRECISION, autocast, check_precision
 from frechet.registry import Registry
 from frechet.sources import Source, is_stats_file, open_source
 from frechet.stats import FeatureStats
@@ -42,8 +43,8 @@ DEFAULT_SEED = 2020
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How to run the embedder: batch size, device, DataLoader workers, bad-item policy, progress bar, and the
-    feature cache (on/off, folder, items per shard)."""
+    """How to run the embedder: batch size, device, DataLoader workers, bad-item policy, progress bar, the
+    feature cache (on/off, folder, items per shard), and the forward pass's precision ("fp32" or "bf16")."""
 
     batch_size: int = 64
     device: str | None = None  # None: cuda, then mps, then cpu
@@ -53,8 +54,10 @@ class RunSettings:
     cache: bool = True
     cache_dir: str | Path | None = None  # None: FRECHET_CACHE_DIR, else the user cache folder
     shard_size: int = DEFAULT_SHARD_SIZE
+    precision: str = DEFAULT_PRECISION
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "precision", check_precision(self.precision))
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.shard_size < 1:
@@ -372,7 +375,7 @@ def _gathered_side(
 
 
 def _forward(embedder: Embedder, batch: torch.Tensor, outputs: Iterable[str]) -> dict[str, torch.Tensor]:
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(embedder.precision, embedder.device):
         produced = embedder.forward(batch.to(embedder.device, non_blocking=True))
     selected = {}
     for output in outputs:
@@ -389,7 +392,7 @@ def _forward(embedder: Embedder, batch: torch.Tensor, outputs: Iterable[str]) ->
             raise PluginError(
                 f"embedder '{embedder.name}' returned {values.shape[1]} dims for output '{output}', declared {expected}"
             )
-        selected[output] = values
+        selected[output] = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
     return selected
 
 
@@ -401,7 +404,8 @@ def stats_meta(embedder: Embedder, output: str, side: Side) -> dict[str, Any]:
         "format_version": 1,
         "embedder": embedder.id(),
         "embedder_name": embedder.name,
-        "config": embedder.config(),
+        "config": embedder.full_config(),
+        "precision": embedder.precision,
         "output": output,
         "fd_key": embedder.fd_key,
         "n_items": side.n_items,
@@ -523,7 +527,7 @@ def _build_embedder(
     registry: Registry, choice: EmbedderChoice, settings: RunSettings, inputs: Iterable[Any]
 ) -> Embedder:
     name = choice.name or _infer_embedder(inputs)
-    embedder = registry.create_embedder(name, **choice.options)
+    embedder = registry.create_embedder(name, **choice.options).set_precision(settings.precision)
     device = distributed.local_device(choose_device(settings.device))
     distributed.setup(device)
     return embedder.to(device)

@@ -26,6 +26,7 @@ class OnnxEmbedder(ImageModelEmbedder):
     an item at a time."""
 
     name = "onnx"
+    precisions = ("fp32",)  # onnxruntime runs the graph as exported; torch's autocast does not reach it
 
     def __init__(self, target: str, output: str | None = None, **options: Any) -> None:
         label = f"onnx:{target}"

@@ -36,6 +36,7 @@ class PythonFactoryEmbedder(Embedder):
         self.fd_key = built.fd_key
         self.multiple_examples = built.multiple_examples
         self.parallel_transform = built.parallel_transform
+        self.precisions = built.precisions
 
     def transform(self, item: Any) -> torch.Tensor:
         return self.inner.transform(item)

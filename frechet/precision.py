@@ -1,0 +1,30 @@
+"""Numeric precision of the forward pass: full float32 (the default) or bfloat16 autocast, checked by name."""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from frechet.errors import ConfigError
+
+#: Precision names -> the autocast dtype of the forward pass (None: plain float32, no autocast).
+PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16}
+#: The default, and the only precision whose features are comparable with other tools' statistics.
+DEFAULT_PRECISION = "fp32"
+
+
+def check_precision(precision: str) -> str:
+    """The precision name, normalized (``"BF16"`` -> ``"bf16"``); an unknown one is a ConfigError."""
+    name = str(precision).strip().lower()
+    if name not in PRECISIONS:
+        raise ConfigError(f"--precision '{precision}' is not known; choose one of {', '.join(PRECISIONS)}")
+    return name
+
+
+def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    """The context the forward pass runs in: nothing for fp32, ``torch.autocast`` to the precision's dtype else."""
+    dtype = PRECISIONS[check_precision(precision)]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
