@@ -1,4 +1,5 @@
-"""Safe reading of NumPy files: magic checked first, never unpickled, every failure an InputError naming the file."""
+"""Safe reading of NumPy files: magic checked first, zip bombs refused, never unpickled, every failure an InputError
+naming the file."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from frechet.archives import check_member_size
 from frechet.errors import InputError
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -17,6 +19,14 @@ _NPY_MAGIC = b"\x93NUMPY"
 def read_npz(path: Path, error: type[InputError] = InputError, hint: str = "") -> dict[str, np.ndarray]:
     """All arrays of an ``.npz`` file, loaded with ``allow_pickle=False``; ``error(message + hint)`` on any problem."""
     _expect_magic(path, _ZIP_MAGIC, "an .npz (zip) file", error, hint)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                check_member_size(member, f"{path}:{member.filename}")
+    except InputError as problem:
+        raise error(str(problem)) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as problem:
+        raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from frechet.errors import OutputError
+
+#: Errors meaning there is no room left: the device is full, or the user's quota on it is spent.
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 @contextlib.contextmanager
@@ -20,7 +24,7 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as error:
-        raise OutputError(f"{path}: cannot write here ({error.strerror or error}); choose another location") from None
+        raise OutputError(f"{path}: cannot write here ({describe_os_error(error)}); choose another location") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -29,9 +33,20 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
         os.replace(tmp_name, path)
     except OSError as error:
         raise OutputError(
-            f"{path}: writing failed ({error.strerror or error}); the previous file, if any, is unchanged"
+            f"{path}: writing failed ({describe_os_error(error)}); the previous file, if any, is unchanged"
         ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
 
+
+def describe_os_error(error: OSError) -> str:
+    """The reason an I/O call failed, in words a user can act on (a full disk says so, and what to do)."""
+    if is_disk_full(error):
+        return f"the disk is full: {error.strerror} — free some space or write elsewhere"
+    return str(error.strerror or error)
+
+
+def is_disk_full(error: OSError) -> bool:
+    """True when ``error`` says there is no room left (a full device, or a spent quota)."""
+    return error.errno in _DISK_FULL

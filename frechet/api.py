@@ -94,15 +94,16 @@ def compute_stats(
     )
 
 
-def fd(a: Any, b: Any, *, force: bool = False) -> Result:
-    """Fréchet distance between two saved statistics files or feature sets (no model involved)."""
+def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result:
+    """Fréchet distance between two saved statistics files or feature sets (no model involved); ``skip_bad`` skips
+    feature rows holding NaN or Inf and lists them, instead of stopping."""
     for side in (a, b):
         if not (is_feature_input(side) or (isinstance(side, (str, Path)) and is_stats_file(side))):
             raise InputError(
                 f"{side if isinstance(side, (str, Path)) else type(side).__name__}: `distance` takes statistics "
                 "(.npz with mu, sigma) or feature matrices (.npy/.npz, 2-D arrays); use `compute` to embed inputs"
             )
-    return compute(a, b, metrics=("fd",), force=force, progress=False)
+    return compute(a, b, metrics=("fd",), force=force, skip_bad=skip_bad, progress=False)
 
 
 def load_stats(path: str | Path) -> FeatureStats:

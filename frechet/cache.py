@@ -27,7 +27,7 @@ import numpy as np
 import frechet
 from frechet._arrays import read_npz
 from frechet._atomic import atomic_write
-from frechet.errors import ConfigError, InputError
+from frechet.errors import ConfigError, InputError, OutputError
 from frechet.sources import Source
 from frechet.weights import file_sha256
 
@@ -369,8 +369,8 @@ class _FileDigests:
         try:
             with atomic_write(own) as handle:
                 handle.write(json.dumps({"folder": str(folder), "files": current}).encode())
-        except OSError as error:  # only a speed-up: never fail a run over it
-            log.warning("cache: could not save the file-digest index %s (%s)", own, error)
+        except OutputError as error:  # only a speed-up: never fail a run over it
+            log.warning("cache: file digests not saved, continuing without them: %s", error)
 
 
 def _signature(path: Path) -> list[int] | None:

@@ -212,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     distance.add_argument("a", help="statistics .npz, or features .npy/.npz")
     distance.add_argument("b", help="statistics .npz, or features .npy/.npz")
     distance.add_argument("--force", action="store_true", help="compare even if the embedders differ")
+    distance.add_argument("--skip-bad", action="store_true", help="skip feature rows holding NaN or Inf and report them")
     distance.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
     for name, what in (("plugins", "installed plugins"), ("embedders", "embedders"), ("metrics", "metrics")):
@@ -298,14 +299,14 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     meta = stats.meta
     _print_values(
         {"path": str(path), "n": stats.n, "dim": stats.dim, "embedder": meta.get("embedder"),
-         "output": meta.get("output"), "n_skipped": meta.get("n_skipped", 0)},
+         "output": meta.get("output"), "n_skipped": meta.get("n_skipped", 0), "skipped": meta.get("skipped", [])},
         as_json=args.json,
     )
     return 0
 
 
 def _cmd_distance(args: argparse.Namespace) -> int:
-    _print_values(api.fd(args.a, args.b, force=args.force).as_dict(), as_json=args.json)
+    _print_values(api.fd(args.a, args.b, force=args.force, skip_bad=args.skip_bad).as_dict(), as_json=args.json)
     return 0
 
 

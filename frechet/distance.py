@@ -25,6 +25,9 @@ _EPS = np.finfo(np.float64).eps
 #: Negative eigenvalues of a covariance down to this fraction of its largest are taken as rounding (float32 storage
 #: in other tools' files included) and read as zero; anything more negative means the matrix is not a covariance.
 _PSD_RTOL = 1e-6
+#: The fast path's result is kept when eigenvalues at rounding level cannot move it by more than this, relative (a
+#: worst-case bound; the exact path is the fallback, e.g. for N ≤ d or identical inputs, where they can).
+_FAST_PATH_RTOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -64,16 +67,35 @@ class FrechetReference:
         other = _as_gaussian(mean_or_stats, cov, "other")
         if other.dim != self.dim:
             raise InputError(f"dimension mismatch: the reference has d={self.dim}, the other side d={other.dim}")
-        trace_term = self._trace_sqrt_product(other)
         diff = self._ref.mean - other.mean
-        value = float(diff @ diff) + self._trace + float(np.trace(other.cov)) - 2.0 * trace_term
-        return _clamp_rounding(value, self._trace + float(np.trace(other.cov)) + float(diff @ diff))
+        rest = float(diff @ diff) + self._trace + float(np.trace(other.cov))
+        fast = self._fast_trace_sqrt_product(other)
+        if fast is not None:
+            trace_term, error_bound = fast
+            value = rest - 2.0 * trace_term
+            if 2.0 * error_bound <= _FAST_PATH_RTOL * abs(value):
+                return _clamp_rounding(value, rest)
+        value = rest - 2.0 * self._exact_trace_sqrt_product(other)
+        return _clamp_rounding(value, rest)
 
     def _trace_sqrt_product(self, other: _Gaussian) -> float:
-        if self._cholesky is not None and other.rows is None:
-            eigenvalues = _eigvalsh(_congruence(self._cholesky, other.cov))
-            if eigenvalues[0] > _rank_tolerance(eigenvalues):
-                return float(np.sqrt(eigenvalues).sum())
+        fast = self._fast_trace_sqrt_product(other)
+        if fast is not None and fast[1] <= _FAST_PATH_RTOL * fast[0]:
+            return fast[0]
+        return self._exact_trace_sqrt_product(other)
+
+    def _fast_trace_sqrt_product(self, other: _Gaussian) -> tuple[float, float] | None:
+        """Σ √eig(Lᵀ Σ₂ L) and a worst-case bound on the error that rounding-level eigenvalues put into it (each is
+        within the numerical-rank tolerance of zero, so its root is off by at most √tolerance); None without L."""
+        if self._cholesky is None or other.rows is not None:
+            return None
+        eigenvalues = _eigvalsh(_congruence(self._cholesky, other.cov))
+        tolerance = _rank_tolerance(eigenvalues)
+        at_rounding_level = int(np.count_nonzero(eigenvalues <= tolerance))
+        trace_term = float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
+        return trace_term, at_rounding_level * float(np.sqrt(tolerance))
+
+    def _exact_trace_sqrt_product(self, other: _Gaussian) -> float:
         return _nuclear_norm(self._exact_factor().T @ _exact_factor(other))
 
     def _exact_factor(self) -> np.ndarray:

@@ -21,7 +21,7 @@ FEATURE_SUFFIXES = (".npy", ".npz")
 
 
 class FeatureMatrixSource(Source):
-    """Rows of an (N, d) feature matrix; item i is row i."""
+    """Rows of an (N, d) feature matrix; item i is row i (a row holding NaN or Inf is a bad item)."""
 
     domain = "features"
 
@@ -39,7 +39,10 @@ class FeatureMatrixSource(Source):
         return self.matrix.shape[0]
 
     def load(self, index: int) -> np.ndarray:
-        return np.array(self.matrix[index], dtype=np.float64)
+        row = np.array(self.matrix[index], dtype=np.float64)
+        if not np.isfinite(row).all():
+            raise InputError(f"{self.item_name(index)}: this feature row holds NaN or Inf; fix or drop the row")
+        return row
 
     def item_name(self, index: int) -> str:
         return f"{self.label}[{index}]"

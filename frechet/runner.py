@@ -141,16 +141,16 @@ class _TransformedItems(Dataset):
 
 
 class _Collate:
-    """Join good items with the embedder's collate; pass failures along for reporting."""
+    """Join good items with the embedder's collate; pass their indices along, and failures for reporting."""
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
 
-    def __call__(self, items: list[tuple[int, torch.Tensor | None, str | None]]) -> tuple[Any, int, list]:
+    def __call__(self, items: list[tuple[int, torch.Tensor | None, str | None]]) -> tuple[Any, list[int], list]:
         good = [tensor for _, tensor, error in items if error is None]
         failures = [(index, error) for index, _, error in items if error is not None]
         batch = self.embedder.collate(good) if good else None
-        return batch, len(good), failures
+        return batch, [index for index, _, error in items if error is None], failures
 
 
 def embed(
@@ -200,7 +200,7 @@ def embed(
                 own = batches if shard not in cached else _open_batches(  # removed or damaged since looked up
                     source, embedder, settings, [(start, stop)], world
                 )
-                result = _embed_shard(own, embedder, keep, settings, start, stop, bar)
+                result = _embed_shard(own, source, embedder, keep, settings, (start, stop), bar)
                 if shard in keys:
                     writer.write(keys[shard], result)
             _report_skipped(result, settings)
@@ -273,7 +273,7 @@ def _shard_keys(
 
 def _open_batches(
     source: Source, embedder: Embedder, settings: RunSettings, ranges: list[tuple[int, int]], world: World
-) -> Iterator[tuple[Any, int, list]]:
+) -> Iterator[tuple[Any, list[int], list]]:
     """One DataLoader over the given item ranges; batches never cross a range (shard) boundary."""
     if not ranges:
         return iter(())
@@ -300,27 +300,32 @@ def _open_batches(
 
 
 def _embed_shard(
-    batches: Iterator[tuple[Any, int, list]],
+    batches: Iterator[tuple[Any, list[int], list]],
+    source: Source,
     embedder: Embedder,
     keep: Mapping[str, bool],
     settings: RunSettings,
-    start: int,
-    stop: int,
+    span: tuple[int, int],
     bar: tqdm,
 ) -> Shard:
-    """Embed items ``start:stop`` from ``batches``: statistics of every output in ``keep``, rows where it says so."""
+    """Embed the items ``span`` = (start, stop) from ``batches``: statistics of every output in ``keep``, rows where
+    it says so."""
+    start, stop = span
     stats = {output: FeatureStats() for output in keep}
     rows: dict[str, list[np.ndarray]] = {output: [] for output, wanted in keep.items() if wanted}
     shard = Shard(start, stop, 0)
     remaining = stop - start
     while remaining:
-        batch, n_good, failures = next(batches)
+        batch, good, failures = next(batches)
+        n_good = len(good)
         for index, message in failures:
             if not settings.skip_bad:
                 raise InputError(f"{message} (pass --skip-bad to skip bad items)")
             shard.skipped.append((index - start, message))
         if batch is not None:
             for output, values in _forward(embedder, batch, keep).items():
+                if not bool(torch.isfinite(values).all()):
+                    raise InputError(_non_finite(source, embedder, output, values, good))
                 stats[output].update(values)
                 if output in rows:
                     rows[output].append(values.detach().cpu().numpy())
@@ -333,6 +338,22 @@ def _embed_shard(
         for output, chunks in rows.items()
     }
     return shard
+
+
+def _non_finite(source: Source, embedder: Embedder, output: str, values: torch.Tensor, items: list[int]) -> str:
+    """Name the item whose features are NaN or Inf (or the batch, when items yield several rows each).
+
+    Not a bad item that --skip-bad could pass over: a model that returns NaN usually has broken weights or
+    overflows in its precision, and every number it gives is suspect.
+    """
+    if embedder.multiple_examples:
+        where = f"{source.item_name(items[0])} … {source.item_name(items[-1])}"
+    else:
+        where = source.item_name(items[int(torch.nonzero(~torch.isfinite(values).all(dim=1))[0])])
+    return (
+        f"{where}: embedder '{embedder.name}' returned NaN or Inf in output '{output}'; check this input, and "
+        "the model's weights and precision"
+    )
 
 
 def _report_skipped(shard: Shard, settings: RunSettings) -> None:
@@ -402,6 +423,7 @@ def stats_meta(embedder: Embedder, output: str, side: Side) -> dict[str, Any]:
         "fd_key": embedder.fd_key,
         "n_items": side.n_items,
         "n_skipped": len(side.skipped),
+        "skipped": list(side.skipped),
         "frechet_version": frechet.__version__,
     }
 
@@ -486,6 +508,8 @@ def statistics(
     output = _chosen_output(embedder, choice.output)
     side = _side(registry, input, {output: {"stats"}}, embedder, output, settings, force=False)
     stats = side.stats_of(output)
+    if stats.n is not None and stats.n < 2:
+        raise InputError(f"{side.label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
     if not side.meta:
         stats.meta = stats_meta(embedder, output, side)
     return stats

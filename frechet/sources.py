@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,6 +77,34 @@ def is_stats_file(path: str | Path) -> bool:
     except (OSError, zipfile.BadZipFile):
         return False
     return {"mu.npy", "sigma.npy"} <= names
+
+
+def list_files(folder: str | Path, suffixes: Collection[str]) -> list[Path]:
+    """The files under ``folder`` whose suffix (any case) is in ``suffixes``, recursively, sorted by relative path.
+
+    Names starting with '.' are skipped, and so are the folders they name. Links to folders are not followed (so a
+    link loop cannot recurse); links to files are listed, a broken or looping one too, so that reading it fails by
+    name instead of the item silently going missing. A subfolder that cannot be listed is an InputError.
+    """
+    folder = Path(folder)
+    wanted = {suffix.lower() for suffix in suffixes}
+    found = []
+    for root, folders, files in os.walk(folder, onerror=_refuse_unlistable):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        found.extend(Path(root) / name for name in files if _is_listed(name, wanted))
+    return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
+
+
+def _is_listed(name: str, suffixes: set[str]) -> bool:
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes
+
+
+def _refuse_unlistable(error: OSError) -> None:
+    """os.walk's error handler: a folder it cannot list would silently lose its files, so stop and name it."""
+    raise InputError(
+        f"{error.filename}: cannot list this folder ({error.strerror or error}); fix its permissions, or move it out "
+        "of the input"
+    )
 
 
 def open_source(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from frechet._atomic import describe_os_error, is_disk_full
 from frechet.errors import WeightsError
 
 log = logging.getLogger("frechet")
@@ -130,6 +131,11 @@ def _download(spec: WeightsSpec, destination: Path, *, progress: bool) -> None:
             f"or fetch it yourself and save it as {destination}"
         ) from None
     except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError) as error:
+        if isinstance(error, OSError) and is_disk_full(error):
+            raise WeightsError(
+                f"{destination}: downloading {spec.name} weights failed ({describe_os_error(error)}, or set "
+                "FRECHET_WEIGHTS_DIR to a folder with room); nothing was saved"
+            ) from None
         raise WeightsError(
             f"{spec.url}: download failed ({_reason(error)}); nothing was saved. Check the network, or fetch the "
             f"file yourself and save it as {destination} (or pass --weights PATH)"

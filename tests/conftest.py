@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -47,3 +50,37 @@ def install_plugin(tmp_path, monkeypatch):
         return folder
 
     return install
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a 16 KiB tmpfs, so writes run out of space for real; skipped where mounting is not permitted."""
+    folder = tmp_path / "full-disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(folder)], capture_output=True, check=False
+    ) if shutil.which("mount") else None
+    if mounted is None or mounted.returncode != 0:
+        pytest.skip("mounting a small tmpfs is not permitted here")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def run_unprivileged():
+    """``run_unprivileged(code)`` runs Python ``code`` in a subprocess that file permissions apply to, even when the
+    tests run as root (setpriv drops the capabilities that override them); skipped where that cannot be arranged."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False) if shutil.which("setpriv") else None
+        if probe is None or probe.returncode != 0:
+            pytest.skip("running as root, and setpriv cannot drop the permission-overriding capabilities")
+
+    def run(code: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*prefix, sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120,
+            check=False,
+        )
+
+    return run

@@ -45,7 +45,7 @@ class FileClip(Clip):
         try:
             info = soundfile.info(str(self.path))
         except (RuntimeError, OSError) as error:  # soundfile.LibsndfileError is a RuntimeError
-            raise InputError(f"{self.path}: unreadable audio file ({_reason(error)}); check or re-export it") from None
+            raise InputError(f"{self.path}: {_open_failure(self.path, error)}") from None
         if info.frames <= 0:
             raise InputError(f"{self.path}: has no samples (zero-length audio)")
         if info.samplerate <= 0:
@@ -106,6 +106,17 @@ def _wav_block_align(info: Any) -> int:
     """Bytes per frame of an uncompressed WAV subtype (0 when the subtype is compressed or unknown)."""
     bits = {"PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}
     return bits.get(info.subtype, 0) // 8 * info.channels
+
+
+def _open_failure(path: Path, error: BaseException) -> str:
+    """Why libsndfile could not open ``path``: the file system's reason when there is one (libsndfile reports a
+    permission or link problem only as "System error"), else the format's."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as system:
+        return f"cannot read ({system.strerror or system}); check the file and its permissions"
+    return f"unreadable audio file ({_reason(error)}); check or re-export it"
 
 
 def _reason(error: BaseException) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from frechet.errors import InputError
-from frechet.sources import Source
+from frechet.sources import Source, list_files
 from frechet_audio.clips import AudioClips, Clip
 from frechet_audio.files import AUDIO_SUFFIXES, FileClip
 
@@ -64,16 +64,9 @@ def open_audio_file(path: str | Path) -> AudioFilesSource:
 
 
 def open_audio_folder(folder: str | Path) -> AudioFilesSource:
-    """A source of every audio file under ``folder`` (subfolders included, hidden names skipped), sorted by path."""
-    folder = Path(folder)
-    paths = [
-        path
-        for path in folder.rglob("*")
-        if path.suffix.lower() in AUDIO_SUFFIXES
-        and path.is_file()
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-    ]
-    return AudioFilesSource(sorted(paths, key=lambda path: path.relative_to(folder).as_posix()), str(folder))
+    """A source of every audio file under ``folder`` (subfolders included, hidden names skipped), sorted by path;
+    links to folders are not followed."""
+    return AudioFilesSource(list_files(folder, AUDIO_SUFFIXES), str(folder))
 
 
 def open_audio_clips(clips: Any) -> AudioClipsSource:

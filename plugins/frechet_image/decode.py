@@ -75,11 +75,20 @@ def decode_image(
         found = re.search(r"\((\d+) pixels\)", str(error))
         raise _too_large(label, int(found.group(1)) if found else None, limit) from None
     except Exception as error:  # Pillow reports corrupt data with many exception types
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(
-            f"{label}: cannot decode this image ({reason}); it is corrupt, truncated or not an image"
-        ) from None
+        raise _undecodable(label, error) from None
     return rgb
+
+
+def _undecodable(label: str, error: Exception) -> InputError:
+    """A failure of the file system (it carries an errno: permissions, links, I/O) or of the data (Pillow's own)."""
+    if isinstance(error, OSError) and error.errno is not None:
+        return _unreadable(label, error)
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return InputError(f"{label}: cannot decode this image ({reason}); it is corrupt, truncated or not an image")
+
+
+def _unreadable(label: str, error: OSError) -> InputError:
+    return InputError(f"{label}: cannot read ({error.strerror or error}); check the file and its permissions")
 
 
 def _is_empty(file: str | Path | bytes | IO[bytes], label: str) -> bool:
@@ -90,7 +99,7 @@ def _is_empty(file: str | Path | bytes | IO[bytes], label: str) -> bool:
     try:
         return Path(file).stat().st_size == 0
     except OSError as error:
-        raise InputError(f"{label}: cannot read ({error.strerror or error})") from None
+        raise _unreadable(label, error) from None
 
 
 def _let_pillow_open(limit: int | None) -> None:

@@ -6,6 +6,7 @@ may differ between items.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import zipfile
@@ -17,12 +18,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from frechet.archives import check_member_size
 from frechet.errors import InputError
-from frechet.sources import Source
+from frechet.sources import Source, list_files
 from frechet_image.decode import decode_image, pixel_limit
 
 #: File suffixes read as images (matched case-insensitively): those pytorch-fid and clean-fid look for.
 IMAGE_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
+log = logging.getLogger("frechet")
 _UNSAFE_MEMBER = re.compile(r"^([/\\]|[A-Za-z]:)|(^|[/\\])\.\.([/\\]|$)")
 
 
@@ -58,17 +61,12 @@ def open_image_folder(folder: str | Path, *, max_pixels: int | None = None) -> I
 
     Files and folders whose name starts with '.' are ignored; symbolic links to folders are not followed.
     """
-    folder = Path(folder)
-    found = []
-    for root, folders, files in os.walk(folder):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        found.extend(Path(root) / name for name in files if _is_image_name(name))
+    found = list_files(folder, IMAGE_SUFFIXES)
     if not found:
         raise InputError(
             f"{folder}: no image files found (looked recursively for {', '.join(IMAGE_SUFFIXES)}; hidden files "
             "are skipped)"
         )
-    found.sort(key=lambda path: path.relative_to(folder).as_posix())
     return ImageFileSource(found, str(folder), max_pixels=max_pixels)
 
 
@@ -86,7 +84,9 @@ class ZipImageSource(Source):
     """The images inside a .zip archive, read in place (never extracted), sorted by member name.
 
     Directories, non-image members and hidden members (a path part starting with '.', or macOS's __MACOSX folder)
-    are skipped. An archive with an absolute member name or one containing '..' is refused as a whole.
+    are skipped, and so are nested archives (with a warning: they are never opened). An archive with an absolute
+    member name or one containing '..' is refused as a whole; a member that would unpack far beyond its stored size
+    (a zip bomb) is a bad item, refused before it is inflated.
     """
 
     domain = "image"
@@ -110,8 +110,12 @@ class ZipImageSource(Source):
             (member for member in members if not member.is_dir() and _is_visible_image_member(member.filename)),
             key=lambda member: member.filename,
         )
+        nested = [member.filename for member in members if member.filename.lower().endswith(".zip")]
+        unopened = f"; nested archives such as '{nested[0]}' are not opened: extract them" if nested else ""
         if not self.members:
-            raise InputError(f"{path}: no image members found (looked for {', '.join(IMAGE_SUFFIXES)})")
+            raise InputError(f"{path}: no image members found (looked for {', '.join(IMAGE_SUFFIXES)}){unopened}")
+        if nested:
+            log.warning("%s: %d nested archive(s) not read%s", path, len(nested), unopened)
         self._archive: zipfile.ZipFile | None = None
         self._archive_pid = -1
 
@@ -123,6 +127,7 @@ class ZipImageSource(Source):
         name = self.item_name(index)
         if member.file_size == 0:
             raise InputError(f"{name}: empty file (0 bytes); remove it from the archive or regenerate it")
+        check_member_size(member, name)
         try:
             with self._open_archive().open(member) as handle:
                 return decode_image(handle, name=name, max_pixels=self.max_pixels)

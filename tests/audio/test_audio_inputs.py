@@ -139,6 +139,64 @@ def test_folders_are_read_recursively_in_path_order_skipping_hidden_and_other_fi
         str(tmp_path / "a/b/c.ogg"), str(tmp_path / "a/z.flac"), str(tmp_path / "b.wav")]
 
 
+def test_a_wav_named_flac_is_read_by_its_content_and_a_text_file_named_wav_is_refused(tmp_path):
+    wav = _write(tmp_path / "tone.wav", _tone(1.0))
+    (tmp_path / "really-a-wav.flac").write_bytes(wav.read_bytes())
+    renamed = FileClip(tmp_path / "really-a-wav.flac")
+    assert (renamed.sample_rate, renamed.frames) == (16000, 16000)
+    np.testing.assert_array_equal(np.concatenate(list(renamed.blocks(4096))), soundfile.read(wav, always_2d=True)[0])
+    (tmp_path / "notes.wav").write_text("plain text\n")
+    with pytest.raises(InputError, match=r"notes\.wav: unreadable audio file"):
+        FileClip(tmp_path / "notes.wav")
+
+
+def test_an_empty_audio_folder_is_a_clear_error(vggish_weights, tmp_path):
+    _write(tmp_path / "real.wav", _tone(1.0))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no audio here")
+    with pytest.raises(InputError, match=rf"^{tmp_path / 'empty'}: no items found; check the path and the file types"):
+        frechet.compute(tmp_path / "real.wav", tmp_path / "empty", embedder="vggish",
+                        embedder_options={"weights": str(vggish_weights)}, progress=False)
+
+
+def test_symlink_loops_in_an_audio_folder_neither_recurse_nor_hide_a_file(tmp_path):
+    _write(tmp_path / "a.wav", _tone(1.0))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "up").symlink_to(tmp_path, target_is_directory=True)  # a folder loop: not followed
+    (tmp_path / "loop.wav").symlink_to(tmp_path / "loop.wav")  # a file link to itself: listed, fails by name
+    (tmp_path / "gone.wav").symlink_to(tmp_path / "deleted.wav")  # a broken link: the same
+    source = open_audio_folder(tmp_path)
+    assert [source.item_name(i) for i in range(len(source))] == [
+        str(tmp_path / "a.wav"), str(tmp_path / "gone.wav"), str(tmp_path / "loop.wav")]
+    with pytest.raises(InputError, match=r"gone\.wav: cannot read \(No such file or directory\)"):
+        source.load(1)
+    with pytest.raises(InputError, match=r"loop\.wav: cannot read \(Too many levels of symbolic links\)"):
+        source.load(2)
+
+
+def test_unreadable_audio_files_and_folders_are_named_not_silently_left_out(tmp_path, run_unprivileged):
+    _write(tmp_path / "locked.wav", _tone(1.0)).chmod(0)
+    (tmp_path / "locked").mkdir()
+    _write(tmp_path / "locked" / "hidden-from-listing.wav", _tone(1.0))
+    (tmp_path / "locked").chmod(0)
+    done = run_unprivileged(f"""
+        from frechet.errors import InputError
+        from frechet_audio.files import FileClip
+        from frechet_audio.sources import open_audio_folder
+        for call in (lambda: FileClip({str(tmp_path / "locked.wav")!r}), lambda: open_audio_folder({str(tmp_path)!r})):
+            try:
+                call()
+            except InputError as error:
+                print(error)
+    """)
+    (tmp_path / "locked").chmod(0o755)  # let pytest clean up
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"{tmp_path / 'locked.wav'}: cannot read (Permission denied); check the file and its permissions"
+    assert lines[1] == (f"{tmp_path / 'locked'}: cannot list this folder (Permission denied); fix its permissions, "
+                        "or move it out of the input")
+
+
 def test_arrays_need_their_sample_rate_through_audio_clips(vggish_weights):
     with pytest.raises(InputError, match=r"audio arrays need their sample rate; pass frechet_audio\.AudioClips"):
         frechet.compute([_tone(2.0)], [_tone(2.0)], embedder="vggish",

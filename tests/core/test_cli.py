@@ -76,6 +76,39 @@ def test_statistics_from_different_embedders_are_not_compared_unless_forced(feat
     assert main(["distance", str(tmp_path / "other.npz"), str(features[1]), "--force", "--json"]) == 0
 
 
+def test_two_statistics_files_from_different_embedders_are_not_compared_unless_forced(features, tmp_path, capsys):
+    for name, embedder in (("a", "inception(preprocess=tf)"), ("b", "inception(preprocess=clean)")):
+        stats = FeatureStats.from_features(np.load(features[0 if name == "a" else 1]))
+        stats.save(tmp_path / f"{name}.npz", meta={"embedder": embedder, "output": "pool"})
+    assert main(["distance", str(tmp_path / "a.npz"), str(tmp_path / "b.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "preprocess=tf" in err and "preprocess=clean" in err and "--force" in err
+    assert main(["distance", str(tmp_path / "a.npz"), str(tmp_path / "b.npz"), "--force", "--json"]) == 0
+    assert _last_json(capsys)["fd"] == pytest.approx(_expected_fd(*features), rel=1e-12)
+
+
+def test_skipped_items_are_listed_in_the_text_and_json_results(features, tmp_path, capsys):
+    rows = np.load(features[0])
+    rows[[3, 8]] = np.nan
+    np.save(tmp_path / "holes.npy", rows)
+    skipped = [f"{tmp_path / 'holes.npy'}[3]", f"{tmp_path / 'holes.npy'}[8]"]
+    compute = ["compute", str(tmp_path / "holes.npy"), str(features[1]), "--skip-bad", "--quiet"]
+    assert main(compute) == 0
+    table = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert table["n_skipped"] == "2" and table["skipped"] == ", ".join(skipped)
+    assert main([*compute, "--json"]) == 0
+    assert _last_json(capsys)["skipped"] == skipped
+    assert main(["distance", str(tmp_path / "holes.npy"), str(features[1]), "--skip-bad", "--json"]) == 0
+    assert _last_json(capsys)["skipped"] == skipped
+    stats = ["stats", str(tmp_path / "holes.npy"), "-o", str(tmp_path / "holes_stats.npz"), "--skip-bad", "--quiet"]
+    assert main(stats) == 0
+    table = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert table["n"] == "298" and table["skipped"] == ", ".join(skipped)
+    assert main([*stats, "--json"]) == 0
+    assert _last_json(capsys)["skipped"] == skipped
+    assert FeatureStats.load(tmp_path / "holes_stats.npz").meta["skipped"] == skipped
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

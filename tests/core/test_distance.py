@@ -141,6 +141,25 @@ def test_nearly_singular_products_stay_real_where_sqrtm_goes_complex():
     assert value == pytest.approx(_mpmath_fd(x1, x2, digits=40), rel=1e-8)
 
 
+def test_full_rank_inputs_with_rounding_level_product_eigenvalues_keep_the_fast_path_and_stay_exact(monkeypatch):
+    d = 24  # spectra down to 1e-9: Σ₁Σ₂ has eigenvalues below the numerical-rank tolerance, yet both are full rank
+
+    def covariance(seed):
+        basis, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))
+        return (basis * np.geomspace(1.0, 1e-9, d)) @ basis.T
+
+    s1, s2 = covariance(20), covariance(21)
+    with mpmath.workdps(40):
+        a, b = mpmath.matrix(s1.tolist()), mpmath.matrix(s2.tolist())
+        values, vectors = mpmath.eigsy(a)
+        root = vectors * mpmath.diag([mpmath.sqrt(max(v, 0)) for v in values]) * vectors.T
+        product_values, _ = mpmath.eigsy(root * b * root)
+        trace_term = mpmath.fsum(mpmath.sqrt(max(v, 0)) for v in product_values)
+        expected = float(d + mpmath.fsum(a[i, i] + b[i, i] for i in range(d)) - 2 * trace_term)
+    monkeypatch.setattr(FrechetReference, "_exact_trace_sqrt_product", lambda *_: pytest.fail("took the exact path"))
+    assert frechet_distance(np.zeros(d), s1, np.ones(d), s2) == pytest.approx(expected, rel=1e-12)
+
+
 def test_a_covariance_that_is_not_positive_semi_definite_is_an_error():
     bad = np.diag([1.0, 1.0, -0.5])
     with pytest.raises(InputError, match="not positive semi-definite"):

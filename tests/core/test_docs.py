@@ -42,3 +42,15 @@ def test_every_page_is_reachable_from_the_index_and_mkdocs_nav():
         if relative != "index.md":
             assert f"({relative})" in index, f"docs/{relative} not linked from docs/index.md"
             assert relative in nav, f"docs/{relative} not in mkdocs.yml nav"
+
+
+def test_every_test_named_in_the_reliability_table_exists():
+    text = (DOCS / "reliability.md").read_text()
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", text)
+    assert len(named) >= 40
+    for path, name in named:
+        source = DOCS.parent / path
+        assert source.is_file(), f"docs/reliability.md names {path}, which does not exist"
+        assert re.search(rf"^def {name}\(", source.read_text(), re.MULTILINE), f"{path}::{name} does not exist"
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| What |")]
+    assert all("`tests/" in row or "the two tests above" in row for row in rows if not row.startswith("| Input |"))

@@ -1,11 +1,14 @@
 """The features domain: .npy/.npz feature files and arrays as inputs, through the Python API."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 import frechet
 from frechet import FeatureStats, frechet_distance
+from frechet.cli import main
 from frechet.errors import InputError
 from frechet.features import open_feature_file
 
@@ -74,3 +77,38 @@ def test_distance_refuses_inputs_that_need_a_model(tmp_path):
     (tmp_path / "images").mkdir()
     with pytest.raises(InputError, match="use `compute`"):
         frechet.fd(tmp_path / "images", _rows(5))
+
+
+def test_a_nan_row_stops_the_run_by_name_or_is_skipped_and_listed(tmp_path):
+    a = _rows(20)
+    a[4, 1], a[7, 0] = np.nan, -np.inf
+    np.save(tmp_path / "a.npy", a)
+    message = rf"^{tmp_path / 'a.npy'}\[4\]: this feature row holds NaN or Inf; .*--skip-bad"
+    with pytest.raises(InputError, match=message):
+        frechet.compute(tmp_path / "a.npy", _rows(20, seed=1))
+    result = frechet.compute(tmp_path / "a.npy", _rows(20, seed=1), skip_bad=True)
+    assert result["skipped"] == [f"{tmp_path / 'a.npy'}[4]", f"{tmp_path / 'a.npy'}[7]"] and result["n_real"] == 18
+    clean = np.delete(a, [4, 7], axis=0)
+    assert result["fd"] == pytest.approx(frechet.compute(clean, _rows(20, seed=1))["fd"], rel=1e-12)
+
+
+def test_one_sample_is_an_error_naming_the_input():
+    with pytest.raises(InputError, match=r"^<array \(1, 6\)>: a covariance needs at least 2 samples, found 1"):
+        frechet.compute(_rows(1), _rows(20))
+    with pytest.raises(InputError, match=r"^<array \(1, 6\)>: a covariance needs at least 2 samples, found 1"):
+        frechet.compute_stats(_rows(1))
+
+
+def test_no_more_samples_than_dimensions_warn_that_fd_is_biased_but_stay_exact(tmp_path, capsys):
+    a, b = _rows(6, d=6), _rows(40, d=6, seed=1)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    assert main(["distance", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--json"]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("frechet: warning:")]
+    assert len(warnings) == 1 and "a.npy: 6 samples for 6 feature dimensions" in warnings[0]
+    assert "strongly biased" in warnings[0]
+    c1, c2 = a - a.mean(0), b - b.mean(0)
+    exact = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(np.cov(a, rowvar=False)) + np.trace(np.cov(b, rowvar=False))
+    exact -= 2 * np.linalg.svd(c1 @ c2.T, compute_uv=False).sum() / np.sqrt(5 * 39)
+    assert json.loads(captured.out.splitlines()[-1])["fd"] == pytest.approx(exact, rel=1e-10)

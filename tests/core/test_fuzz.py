@@ -1,4 +1,5 @@
-"""Fuzzing: the statistics loader and the command line never fail with anything but their documented errors."""
+"""Fuzzing: the statistics loader and the command line never fail with anything but their documented errors, and FD
+through the runner keeps the properties of a distance whatever the order and batching of the items."""
 
 import io
 import zipfile
@@ -9,6 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import frechet
+from frechet import frechet_distance
 from frechet.cli import main
 from frechet.errors import StatsFileError
 from frechet.stats import FeatureStats
@@ -91,3 +94,33 @@ def test_a_fuzzed_loader_example_that_is_valid_round_trips(tmp_path):
     path = tmp_path / "ok.npz"
     path.write_bytes(_npz_bytes({"mu": np.ones(2), "sigma": np.eye(2), "n": np.array(5)}))
     assert FeatureStats.load(path).n == 5
+
+
+def _runner_stats(rows, batch_size, shard_size):
+    return frechet.compute_stats(rows, batch_size=batch_size, shard_size=shard_size, progress=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sizes=st.tuples(st.integers(2, 30), st.integers(2, 30)),
+    d=st.integers(1, 8),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1e-3, 1.0, 1e3]),
+    batching=st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.integers(1, 40)),
+)
+def test_fd_through_the_runner_is_symmetric_non_negative_zero_on_itself_and_blind_to_order_and_batching(
+    sizes, d, seed, scale, batching
+):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((sizes[0], d)) * scale + rng.standard_normal(d) * scale
+    b = rng.standard_normal((sizes[1], d)) @ rng.standard_normal((d, d)) * scale
+    stats_a, stats_b = _runner_stats(a, 64, 64), _runner_stats(b, 64, 64)
+    fd = frechet_distance(stats_a, stats_b)
+    tolerance = 1e-6 * max(fd, scale**2 * d)
+    assert fd >= 0
+    assert abs(frechet_distance(stats_b, stats_a) - fd) <= tolerance
+    assert frechet_distance(stats_a, _runner_stats(a, *batching[:2])) <= tolerance
+    shuffled_a = _runner_stats(a[rng.permutation(len(a))], *batching[:2])
+    shuffled_b = _runner_stats(b[rng.permutation(len(b))], *batching[2:])
+    assert abs(frechet_distance(shuffled_a, shuffled_b) - fd) <= tolerance
+    np.testing.assert_allclose(shuffled_a.cov, stats_a.cov, rtol=0, atol=1e-12 * scale**2 * 10)

@@ -2,11 +2,14 @@
 
 import json
 import logging
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
 from frechet.cli import main
-from frechet.errors import ConfigError
+from frechet.errors import ConfigError, PluginError
 from frechet.plugins import BUILTIN_PLUGIN, get_plugins, get_registry, reset_plugins
 
 GOOD_PLUGIN = """
@@ -132,3 +135,49 @@ def test_a_plugin_embedder_runs_end_to_end(install_plugin, tmp_path, capsys):
     doubled = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert doubled["fd"] == pytest.approx(4 * plain, rel=1e-12)  # FD scales with the square of the features
     assert doubled["embedder"] == "doubler(factor=2.0)"
+
+
+PLANTED = """
+    from pathlib import Path
+    Path(__file__).with_name("imported.marker").write_text("planted code ran")
+
+    def build():
+        raise RuntimeError("planted factory called")
+"""
+
+
+def test_plugins_load_from_installed_entry_points_only_and_python_embedders_import_what_the_user_names(
+    tmp_path, monkeypatch
+):
+    folder = tmp_path / "planted"
+    folder.mkdir()
+    (folder / "frechet_planted.py").write_text(textwrap.dedent(PLANTED))
+    marker = folder / "imported.marker"
+    monkeypatch.syspath_prepend(str(folder))  # importable, and the current folder, but not an installed entry point
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("FRECHET_PLUGINS", f"frechet_planted,./frechet_planted.py,{folder / 'frechet_planted.py'}")
+    reset_plugins()
+    records = get_plugins().records
+    assert records[0].name == BUILTIN_PLUGIN and {record.status for record in records[1:]} == {"disabled"}
+    assert not any("planted" in record.module for record in records)
+    for name in ("frechet_planted", "frechet_planted:build", "./frechet_planted.py", str(folder / "frechet_planted.py"),
+                 "planted"):
+        with pytest.raises(ConfigError, match="unknown embedder"):
+            get_registry().create_embedder(name)
+    assert not marker.exists() and "frechet_planted" not in sys.modules
+    monkeypatch.delenv("FRECHET_PLUGINS")
+    reset_plugins()
+    with pytest.raises(PluginError, match="planted factory called"):
+        get_registry().create_embedder("python:frechet_planted:build")  # named by the user: imported on purpose
+    assert marker.read_text() == "planted code ran"
+    monkeypatch.delitem(sys.modules, "frechet_planted")
+
+
+def test_python_dash_m_frechet_never_loads_a_plugin_module_from_the_current_folder(tmp_path):
+    (tmp_path / "frechet_inception.py").write_text(textwrap.dedent(PLANTED))  # shadows the built-in plugin's module
+    done = subprocess.run([sys.executable, "-m", "frechet", "plugins", "--json"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    inception = next(row for row in json.loads(done.stdout)["plugins"] if row["name"] == "inception")
+    assert inception["status"] == "loaded" and inception["hooks"] == ["frechet_register_embedders"]
+    assert not (tmp_path / "imported.marker").exists()

@@ -1,6 +1,7 @@
 """FeatureStats: streaming float64 moments equal numpy's, merge exactly, and round-trip through validated .npz files."""
 
 import json
+import struct
 import zipfile
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from frechet.cli import main
 from frechet.errors import InputError, OutputError, StatsFileError
 from frechet.stats import FeatureStats
 
@@ -230,3 +232,27 @@ def test_meta_is_stored_as_a_json_string(tmp_path):
     path = FeatureStats.from_features(_features(), meta={"embedder": "e"}).save(tmp_path / "s.npz")
     with np.load(path, allow_pickle=False) as f:
         assert json.loads(str(f["meta"])) == {"embedder": "e"}
+
+
+def test_a_statistics_file_with_a_zip_bomb_member_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mu.npy", b"\0" * 100_000)
+        archive.writestr("sigma.npy", b"\0" * 100_000)
+    data = bytearray(path.read_bytes())
+    directory = data.index(b"PK\x01\x02")  # declare ~4 GB unpacked for mu.npy, the first member
+    struct.pack_into("<I", data, 22, 4_000_000_000)
+    struct.pack_into("<I", data, directory + 24, 4_000_000_000)
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: pytest.fail("np.load must not be reached"))
+    with pytest.raises(StatsFileError, match=rf"^{path}:mu.npy: would unpack 4,000,000,000 bytes .* zip bomb"):
+        FeatureStats.load(path)
+
+
+def test_saving_to_a_full_disk_leaves_no_file_and_says_the_disk_is_full(full_disk, tmp_path, capsys):
+    np.save(tmp_path / "rows.npy", _features(n=200, d=64))  # sigma alone is 32 KiB: more than the disk holds
+    out = full_disk / "stats.npz"
+    assert main(["stats", str(tmp_path / "rows.npy"), "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"frechet: error: {out}: writing failed (the disk is full: ")
+    assert list(full_disk.iterdir()) == []

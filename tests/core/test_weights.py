@@ -98,6 +98,18 @@ def test_an_interrupted_transfer_leaves_no_file(server, online):
     assert _leftovers(weights_dir()) == []
 
 
+def test_a_full_disk_during_a_download_leaves_no_file_and_says_so(server, online, full_disk, monkeypatch):
+    monkeypatch.setenv("FRECHET_WEIGHTS_DIR", str(full_disk))  # 16 KiB of room for a 1 MiB file
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
+    with pytest.raises(WeightsError) as error:
+        resolve_weights(spec, progress=False)
+    assert str(error.value) == (
+        f"{full_disk / 'demo.bin'}: downloading demo weights failed (the disk is full: No space left on device — free "
+        "some space or write elsewhere, or set FRECHET_WEIGHTS_DIR to a folder with room); nothing was saved"
+    )
+    assert _leftovers(full_disk) == []
+
+
 def test_every_spec_carries_a_checksum():
     with pytest.raises(ValueError, match="unverified downloads are not supported"):
         WeightsSpec("demo", "http://127.0.0.1/model.pth")

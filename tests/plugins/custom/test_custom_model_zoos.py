@@ -130,20 +130,25 @@ def _run(embedder, images):
     return embedder.forward(embedder.collate([embedder.transform(image) for image in images]))
 
 
+def _assert_outputs_match_the_model(embedder, state):
+    """The embedder's features and logits equal TinyNet's pooled features and logits on its own preprocessing."""
+    images = _images()
+    got = _run(embedder, images)
+    model = TinyNet().eval()
+    model.load_state_dict(state)
+    batch = torch.stack([embedder.preprocessing(image) for image in images])
+    with torch.no_grad():
+        torch.testing.assert_close(got["features"], model.pooled(batch))
+        torch.testing.assert_close(got["logits"], model(batch))
+
+
 def test_torchvision_features_are_the_input_of_the_last_linear_layer_and_logits_its_output(torchvision, cached_weights):
     embedder = get_registry().create_embedder("torchvision:tinynet")
     assert embedder.outputs == {"features": 5, "logits": 4} and embedder.default_output == "features"
     preprocessing = embedder.preprocessing
     assert (preprocessing.size, preprocessing.method) == ((28, 28), "bicubic")
     assert (preprocessing.mean, preprocessing.std) == ((0.4, 0.5, 0.6), (0.2, 0.25, 0.3))
-    images = _images()
-    got = _run(embedder, images)
-    model = TinyNet().eval()
-    model.load_state_dict(_seeded_state(0))
-    batch = torch.stack([preprocessing(image) for image in images])
-    with torch.no_grad():
-        torch.testing.assert_close(got["features"], model.pooled(batch))
-        torch.testing.assert_close(got["logits"], model(batch))
+    _assert_outputs_match_the_model(embedder, _seeded_state(0))
 
 
 def test_torchvision_weights_from_a_local_file_give_the_same_id_as_the_same_weights_from_the_cache(
@@ -195,14 +200,7 @@ def test_timm_outputs_are_its_pre_logits_and_logits_with_defaults_from_its_data_
     embedder = get_registry().create_embedder("timm:tiny.in1k")
     preprocessing = embedder.preprocessing
     assert (preprocessing.size, preprocessing.method, preprocessing.mean) == ((24, 20), "area", (0.5, 0.5, 0.5))
-    images = _images()
-    got = _run(embedder, images)
-    model = TinyNet().eval()
-    model.load_state_dict(_seeded_state(2))
-    batch = torch.stack([preprocessing(image) for image in images])
-    with torch.no_grad():
-        torch.testing.assert_close(got["features"], model.pooled(batch))
-        torch.testing.assert_close(got["logits"], model(batch))
+    _assert_outputs_match_the_model(embedder, _seeded_state(2))
 
 
 def test_timm_local_weights_are_used_and_named_in_the_id(monkeypatch, tmp_path):

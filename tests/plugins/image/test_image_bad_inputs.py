@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
 
 import numpy as np
@@ -127,3 +128,133 @@ def test_worker_processes_give_the_same_result_as_the_main_process(tmp_path, mea
     serial = frechet.compute(real, archive, embedder=mean_colour, progress=False, workers=0, batch_size=2)
     parallel = frechet.compute(real, archive, embedder=mean_colour, progress=False, workers=2, batch_size=2)
     assert parallel["fd"] == serial["fd"] and parallel["n_fake"] == 7
+
+
+# ---------------------------------------------------------------------------------------------------- hostile inputs
+def test_a_png_named_jpg_is_read_by_its_content_and_a_text_file_named_png_is_a_bad_item(tmp_path, mean_colour):
+    real = _good_folder(tmp_path / "real")
+    fake = _good_folder(tmp_path / "fake")
+    png_bytes = write_image(tmp_path / "staged.png", (200, 10, 10)).read_bytes()
+    (fake / "really-a-png.jpg").write_bytes(png_bytes)
+    (fake / "notes.png").write_text("not an image, whatever its name says\n")
+    with pytest.raises(InputError, match=rf"^{fake / 'notes.png'}: cannot decode this image .*--skip-bad"):
+        _compute(real, fake, mean_colour)
+    result = _compute(real, fake, mean_colour, skip_bad=True)
+    assert result["skipped"] == [str(fake / "notes.png")] and result["n_fake"] == 5
+    (fake / "notes.png").unlink()
+    (fake / "really-a-png.jpg").rename(fake / "really-a-png.png")
+    assert _compute(real, fake, mean_colour)["fd"] == result["fd"]
+
+
+def test_symlink_loops_in_a_folder_neither_recurse_nor_hide_a_file(tmp_path, mean_colour):
+    real = _good_folder(tmp_path / "real")
+    fake = _good_folder(tmp_path / "fake")
+    (fake / "sub").mkdir()
+    (fake / "sub" / "up").symlink_to(fake, target_is_directory=True)  # a folder loop: not followed
+    (fake / "loop.png").symlink_to(fake / "loop.png")  # a file link to itself: a bad item, named
+    (fake / "gone.png").symlink_to(fake / "deleted.png")  # a broken link: a bad item too
+    with pytest.raises(InputError, match=rf"^{fake / 'gone.png'}: cannot read \(No such file or directory\)"):
+        _compute(real, fake, mean_colour)
+    (fake / "gone.png").unlink()
+    with pytest.raises(InputError, match=rf"^{fake / 'loop.png'}: cannot read \(Too many levels of symbolic links\)"):
+        _compute(real, fake, mean_colour)
+    (fake / "gone.png").symlink_to(fake / "deleted.png")
+    result = _compute(real, fake, mean_colour, skip_bad=True)
+    assert result["skipped"] == [str(fake / "gone.png"), str(fake / "loop.png")] and result["n_fake"] == 4
+
+
+def test_unreadable_files_and_folders_are_named_not_silently_left_out(tmp_path, run_unprivileged):
+    folder = _good_folder(tmp_path / "images")
+    (folder / "good0.png").chmod(0)
+    (folder / "locked").mkdir()
+    write_image(folder / "locked" / "hidden-from-listing.png", (1, 2, 3))
+    (folder / "locked").chmod(0)
+    done = run_unprivileged(f"""
+        from frechet.errors import InputError
+        from frechet_image import decode_image
+        from frechet_image.sources import open_image_folder
+        for call in (lambda: decode_image({str(folder / "good0.png")!r}), lambda: open_image_folder({str(folder)!r})):
+            try:
+                call()
+            except InputError as error:
+                print(error)
+    """)
+    (folder / "locked").chmod(0o755)  # let pytest clean up
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"{folder / 'good0.png'}: cannot read (Permission denied); check the file and its permissions",
+        (f"{folder / 'locked'}: cannot list this folder (Permission denied); fix its permissions, or move it out of "
+         "the input"),
+    ]
+
+
+def test_nested_zips_are_never_opened_and_the_user_is_told(tmp_path, mean_colour, caplog):
+    real = _good_folder(tmp_path / "real")
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zipped:
+        for path in _good_folder(tmp_path / "staged-inner").iterdir():
+            zipped.write(path, path.name)
+    only_nested = tmp_path / "only-nested.zip"
+    with zipfile.ZipFile(only_nested, "w") as zipped:
+        zipped.write(inner, "more/inner.zip")
+    with pytest.raises(InputError, match=r"no image members found .*nested archives such as 'more/inner.zip' are not"):
+        _compute(real, only_nested, mean_colour)
+    mixed = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(mixed, "w") as zipped:
+        zipped.write(inner, "inner.zip")
+        zipped.write(real / "good0.png", "good0.png")
+        zipped.write(real / "good1.png", "good1.png")
+    with caplog.at_level("WARNING", logger="frechet"):
+        assert _compute(real, mixed, mean_colour)["n_fake"] == 2
+    assert "mixed.zip: 1 nested archive(s) not read; nested archives such as 'inner.zip' are not opened" in caplog.text
+
+
+def _declare_unpacked_size(archive, size):
+    """Rewrite the (only) member's unpacked size in both its local header and the central directory."""
+    data = bytearray(archive.read_bytes())
+    struct.pack_into("<I", data, 22, size)
+    struct.pack_into("<I", data, data.index(b"PK\x01\x02") + 24, size)
+    archive.write_bytes(bytes(data))
+
+
+def test_a_zip_bomb_member_is_refused_before_it_is_inflated(tmp_path, mean_colour, monkeypatch):
+    real = _good_folder(tmp_path / "real")
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("bomb.png", b"\0" * 100_000)
+    _declare_unpacked_size(bomb, 4_000_000_000)  # ~4 GB declared from ~100 bytes stored
+    opened, open_member = [], zipfile.ZipFile.open
+
+    def spy(archive, member, *args, **kwargs):
+        opened.append(getattr(member, "filename", member))
+        return open_member(archive, member, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    with pytest.raises(InputError, match=rf"^{bomb}:bomb.png: would unpack 4,000,000,000 bytes from .* zip bomb"):
+        _compute(real, bomb, mean_colour)
+    assert "bomb.png" not in opened
+
+
+def test_a_zip_member_holding_more_than_it_declares_is_cut_off_and_refused(tmp_path, mean_colour):
+    real = _good_folder(tmp_path / "real")
+    lying = tmp_path / "lying.zip"
+    with zipfile.ZipFile(lying, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("small.png", b"\0" * 10_000_000)  # 10 MB that claims to be 100 bytes
+    _declare_unpacked_size(lying, 100)
+    with pytest.raises(InputError, match=rf"^{lying}:small.png: cannot .*Bad CRC-32"):
+        _compute(real, lying, mean_colour)
+
+
+def test_a_full_disk_under_the_feature_cache_leaves_no_partial_file_and_the_run_goes_on(tmp_path, mean_colour,
+                                                                                        full_disk, caplog):
+    real, fake = _good_folder(tmp_path / "real"), _good_folder(tmp_path / "fake", count=5)
+    with open(full_disk / "filler", "wb", buffering=0) as filler, pytest.raises(OSError, match="No space left"):
+        while True:
+            filler.write(b"\0" * 4096)
+    with caplog.at_level("WARNING", logger="frechet"):
+        result = _compute(real, fake, mean_colour, cache_dir=full_disk)
+    assert result["fd"] == _compute(real, fake, mean_colour, cache=False)["fd"]
+    assert "file digests not saved, continuing without them" in caplog.text  # the index of image files' hashes
+    assert caplog.text.count("feature cache not written, continuing without it") == 2  # once per side
+    assert caplog.text.count("writing failed (the disk is full: No space left on device") == 4
+    assert [path.name for path in full_disk.rglob("*") if path.is_file()] == ["filler"]
