@@ -30,8 +30,7 @@ from frechet.precision import autocast
 from frechet_image import decode_image
 from frechet_inception import InceptionEmbedder
 from frechet_inception.synthetic import write_image_set
-from frechet_inception.network import state_dict_layout
-from frechet_inception.synthetic import PARITY_SEED, random_state_dict
+from harness import inception_weights
 
 PRECISIONS = ("fp32", "bf16")
 SETS = {"real": (300, 0), "fake": (301, 1), "real2": (302, 0)}  # name -> (seed, variant)
@@ -42,9 +41,8 @@ PAIRS = {"real vs fake": ("real", "fake"), "real vs real2": ("real", "real2")}
 def run(images: int, rounds: int) -> dict:
     """Measure everything; returns the results as a JSON-ready dict."""
     work = Path(tempfile.mkdtemp(prefix="frechet-bench-precision-"))
-    weights = work / "random-inception.pth"  # the parity seed's random weights, canonical layout
-    torch.save(random_state_dict(state_dict_layout(), PARITY_SEED), weights)
-    os.environ.update({"TORCH_HOME": str(work / "torch"), "FRECHET_OFFLINE": "1"})
+    weights, env = inception_weights(work)
+    os.environ.update({key: env[key] for key in ("TORCH_HOME", "FRECHET_OFFLINE")})
     folders = {}
     for name, (seed, variant) in SETS.items():
         folders[name] = work / name

@@ -1,18 +1,20 @@
 """Benchmark: ``frechet stats`` end to end on 256×256 JPEGs against pytorch-fid and against frechet's own bare
 forward pass, the warm-cache re-run, and peak memory of a statistics-only run over 2k vs 20k items — in one run.
 
-    python bench/throughput.py [--images 1000] [--rounds 2] [--out bench/results/throughput]
+    python bench/throughput.py [--images 1000] [--rounds 3] [--out bench/results/throughput]
 
 Inputs: ``--images`` generated 256×256 JPEGs (``frechet_inception.synthetic``, quality 90) and the deterministic
 random Inception weights, saved under pytorch-fid's file name in a temporary TORCH_HOME; both tools read the same
 files and weights. pytorch-fid runs in the reference environment (``/work/shared/refenv.sh image``) as its command
 line does by default (``--save-stats``, batch size 50, ``min(8, cores)`` workers); frechet runs ``frechet stats``
-with its defaults (tf preprocessing, batch size 64, automatic workers, feature cache on, in a fresh cache folder),
-and once more in pytorch-fid's preprocessing mode (like for like). The bare forward pass is frechet's network alone,
-in a fresh process, on the same images decoded and preprocessed beforehand (not timed), in batches of 64 as the
-runner forms them: the ceiling of any end-to-end run. The warm run repeats the first frechet command on the cache it
-just filled. Every end-to-end time is a whole command (start-up, weights, decoding, resizing, forward, statistics).
-Methods take turns within each round, in an order that rotates from round to round; the best round counts.
+with its defaults (tf preprocessing, batch size 64, automatic workers, feature cache on, in a fresh cache folder);
+once more in pytorch-fid's preprocessing mode (like for like), with ``--workers 2`` against the default (none on 2
+cores), and with glibc's default allocator in place of the one the command sets (``frechet._malloc``). The bare
+forward pass is frechet's network alone, in a fresh process, on the same images decoded and preprocessed beforehand
+(not timed), in batches of 64 as the runner forms them: the ceiling of any end-to-end run. The warm run repeats the
+first frechet command on the cache it just filled. Every end-to-end time is a whole command (start-up, weights,
+decoding, resizing, forward, statistics). Methods take turns within each round, in an order that rotates from round
+to round; the best round counts.
 
 Memory: peak RSS of ``frechet stats`` over 2,000 and 20,000 16×16 PNGs with the ``PixelProjection`` embedder of
 ``bench/harness.py`` (a random projection of the pixels to 2048 features, so the statistics are FID-sized while the
@@ -43,18 +45,25 @@ BATCH = RunSettings().batch_size
 PYTORCH_FID_BATCH = 50
 MEMORY_ITEMS = (2000, 20000)
 #: Bars from the issue: end to end vs pytorch-fid, vs the bare forward pass, warm cache vs cold, memory growth.
+DEFAULT_ALLOCATOR = "frechet, glibc's default allocator"
+#: The frechet command with its allocator setting switched off, to show what that setting gains.
+_WITH_DEFAULT_ALLOCATOR = (
+    "import sys, frechet.runner as runner; from frechet.cli import main\n"
+    "runner.reuse_large_allocations = lambda: False\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
 BARS = {"vs_pytorch_fid": 1.6, "vs_forward": 0.85, "warm_speedup": 5.0, "rss_growth": 1.10}
 
 _BARE_FORWARD = """
 import sys, time, torch
 from pathlib import Path
-from frechet._malloc import reuse_large_allocations
 from frechet_image import decode_image
 from frechet_inception import InceptionEmbedder
+from frechet._malloc import reuse_large_allocations
 embedder = InceptionEmbedder(weights=sys.argv[1]); embedder.request_outputs({"pool"})
 inputs = torch.stack([embedder.transform(decode_image(path)) for path in sorted(Path(sys.argv[2]).iterdir())])
 batch = int(sys.argv[3])
-reuse_large_allocations()  # as the frechet command does
+reuse_large_allocations()  # as the frechet command does here
 with torch.inference_mode():
     embedder.forward(inputs[:2])
     start = time.perf_counter()
@@ -83,8 +92,10 @@ def run(
         **{
             f"frechet --workers {n}": lambda tag, n=n: [*ours, "--workers", str(n), "-o", str(work / f"{tag}.npz"),
                                                        "--cache-dir", str(work / tag)]
-            for n in (1, 2)
+            for n in (2,)
         },
+        DEFAULT_ALLOCATOR: lambda tag: [sys.executable, "-c", _WITH_DEFAULT_ALLOCATOR, *ours[3:], "-o",
+                                        str(work / f"{tag}.npz"), "--cache-dir", str(work / tag)],
         "bare forward pass": lambda tag: [sys.executable, "-c", _BARE_FORWARD, str(weights), str(folder), str(BATCH)],
     }
     names = list(methods)
@@ -230,7 +241,7 @@ def report(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reference-python", default=REFERENCE_PYTHON)
     parser.add_argument("--memory-items", type=int, nargs=2, default=MEMORY_ITEMS, metavar=("SMALL", "LARGE"))
     parser.add_argument("--out", type=Path, help="write OUT.md and OUT.json")

@@ -38,6 +38,7 @@ def compute(
     cache_dir: str | Path | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
     precision: str = DEFAULT_PRECISION,
+    reuse_large_allocations: bool = False,
 ) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, or saved statistics ``.npz``).
 
@@ -49,6 +50,8 @@ def compute(
     autocast (faster where the hardware has bf16 units; FID differs slightly, see docs/numerics.md); the embedder
     id says so, so such statistics are never mixed with float32 ones. Under ``torchrun`` every rank calls this with
     the same arguments; the items are shared out and every rank returns the same result.
+    ``reuse_large_allocations`` lets glibc keep freed activations for the next batch of a CPU forward pass that
+    decodes in its own process (faster; changes this process's allocator, so off unless asked for).
     """
     return compare(
         get_registry(),
@@ -57,7 +60,8 @@ def compute(
         metrics=metrics,
         choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
         settings=RunSettings(
-            batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size, precision
+            batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size, precision,
+            reuse_large_allocations,
         ),
         options=dict(metric_options or {}),
         seed=seed,
@@ -81,15 +85,18 @@ def compute_stats(
     cache_dir: str | Path | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
     precision: str = DEFAULT_PRECISION,
+    reuse_large_allocations: bool = False,
 ) -> FeatureStats:
     """Statistics of one input (e.g. a reference dataset), to save with ``.save(path)`` and reuse; the cache,
-    ``precision`` and ``torchrun`` as in :func:`compute` (every rank returns the same statistics)."""
+    ``precision``, ``reuse_large_allocations`` and ``torchrun`` as in :func:`compute` (every rank returns the same
+    statistics)."""
     return statistics(
         get_registry(),
         input,
         choice=EmbedderChoice(embedder, dict(embedder_options or {}), layer),
         settings=RunSettings(
-            batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size, precision
+            batch_size, device, workers, skip_bad, progress, cache, cache_dir, shard_size, precision,
+            reuse_large_allocations,
         ),
     )
 

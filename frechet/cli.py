@@ -13,7 +13,6 @@ from typing import Any, NoReturn
 
 import frechet
 from frechet import api, distributed
-from frechet._malloc import reuse_large_allocations
 from frechet.cache import DEFAULT_SHARD_SIZE, FeatureCache
 from frechet.errors import ConfigError, FrechetError
 from frechet.plugins import get_plugins, get_registry, plugin_hooks
@@ -177,6 +176,7 @@ def _run_settings(args: argparse.Namespace) -> dict[str, Any]:
         "cache_dir": args.cache_dir,
         "shard_size": args.shard_size,
         "precision": args.precision,
+        "reuse_large_allocations": True,  # this process is the command's own
     }
 
 
@@ -236,8 +236,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``frechet`` console script and ``python -m frechet``."""
     args = build_parser().parse_args(argv)
-    if args.command in ("compute", "stats"):
-        reuse_large_allocations()  # this process is ours: reuse the network's activations from batch to batch
     _setup_logging(quiet=getattr(args, "quiet", False) or not distributed.is_main_process())
     try:
         return _COMMANDS[args.command](args)

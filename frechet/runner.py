@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 import frechet
 from frechet import distributed
+from frechet._malloc import reuse_large_allocations
 from frechet.cache import DEFAULT_SHARD_SIZE, FeatureCache, Shard, serves
 from frechet.distributed import World
 from frechet.embedder import Embedder
@@ -55,6 +56,9 @@ class RunSettings:
     cache_dir: str | Path | None = None  # None: FRECHET_CACHE_DIR, else the user cache folder
     shard_size: int = DEFAULT_SHARD_SIZE
     precision: str = DEFAULT_PRECISION
+    #: Let glibc keep the network's freed activations for the next batch when items are decoded in the main process
+    #: (``frechet._malloc``); the ``frechet`` command sets it, library callers own their process's allocator.
+    reuse_large_allocations: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "precision", check_precision(self.precision))
@@ -103,24 +107,36 @@ def choose_device(requested: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-#: Cores per process up to which a forward pass on the CPU gets no DataLoader workers: it keeps every core busy, and
-#: workers only preempt its threads (measured on 2 cores: bench/results/throughput.md).
+#: Cores per process up to which a forward pass on the CPU gets no DataLoader workers: it keeps those cores busy,
+#: and decoding between batches lets the process reuse the network's activations (bench/results/throughput.md).
 _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS = 2
 
 
 def _default_workers(
     embedder: Embedder, items: int, batch_size: int, processes_on_node: int = 1, cores: int | None = None
 ) -> int:
-    """Worker processes for decoding and resizing: one per core available to this process (at most 8), none when
-    there is nothing to overlap (a trivial transform, a single batch) or when a CPU forward pass has at most 2 cores."""
+    """Worker processes that decode and resize while the network runs: one per core available to this process (at
+    most 8); none when there is nothing to overlap (a trivial transform, a single batch) or when a CPU forward pass
+    has at most 2 cores."""
     if not embedder.parallel_transform or items <= batch_size:
         return 0
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    cores = cores // max(1, processes_on_node)
+    cores = _cores_per_process(processes_on_node) if cores is None else cores // max(1, processes_on_node)
     if embedder.device.type == "cpu" and cores <= _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS:
         return 0
     return max(1, min(8, cores))
+
+
+def _cores_per_process(processes_on_node: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores // max(1, processes_on_node)
+
+
+def _decodes_in_main_process(settings: RunSettings, device: torch.device, processes_on_node: int) -> bool:
+    """Whether every source of a run is decoded in the main process: ``--workers 0``, or the default beside a CPU
+    forward pass with at most 2 cores per process."""
+    if settings.workers is not None:
+        return settings.workers == 0
+    return device.type == "cpu" and _cores_per_process(processes_on_node) <= _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS
 
 
 # ---------------------------------------------------------------------------------------------------- embedding
@@ -543,6 +559,8 @@ def _build_embedder(
     embedder = registry.create_embedder(name, **choice.options).set_precision(settings.precision)
     device = distributed.local_device(choose_device(settings.device))
     distributed.setup(device)
+    if settings.reuse_large_allocations and _decodes_in_main_process(settings, device, distributed.current().local_size):
+        reuse_large_allocations()
     return embedder.to(device)
 
 
