@@ -55,6 +55,14 @@ def run_measured(command: list[str], env: dict[str, str]) -> Measured:
     return Measured(report["seconds"], report["cpu_seconds"], report["rss_mib"], report["out"])
 
 
+def publish(text: str, results: dict, out: Path | None) -> None:
+    """Print a benchmark's Markdown report and, given ``out``, write it to OUT.md and its results to OUT.json."""
+    print(text)
+    if out:
+        out.with_suffix(".md").write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+
+
 def inception_weights(work: Path) -> tuple[Path, dict[str, str]]:
     """The deterministic random Inception weights (the parity seed, canonical layout) saved under pytorch-fid's
     file name in ``work``/torch's hub folder, and an environment in which both tools find them offline."""

@@ -15,7 +15,6 @@ directly. Writes ``OUT.md`` and ``OUT.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import tempfile
@@ -30,7 +29,7 @@ from frechet.precision import autocast
 from frechet_image import decode_image
 from frechet_inception import InceptionEmbedder
 from frechet_inception.synthetic import write_image_set
-from harness import inception_weights
+from harness import inception_weights, publish
 
 PRECISIONS = ("fp32", "bf16")
 SETS = {"real": (300, 0), "fake": (301, 1), "real2": (302, 0)}  # name -> (seed, variant)
@@ -155,11 +154,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     args = parser.parse_args()
     results = run(args.images, args.rounds)
-    text = report(results)
-    print(text)
-    if args.out:
-        args.out.with_suffix(".md").write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    publish(report(results), results, args.out)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ import torch
 from frechet.runner import RunSettings, _default_workers
 from frechet_inception import InceptionEmbedder
 from frechet_inception.synthetic import write_image_set
-from harness import BENCH, REFERENCE_PYTHON, inception_weights, run_measured
+from harness import BENCH, REFERENCE_PYTHON, inception_weights, publish, run_measured
 
 SIZE = 256
 BATCH = RunSettings().batch_size
@@ -247,11 +247,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     args = parser.parse_args()
     results = run(args.images, args.rounds, args.reference_python, tuple(args.memory_items))
-    text = report(results)
-    print(text)
-    if args.out:
-        args.out.with_suffix(".md").write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
+    publish(report(results), results, args.out)
 
 
 if __name__ == "__main__":

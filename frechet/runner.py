@@ -28,7 +28,7 @@ from frechet.distributed import World
 from frechet.embedder import Embedder
 from frechet.features import is_feature_input
 from frechet.errors import ConfigError, FrechetError, IncompatibleStatsError, InputError, OutputError, PluginError
-from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.precision import DEFAULT_PRECISION, autocast, check_precision
 from frechet.registry import Registry
 from frechet.sources import Source, is_stats_file, open_source
