@@ -65,7 +65,9 @@ def run(images: int, rounds: int) -> dict:
             print(f"round {round_index + 1} {precision}: {len(folders) * images / elapsed:.1f} images/s end to end",
                   flush=True)
     fids = {
-        pair: {precision: frechet.frechet_distance(stats[precision][a], stats[precision][b]) for precision in PRECISIONS}
+        pair: {
+            precision: frechet.frechet_distance(stats[precision][a], stats[precision][b]) for precision in PRECISIONS
+        }
         for pair, (a, b) in PAIRS.items()
     }
     forward = _forward_rates(weights, folders["real"], rounds)

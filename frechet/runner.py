@@ -115,28 +115,29 @@ _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS = 2
 def _default_workers(
     embedder: Embedder, items: int, batch_size: int, processes_on_node: int = 1, cores: int | None = None
 ) -> int:
-    """Worker processes that decode and resize while the network runs: one per core available to this process (at
-    most 8); none when there is nothing to overlap (a trivial transform, a single batch) or when a CPU forward pass
-    has at most 2 cores."""
+    """Worker processes that decode and resize while the network runs: the process's worker budget, or none when
+    there is nothing to overlap (a trivial transform, a single batch)."""
     if not embedder.parallel_transform or items <= batch_size:
         return 0
-    cores = _cores_per_process(processes_on_node) if cores is None else cores // max(1, processes_on_node)
-    if embedder.device.type == "cpu" and cores <= _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS:
+    return _worker_budget(embedder.device, processes_on_node, cores)
+
+
+def _worker_budget(device: torch.device, processes_on_node: int, cores: int | None = None) -> int:
+    """Default workers of one process: one per core it has (at most 8), none beside a CPU forward pass with at most
+    2 cores."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores //= max(1, processes_on_node)
+    if device.type == "cpu" and cores <= _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS:
         return 0
     return max(1, min(8, cores))
 
 
-def _cores_per_process(processes_on_node: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores // max(1, processes_on_node)
-
-
 def _decodes_in_main_process(settings: RunSettings, device: torch.device, processes_on_node: int) -> bool:
-    """Whether every source of a run is decoded in the main process: ``--workers 0``, or the default beside a CPU
-    forward pass with at most 2 cores per process."""
+    """Whether every source of a run is decoded in the main process: ``--workers 0``, or a default budget of none."""
     if settings.workers is not None:
         return settings.workers == 0
-    return device.type == "cpu" and _cores_per_process(processes_on_node) <= _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS
+    return _worker_budget(device, processes_on_node) == 0
 
 
 # ---------------------------------------------------------------------------------------------------- embedding
@@ -559,7 +560,8 @@ def _build_embedder(
     embedder = registry.create_embedder(name, **choice.options).set_precision(settings.precision)
     device = distributed.local_device(choose_device(settings.device))
     distributed.setup(device)
-    if settings.reuse_large_allocations and _decodes_in_main_process(settings, device, distributed.current().local_size):
+    processes_on_node = distributed.current().local_size
+    if settings.reuse_large_allocations and _decodes_in_main_process(settings, device, processes_on_node):
         reuse_large_allocations()
     return embedder.to(device)
 

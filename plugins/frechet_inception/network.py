@@ -51,7 +51,8 @@ class _ConvUnit(nn.Module):
         conv = self.conv
         if self.bn is not None:
             return F.relu(self.bn(conv(x)))
-        if _FUSED_CPU_CONV and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_autocast_enabled("cpu"):
+        fused = _FUSED_CPU_CONV and x.device.type == "cpu" and x.dtype == torch.float32
+        if fused and not torch.is_autocast_enabled("cpu"):  # the fused kernel takes float32 only
             return torch.ops.mkldnn._convolution_pointwise(
                 x, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups, "relu", [None], ""
             )

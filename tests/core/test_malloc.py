@@ -2,6 +2,7 @@
 same process (with DataLoader workers beside it, the raised threshold lets the main process's heap grow with N)."""
 
 import platform
+import subprocess
 import sys
 
 import numpy as np
@@ -9,14 +10,16 @@ import pytest
 import torch
 
 import frechet
-from frechet import _malloc
 from frechet.cli import main
 from frechet.runner import RunSettings, _decodes_in_main_process
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
 def test_glibc_accepts_the_raised_mmap_threshold():
-    assert _malloc.reuse_large_allocations() is True
+    # in a child process: the setting would otherwise stay with the test process
+    code = "from frechet._malloc import reuse_large_allocations; print(reuse_large_allocations())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
 
 
 @pytest.fixture
@@ -64,5 +67,5 @@ def test_commands_that_embed_nothing_leave_the_allocator_alone(calls):
      (None, "cuda", 2, False)],
 )
 def test_which_runs_decode_in_the_main_process(monkeypatch, workers, device, cores, expected):
-    monkeypatch.setattr("frechet.runner._cores_per_process", lambda processes: cores // processes)
+    monkeypatch.setattr("frechet.runner.os.sched_getaffinity", lambda pid: set(range(cores)))
     assert _decodes_in_main_process(RunSettings(workers=workers), torch.device(device), 1) is expected
