@@ -13,8 +13,8 @@ from frechet.features import is_feature_input
 from frechet.plugins import get_registry
 from frechet.precision import DEFAULT_PRECISION
 from frechet.runner import DEFAULT_SEED, EmbedderChoice, Result, RunSettings, compare, statistics
-from frechet.sources import is_stats_file
 from frechet.stats import FeatureStats
+from frechet.stored import is_statistics, load_statistics
 
 
 def compute(
@@ -105,14 +105,16 @@ def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result
     """Fréchet distance between two saved statistics files or feature sets (no model involved); ``skip_bad`` skips
     feature rows holding NaN or Inf and lists them, instead of stopping."""
     for side in (a, b):
-        if not (is_feature_input(side) or (isinstance(side, (str, Path)) and is_stats_file(side))):
+        if not (is_feature_input(side) or is_statistics(side)):
             raise InputError(
                 f"{side if isinstance(side, (str, Path)) else type(side).__name__}: `distance` takes statistics "
-                "(.npz with mu, sigma) or feature matrices (.npy/.npz, 2-D arrays); use `compute` to embed inputs"
+                "(.npz with mu, sigma; an EDM2 .pkl; ref:NAME) or feature matrices (.npy/.npz, 2-D arrays); use "
+                "`compute` to embed inputs"
             )
     return compute(a, b, metrics=("fd",), force=force, skip_bad=skip_bad, progress=False)
 
 
 def load_stats(path: str | Path) -> FeatureStats:
-    """Read a statistics ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's), validated, never unpickled."""
-    return FeatureStats.load(path)
+    """Read statistics, validated: a ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's, an ADM batch's), an EDM2
+    ``.pkl`` (its FID entry; read without running anything), or a named reference ``ref:NAME`` (downloaded once)."""
+    return load_statistics(path)

@@ -27,12 +27,23 @@ from frechet.cache import DEFAULT_SHARD_SIZE, FeatureCache, Shard, serves
 from frechet.distributed import World
 from frechet.embedder import Embedder
 from frechet.features import is_feature_input
-from frechet.errors import ConfigError, FrechetError, IncompatibleStatsError, InputError, OutputError, PluginError
+from frechet.errors import ConfigError, FrechetError, InputError, OutputError, PluginError
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.precision import DEFAULT_PRECISION, autocast, check_precision
+from frechet.references import is_reference, lookup
 from frechet.registry import Registry
-from frechet.sources import Source, is_stats_file, open_source
+from frechet.sources import Source, open_source
 from frechet.stats import FeatureStats
+from frechet.stored import (
+    check_agree,
+    check_compatible,
+    choice_for_references,
+    is_statistics,
+    load_statistics,
+    side_from_statistics,
+    source_with_stored_stats,
+    usable_stored_stats,
+)
 
 log = logging.getLogger("frechet")
 
@@ -445,25 +456,6 @@ def stats_meta(embedder: Embedder, output: str, side: Side) -> dict[str, Any]:
     }
 
 
-def side_from_stats_file(path: str | Path) -> Side:
-    """A side whose statistics come from a saved ``.npz`` (ours or another tool's)."""
-    stats = FeatureStats.load(path)
-    return Side(str(path), {stats.meta.get("output", ""): stats}, n_items=stats.meta.get("n_items"), meta=stats.meta)
-
-
-def check_compatible(side: Side, embedder_id: str, output: str, *, force: bool) -> None:
-    """Refuse statistics made by another embedder/output (unless forced); warn when a file cannot tell."""
-    made_by, made_output = side.meta.get("embedder"), side.meta.get("output")
-    if made_by is None:
-        log.warning("%s has no frechet metadata; assuming it was made with %s (output %s)", side.label, embedder_id, output)
-        return
-    if (made_by, made_output) != (embedder_id, output) and not force:
-        raise IncompatibleStatsError(
-            f"{side.label} was computed with {made_by} (output {made_output}), but this run uses {embedder_id} "
-            f"(output {output}); recompute it with the same settings, or pass --force to compare anyway"
-        )
-
-
 # ---------------------------------------------------------------------------------------------------- whole runs
 @dataclass(frozen=True)
 class EmbedderChoice:
@@ -494,12 +486,13 @@ def compare(
     inputs = {"real": real, "fake": fake}
     for value in inputs.values():
         _check_exists(value)
-    if choice.name is None and all(_is_stats_path(value) for value in inputs.values()):
-        sides = {label: side_from_stats_file(value) for label, value in inputs.items()}
+    if choice.name is None and all(is_statistics(value) for value in inputs.values()):
+        sides = {label: side_from_statistics(value) for label, value in inputs.items()}
         context = _context_from_stats(sides["real"], sides["fake"], chosen, options, seed, force)
         for side in sides.values():
             side.stats = {context.output: next(iter(side.stats.values()))}
     else:
+        choice = choice_for_references(registry, choice, inputs.values())
         embedder = _build_embedder(registry, choice, settings, inputs.values())
         output = _chosen_output(embedder, choice.output)
         context = MetricContext(
@@ -521,6 +514,9 @@ def statistics(
 ) -> FeatureStats:
     """Statistics of one input's chosen output, with ``meta`` saying what produced them."""
     _check_exists(input)
+    if choice.name is None and is_statistics(input):  # a statistics file or reference, converted as it is
+        return load_statistics(input)
+    choice = choice_for_references(registry, choice, [input])
     embedder = _build_embedder(registry, choice, settings, [input])
     output = _chosen_output(embedder, choice.output)
     side = _side(registry, input, {output: {"stats"}}, embedder, output, settings, force=False)
@@ -581,15 +577,32 @@ def _side(
     settings: RunSettings,
     force: bool,
 ) -> Side:
-    if _is_stats_path(input):
-        side = side_from_stats_file(input)
-        check_compatible(side, embedder.id(), output, force=force)
-        side.stats = {output: next(iter(side.stats.values()))}
-        return side
-    if not needs:  # no chosen metric looks at this side
+    """What one input contributes: its stored statistics, or its items embedded, or both (an input holding items
+    beside statistics of some outputs, such as an ADM reference batch, has only the rest embedded)."""
+    if is_statistics(input):
+        source = source_with_stored_stats(registry, input, embedder.domain, progress=settings.progress is not False)
+        if source is None:
+            side = side_from_statistics(input, embedder.name)
+            check_compatible(side, embedder, output, force=force)
+            side.stats = {output: next(iter(side.stats.values()))}
+            return side
+    elif not needs:  # no chosen metric looks at this side
         return Side(str(input))
-    source = open_source(registry, input, embedder.domain)
-    return embed(source, embedder, needs, settings, cache=_cache(input, embedder, settings))
+    else:
+        source = open_source(registry, input, embedder.domain)
+    stored = usable_stored_stats(source, embedder, needs, force=force)
+    remaining = {
+        out: kinds - {"stats"} if out in stored else set(kinds) for out, kinds in needs.items()
+    }
+    remaining = {out: kinds for out, kinds in remaining.items() if kinds}
+    if remaining:
+        side = embed(source, embedder, remaining, settings, cache=_cache(input, embedder, settings))
+    else:
+        side = Side(source.label, n_items=len(source))
+    side.stats.update(stored)
+    if stored:  # partly the input's own statistics: not this run's to save
+        side.meta = dict(next(iter(stored.values())).meta)
+    return side
 
 
 def _cache(input: Any, embedder: Embedder, settings: RunSettings) -> FeatureCache | None:
@@ -600,17 +613,15 @@ def _cache(input: Any, embedder: Embedder, settings: RunSettings) -> FeatureCach
 
 
 def _check_exists(input: Any) -> None:
-    if isinstance(input, (str, Path)) and not Path(input).exists():
+    if is_reference(input):
+        lookup(input)  # an unknown name fails here, before any work
+    elif isinstance(input, (str, Path)) and not Path(input).exists():
         raise InputError(f"{input}: no such file or folder")
-
-
-def _is_stats_path(input: Any) -> bool:
-    return isinstance(input, (str, Path)) and is_stats_file(input)
 
 
 def _infer_embedder(inputs: Iterable[Any]) -> str:
     """"features" when every input to embed is a feature matrix (file or array), else the default embedder."""
-    to_embed = [item for item in inputs if not _is_stats_path(item)]
+    to_embed = [item for item in inputs if not is_statistics(item)]
     return "features" if to_embed and all(is_feature_input(item) for item in to_embed) else DEFAULT_EMBEDDER
 
 
@@ -618,18 +629,12 @@ def _context_from_stats(
     real: Side, fake: Side, metrics: Sequence[Metric], options: Mapping[str, Any], seed: int, force: bool
 ) -> MetricContext:
     """Context for two statistics files: they must agree with each other on embedder and output."""
-    ids = [(side.meta.get("embedder"), side.meta.get("output")) for side in (real, fake)]
-    if None not in (ids[0][0], ids[1][0]) and ids[0] != ids[1] and not force:
-        raise IncompatibleStatsError(
-            f"{real.label} was computed with {ids[0][0]} (output {ids[0][1]}) but {fake.label} with {ids[1][0]} "
-            f"(output {ids[1][1]}); recompute one with the other's settings, or pass --force to compare anyway"
-        )
-    for side in (real, fake):
-        if not side.meta.get("embedder"):
-            log.warning("%s has no frechet metadata; assuming it matches the other side", side.label)
+    check_agree(real, fake, force=force)
     meta = real.meta or fake.meta
+    fd_key = real.meta.get("fd_key") or fake.meta.get("fd_key")
+    embedder_id = real.meta.get("embedder") or fake.meta.get("embedder", "")
     return MetricContext(
-        meta.get("output") or "", meta.get("embedder_name", ""), meta.get("embedder", ""), meta.get("fd_key"),
+        meta.get("output") or "", meta.get("embedder_name", ""), embedder_id, fd_key,
         options=metric_options(metrics, options), seed=seed,
     )
 

@@ -13,6 +13,7 @@ from frechet.errors import InputError
 
 if TYPE_CHECKING:
     from frechet.registry import Registry, SourceInfo
+    from frechet.stats import FeatureStats
 
 
 class Source(ABC):
@@ -65,10 +66,20 @@ class Source(ABC):
         """Source options that change what ``load`` returns (e.g. a sample rate); part of the cache key."""
         return {}
 
+    def stored_stats(self) -> dict[str, FeatureStats]:
+        """Statistics the input already holds, by embedder output (e.g. an ADM reference batch's, computed over a
+        whole dataset of which it holds only a sample). Each carries ``meta`` naming the embedder that made it
+        (``embedder`` id, or ``embedder_name`` and the ``config`` it used); a run with that embedder uses them as
+        given instead of embedding the items for them."""
+        return {}
+
 
 def is_stats_file(path: str | Path) -> bool:
-    """True when ``path`` is a ``.npz`` holding ``mu`` and ``sigma`` (ours, pytorch-fid's, TTUR's, clean-fid's)."""
+    """True when ``path`` is a ``.npz`` holding ``mu`` and ``sigma`` (ours, pytorch-fid's, TTUR's, clean-fid's, an ADM
+    reference batch), or a ``.pkl`` (EDM2's statistics pickles: read by a reader that refuses anything else)."""
     path = Path(path)
+    if path.suffix.lower() == ".pkl":
+        return path.is_file()
     if path.suffix.lower() != ".npz" or not path.is_file():
         return False
     try:
