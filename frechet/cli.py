@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import frechet
-from frechet import api, distributed
+from frechet import api, distributed, references, weights
 from frechet.cache import DEFAULT_SHARD_SIZE, FeatureCache
 from frechet.errors import ConfigError, FrechetError
 from frechet.plugins import get_plugins, get_registry, plugin_hooks
@@ -219,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         listing = commands.add_parser(name, help=f"list {what}")
         listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
+    _add_store_commands(commands)
+
     cache = commands.add_parser("cache", help="list or clear the feature cache")
     actions = cache.add_subparsers(dest="cache_action", required=True, metavar="ACTION", parser_class=_Parser)
     listing = actions.add_parser("ls", help="cached inputs per embedder: shards, items, outputs, size, last use")
@@ -231,6 +233,17 @@ def build_parser() -> argparse.ArgumentParser:
     clear.add_argument("--older-than", type=_age, metavar="AGE", help="only shards unused for AGE (30d, 12h, 90m, 45s)")
     clear.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     return parser
+
+
+def _add_store_commands(commands: argparse._SubParsersAction) -> None:
+    """``frechet refs`` and ``frechet weights``: what the weights store can fetch, and what it holds."""
+    refs = commands.add_parser("refs", help="list the named reference statistics (ref:NAME) and their provenance")
+    refs.add_argument("pattern", nargs="?", default="", help="only names containing PATTERN (all fields for one)")
+    refs.add_argument("--fetch", action="store_true", help="download the listed references' files (verified, pinned)")
+    refs.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    weights = commands.add_parser("weights", help="the embedders' weights files: present or not, where, verified")
+    weights.add_argument("--fetch", action="store_true", help="download the missing weights files (verified)")
+    weights.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -379,6 +392,57 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_refs(args: argparse.Namespace) -> int:
+    exact = references.CATALOGUE.get(args.pattern.removeprefix(references.PREFIX))
+    chosen = [exact] if exact else [
+        ref for name, ref in references.CATALOGUE.items() if args.pattern.lower() in name
+    ]
+    if not chosen:
+        raise ConfigError(f"no reference name contains '{args.pattern}'; `frechet refs` lists them all")
+    if args.fetch:
+        for ref in chosen:
+            references.local_path(ref, progress=not args.json)
+    rows = [{**ref.describe(), "cached": references.is_cached(ref)} for ref in chosen]
+    if args.json:
+        print(json.dumps({"weights_dir": str(weights.weights_dir()), "references": rows}))
+        return 0
+    if len(rows) == 1:
+        row = {**rows[0], "options": " ".join(f"{key}={value}" for key, value in rows[0]["options"].items())}
+        _print_values({key: "-" if value in (None, "") else value for key, value in row.items()}, as_json=False)
+        return 0
+    for row in rows:
+        mode = " ".join(f"{key}={value}" for key, value in row["options"].items())
+        items = f"{row['items']:,}" if row["items"] else "-"
+        print(f"ref:{row['name']:<44} {row['embedder']} {mode:<22} {items:>10} {row['resolution'] or '-':>9}  "
+              f"{row['dataset']} ({row['split']}){'  [cached]' if row['cached'] else ''}")
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    rows = []
+    for info in get_registry().embedders():
+        groups: dict[str, list[weights.WeightsSpec]] = {}
+        for spec in getattr(info.factory, "weights", ()) or ():
+            groups.setdefault(spec.expected_hash or spec.file_name, []).append(spec)
+        for specs in groups.values():
+            if args.fetch:
+                weights.resolve_weights(specs, progress=not args.json)
+            found = weights.file_status(specs)
+            rows.append({"embedder": info.name, "name": specs[0].name, "files": [s.file_name for s in specs],
+                         "urls": [s.url for s in specs], "status": found.status,
+                         "path": str(found.path) if found.path else None})
+    where = {"weights_dir": str(weights.weights_dir()), "mirror": weights.mirror(), "offline": weights.is_offline()}
+    if args.json:
+        print(json.dumps({**where, "weights": rows}))
+        return 0
+    print(f"weights folder: {where['weights_dir']}  (${weights.WEIGHTS_DIR_ENV}, else torch hub's checkpoints)")
+    print(f"mirror:         {where['mirror'] or '-'}  (${weights.MIRROR_ENV})")
+    print(f"offline:        {'yes' if where['offline'] else 'no'}  (${weights.OFFLINE_ENV})")
+    for row in rows:
+        print(f"{row['embedder']:<12} {row['files'][0]:<45} {row['status']:<18} {row['path'] or '-'}")
+    return 0
+
+
 def _size(n_bytes: int) -> str:
     value = float(n_bytes)
     for unit in ("B", "KB", "MB", "GB"):
@@ -415,4 +479,6 @@ _COMMANDS = {
     "embedders": _cmd_embedders,
     "metrics": _cmd_metrics,
     "cache": _cmd_cache,
+    "refs": _cmd_refs,
+    "weights": _cmd_weights,
 }

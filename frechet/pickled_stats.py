@@ -43,10 +43,14 @@ def _numpy_callables() -> dict[tuple[str, str], Any]:
     return allowed
 
 
+class _Refused(pickle.UnpicklingError):
+    """The pickle names something the reader does not build."""
+
+
 def _latin1_bytes(text: str, encoding: str) -> bytes:
     """What pickle protocols 0-2 call to rebuild bytes (``_codecs.encode(text, "latin1")``), and nothing else."""
     if not isinstance(text, str) or encoding != "latin1":
-        raise pickle.UnpicklingError(f"_codecs.encode with encoding {encoding!r}")
+        raise _Refused(f"_codecs.encode with encoding {encoding!r}")
     return text.encode("latin1")
 
 
@@ -57,10 +61,10 @@ class _ArraysOnly(pickle.Unpickler):
         try:
             return self.allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(f"{module}.{name}") from None
+            raise _Refused(f"{module}.{name}") from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise pickle.UnpicklingError("a persistent reference")
+        raise _Refused("a persistent reference")
 
 
 def read_pickled_arrays(path: str | Path) -> dict[str, Any]:
@@ -76,7 +80,7 @@ def read_pickled_arrays(path: str | Path) -> dict[str, Any]:
         raise StatsFileError(f"{path}: cannot be read ({error.strerror or error})") from None
     try:
         value = _ArraysOnly(io.BytesIO(data)).load()
-    except pickle.UnpicklingError as error:
+    except _Refused as error:
         raise StatsFileError(
             f"{path}: refused: this pickle refers to {error}, which a statistics file never needs; frechet reads "
             "only dicts of numeric arrays and runs nothing from a pickle"

@@ -59,11 +59,21 @@ class Reference:
         """What the embedder's config must hold for its statistics to be comparable with these."""
         return {**self.options, **({"weights": self.weights} if self.weights else {})}
 
+    @property
+    def flags(self) -> str:
+        """The ``frechet compute`` options that reproduce the published numbers."""
+        flags = [f"--embedder {self.embedder}"] + [
+            f"--preprocess {value}" if key == "preprocess" else f"--embedder-option {key}={value}"
+            for key, value in self.options.items()
+        ]
+        return " ".join(flags)
+
     def describe(self) -> dict[str, Any]:
         """Provenance fields, JSON-serialisable (what ``frechet refs`` prints)."""
         return {
             "name": self.name, "tool": self.tool, "dataset": self.dataset, "split": self.split, "items": self.items,
             "resolution": self.resolution, "embedder": self.embedder, "options": dict(self.options),
+            "reproduce_with": self.flags,
             "output": self.output, "format": self.format, "key": self.key, "file": self.spec.file_name,
             "url": self.url, "sha256": self.sha256, "notes": self.notes,
         }
@@ -74,7 +84,7 @@ def _inception(mode: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------- TTUR
-_TTUR = "https://bioinf.jku.at/research/ttur/ttur_stats"
+_TTUR = "http://bioinf.jku.at/research/ttur/ttur_stats"  # as TTUR's README publishes it
 _TTUR_TOOL = "TTUR fid.py (TensorFlow 1.x, Inception 2015-12-05 graph)"
 
 

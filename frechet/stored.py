@@ -82,16 +82,17 @@ def matching_settings(meta: Mapping[str, Any], embedder: Embedder) -> str:
     """The command-line settings that would make this run match statistics described by ``meta``."""
     if not meta.get("embedder_name") or meta.get("embedder"):
         return "the settings they were made with"
-    hints = [] if meta["embedder_name"] == embedder.name else [f"--embedder {meta['embedder_name']}"]
-    config = embedder.full_config() if not hints else {}
+    other = meta["embedder_name"] != embedder.name
+    hints = [f"--embedder {meta['embedder_name']}"] if other else []
+    config = {} if other else embedder.full_config()
     for key, value in sorted(meta.get("config", {}).items()):
-        if hints or str(config.get(key)) != str(value):
+        if other or str(config.get(key)) != str(value):
             hints.append(
                 f"--preprocess {value}" if key == "preprocess"
                 else "the canonical weights (no --weights)" if key == "weights"
                 else f"--embedder-option {key}={value}"
             )
-    return " ".join(hints) or "the same settings"
+    return " and ".join(hints) or "the same settings"
 
 
 def check_compatible(side: Side, embedder: Embedder, output: str, *, force: bool) -> None:
