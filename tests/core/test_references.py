@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +170,8 @@ def test_frechet_refs_lists_each_reference_with_the_flags_that_reproduce_it(caps
     assert row["reproduce_with"] == "--embedder inception --preprocess pytorch-fid" and row["items"] == 50_000
     assert main(["refs", "adm-imagenet256"]) == 0
     assert "VIRTUAL_imagenet256_labeled.npz" in capsys.readouterr().out
+
+
+def test_the_references_page_lists_every_name_in_the_catalogue():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "references.md").read_text()
+    assert [name for name in references.CATALOGUE if f"`ref:{name}`" not in page] == []

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from frechet.cli import main
 from frechet.errors import WeightsError
+from frechet.plugins import get_registry
 from frechet.weights import FileStatus, WeightsSpec, file_status, load_state_dict, resolve_weights, weights_dir
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
@@ -252,3 +254,24 @@ def test_truncated_and_non_dict_checkpoints_are_errors(tmp_path):
 
 class _Arbitrary:
     pass
+
+
+class _WeighedEmbedder:
+    """Stands in for an embedder class in the registry: only its ``weights`` attribute is read by the listing."""
+
+    weights = (WeightsSpec("demo", "https://example.invalid/demo.bin", sha256=DIGEST),
+               WeightsSpec("demo", "https://example.invalid/v2/demo-copy.bin", sha256=DIGEST))
+
+
+def test_frechet_weights_lists_each_file_once_with_where_it_is_and_whether_it_verifies(capsys):
+    get_registry().add_embedder("demo", _WeighedEmbedder, domain="image", outputs={"x": 1}, description="demo")
+    assert main(["weights", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    row = next(row for row in listing["weights"] if row["embedder"] == "demo")
+    assert (row["files"], row["status"], row["path"]) == (["demo.bin", "demo-copy.bin"], "missing", None)
+    assert listing["offline"] and listing["weights_dir"] == str(weights_dir())
+    weights_dir().mkdir(parents=True)
+    (weights_dir() / "demo-copy.bin").write_bytes(PAYLOAD)
+    assert main(["weights"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("demo "))
+    assert "verified" in line and str(weights_dir() / "demo-copy.bin") in line
