@@ -67,8 +67,8 @@ def test_pca_parameters_load_from_numpy_arrays_or_tensors(vggish_weights, vggish
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"pca": "maybe"}, r"option pca must be true or false, got 'maybe'"),
-     ({"colour": "red"}, r"embedder 'vggish' has no option\(s\) colour; its options are pca, relu, pad_short")],
+    [({"pca": "maybe"}, r"embedder_options=\{'pca': 'maybe'\} is not valid \(use true or false; pca is yes/no\)"),
+     ({"colour": "red"}, r"embedder 'vggish' has no option 'colour'; it takes pca, relu, pad_short, weights")],
 )
 def test_invalid_options_are_config_errors(options, message, vggish_weights):
     with pytest.raises(ConfigError, match=message):

@@ -4,7 +4,8 @@ import torch
 
 from frechet import Embedder, hookimpl
 from frechet.errors import ConfigError
-from frechet.weights import file_sha256, load_state_dict
+from frechet.io import file_sha256
+from frechet.weights import load_state_dict
 from frechet_image import resize_float
 
 
