@@ -61,7 +61,7 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
     _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
     if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
         return _compare_statistics(inputs, metrics, options, settings)
-    embedders = _embedders(registry, settings, inputs.values())
+    embedders = _embedders(registry, settings, inputs.values(), metrics)
     runs = [_plan(embedder, settings, metrics, options) for embedder in embedders]
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
@@ -119,9 +119,11 @@ def stats_path(out: Path, embedder: str, several: bool) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------- building
-def _embedders(registry: Registry, settings: Settings, inputs: Iterable[Any]) -> list[Embedder]:
+def _embedders(
+    registry: Registry, settings: Settings, inputs: Iterable[Any], metrics: Sequence[Metric] = ()
+) -> list[Embedder]:
     """The run's embedders, built with their options, on the run's device (joining torchrun's process group)."""
-    names = settings.embedder or (_infer_embedder(inputs),)
+    names = settings.embedder or (_infer_embedder(inputs, metrics),)
     embedders = [
         registry.create_embedder(name, **settings.options_for(name)).set_precision(settings.precision)
         for name in names
@@ -177,10 +179,14 @@ def _chosen_output(embedder: Embedder, requested: str | None) -> str:
     return output
 
 
-def _infer_embedder(inputs: Iterable[Any]) -> str:
-    """"features" when every input to embed is a feature matrix (file or array), else the default embedder."""
+def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
+    """"features" when every input to embed is a feature matrix (file or array), else the embedder the chosen
+    metrics ask for (CMMD's CLIP, say) when they agree on one, else the default embedder."""
     to_embed = [item for item in inputs if not is_stats_input(item)]
-    return "features" if to_embed and all(is_feature_input(item) for item in to_embed) else DEFAULT_EMBEDDER
+    if to_embed and all(is_feature_input(item) for item in to_embed):
+        return "features"
+    wanted = {metric.default_embedder for metric in metrics if metric.default_embedder}
+    return wanted.pop() if len(wanted) == 1 else DEFAULT_EMBEDDER
 
 
 def _cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
