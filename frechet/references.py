@@ -9,15 +9,24 @@ none of these publishers gives a checksum, so each file is pinned to the sha256 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from frechet.caller import from_command_line, spell, spell_embedder_option
 from frechet.errors import ConfigError
 from frechet.stats import FeatureStats
 from frechet.weights import WeightsSpec, file_status, resolve_weights
+
+if TYPE_CHECKING:
+    from frechet.registry import Registry
+    from frechet.settings import Settings
+
+log = logging.getLogger("frechet")
 
 PREFIX = "ref:"
 #: File formats: frechet/pytorch-fid/TTUR/clean-fid statistics, an ADM evaluator batch, an EDM2 pickle.
@@ -296,3 +305,38 @@ def load(reference: Reference, *, progress: bool = True) -> FeatureStats:
     stats = FeatureStats.load(path, key=reference.key)
     stats.meta = {**stats.meta, **reference_meta(reference)}
     return stats
+
+
+def settings_for(registry: Registry, settings: Settings, inputs: Iterable[Any]) -> Settings:
+    """A run's settings completed from its first ``ref:NAME`` input: the reference's embedder when none is named,
+    its options where the caller gave none, and its output, so the published numbers are reproduced by default."""
+    named = [lookup(value) for value in inputs if is_reference(value)]
+    if not named:
+        return settings
+    reference = named[0]
+    if settings.embedder not in (None, (reference.embedder,)):
+        return settings
+    try:
+        registry.embedder_info(reference.embedder)
+    except ConfigError:
+        raise ConfigError(
+            f"ref:{reference.name} was made with embedder {reference.embedder} ({_options(reference.options)}), "
+            "which is not installed; install the plugin that provides it (`frechet embedders` lists the installed "
+            f"ones), or name another {spell('embedder', '…')} and pass {spell('force')} to compare anyway"
+        ) from None
+    options = {**reference.options, **settings.embedder_options}
+    if settings.embedder is None or options != dict(settings.embedder_options):
+        log.info("ref:%s was computed with embedder %s (%s); this run uses the same", reference.name,
+                 reference.embedder, _options(reference.options))
+    return dataclasses.replace(
+        settings, embedder=(reference.embedder,), embedder_options=options, layer=settings.layer or reference.output
+    )
+
+
+def _options(options: Mapping[str, Any]) -> str:
+    return ", ".join(spell_option(key, value) for key, value in options.items())
+
+
+def spell_option(key: str, value: Any) -> str:
+    """An embedder option as the caller writes it, with the command line's shorthand for the preprocessing mode."""
+    return f"--preprocess {value}" if key == "preprocess" and from_command_line() else spell_embedder_option(key, value)

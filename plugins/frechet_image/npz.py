@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from frechet._arrays import npz_headers
+from frechet.io import npz_headers, read_npy_header
 from frechet.errors import InputError
 from frechet.references import format_meta
 from frechet.sources import Source
@@ -123,11 +123,7 @@ def _data_offset(path: Path, member_name: str) -> int | None:
                 return None
             handle.seek(member.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1])
             start = handle.tell()
-            version = np.lib.format.read_magic(handle)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else (
-                np.lib.format.read_array_header_2_0
-            )
-            shape, fortran, _ = read_header(handle)
+            shape, fortran, _ = read_npy_header(handle)
             offset = handle.tell()
         if fortran or offset - start + int(np.prod(shape)) != member.file_size:
             return None

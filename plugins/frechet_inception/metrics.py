@@ -42,6 +42,7 @@ class SpatialFIDMetric(Metric):
     """sFID (Nash et al. 2021, as the ADM evaluator computes it): FD of the ``sfid`` spatial features; key ``sfid``."""
 
     name = "sfid"
+    default_embedder = "inception"
 
     def needs(self, context: MetricContext) -> list[Need]:
         _require(context, ("sfid",), self.name)
@@ -59,6 +60,7 @@ class ADMSuiteMetric(Metric):
     """
 
     name = "adm"
+    default_embedder = "inception"
     options = {"adm_is_split_size": IS_SPLIT_SIZE, "adm_nearest_k": NEAREST_K, "adm_float16_distances": 1}
 
     def needs(self, context: MetricContext) -> list[Need]:

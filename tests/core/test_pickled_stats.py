@@ -12,7 +12,7 @@ import pytest
 import frechet
 from frechet.errors import StatsFileError
 from frechet.pickled_stats import read_edm2_stats, read_pickled_arrays
-from frechet.sources import is_stats_file
+from frechet.statsfiles import is_stats_file
 
 
 def _edm2_payload(dim: int = 6) -> dict:

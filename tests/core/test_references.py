@@ -16,9 +16,8 @@ from frechet.cli import main
 from frechet.distance import frechet_distance
 from frechet.errors import ConfigError, IncompatibleStatsError, WeightsError
 from frechet.plugins import get_registry
-from frechet.runner import EmbedderChoice
+from frechet.settings import Settings
 from frechet.stats import FeatureStats
-from frechet.stored import choice_for_references
 from frechet.weights import weights_dir
 
 TTUR_CIFAR = references.lookup("ttur-cifar10-train")
@@ -105,23 +104,25 @@ def test_statistics_of_another_preprocessing_mode_are_refused_against_a_referenc
     meta = {"embedder": "inception(preprocess=clean,weights=6726825d)", "embedder_name": "inception",
             "config": {"preprocess": "clean", "weights": "6726825d"}, "output": "pool"}
     FeatureStats.from_moments(mu, sigma, 200, meta=meta).save(tmp_path / "clean.npz")
-    with pytest.raises(IncompatibleStatsError, match="preprocess=tf.*preprocess=clean"):
+    with pytest.raises(IncompatibleStatsError, match="preprocess=clean.*preprocess=tf"):
         frechet.fd("ref:ttur-cifar10-train", tmp_path / "clean.npz")
     assert frechet.fd("ref:ttur-cifar10-train", tmp_path / "clean.npz", force=True)["fd"] > 0
 
 
 def test_a_run_against_a_reference_uses_its_embedder_and_mode_unless_told_otherwise():
     registry = get_registry()
-    chosen = choice_for_references(registry, EmbedderChoice(), ["ref:cleanfid-cifar10-clean-train-32", "fake/"])
-    assert (chosen.name, dict(chosen.options), chosen.output) == ("inception", {"preprocess": "clean"}, "pool")
-    told = choice_for_references(registry, EmbedderChoice("inception", {"preprocess": "tf"}), ["ref:ttur-celeba"])
-    assert dict(told.options) == {"preprocess": "tf"}
+    chosen = references.settings_for(registry, Settings(), ["ref:cleanfid-cifar10-clean-train-32", "fake/"])
+    assert (chosen.embedder, chosen.embedder_options, chosen.layer) == (("inception",), {"preprocess": "clean"}, "pool")
+    told = references.settings_for(
+        registry, Settings(embedder="inception", embedder_options={"preprocess": "tf"}), ["ref:ttur-celeba"]
+    )
+    assert told.embedder_options == {"preprocess": "tf"}
 
 
 def test_a_run_in_another_mode_than_the_references_names_the_flag_that_reproduces_it(mirror, tmp_path):
     _serve_ttur_cifar(mirror.folder)
     images = np.zeros((3, 8, 8, 3), dtype=np.uint8)
-    with pytest.raises(IncompatibleStatsError, match="pass --preprocess tf to reproduce its numbers"):
+    with pytest.raises(IncompatibleStatsError, match=r"pass embedder_options=\{'preprocess': 'tf'\} to reproduce"):
         frechet.compute("ref:ttur-cifar10-train", images, embedder_options={"preprocess": "clean"}, progress=False)
 
 
@@ -137,8 +138,8 @@ def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
 
 
 def test_a_reference_whose_embedder_is_not_installed_says_so():
-    with pytest.raises(ConfigError, match="dinov2-vitl14 .*--preprocess edm2.*not installed"):
-        choice_for_references(get_registry(), EmbedderChoice(), ["ref:edm2-img512-dinov2", "fake/"])
+    with pytest.raises(ConfigError, match=r"dinov2-vitl14 \(embedder_options=\{'preprocess': 'edm2'\}\).*not installed"):
+        references.settings_for(get_registry(), Settings(), ["ref:edm2-img512-dinov2", "fake/"])
 
 
 def test_an_unknown_reference_suggests_names():

@@ -13,7 +13,15 @@ import torch
 from frechet.cli import main
 from frechet.errors import WeightsError
 from frechet.plugins import get_registry
-from frechet.weights import FileStatus, WeightsSpec, file_status, load_state_dict, resolve_weights, weights_dir
+from frechet.weights import (
+    FileStatus,
+    WeightsSpec,
+    file_status,
+    load_state_dict,
+    resolve_weights,
+    weights_dir,
+    weights_identity,
+)
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -275,3 +283,13 @@ def test_frechet_weights_lists_each_file_once_with_where_it_is_and_whether_it_ve
     assert main(["weights"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("demo "))
     assert "verified" in line and str(weights_dir() / "demo-copy.bin") in line
+
+
+def test_weights_are_named_by_one_rule_a_copy_of_the_canonical_file_like_the_file_itself(tmp_path):
+    canonical, other = tmp_path / "canonical.pth", tmp_path / "other.pth"
+    canonical.write_bytes(b"the published weights")
+    other.write_bytes(b"someone's fine-tuned weights")
+    spec = WeightsSpec("net", "https://example.org/net.pth", sha256=hashlib.sha256(canonical.read_bytes()).hexdigest())
+    assert weights_identity(spec) == weights_identity(spec, canonical) == spec.expected_hash[:8]
+    assert weights_identity(spec, other) == "sha256:" + hashlib.sha256(other.read_bytes()).hexdigest()[:16]
+    assert weights_identity(path=other) == weights_identity(spec, other)

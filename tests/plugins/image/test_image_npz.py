@@ -12,7 +12,6 @@ from frechet.errors import InputError
 from frechet.features import is_feature_input
 from frechet.plugins import get_registry
 from frechet.runner import _infer_embedder
-from frechet.sources import open_source
 from frechet_image.npz import NpzImageSource
 
 
@@ -37,7 +36,7 @@ def test_an_npz_of_images_gives_exactly_the_statistics_of_the_same_images_in_a_f
 def test_an_uncompressed_batch_is_read_in_place_and_names_its_items(tmp_path):
     images = _batch(5)
     np.savez(tmp_path / "samples.npz", arr_0=images)
-    source = open_source(get_registry(), tmp_path / "samples.npz", "image")
+    source = get_registry().open_source(tmp_path / "samples.npz", "image")
     assert isinstance(source, NpzImageSource) and len(source) == 5
     assert isinstance(source._images(), np.memmap)
     assert np.array_equal(source.load(3), images[3]) and source.item_name(3).endswith("samples.npz[3]")
@@ -70,5 +69,5 @@ def test_an_image_batch_is_not_a_feature_file_but_a_feature_matrix_still_is(tmp_
     np.savez(tmp_path / "samples.npz", arr_0=_batch(3))
     np.savez(tmp_path / "features.npz", features=np.zeros((3, 4)))
     assert not is_feature_input(tmp_path / "samples.npz") and is_feature_input(tmp_path / "features.npz")
-    assert _infer_embedder([tmp_path / "samples.npz"]) == "inception"
-    assert _infer_embedder([tmp_path / "features.npz"]) == "features"
+    assert _infer_embedder([tmp_path / "samples.npz"], []) == "inception"
+    assert _infer_embedder([tmp_path / "features.npz"], []) == "features"
