@@ -176,3 +176,13 @@ def test_frechet_refs_lists_each_reference_with_the_flags_that_reproduce_it(caps
 def test_the_references_page_lists_every_name_in_the_catalogue():
     page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "references.md").read_text()
     assert [name for name in references.CATALOGUE if f"`ref:{name}`" not in page] == []
+
+
+def test_a_scorer_takes_a_reference_by_name(mirror):
+    _serve_ttur_cifar(mirror.folder)
+    fake = np.random.default_rng(3).standard_normal((50, 8))
+    scorer = frechet.Scorer(reference="ref:ttur-cifar10-train", embedder="features", force=True)
+    scorer.update(fake)
+    expected = frechet_distance(FeatureStats.load(mirror.folder / "fid_stats_cifar10_train.npz"),
+                                FeatureStats.from_features(fake))
+    assert scorer.compute()["fd"] == pytest.approx(expected, rel=1e-12)
