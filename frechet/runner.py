@@ -79,7 +79,9 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
     for label, value in inputs.items():
         source = None
         if is_stats_input(value):
-            source = source_with_stored_stats(registry, value, embedders[0].domain, progress=settings.progress is not False)
+            source = source_with_stored_stats(
+                registry, value, embedders[0].domain, progress=settings.progress is not False
+            )
             if source is None:
                 sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
                 continue

@@ -142,7 +142,8 @@ class Producer:
             same = self.embedder == other.embedder
         else:
             mine, theirs = self.config or {}, other.config or {}
-            same = self.name == other.name and all(str(mine[key]) == str(theirs[key]) for key in set(mine) & set(theirs))
+            shared = set(mine) & set(theirs)
+            same = self.name == other.name and all(str(mine[key]) == str(theirs[key]) for key in shared)
         return same and (self.output is None or other.output is None or self.output == other.output)
 
 
@@ -165,7 +166,8 @@ def check_compatible(first: Producer, second: Producer, *, force: bool) -> None:
         return
     fix = f"recompute one with the other's settings, or pass {spell('force')} to compare anyway"
     if first.label == RUN and not second.embedder and second.name:
-        fix = f"pass {_settings_that_match(second, first)} to reproduce its numbers, or {spell('force')} to compare anyway"
+        fix = (f"pass {_settings_that_match(second, first)} to reproduce its numbers, or {spell('force')} to compare "
+               "anyway")
     raise IncompatibleStatsError(
         f"{second.label} was computed with {second.describe()} (output {second.output}), but {first.label} "
         f"{'uses' if first.label == RUN else 'was computed with'} {first.describe()} (output {first.output}); {fix}"
@@ -179,7 +181,9 @@ def _settings_that_match(wanted: Producer, run: Producer) -> str:
     config = {} if other else dict(run.config or {})
     for key, value in sorted((wanted.config or {}).items()):
         if other or str(config.get(key)) != str(value):
-            hints.append("the canonical weights (no weights file)" if key == "weights" else references.spell_option(key, value))
+            hints.append(
+                "the canonical weights (no weights file)" if key == "weights" else references.spell_option(key, value)
+            )
     if wanted.output and run.output and wanted.output != run.output:
         hints.append(spell("layer", wanted.output))
     return " and ".join(hints) or "the same settings"

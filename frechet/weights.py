@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from frechet.caller import from_command_line, spell_embedder_option
 from frechet.download import DownloadFailed, fetch
 from frechet.errors import OutputError, WeightsError
 from frechet.io import atomic_write, describe_os_error, file_sha256, is_disk_full
@@ -199,15 +200,17 @@ def resolve_weights(
     path: str | Path | None = None,
     *,
     progress: bool = True,
-    instead: str = "pass --weights PATH",
+    instead: str | None = None,
 ) -> Path:
     """Local path of a file: the given ``path``, a verified cached copy, or a fresh verified download.
 
     ``specs`` is one spec or several for the same file (same bytes under other names and URLs): a copy cached under
     any name is used, and downloads try each URL in turn. ``instead`` tells the user, in messages, how to give a
-    file of their own (e.g. "pass --weights PATH").
+    file of their own (default: the ``weights`` embedder option, in the caller's words).
     """
     specs = _as_specs(specs)
+    if instead is None:
+        instead = "pass --weights PATH" if from_command_line() else f"pass {spell_embedder_option('weights', 'PATH')}"
     if path is not None:
         explicit = Path(path).expanduser()
         if not explicit.is_file():

@@ -8,8 +8,9 @@ in a temporary folder and not kept: the tests regenerate them from the same seed
 How each reference runs with the random weights:
 - The weights (``tests/plugins/inception/inception_random_weights.py``, seed PARITY_SEED, key layout from
   ``network.py``; both files are loaded by path, so frechet itself is not needed here) are saved under both
-  canonical file names in a temporary TORCH_HOME. pytorch-fid's ``fid_inception_v3`` and torch-fidelity's ``FeatureExtractorInceptionV3`` load them
-  there with their own strict ``load_state_dict`` -- which also proves the key layout is theirs.
+  canonical file names in a temporary TORCH_HOME. pytorch-fid's ``fid_inception_v3`` and torch-fidelity's
+  ``FeatureExtractorInceptionV3`` load them there with their own strict ``load_state_dict`` -- which also proves
+  the key layout is theirs.
 - pytorch-fid mode: ``compute_statistics_of_path`` + ``calculate_frechet_distance`` (batch size 1, since the images
   have different sizes and pytorch-fid resizes whole batches).
 - tf mode: ``torch_fidelity.calculate_metrics`` (FID of real vs fake; ISC of fake, as frechet's IS is of the second

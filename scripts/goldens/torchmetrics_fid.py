@@ -3,10 +3,12 @@
 Run in the reference venv:  /tmp/frechet-refenv-image/bin/python scripts/goldens/torchmetrics_fid.py
 Writes tests/goldens/inception/torchmetrics.json.
 
-``torchmetrics.image.fid.FrechetInceptionDistance(feature=2048)`` runs torch-fidelity's Inception (TensorFlow 1
-resize inside, (x − 128) / 128) and accumulates its own float64 sums; its weights file is passed with
-``feature_extractor_weights_path``. The images (the parity sets of scripts/goldens/inception_parity.py, of mixed
-sizes) are fed one per ``update``, uint8, as torchmetrics expects without ``normalize``.
+``torchmetrics.image.fid.FrechetInceptionDistance(feature=2048)`` runs torch-fidelity's Inception and accumulates its
+own float64 sums; its weights file is passed with ``feature_extractor_weights_path``. Since torchmetrics 1.8 it
+resizes with torch's antialiased bilinear by default (``antialias=True``); ``antialias=False`` restores torch-fidelity's
+TensorFlow 1 resize, frechet's ``tf`` mode. Both are recorded. The images (the parity sets of
+scripts/goldens/inception_parity.py, of mixed sizes) are fed one per ``update``, uint8, as torchmetrics expects
+without ``normalize``.
 """
 
 from __future__ import annotations
@@ -44,17 +46,21 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="frechet-torchmetrics-"))
     state = fixtures.random_state_dict(network.state_dict_layout(), fixtures.PARITY_SEED)
     torch.save(state, work / "weights.pth")
-    metric = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(work / "weights.pth"))
-    for side, variant in (("real", 0), ("fake", 1)):
-        for path in fixtures.write_image_set(work / side, IMAGES_PER_SIDE, seed=IMAGE_SEED, variant=variant):
-            pixels = np.asarray(Image.open(path).convert("RGB"))
-            metric.update(torch.from_numpy(pixels.transpose(2, 0, 1).copy())[None], real=side == "real")
+    fids = {}
+    for antialias in (False, True):
+        metric = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(work / "weights.pth"),
+                                          antialias=antialias)
+        for side, variant in (("real", 0), ("fake", 1)):
+            for path in fixtures.write_image_set(work / side, IMAGES_PER_SIDE, seed=IMAGE_SEED, variant=variant):
+                pixels = np.asarray(Image.open(path).convert("RGB"))
+                metric.update(torch.from_numpy(pixels.transpose(2, 0, 1).copy())[None], real=side == "real")
+        fids[f"antialias_{str(antialias).lower()}"] = float(metric.compute())
     golden = {
         "about": "scripts/goldens/torchmetrics_fid.py: torchmetrics' FID of the parity images, parity random weights",
         "versions": {"torchmetrics": version("torchmetrics"), "torch_fidelity": version("torch-fidelity"),
                      "torch": torch.__version__},
         "weights_sha256": fixtures.state_sha256(state),
-        "fid": float(metric.compute()),
+        "fid": fids,
     }
     GOLDENS.mkdir(parents=True, exist_ok=True)
     (GOLDENS / "torchmetrics.json").write_text(json.dumps(golden, indent=1) + "\n")

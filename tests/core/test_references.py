@@ -128,7 +128,8 @@ def test_a_run_in_another_mode_than_the_references_names_the_flag_that_reproduce
 
 def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
     fid, dino = _moments(0), _moments(1, dim=4)
-    payload = {"num_images": 200, "fid": {"mu": fid[0], "sigma": fid[1]}, "fd_dinov2": {"mu": dino[0], "sigma": dino[1]}}
+    payload = {"num_images": 200, "fid": {"mu": fid[0], "sigma": fid[1]},
+               "fd_dinov2": {"mu": dino[0], "sigma": dino[1]}}
     (mirror.folder / "img512.pkl").write_bytes(pickle.dumps(payload))
     stats = frechet.load_stats("ref:edm2-img512")
     assert stats.n == 200 and np.array_equal(stats.mean, fid[0]) and stats.meta["config"]["preprocess"] == "tf"
@@ -138,7 +139,8 @@ def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
 
 
 def test_a_reference_whose_embedder_is_not_installed_says_so():
-    with pytest.raises(ConfigError, match=r"dinov2-vitl14 \(embedder_options=\{'preprocess': 'edm2'\}\).*not installed"):
+    message = r"dinov2-vitl14 \(embedder_options=\{'preprocess': 'edm2'\}\).*not installed"
+    with pytest.raises(ConfigError, match=message):
         references.settings_for(get_registry(), Settings(), ["ref:edm2-img512-dinov2", "fake/"])
 
 

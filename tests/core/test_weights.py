@@ -141,7 +141,8 @@ def test_a_failed_download_names_every_url_tried_the_file_to_place_where_and_the
     message = str(error.value)
     assert f"{first.url} (HTTP 404)" in message and f"{second.url} (the transfer stopped after" in message
     assert f"save it as {weights_dir() / 'demo.bin'} (or under the name demo-copy.bin)" in message
-    assert "FRECHET_MIRROR" in message and "FRECHET_WEIGHTS_DIR" in message and "--weights PATH" in message
+    assert "FRECHET_MIRROR" in message and "FRECHET_WEIGHTS_DIR" in message
+    assert "embedder_options={'weights': 'PATH'}" in message
     assert server.requests == ["/gone.bin", "/cut.bin"] and _leftovers(weights_dir()) == []
 
 

@@ -72,7 +72,7 @@ def test_offline_without_the_file_says_what_to_download_and_where(tmp_path):
         resolve_inception_weights()
     message = str(error.value)
     assert "FRECHET_OFFLINE" in message and PYTORCH_FID_WEIGHTS.url in message
-    assert str(weights_dir() / PYTORCH_FID_WEIGHTS.file_name) in message and "--weights" in message
+    assert str(weights_dir() / PYTORCH_FID_WEIGHTS.file_name) in message and "embedder_options={'weights'" in message
 
 
 def test_a_failed_download_falls_back_to_torch_fidelitys_copy(monkeypatch, weights_file, file_server):
