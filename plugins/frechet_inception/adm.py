@@ -4,11 +4,14 @@ defaults: its Inception Score over fixed-size splits, and its precision/recall o
 - Inception Score: softmax of pool3 · W (the classifier without its bias), the samples taken in order in splits of
   5,000 (the last one shorter when N is not a multiple), the mean of the per-split scores; no standard deviation.
 - Precision/recall (Kynkäänniemi et al., k = 3, closed balls, as :mod:`frechet.metrics.precision_recall`), but on
-  squared distances ‖u‖² − 2u·v + ‖v‖² computed in float16 — features rounded to float16, each norm and product
-  rounded to float16, the sums in float16 — clamped at 0, with float32 used for a 10,000 × 10,000 block where any
-  float16 value overflows; each sample's radius is the (k+1)-th smallest distance of its row, itself included.
-  The rounding ties more distances with radii, so these numbers run about 0.1 % (a few samples per thousand)
-  above exact ones; ``float16=False`` gives the exact values.
+  squared distances ‖u‖² − 2u·v + ‖v‖² computed in float16 — features rounded to float16, the norms and products
+  summed in float32 (as GPUs do) and rounded to float16, the rest in float16 — clamped at 0, with float32 used for a
+  10,000 × 10,000 block where any float16 value overflows; each sample's radius is the (k+1)-th smallest distance of
+  its row, itself included. Next to squared norms of several hundred, float16 keeps distances to about ±0.5, so
+  small k-NN radii are coarse and more samples land on or inside them: the evaluator's numbers run above exact ones
+  (by 1–2 % on the synthetic features of ``scripts/goldens/adm_precision_recall.py``). TensorFlow's CPU kernels sum
+  float16 in another order than GPUs, so even the evaluator's own CPU and GPU runs differ by a few samples per
+  thousand. ``float16=False`` gives exact values.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ reference batch's stored statistics used as given."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 from pathlib import Path
@@ -14,7 +15,6 @@ import pytest
 import torch
 
 import frechet
-from frechet.distance import frechet_distance
 from frechet.stats import FeatureStats
 from frechet_inception import InceptionEmbedder
 from frechet.metrics.precision_recall import precision_recall
@@ -22,6 +22,7 @@ from frechet_inception.adm import adm_inception_score, adm_precision_recall
 from inception_random_weights import synthetic_image
 
 GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "inception"
+SCRIPTS = Path(__file__).resolve().parents[3] / "scripts" / "goldens"
 RTOL = 1e-4
 
 
@@ -59,16 +60,20 @@ def batches(adm_golden, weights_file, tmp_path_factory):
              sigma_s=spatial.cov)
     np.savez(folder / "sample.npz", arr_0=sets["sample"])
     return {"ref": folder / "ref.npz", "sample": folder / "sample.npz", "stored": stored,
-            "sample_outputs": _outputs(sets["sample"], weights_file)}
+            "sample_outputs": _outputs(sets["sample"], weights_file), "cache": folder / "cache"}
+
+
+def _compute(batches, weights_file, metrics, **settings):
+    """frechet.compute on the two batches with the parity weights; one feature cache for the module, so each image
+    is embedded once."""
+    return frechet.compute(batches["ref"], batches["sample"], metrics=metrics, progress=False,
+                           embedder_options={"weights": str(weights_file)}, cache_dir=batches["cache"], **settings)
 
 
 @pytest.fixture(scope="module")
 def adm_result(batches, weights_file):
     # force: the stored statistics say "canonical weights", these are the random parity weights
-    return frechet.compute(
-        batches["ref"], batches["sample"], metrics=["adm"], embedder_options={"weights": str(weights_file)},
-        force=True, progress=False, cache=False,
-    )
+    return _compute(batches, weights_file, ["adm"], force=True)
 
 
 def _relative(value: float, reference: float) -> float:
@@ -89,15 +94,18 @@ def test_fid_and_sfid_match_the_exact_distance_of_the_evaluators_activations(adm
     assert _relative(adm_result["sfid"], adm_golden["exact_sfid_of_its_activations"]) <= RTOL
 
 
-def test_fid_uses_the_reference_batchs_stored_statistics_not_its_images(adm_result, adm_golden):
+def test_a_reference_batchs_stored_statistics_are_used_as_given_not_its_images(adm_result, adm_golden):
     from_images = adm_golden["fid_from_reference_images_instead"]
     assert _relative(from_images, adm_golden["exact_fid_of_its_activations"]) > 100 * RTOL
     assert _relative(adm_result["fid"], from_images) > 100 * RTOL
 
 
-def test_precision_and_recall_match_the_evaluators_float16_counts(adm_result, adm_golden):
-    assert adm_result["precision"] == adm_golden["printout"]["precision"]
-    assert adm_result["recall"] == adm_golden["printout"]["recall"]
+def test_precision_and_recall_are_within_a_few_samples_of_the_evaluators(adm_result, adm_golden, batches):
+    # float16 distances: TensorFlow's CPU kernels round the norms' sums differently from float32 sums, which moves
+    # a few borderline samples (see test_float16_distances_follow_the_evaluator_where_exact_ones_do_not)
+    sizes = {"precision": len(batches["sample_outputs"]["pool"]), "recall": 40}
+    for key, size in sizes.items():
+        assert abs(adm_result[key] - adm_golden["printout"][key]) <= 3 / size
 
 
 def test_the_output_keys_are_the_evaluators_printout(adm_result, adm_golden):
@@ -105,25 +113,41 @@ def test_the_output_keys_are_the_evaluators_printout(adm_result, adm_golden):
 
 
 def test_a_reference_batch_made_with_other_weights_has_its_images_embedded_with_a_warning(
-    batches, weights_file, caplog, adm_golden
+    batches, weights_file, caplog, adm_golden, adm_result
 ):
     with caplog.at_level(logging.WARNING, logger="frechet"):
-        result = frechet.compute(batches["ref"], batches["sample"], metrics=["fid"], cache=False, progress=False,
-                                 embedder_options={"weights": str(weights_file)})
+        result = _compute(batches, weights_file, ["fid"])
     assert "stores statistics (output pool) made with inception(preprocess=tf, weights=6726825d)" in caplog.text
     assert _relative(result["fid"], adm_golden["fid_from_reference_images_instead"]) <= RTOL
-
-
-def test_stored_statistics_are_used_as_given(batches, weights_file):
-    result = frechet.compute(batches["ref"], batches["sample"], metrics=["fid", "sfid"], force=True, cache=False,
-                             embedder_options={"weights": str(weights_file)}, progress=False)
-    sample = batches["sample_outputs"]
-    for key, output, stats_key in (("fid", "pool", None), ("sfid", "sfid", "s")):
-        expected = frechet_distance(FeatureStats.load(batches["ref"], key=stats_key),
-                                    FeatureStats.from_features(sample[output]))
-        assert _relative(result[key], expected) <= 1e-9
 
 
 def test_without_float16_rounding_the_evaluators_precision_and_recall_are_frechets_pr(batches):
     stored, sample = batches["stored"]["pool"], batches["sample_outputs"]["pool"]
     assert adm_precision_recall(stored, sample, float16=False) == pytest.approx(precision_recall(stored, sample, 3))
+
+
+@pytest.fixture(scope="module")
+def float16_golden() -> dict:
+    """tests/goldens/inception/adm_precision_recall.json (made by scripts/goldens/adm_precision_recall.py)."""
+    return json.loads((GOLDENS / "adm_precision_recall.json").read_text())
+
+
+def _synthetic_features(golden_set: dict) -> tuple[np.ndarray, np.ndarray]:
+    spec = importlib.util.spec_from_file_location("adm_pr_golden", SCRIPTS / "adm_precision_recall.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ref = script.features(golden_set["seed"], golden_set["reference"], 1.0, "ref")
+    sample = script.features(golden_set["seed"], golden_set["sample"], golden_set["spread"], "sample")
+    assert hashlib.sha256(ref.tobytes()).hexdigest() == golden_set["sha256"]["reference"]
+    assert hashlib.sha256(sample.tobytes()).hexdigest() == golden_set["sha256"]["sample"]
+    return ref, sample
+
+
+def test_float16_distances_follow_the_evaluator_where_exact_ones_do_not(float16_golden):
+    for golden_set in float16_golden["sets"]:
+        ref, sample = _synthetic_features(golden_set)
+        evaluator = np.array([golden_set["evaluator"]["precision"], golden_set["evaluator"]["recall"]])
+        rounded = np.array(adm_precision_recall(ref, sample))
+        exact = np.array(adm_precision_recall(ref, sample, float16=False))
+        assert np.abs(rounded - evaluator).max() <= 0.008  # 12 of 1500 samples
+        assert np.abs(exact - evaluator).max() >= 0.01 and (exact <= evaluator).all()
