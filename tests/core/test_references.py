@@ -188,3 +188,11 @@ def test_a_scorer_takes_a_reference_by_name(mirror):
     expected = frechet_distance(FeatureStats.load(mirror.folder / "fid_stats_cifar10_train.npz"),
                                 FeatureStats.from_features(fake))
     assert scorer.compute()["fd"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_frechet_stats_converts_a_reference_to_a_statistics_file_with_its_provenance(mirror, tmp_path):
+    mu, sigma = _serve_ttur_cifar(mirror.folder)
+    assert main(["stats", "ref:ttur-cifar10-train", "-o", str(tmp_path / "cifar.npz")]) == 0
+    saved = FeatureStats.load(tmp_path / "cifar.npz")
+    np.testing.assert_allclose(saved.mean, mu, rtol=1e-6)
+    assert saved.meta["reference"] == "ttur-cifar10-train" and saved.meta["config"]["preprocess"] == "tf"
