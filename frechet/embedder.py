@@ -58,6 +58,9 @@ class Embedder(ABC):
     multiple_examples: ClassVar[bool] = False
     #: Whether ``transform`` is heavy enough to run in DataLoader worker processes (decoding, resizing).
     parallel_transform: ClassVar[bool] = True
+    #: True when ``transform`` is the identity on a float64 feature row and ``collate`` stacks: a block of rows that a
+    #: source reads at once (``Source.row_blocks``) is then this embedder's batch as it is, read in large blocks.
+    takes_row_blocks: ClassVar[bool] = False
     #: Whether the feature cache keeps this embedder's results (False for embedders cheaper than reading a cache).
     cacheable: ClassVar[bool] = True
     #: The outputs the runner will read from ``forward`` (None: all); see :meth:`request_outputs`.

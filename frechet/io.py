@@ -122,6 +122,21 @@ def open_regular(path: str | Path) -> BinaryIO:
         raise
 
 
+def check_regular_file(path: str | Path, name: str | None = None) -> None:
+    """Raise InputError naming ``name`` (default: the path) when ``path`` exists but, followed through its links, is
+    not a regular file (a FIFO, socket, device or folder): such a thing is never read, as reading it could block or
+    never end. A missing file or a broken link passes, for the reader to report as it does."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{name or path}: not a regular file ({file_kind(mode)}); frechet reads only regular files: remove it "
+            "from the input or replace it with the file itself"
+        )
+
+
 def file_kind(mode: int) -> str:
     """A file type in words, for messages: "a FIFO (named pipe)", "a socket", "a character device", …"""
     for test, words in (

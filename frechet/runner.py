@@ -7,6 +7,7 @@ statistics for the Fréchet distance, all feature rows for metrics such as KID, 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ from frechet.settings import Settings
 from frechet.stats import FeatureStats
 from frechet.statsfiles import RUN, Producer, check_compatible, is_stats_input, side_from_stats, stats_meta
 
+log = logging.getLogger("frechet")
+
 DEFAULT_EMBEDDER = "inception"
 SIDES = ("real", "fake")
 
@@ -63,6 +66,7 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
         return _compare_statistics(inputs, metrics, options, settings)
     embedders = _embedders(registry, settings, inputs.values(), metrics)
     runs = [_plan(embedder, settings, metrics, options) for embedder in embedders]
+    cache = _cache(embedders, settings)
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
         if is_stats_input(value):
@@ -70,7 +74,7 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
         else:
             tasks = [Task(run.embedder, run.needs[label]) for run in runs]
             source = registry.open_source(value, embedders[0].domain)
-            sides[label] = embed(source, tasks, settings, cache=_cache(value, embedders, settings))
+            sides[label] = embed(source, tasks, settings, cache=cache if isinstance(value, (str, Path)) else None)
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
@@ -99,8 +103,8 @@ def statistics(
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
-    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=_cache(input, embedders,
-                                                                                                 settings))):
+    cache = _cache(embedders, settings) if isinstance(input, (str, Path)) else None
+    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=cache)):
         stats = side.stats_of(output)
         if stats.n is not None and stats.n < 2:
             raise InputError(f"{side.label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
@@ -189,11 +193,17 @@ def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
     return wanted.pop() if len(wanted) == 1 else DEFAULT_EMBEDDER
 
 
-def _cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
-    """The feature cache for inputs named by path (in-memory objects are usually fresh samples: never cached)."""
-    if not settings.cache or not all(e.cacheable for e in embedders) or not isinstance(input, (str, Path)):
+def _cache(embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
+    """The run's feature cache (one for all its inputs, so a problem with it is one warning), for inputs named by
+    path (in-memory objects are usually fresh samples: never cached). A cache folder that cannot exist (a file is in
+    the way) is one warning, and the run goes on without it: the cache only ever saves time."""
+    if not settings.cache or not all(e.cacheable for e in embedders):
         return None
-    return FeatureCache(settings.cache_dir)
+    try:
+        return FeatureCache(settings.cache_dir)
+    except ConfigError as error:
+        log.warning("feature cache not used, continuing without it: %s", error)
+        return None
 
 
 # ---------------------------------------------------------------------------------------------------- statistics

@@ -8,6 +8,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from frechet.errors import InputError
 
 
@@ -31,6 +33,9 @@ class Source(ABC):
     #: the runner then loads them without DataLoader worker processes, in increasing index order — with gaps under
     #: torch.distributed, where each rank reads only its own shards.
     parallel_load: ClassVar[bool] = True
+    #: True when the items are the rows of one matrix and :meth:`load_rows` reads a block of them at once (feature
+    #: files): the loading stage then reads large blocks for embedders that take them, whatever the batch size.
+    row_blocks: ClassVar[bool] = False
 
     def __init__(self, label: str) -> None:
         #: The input as the user named it (a path, or a short description of an in-memory object).
@@ -47,6 +52,11 @@ class Source(ABC):
     @abstractmethod
     def item_name(self, index: int) -> str:
         """Human-readable name of item ``index`` for messages (e.g. its path)."""
+
+    def load_rows(self, start: int, stop: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """Items ``start:stop`` at once, for a source with ``row_blocks``: the good ones as one float64 (k, d)
+        block in order, and the bad ones as (index, message) — the message ``load`` would raise."""
+        raise NotImplementedError(f"{type(self).__name__} does not read blocks of rows")
 
     def item_path(self, index: int) -> str | Path | None:
         """The file holding exactly item ``index`` (its bytes determine ``load(index)``), or None if it has none."""

@@ -13,13 +13,11 @@ from frechet.caller import spell
 from frechet.embedder import Embedder
 from frechet.errors import IncompatibleStatsError
 from frechet.metrics.base import Side
-from frechet.stats import FeatureStats
+from frechet.stats import STATS_FORMAT, STATS_FORMAT_VERSION, FeatureStats
 from frechet.version import __version__
 
 log = logging.getLogger("frechet")
 
-STATS_FORMAT = "frechet-stats"
-STATS_FORMAT_VERSION = 1
 #: How messages name the run itself, as the producer of the side it embeds.
 RUN = "this run"
 

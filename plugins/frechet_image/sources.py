@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.io import check_member_size
+from frechet.io import check_member_size, check_regular_file
 from frechet.errors import InputError
 from frechet.sources import Source, list_files
 from frechet_image.decode import decode_image, pixel_limit
@@ -95,6 +95,7 @@ class ZipImageSource(Source):
         super().__init__(str(path))
         self.path = Path(path)
         self.max_pixels = max_pixels
+        check_regular_file(self.path)
         try:
             with zipfile.ZipFile(self.path) as archive:
                 members = archive.infolist()

@@ -160,10 +160,14 @@ def test_full_rank_inputs_with_rounding_level_product_eigenvalues_keep_the_fast_
     assert frechet_distance(np.zeros(d), s1, np.ones(d), s2) == pytest.approx(expected, rel=1e-12)
 
 
-def test_a_covariance_that_is_not_positive_semi_definite_is_an_error():
-    bad = np.diag([1.0, 1.0, -0.5])
-    with pytest.raises(InputError, match="not positive semi-definite"):
+def test_a_covariance_that_is_not_positive_semi_definite_is_an_error_naming_the_side():
+    bad = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # eigenvalue -1, positive diagonal
+    with pytest.raises(InputError, match="^mu2/sigma2: the covariance is not positive semi-definite"):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), bad)
+    with pytest.raises(InputError, match="^mu1/sigma1: the covariance is not positive semi-definite"):
+        frechet_distance(np.zeros(3), bad, np.zeros(3), np.eye(3))
+    with pytest.raises(InputError, match="^mu2/sigma2: the covariance has negative variances"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), np.diag([1.0, 1.0, -0.5]))
 
 
 def test_mismatched_dimensions_and_arguments_are_errors():
