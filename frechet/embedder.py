@@ -41,6 +41,9 @@ class Embedder(ABC):
     default_output: str
     #: One line for ``frechet embedders`` (default: the first line of the class docstring).
     description: ClassVar[str] = ""
+    #: How messages name this embedder where its name alone does not say which one (a family member such as
+    #: ``torchscript:model.pt`` sets it); empty: the name.
+    label: str = ""
     #: Other names the embedder answers to.
     aliases: ClassVar[tuple[str, ...]] = ()
     #: The options ``__init__`` takes, checked and parsed by the core before the embedder is built; None passes
@@ -130,6 +133,10 @@ class Embedder(ABC):
             if isinstance(value, (torch.nn.Module, Embedder)):
                 value.to(self.device)
         return self
+
+    def display_name(self) -> str:
+        """The name messages use: ``label``, else ``name``."""
+        return self.label or self.name
 
     @classmethod
     def summary(cls) -> str:

@@ -191,26 +191,26 @@ def _forward(embedder: Embedder, batch: Any, outputs: Mapping[str, bool], where:
     except FrechetError:
         raise
     except (Exception, SystemExit) as error:  # the model's own code; a real Ctrl-C (KeyboardInterrupt) still stops
-        raise PluginError(f"embedder '{embedder.name}' failed on {where}: {one_line(error)}"
+        raise PluginError(f"embedder '{embedder.display_name()}' failed on {where}: {one_line(error)}"
                           f"{_memory_hint(error)}") from None
     if not isinstance(produced, Mapping):
-        raise PluginError(f"embedder '{embedder.name}' returned {type(produced).__name__} for {where}; forward() must "
+        raise PluginError(f"embedder '{embedder.display_name()}' returned {type(produced).__name__} for {where}; forward() must "
                           "return a dict of (batch, dims) tensors")
     selected = {}
     for output in outputs:
         if output not in produced:
-            raise PluginError(f"embedder '{embedder.name}' did not return its output '{output}'")
+            raise PluginError(f"embedder '{embedder.display_name()}' did not return its output '{output}'")
         values = produced[output]
         if not isinstance(values, torch.Tensor) or values.ndim != 2 or values.shape[1] == 0:
             shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
             raise PluginError(
-                f"embedder '{embedder.name}' returned output '{output}' with shape {shape} for {where}, "
+                f"embedder '{embedder.display_name()}' returned output '{output}' with shape {shape} for {where}, "
                 "expected (batch, dims) with dims ≥ 1"
             )
         expected = embedder.outputs.get(output)
         if expected is not None and values.shape[1] != expected:
             raise PluginError(
-                f"embedder '{embedder.name}' returned {values.shape[1]} dims for output '{output}', declared {expected}"
+                f"embedder '{embedder.display_name()}' returned {values.shape[1]} dims for output '{output}', declared {expected}"
             )
         selected[output] = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
     return selected
@@ -242,7 +242,7 @@ def _non_finite(source: Source, embedder: Embedder, output: str, values: torch.T
     else:
         where = source.item_name(items[int(torch.nonzero(~torch.isfinite(values).all(dim=1))[0])])
     return (
-        f"{where}: embedder '{embedder.name}' returned NaN or Inf in output '{output}'; check this input, and "
+        f"{where}: embedder '{embedder.display_name()}' returned NaN or Inf in output '{output}'; check this input, and "
         "the model's weights and precision"
     )
 

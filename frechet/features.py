@@ -83,6 +83,10 @@ def open_feature_file(path: str | Path) -> FeatureMatrixSource:
 def _features_of_npz(path: Path, arrays: dict[str, np.ndarray]) -> np.ndarray:
     if "features" in arrays:
         return arrays["features"]
+    if {"mu", "sigma"} & set(arrays):
+        lacking = sorted({"mu", "sigma"} - set(arrays))
+        raise InputError(f"{path}: looks like statistics but has no {' or '.join(repr(key) for key in lacking)} "
+                         "(a statistics file holds 'mu' and 'sigma'); recreate it with `frechet stats`")
     if len(arrays) == 1:
         return next(iter(arrays.values()))
     keys = sorted(arrays)

@@ -97,7 +97,7 @@ class _TransformedItems(Dataset):
                 errors[position] = str(error)
                 continue
             except (Exception, SystemExit) as error:
-                errors[position] = (f"{self.source.item_name(index)}: embedder '{embedder.name}' cannot prepare this "
+                errors[position] = (f"{self.source.item_name(index)}: embedder '{embedder.display_name()}' cannot prepare this "
                                     f"item ({one_line(error)})")
                 continue
             too_large = _batch_too_large(embedder, value, self.batch_size)
@@ -118,7 +118,7 @@ def _batch_too_large(embedder: Embedder, value: Any, batch_size: int) -> Frechet
         return None
     shape = "×".join(map(str, value.shape))
     return ConfigError(
-        f"embedder '{embedder.name}': each prepared item is {shape} {str(value.dtype).removeprefix('torch.')} "
+        f"embedder '{embedder.display_name()}': each prepared item is {shape} {str(value.dtype).removeprefix('torch.')} "
         f"({describe_bytes(size)}), so a batch of {batch_size} needs {describe_bytes(needed)}, more than the "
         f"{describe_bytes(available)} of memory available; use a smaller {spell('batch_size', 'N')}, or smaller "
         "model inputs"
@@ -142,7 +142,7 @@ class _Collate:
             try:
                 collated = self.embedders[position].collate([value for _, value in good]) if good else None
             except (Exception, SystemExit) as error:
-                name = self.embedders[position].name
+                name = self.embedders[position].display_name()
                 return Batch(len(items), {}, PluginError(
                     f"embedder '{name}' cannot join {len(good)} prepared items into a batch ({one_line(error)})"
                 ))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,6 +13,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from frechet.errors import InputError
+
+log = logging.getLogger("frechet")
 
 
 class Source(ABC):
@@ -75,16 +79,24 @@ class Source(ABC):
 def list_files(folder: str | Path, suffixes: Collection[str]) -> list[Path]:
     """The files under ``folder`` whose suffix (any case) is in ``suffixes``, recursively, sorted by relative path.
 
-    Names starting with '.' are skipped, and so are the folders they name. Links to folders are not followed (so a
+    Names starting with '.' are skipped, and so are the folders they name; other files left out for their type are
+    counted by suffix in one informational line, so that none goes missing unsaid. Links to folders are not followed (so a
     link loop cannot recurse); links to files are listed, a broken or looping one too, so that reading it fails by
     name instead of the item silently going missing. A subfolder that cannot be listed is an InputError.
     """
     folder = Path(folder)
     wanted = {suffix.lower() for suffix in suffixes}
     found = []
+    left_out: Counter[str] = Counter()
     for root, folders, files in os.walk(folder, onerror=_refuse_unlistable):
         folders[:] = [name for name in folders if not name.startswith(".")]
         found.extend(Path(root) / name for name in files if _is_listed(name, wanted))
+        left_out.update(os.path.splitext(name)[1].lower() or "no suffix" for name in files
+                        if not name.startswith(".") and not _is_listed(name, wanted))
+    if left_out:
+        kinds = ", ".join(f"{suffix} ×{count}" for suffix, count in sorted(left_out.items()))
+        log.info("%s: %d files left out, of types not read here (%s); read are %s", folder, sum(left_out.values()),
+                 kinds, ", ".join(sorted(wanted)))
     return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
 
 

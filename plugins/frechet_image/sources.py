@@ -169,6 +169,10 @@ class ImageArraySource(Source):
     def __init__(self, images: np.ndarray | torch.Tensor) -> None:
         self.channels_last = isinstance(images, np.ndarray)
         super().__init__(f"<{'array' if self.channels_last else 'tensor'} {tuple(images.shape)}>")
+        if images.ndim == 3:
+            fix = "np.repeat(images[..., None], 3, axis=-1)" if self.channels_last else "images[:, None].expand(-1, 3, -1, -1)"
+            raise InputError(f"{self.label}: a 3-D array is a batch of grey (N, H, W) images; give them 3 RGB channels "
+                             f"first, e.g. {fix}")
         if self.channels_last:
             _check_layout(tuple(images.shape), images.dtype.kind == "f" or images.dtype == np.uint8, images.dtype,
                           self.label, channels_last=True)
@@ -192,8 +196,9 @@ class ImageArraySource(Source):
 
 
 def is_image_batch(obj: Any) -> bool:
-    """True for a 4-D numpy array or torch tensor (a batch of images; its layout is checked when opened)."""
-    return isinstance(obj, (np.ndarray, torch.Tensor)) and obj.ndim == 4
+    """True for a 4-D numpy array or torch tensor (a batch of images; its layout is checked when opened), and for a
+    3-D one, refused when opened with how to give grey images their 3 channels."""
+    return isinstance(obj, (np.ndarray, torch.Tensor)) and obj.ndim in (3, 4)
 
 
 def open_image_array(images: np.ndarray | torch.Tensor) -> ImageArraySource:

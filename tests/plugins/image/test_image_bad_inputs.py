@@ -254,7 +254,6 @@ def test_a_full_disk_under_the_feature_cache_leaves_no_partial_file_and_the_run_
     with caplog.at_level("WARNING", logger="frechet"):
         result = _compute(real, fake, mean_colour, cache_dir=full_disk)
     assert result["fd"] == _compute(real, fake, mean_colour, cache=False)["fd"]
-    assert "file digests not saved, continuing without them" in caplog.text  # the index of image files' hashes
-    assert caplog.text.count("feature cache not written, continuing without it") == 2  # once per side
-    assert caplog.text.count("writing failed (the disk is full: No space left on device") == 4
+    assert caplog.text.count("feature cache not written, continuing without it") == 1  # one warning per run
+    assert caplog.text.count("writing failed (the disk is full: No space left on device") == 1
     assert [path.name for path in full_disk.rglob("*") if path.is_file()] == ["filler"]
