@@ -265,6 +265,8 @@ class FeatureCache:
         """The files besides this format's readable shards and indexes: frechet's own unusable ones, and others."""
         unusable, foreign, size = [], [], 0
         for path, kind in self._files():
+            if kind == "shard" and _read_meta(path) is None:
+                kind = "unusable"
             if kind in ("unusable", "old", "temporary"):
                 unusable.append(str(path))
                 size += _size(path)
