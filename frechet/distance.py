@@ -113,7 +113,8 @@ class FrechetReference:
             raise InputError(f"dimension mismatch: the reference has d={self.dim}, the other side d={other.dim}")
         other = other.scaled(-self._exponent)
         try:
-            value = self._scaled_distance(other)
+            with np.errstate(over="ignore", invalid="ignore"):  # a result beyond float64 is reported below
+                value = self._scaled_distance(other)
         except FrechetError:
             raise
         except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # LAPACK on values beyond float64's range

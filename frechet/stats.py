@@ -316,7 +316,7 @@ def _state_count(value: Any) -> int:
     except (TypeError, ValueError):
         array = np.asarray(None)
     if array.shape != () or array.dtype.kind not in "iu" or int(array) < 0:
-        raise InputError(f"statistics state has sample count {value!r}; expected a whole number ≥ 0")
+        raise InputError(f"statistics state has sample count {array.tolist()!r}; expected a whole number ≥ 0")
     return int(array)
 
 
