@@ -169,6 +169,8 @@ class Registry:
         key = self._aliases.get(name, name)
         if key in self._embedders:
             return self._embedders[key], None
+        if f"{name}:" in self._embedders:  # a family by its kind alone, as `frechet embedders torchscript` shows it
+            return self._embedders[f"{name}:"], None
         if ":" in name:
             kind, target = name.split(":", 1)
             family = self._embedders.get(f"{kind}:")
@@ -182,6 +184,9 @@ class Registry:
         """Build the embedder ``name`` with ``options``, checked against its declared options first (``target`` is
         filled in for KIND:TARGET names). Anything the plugin's code raises becomes one error naming the embedder."""
         info, target = self.embedder_info(name)
+        if info.is_family and target is None:
+            kind = info.name.rstrip(":")
+            raise ConfigError(f"embedder '{kind}' needs a target after ':' (e.g. {kind}:PATH)")
         declared = info.options if info.options is not None else parameters_as_options(info.factory, info.name)
         parsed = parse_options(info.name, declared, options, target=target)
         try:

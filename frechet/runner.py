@@ -66,7 +66,7 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
         return _compare_statistics(inputs, metrics, options, settings)
     embedders = _embedders(registry, settings, inputs.values(), metrics)
     runs = [_plan(embedder, settings, metrics, options) for embedder in embedders]
-    cache = _cache(embedders, settings)
+    cache = _cache(embedders, settings, inputs.values())
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
         if is_stats_input(value):
@@ -103,7 +103,7 @@ def statistics(
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
-    cache = _cache(embedders, settings) if isinstance(input, (str, Path)) else None
+    cache = _cache(embedders, settings, [input]) if isinstance(input, (str, Path)) else None
     for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=cache)):
         stats = side.stats_of(output)
         if stats.n is not None and stats.n < 2:
@@ -193,17 +193,20 @@ def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
     return wanted.pop() if len(wanted) == 1 else DEFAULT_EMBEDDER
 
 
-def _cache(embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
+def _cache(embedders: Sequence[Embedder], settings: Settings, inputs: Iterable[Any]) -> FeatureCache | None:
     """The run's feature cache (one for all its inputs, so a problem with it is one warning), for inputs named by
     path (in-memory objects are usually fresh samples: never cached). A cache folder that cannot exist (a file is in
-    the way) is one warning, and the run goes on without it: the cache only ever saves time."""
+    the way) or lies inside an input folder (it would write into the user's data) is one warning, and the run goes
+    on without it: the cache only ever saves time."""
     if not settings.cache or not all(e.cacheable for e in embedders):
         return None
     try:
-        return FeatureCache(settings.cache_dir)
-    except ConfigError as error:
+        cache = FeatureCache(settings.cache_dir)
+        check_outputs_apart([cache.root], [value for value in inputs if isinstance(value, (str, Path))])
+    except (ConfigError, OutputError) as error:
         log.warning("feature cache not used, continuing without it: %s", error)
         return None
+    return cache
 
 
 # ---------------------------------------------------------------------------------------------------- statistics

@@ -99,6 +99,17 @@ def test_skipped_items_are_remembered_and_reported_the_same_from_the_cache(proje
         frechet.compute(path, path, embedder="projection", shard_size=50, progress=False)
 
 
+def test_a_hostile_file_digest_index_is_ignored_and_the_files_are_hashed_again(projection, tmp_path):
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    for index, row in enumerate(np.random.default_rng(6).standard_normal((12, 4))):
+        np.save(folder / f"{index:03d}.npy", row)
+    first = _stats(folder, shard_size=4)
+    for index_file in (FeatureCache().root / "file-digests-v1").glob("*.json"):
+        index_file.write_text('{"folder": ' + "[" * 200_000)  # the JSON parser alone would overflow its stack
+    assert _identical(_stats(folder, shard_size=4), first)
+
+
 def test_file_items_are_hashed_once_and_again_only_when_they_change(projection, tmp_path, monkeypatch):
     folder = tmp_path / "rows"
     folder.mkdir()

@@ -117,3 +117,26 @@ def test_every_file_frechet_writes_honours_the_umask_and_a_replaced_file_keeps_i
     }
     assert stat.S_IMODE((tmp_path / "kept.bin").stat().st_mode) == 0o640
     assert (tmp_path / "kept.bin").read_bytes() == b"again"
+
+
+def test_an_output_that_is_a_fifo_a_device_or_a_folder_is_never_replaced(feats, tmp_path, capsys):
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    (tmp_path / "folder.npz").mkdir()
+    for output, kind in ((fifo, "a FIFO (named pipe)"), (tmp_path / "folder.npz", "a folder")):
+        error = _refused(["stats", str(feats[1]), "-o", str(output)], capsys)
+        assert error == f"frechet: error: {output}: is {kind}, not a file; name a file to write"
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and (tmp_path / "folder.npz").is_dir()
+
+
+def test_a_cache_folder_inside_an_input_folder_is_one_warning_and_nothing_is_written_there(projection, tmp_path,
+                                                                                          caplog):
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    for index, row in enumerate(np.random.default_rng(5).standard_normal((6, 3))):
+        np.save(folder / f"{index}.npy", row)
+    with caplog.at_level("WARNING", logger="frechet"):
+        frechet.compute_stats(folder, embedder="projection", cache_dir=folder / "cache", progress=False)
+    assert "feature cache not used, continuing without it: " in caplog.text
+    assert "inside the input folder" in caplog.text
+    assert sorted(path.name for path in folder.rglob("*")) == [f"{index}.npy" for index in range(6)]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import frechet
+import frechet.cli
 import frechet_custom.backbone as backbone
 from frechet import loading
 from frechet.errors import ConfigError
@@ -84,3 +85,15 @@ def test_a_batch_too_large_for_the_memory_left_is_refused_naming_the_batch_size(
     with pytest.raises(ConfigError, match="a batch of 64 needs 805.3 MB"):
         frechet.compute_stats(shapes[0], embedder=f"torchscript:{model}", embedder_options={"size": 1024},
                               workers=0, cache=False, progress=False)
+
+
+def test_embedders_that_run_code_from_a_file_say_so_and_name_onnx_as_the_safer_format(capsys):
+    for name in ("torchscript", "python"):
+        assert frechet.cli.main(["embedders", name]) == 0
+        out = capsys.readouterr().out
+        assert "runs code from the file or module you name, with your permissions (it can read and write your " \
+               "files): use only ones you trust; for models from elsewhere, onnx:PATH is the safer format" in out
+    assert frechet.cli.main(["embedders", "onnx"]) == 0
+    assert "runs code" not in capsys.readouterr().out
+    help_text = frechet.cli.build_parser()._subparsers._group_actions[0].choices["compute"].format_help()
+    assert "use only ones you trust; onnx:PATH (onnxruntime) is the safer format" in " ".join(help_text.split())
