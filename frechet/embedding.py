@@ -33,6 +33,8 @@ from frechet.sources import Source
 from frechet.stats import FeatureStats
 
 log = logging.getLogger("frechet")
+#: How libraries word running out of memory (torch's CPU and CUDA allocators, numpy).
+_OUT_OF_MEMORY = ("out of memory", "can't allocate", "not enough memory")
 
 
 @dataclass
@@ -194,8 +196,8 @@ def _forward(embedder: Embedder, batch: Any, outputs: Mapping[str, bool], where:
         raise PluginError(f"embedder '{embedder.display_name()}' failed on {where}: {one_line(error)}"
                           f"{_memory_hint(error)}") from None
     if not isinstance(produced, Mapping):
-        raise PluginError(f"embedder '{embedder.display_name()}' returned {type(produced).__name__} for {where}; forward() must "
-                          "return a dict of (batch, dims) tensors")
+        raise PluginError(f"embedder '{embedder.display_name()}' returned {type(produced).__name__} for {where}; "
+                          "forward() must return a dict of (batch, dims) tensors")
     selected = {}
     for output in outputs:
         if output not in produced:
@@ -210,7 +212,8 @@ def _forward(embedder: Embedder, batch: Any, outputs: Mapping[str, bool], where:
         expected = embedder.outputs.get(output)
         if expected is not None and values.shape[1] != expected:
             raise PluginError(
-                f"embedder '{embedder.display_name()}' returned {values.shape[1]} dims for output '{output}', declared {expected}"
+                f"embedder '{embedder.display_name()}' returned {values.shape[1]} dims for output '{output}', "
+                f"declared {expected}"
             )
         selected[output] = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
     return selected
@@ -226,7 +229,7 @@ def _batch_name(source: Source, items: Sequence[int]) -> str:
 def _memory_hint(error: BaseException) -> str:
     """What to try when a batch ran out of memory."""
     text = str(error).lower()
-    if isinstance(error, MemoryError) or "out of memory" in text or "can't allocate" in text or "not enough memory" in text:
+    if isinstance(error, MemoryError) or any(words in text for words in _OUT_OF_MEMORY):
         return f"; it ran out of memory: use a smaller {spell('batch_size', 'N')}"
     return ""
 
@@ -242,8 +245,8 @@ def _non_finite(source: Source, embedder: Embedder, output: str, values: torch.T
     else:
         where = source.item_name(items[int(torch.nonzero(~torch.isfinite(values).all(dim=1))[0])])
     return (
-        f"{where}: embedder '{embedder.display_name()}' returned NaN or Inf in output '{output}'; check this input, and "
-        "the model's weights and precision"
+        f"{where}: embedder '{embedder.display_name()}' returned NaN or Inf in output '{output}'; check this input, "
+        "and the model's weights and precision"
     )
 
 

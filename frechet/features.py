@@ -111,7 +111,8 @@ def is_feature_input(obj: Any) -> bool:
     """True for an existing .npy/.npz feature file path or an in-memory feature matrix."""
     if isinstance(obj, (str, Path)):
         path = Path(obj)  # a FIFO or device named .npy counts: reading it is then refused by name, never attempted
-        return path.suffix.lower() in FEATURE_SUFFIXES and path.exists() and not path.is_dir() and not is_stats_file(path)
+        named = path.suffix.lower() in FEATURE_SUFFIXES
+        return named and path.exists() and not path.is_dir() and not is_stats_file(path)
     return is_feature_matrix(obj)
 
 

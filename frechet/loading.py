@@ -97,8 +97,8 @@ class _TransformedItems(Dataset):
                 errors[position] = str(error)
                 continue
             except (Exception, SystemExit) as error:
-                errors[position] = (f"{self.source.item_name(index)}: embedder '{embedder.display_name()}' cannot prepare this "
-                                    f"item ({one_line(error)})")
+                errors[position] = (f"{self.source.item_name(index)}: embedder '{embedder.display_name()}' cannot "
+                                    f"prepare this item ({one_line(error)})")
                 continue
             too_large = _batch_too_large(embedder, value, self.batch_size)
             if too_large is not None:
@@ -118,10 +118,10 @@ def _batch_too_large(embedder: Embedder, value: Any, batch_size: int) -> Frechet
         return None
     shape = "×".join(map(str, value.shape))
     return ConfigError(
-        f"embedder '{embedder.display_name()}': each prepared item is {shape} {str(value.dtype).removeprefix('torch.')} "
-        f"({describe_bytes(size)}), so a batch of {batch_size} needs {describe_bytes(needed)}, more than the "
-        f"{describe_bytes(available)} of memory available; use a smaller {spell('batch_size', 'N')}, or smaller "
-        "model inputs"
+        f"embedder '{embedder.display_name()}': each prepared item is {shape} "
+        f"{str(value.dtype).removeprefix('torch.')} ({describe_bytes(size)}), so a batch of {batch_size} needs "
+        f"{describe_bytes(needed)}, more than the {describe_bytes(available)} of memory available; use a smaller "
+        f"{spell('batch_size', 'N')}, or smaller model inputs"
     )
 
 

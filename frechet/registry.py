@@ -194,7 +194,9 @@ class Registry:
         except FrechetError:
             raise
         except (Exception, SystemExit) as error:  # a plugin's own code may fail in any way, even by sys.exit()
-            raise PluginError(f"embedder '{name}' (plugin '{info.plugin}') failed to build: {_failure(error)}") from None
+            raise PluginError(
+                f"embedder '{name}' (plugin '{info.plugin}') failed to build: {_failure(error)}"
+            ) from None
         if not isinstance(embedder, Embedder):
             raise PluginError(f"embedder '{name}' (plugin '{info.plugin}'): its factory returned "
                               f"{type(embedder).__name__}, not a frechet.Embedder")

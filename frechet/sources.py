@@ -79,10 +79,11 @@ class Source(ABC):
 def list_files(folder: str | Path, suffixes: Collection[str]) -> list[Path]:
     """The files under ``folder`` whose suffix (any case) is in ``suffixes``, recursively, sorted by relative path.
 
-    Names starting with '.' are skipped, and so are the folders they name; other files left out for their type are
-    counted by suffix in one informational line, so that none goes missing unsaid. Links to folders are not followed (so a
-    link loop cannot recurse); links to files are listed, a broken or looping one too, so that reading it fails by
-    name instead of the item silently going missing. A subfolder that cannot be listed is an InputError.
+    Names starting with '.' are skipped, and so are the folders they name; other files left out for their type
+    are counted by suffix in one informational line, so that none goes missing unsaid. Links to folders are not
+    followed (so a link loop cannot recurse); links to files are listed, a broken or looping one too, so that
+    reading it fails by name instead of the item silently going missing. A subfolder that cannot be listed is an
+    InputError.
     """
     folder = Path(folder)
     wanted = {suffix.lower() for suffix in suffixes}

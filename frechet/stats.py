@@ -212,7 +212,9 @@ class FeatureStats:
         if rows is not None:
             rows = np.asarray(rows, dtype=np.float64)
             if rows.shape != (n, d) or n > d:
-                raise InputError(f"statistics state has {rows.shape} rows for n={n} and d={d}; expected (n, d), n ≤ d")
+                raise InputError(
+                    f"statistics state has {rows.shape} rows for n={n} and d={d}; expected (n, d), n ≤ d"
+                )
             if not np.isfinite(rows).all():
                 raise InputError("statistics state holds NaN or Inf")
             stats._rows = [torch.from_numpy(rows.copy())]

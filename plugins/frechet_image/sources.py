@@ -170,7 +170,8 @@ class ImageArraySource(Source):
         self.channels_last = isinstance(images, np.ndarray)
         super().__init__(f"<{'array' if self.channels_last else 'tensor'} {tuple(images.shape)}>")
         if images.ndim == 3:
-            fix = "np.repeat(images[..., None], 3, axis=-1)" if self.channels_last else "images[:, None].expand(-1, 3, -1, -1)"
+            fix = ("np.repeat(images[..., None], 3, axis=-1)" if self.channels_last
+                   else "images[:, None].expand(-1, 3, -1, -1)")
             raise InputError(f"{self.label}: a 3-D array is a batch of grey (N, H, W) images; give them 3 RGB channels "
                              f"first, e.g. {fix}")
         if self.channels_last:

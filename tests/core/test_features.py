@@ -154,5 +154,5 @@ def test_feature_files_are_read_in_blocks_whatever_the_batch_size_and_bad_rows_a
     clean = np.delete(rows, [17, 4321], axis=0)
     assert stats.n == 4998 and np.allclose(stats.cov, np.cov(clean, rowvar=False), rtol=1e-12, atol=0)
     assert stats.meta["skipped"] == [f"{tmp_path / 'rows.npy'}[{index}]" for index in (17, 4321)]
-    with pytest.raises(InputError, match=rf"rows\.npy\[17\]: this feature row holds NaN or Inf.*skip_bad=True"):
+    with pytest.raises(InputError, match=r"rows\.npy\[17\]: this feature row holds NaN or Inf.*skip_bad=True"):
         frechet.compute_stats(tmp_path / "rows.npy", batch_size=1, progress=False)

@@ -8,9 +8,9 @@ import torch
 
 import frechet
 import frechet.cli
-import frechet_custom.backbone as backbone
 from frechet import loading
 from frechet.errors import ConfigError
+from frechet_custom import backbone
 
 from custom_helpers import SIZE, TinyCNN, run_cli, save_torchscript
 

@@ -15,6 +15,7 @@ import torch
 from conftest import write_image
 
 TIMEOUT = 30
+pytestmark = pytest.mark.filterwarnings(r"ignore:`torch\.jit\.\w+` is deprecated:DeprecationWarning")
 
 
 class _MeanColour(torch.nn.Module):
