@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -146,7 +146,7 @@ def _embed_shard(
                     raise InputError(f"{message} (pass {spell('skip_bad')} to skip bad items)")
                 shards[position].skipped.append((index - start, _reason(message, source.item_name(index))))
             if part.good:
-                produced = _forward(embedder, part.inputs, tasks[position].keep, _batch_name(source, part.good))
+                produced = forward_outputs(embedder, part.inputs, tasks[position].keep, _batch_name(source, part.good))
                 for output, values in produced.items():
                     if not bool(torch.isfinite(values).all()):
                         raise InputError(_non_finite(source, embedder, output, values, part.good))
@@ -184,9 +184,12 @@ def _reason(message: str, name: str) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
-def _forward(embedder: Embedder, batch: Any, outputs: Mapping[str, bool], where: str) -> dict[str, torch.Tensor]:
-    """The embedder's outputs for one batch, checked; anything its code raises is one error naming the embedder and
-    the batch (``where``), never a traceback."""
+def forward_outputs(
+    embedder: Embedder, batch: Any, outputs: Iterable[str], where: str = "a batch"
+) -> dict[str, torch.Tensor]:
+    """The embedder's chosen outputs for one batch, checked to be (batch, declared dims), in its precision (fp32
+    switches a caller's autocast off) and inside inference mode; half-precision outputs as float32. Anything the
+    embedder's code raises is one error naming the embedder and the batch (``where``), never a traceback."""
     try:
         with torch.inference_mode(), autocast(embedder.precision, embedder.device):
             produced = embedder.forward(batch.to(embedder.device, non_blocking=True))

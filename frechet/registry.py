@@ -169,8 +169,6 @@ class Registry:
         key = self._aliases.get(name, name)
         if key in self._embedders:
             return self._embedders[key], None
-        if f"{name}:" in self._embedders:  # a family by its kind alone, as `frechet embedders torchscript` shows it
-            return self._embedders[f"{name}:"], None
         if ":" in name:
             kind, target = name.split(":", 1)
             family = self._embedders.get(f"{kind}:")
@@ -180,13 +178,17 @@ class Registry:
                 return family, target
         raise ConfigError(f"unknown embedder '{name}'; installed: {', '.join(self._embedder_names())}")
 
+    def describe_embedder(self, name: str) -> EmbedderInfo:
+        """The entry for ``name``, an alias, or a family (``torchscript``, ``torchscript:`` or ``torchscript:PATH``)."""
+        family = self._embedders.get(name.split(":", 1)[0] + ":")
+        if family is not None and self._aliases.get(name, name) not in self._embedders:
+            return family
+        return self.embedder_info(name)[0]
+
     def create_embedder(self, name: str, /, **options: Any) -> Embedder:
         """Build the embedder ``name`` with ``options``, checked against its declared options first (``target`` is
         filled in for KIND:TARGET names). Anything the plugin's code raises becomes one error naming the embedder."""
         info, target = self.embedder_info(name)
-        if info.is_family and target is None:
-            kind = info.name.rstrip(":")
-            raise ConfigError(f"embedder '{kind}' needs a target after ':' (e.g. {kind}:PATH)")
         declared = info.options if info.options is not None else parameters_as_options(info.factory, info.name)
         parsed = parse_options(info.name, declared, options, target=target)
         try:
