@@ -60,8 +60,10 @@ def run(rows: int, dims: int, batch_sizes: list[int], threads: list[int], work: 
 def table(results: list[dict[str, float]]) -> str:
     """The results as Markdown, with the machine they were measured on."""
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared); numpy {np.__version__}. "
-        f"{results[0]['rows']:,} × {results[0]['dims']} float32 rows in a `.npy` file.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared; load average {os.getloadavg()[0]:.1f} at the "
+        f"end of the run); numpy {np.__version__}. {results[0]['rows']:,} × {results[0]['dims']} float32 rows in a "
+        "`.npy` file. On a machine loaded beyond its cores, every small tensor operation waits for its other threads: "
+        "the 1-thread rows show the work itself.",
         "",
         "| threads | --batch-size | frechet.compute_stats | FeatureStats.from_features | ratio |",
         "|---:|---:|---:|---:|---:|",

@@ -61,8 +61,8 @@ def run(dims: list[int], n: int, baseline_up_to: int, work: Path) -> list[dict[s
 def table(rows: list[dict[str, float | None]]) -> str:
     """The results as Markdown, with the machine they were measured on."""
     lines = [
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared); numpy {np.__version__}. Each time is one "
-        "subprocess, start-up and imports included (about 2 s of it).",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared; load average {os.getloadavg()[0]:.1f} at the "
+        f"end of the run); numpy {np.__version__}. Each time is one subprocess, start-up and imports included.",
         "",
         "| d | N | frechet compute | peak RSS | covariance route | peak RSS | time ratio | memory ratio | rel. diff |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
