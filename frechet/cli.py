@@ -167,7 +167,9 @@ def _add_distance(commands: argparse._SubParsersAction) -> None:
 def _add_listings(commands: argparse._SubParsersAction) -> None:
     plugins = _command(
         commands, "plugins", "list installed plugins",
-        "Installed plugins: loaded, disabled by FRECHET_PLUGINS, or failed (and why), with the hooks they implement.",
+        "Installed plugins: loaded, disabled by FRECHET_PLUGINS, or failed (and why), with the hooks they implement. "
+        "Plugins are Python code that runs with your permissions whenever frechet starts: install only ones you "
+        "trust.",
         ["frechet plugins", "FRECHET_PLUGINS=inception frechet plugins", "frechet plugins --json"],
         "plugins", _cmd_plugins,
     )
@@ -270,7 +272,9 @@ def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("embedding")
     group.add_argument("--embedder", metavar="NAME[,NAME]",
                        help="embedder(s) (`frechet embedders`); default inception, or 'features' for feature files; "
-                       "several share one decode of each item")
+                       "several share one decode of each item. torchscript:PATH and python:MODULE:FACTORY run the "
+                       "code they name with your permissions (it can read and write your files), as plugins do: use "
+                       "only ones you trust; onnx:PATH (onnxruntime) is the safer format for models from elsewhere")
     group.add_argument("--embedder-option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                        help="embedder option (repeatable; `frechet embedders NAME` lists them); with several "
                        "embedders NAME.KEY=VALUE")
@@ -504,7 +508,8 @@ def _show_embedder(info: Any, *, as_json: bool) -> int:
     if row["aliases"]:
         print(f"aliases: {', '.join(row['aliases'])}")
     if row["runs_user_code"]:
-        print("runs code from the file or module you name: use only ones you trust")
+        print("runs code from the file or module you name, with your permissions (it can read and write your files): "
+              "use only ones you trust; for models from elsewhere, onnx:PATH is the safer format")
     print(f"outputs: {_outputs_text(row['outputs']) or 'found when the model is loaded'}")
     if row["options"] is None:
         print("options: passed on unchecked to the code it runs")
@@ -599,11 +604,13 @@ def _cmd_cache_ls(args: argparse.Namespace) -> int:
 
     cache = FeatureCache(args.cache_dir)
     entries = cache.entries()
+    leftovers = cache.leftovers()
     if args.json:
-        print(json.dumps({"cache_dir": str(cache.root), "entries": [vars(entry) for entry in entries]}))
+        print(json.dumps({"cache_dir": str(cache.root), "entries": [vars(entry) for entry in entries],
+                          "unusable": leftovers.unusable, "foreign": leftovers.foreign}))
         return 0
     total = sum(entry.bytes for entry in entries)
-    print(f"{cache.root}: {len(entries)} cached inputs, {_size(total)}")
+    print(_printable(f"{cache.root}: {len(entries)} cached inputs, {_size(total)}"))
     _print_table(
         ["SIZE", "ITEMS", "SHARDS", "LAST USE", "INPUT", "EMBEDDER: OUTPUTS"],
         [[_size(entry.bytes), str(entry.items), str(entry.shards),
@@ -611,7 +618,19 @@ def _cmd_cache_ls(args: argparse.Namespace) -> int:
           f"{entry.embedder}: " + ", ".join(f"{output}({'+'.join(kinds)})" for output, kinds in entry.outputs.items())]
          for entry in entries],
     )
+    if leftovers.unusable:
+        print(_printable(f"{len(leftovers.unusable)} files frechet made but cannot use any more (damaged, of an older "
+                         f"format, or left by killed runs), {_size(leftovers.unusable_bytes)}: `frechet cache clear` "
+                         "removes them"))
+    if leftovers.foreign:
+        print(_printable(f"{len(leftovers.foreign)} files frechet did not make, left alone: "
+                         f"{_some(leftovers.foreign)}"))
     return 0
+
+
+def _some(paths: Sequence[str], shown: int = 3) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _cmd_cache_clear(args: argparse.Namespace) -> int:
@@ -620,9 +639,13 @@ def _cmd_cache_clear(args: argparse.Namespace) -> int:
     cache = FeatureCache(args.cache_dir)
     cleared = cache.clear(embedder=args.embedder, input=args.input, older_than=args.older_than)
     if args.json:
-        print(json.dumps({"cache_dir": str(cache.root), "files": cleared.files, "bytes": cleared.bytes}))
-    else:
-        print(f"removed {cleared.files} files ({_size(cleared.bytes)}) from {cache.root}")
+        print(json.dumps({"cache_dir": str(cache.root), "files": cleared.files, "bytes": cleared.bytes,
+                          "foreign": cleared.foreign}))
+        return 0
+    print(_printable(f"removed {cleared.files} files ({_size(cleared.bytes)}) from {cache.root}"))
+    if cleared.foreign:
+        print(_printable(f"left {len(cleared.foreign)} files frechet did not make: {_some(cleared.foreign)}; remove "
+                         "them yourself if they are not needed"))
     return 0
 
 

@@ -40,6 +40,7 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     the umask (a temporary file alone would be 0600 whatever the umask).
     """
     path = Path(path)
+    _refuse_special(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -59,6 +60,17 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+
+
+def _refuse_special(path: Path) -> None:
+    """An output that exists and is not a regular file (a device such as /dev/null, a FIFO, a folder) is never
+    replaced: renaming over it would swap a system file or a pipe for a data file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"{path}: is {file_kind(mode)}, not a file; name a file to write")
 
 
 def _new_file_mode(path: Path) -> int:
@@ -120,6 +132,21 @@ def open_regular(path: str | Path) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def check_regular_file(path: str | Path, name: str | None = None) -> None:
+    """Raise InputError naming ``name`` (default: the path) when ``path`` exists but, followed through its links, is
+    not a regular file (a FIFO, socket, device or folder): such a thing is never read, as reading it could block or
+    never end. A missing file or a broken link passes, for the reader to report as it does."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{name or path}: not a regular file ({file_kind(mode)}); frechet reads only regular files: remove it "
+            "from the input or replace it with the file itself"
+        )
 
 
 def file_kind(mode: int) -> str:

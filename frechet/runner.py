@@ -7,6 +7,7 @@ statistics for the Fréchet distance, all feature rows for metrics such as KID, 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,8 @@ from frechet.statsfiles import (
     usable_stored_stats,
 )
 
+log = logging.getLogger("frechet")
+
 DEFAULT_EMBEDDER = "inception"
 SIDES = ("real", "fake")
 
@@ -75,6 +78,7 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
     settings = settings_for(registry, settings, inputs.values())
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
     runs = [plan_run(embedder, settings, metrics, options) for embedder in embedders]
+    cache = feature_cache(inputs.values(), embedders, settings)
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
         source = None
@@ -85,8 +89,9 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
             if source is None:
                 sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
                 continue
-        sides[label] = embed_side(source or registry.open_source(value, embedders[0].domain), value,
-                                  [(run.embedder, run.needs[label]) for run in runs], settings)
+        sides[label] = embed_side(source or registry.open_source(value, embedders[0].domain),
+                                  [(run.embedder, run.needs[label]) for run in runs], settings,
+                                  cache=cache if isinstance(value, (str, Path)) else None)
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
@@ -121,8 +126,8 @@ def statistics(
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
-    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=feature_cache(input, embedders,
-                                                                                                 settings))):
+    cache = feature_cache([input], embedders, settings)
+    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=cache)):
         stats = side.stats_of(output)
         if stats.n is not None and stats.n < 2:
             raise InputError(f"{side.label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
@@ -135,10 +140,14 @@ def statistics(
 
 
 def embed_side(
-    source: Source, input: Any, work: Sequence[tuple[Embedder, dict[str, set[str]]]], settings: Settings
+    source: Source,
+    work: Sequence[tuple[Embedder, dict[str, set[str]]]],
+    settings: Settings,
+    *,
+    cache: FeatureCache | None,
 ) -> list[Side]:
     """One input's sides, one per embedder: what the input stores already (statistics beside its items, made by that
-    embedder) used as given, the rest embedded in one pass."""
+    embedder) used as given, the rest embedded in one pass (through ``cache``, None for in-memory inputs)."""
     stored = [usable_stored_stats(source, embedder, needs, force=settings.force) for embedder, needs in work]
     tasks = [
         Task(embedder, {output: kinds - {"stats"} if output in kept else set(kinds) for output, kinds in needs.items()})
@@ -147,7 +156,7 @@ def embed_side(
     for task in tasks:
         task.needs = {output: kinds for output, kinds in task.needs.items() if kinds}
     if any(task.needs for task in tasks) or not any(stored):
-        sides = embed(source, tasks, settings, cache=feature_cache(input, [task.embedder for task in tasks], settings))
+        sides = embed(source, tasks, settings, cache=cache)
     else:
         sides = [Side(source.label, n_items=len(source)) for _ in tasks]
     for side, kept in zip(sides, stored):
@@ -235,11 +244,22 @@ def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
     return wanted.pop() if len(wanted) == 1 else DEFAULT_EMBEDDER
 
 
-def feature_cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
-    """The feature cache for inputs named by path (in-memory objects are usually fresh samples: never cached)."""
-    if not settings.cache or not all(e.cacheable for e in embedders) or not isinstance(input, (str, Path)):
+def feature_cache(inputs: Iterable[Any], embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
+    """The run's feature cache, one for all its inputs (so a problem with it is one warning), or None when caching is
+    off or no input is named by path (in-memory objects are usually fresh samples: never cached; the caller passes
+    the cache only with inputs named by path). A cache folder that cannot exist (a file is in the way) or lies
+    inside an input folder (it would write into the user's data) is one warning, and the run goes on without it:
+    the cache only ever saves time."""
+    paths = [value for value in inputs if isinstance(value, (str, Path))]
+    if not settings.cache or not all(e.cacheable for e in embedders) or not paths:
         return None
-    return FeatureCache(settings.cache_dir)
+    try:
+        cache = FeatureCache(settings.cache_dir)
+        check_outputs_apart([cache.root], paths)
+    except (ConfigError, OutputError) as error:
+        log.warning("feature cache not used, continuing without it: %s", error)
+        return None
+    return cache
 
 
 # ---------------------------------------------------------------------------------------------------- statistics

@@ -25,7 +25,7 @@ from frechet.metrics.base import Side
 from frechet.plan import Result, chosen_metrics, metric_options, run_facts, score, skipped_facts
 from frechet.plugins import get_registry
 from frechet.references import settings_for
-from frechet.runner import build_embedders, embed_side, plan_run, statistics_side
+from frechet.runner import build_embedders, embed_side, feature_cache, plan_run, statistics_side
 from frechet.settings import settings_from
 from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_input, source_with_stored_stats
@@ -122,7 +122,8 @@ class Scorer:
         else:
             source = registry.open_source(reference, self.embedder.domain)
         with _caller_rng_kept():
-            [side] = embed_side(source, reference, [(self.embedder, self.run.needs["real"])], self.settings)
+            [side] = embed_side(source, [(self.embedder, self.run.needs["real"])], self.settings,
+                                cache=feature_cache([reference], [self.embedder], self.settings))
         return side
 
     def _side(self, label: str, world: distributed.World) -> Side:

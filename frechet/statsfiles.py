@@ -23,13 +23,11 @@ from frechet.errors import IncompatibleStatsError, InputError
 from frechet.metrics.base import Side
 from frechet.registry import Registry
 from frechet.sources import Source
-from frechet.stats import FeatureStats
+from frechet.stats import STATS_FORMAT, STATS_FORMAT_VERSION, FeatureStats
 from frechet.version import __version__
 
 log = logging.getLogger("frechet")
 
-STATS_FORMAT = "frechet-stats"
-STATS_FORMAT_VERSION = 1
 #: How messages name the run itself, as the producer of the side it embeds.
 RUN = "this run"
 
