@@ -504,11 +504,16 @@ def compare(
         output = _chosen_output(embedder, choice.output)
         context = MetricContext(
             output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs),
-            metric_options(chosen, options), seed, str(embedder.device),
+            metric_options(chosen, options), seed, str(embedder.device), progress=settings.progress,
         )
         needs = _merge_needs(chosen, context)
+        sources = {
+            label: open_source(registry, value, embedder.domain) if needs[label] and not _is_stats_path(value) else None
+            for label, value in inputs.items()
+        }
+        _check_sizes(chosen, sources, embedder, context)
         sides = {
-            label: _side(registry, value, needs[label], embedder, output, settings, force)
+            label: _side(registry, value, needs[label], embedder, output, settings, force, sources[label])
             for label, value in inputs.items()
         }
         if save_stats is not None and distributed.current().is_main:
@@ -572,6 +577,16 @@ def _chosen_output(embedder: Embedder, requested: str | None) -> str:
     return output
 
 
+def _check_sizes(
+    metrics: Sequence[Metric], sources: Mapping[str, Source | None], embedder: Embedder, context: MetricContext
+) -> None:
+    """Let each metric refuse item counts it cannot work with before anything is embedded (counts are only lower
+    bounds of the examples when an item yields several)."""
+    sizes = {label: len(source) if source is not None else None for label, source in sources.items()}
+    for metric in metrics:
+        metric.check_sizes(sizes, context, exact=not embedder.multiple_examples)
+
+
 def _side(
     registry: Registry,
     input: Any,
@@ -580,6 +595,7 @@ def _side(
     output: str,
     settings: RunSettings,
     force: bool,
+    source: Source | None = None,
 ) -> Side:
     if _is_stats_path(input):
         side = side_from_stats_file(input)
@@ -588,7 +604,7 @@ def _side(
         return side
     if not needs:  # no chosen metric looks at this side
         return Side(str(input))
-    source = open_source(registry, input, embedder.domain)
+    source = source if source is not None else open_source(registry, input, embedder.domain)
     return embed(source, embedder, needs, settings, cache=_cache(input, embedder, settings))
 
 

@@ -150,6 +150,8 @@ def fd_interval(
     ``estimate`` is the plain FD the interval is built around and must hold (default: computed here from the
     features in float64); pass the value reported beside the interval when it was computed already.
     """
+    if not 0.0 < confidence < 1.0:
+        raise InputError(f"FD interval: needs 0 < confidence < 1, got {confidence}")
     samples = half_samples(real, fake, resamples=resamples, chunks=chunks, seed=seed, estimate=estimate,
                            progress=progress)
     return samples.interval(confidence)

@@ -10,6 +10,7 @@ Computed by :mod:`frechet.metrics.prdc` in blocks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 
 from frechet.metrics._options import whole_number
 from frechet.metrics.base import Metric, MetricContext, Need, Side
-from frechet.metrics.prdc import manifold_scores
+from frechet.metrics.prdc import check_neighbour_counts, manifold_scores
 
 
 def density_coverage(
@@ -40,6 +41,9 @@ class DensityCoverageMetric(Metric):
 
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
+
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        check_neighbour_counts(self.name, sizes, None, whole_number(context.options, "dc_nearest_k"), exact)
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         density, coverage = density_coverage(

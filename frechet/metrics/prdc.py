@@ -9,6 +9,7 @@ squared (same order as the distances).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 from frechet.errors import InputError
 from frechet.metrics._options import whole_number
 from frechet.metrics._pairwise import CentredRows, block_pairs, centre_of, feature_pair, squared_distances
-from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
 
 
 def manifold_scores(
@@ -121,6 +122,21 @@ def prdc(
     return manifold_scores(real, fake, pr_nearest_k=pr_nearest_k, dc_nearest_k=dc_nearest_k, device=device)
 
 
+def check_neighbour_counts(
+    metric: str, sizes: Mapping[str, int | None], pr_k: int | None, dc_k: int | None, exact: bool
+) -> None:
+    """Refuse a side with no more items than its k: the real side needs > max(k) (its radii), the fake side > the
+    precision/recall k (recall's radii)."""
+    flags = {"real": [k for k in (pr_k, dc_k) if k is not None], "fake": [pr_k] if pr_k is not None else []}
+    for label, ks in flags.items():
+        count = sizes.get(label)
+        if ks and count is not None and count <= max(ks):
+            names = [name for name, k in (("pr_nearest_k", pr_k), ("dc_nearest_k", dc_k)) if k == max(ks)]
+            too_few(f"{metric}: the {label} side has {count} items, but k-nearest-neighbour radii with "
+                    f"{names[0]}={max(ks)} need more than {max(ks)}; add items or set --nearest-k K with K < {count}",
+                    exact=exact)
+
+
 class PRDCMetric(Metric):
     """Precision, recall, density and coverage in one pass; options ``pr_nearest_k`` (3) and ``dc_nearest_k`` (5)."""
 
@@ -129,6 +145,10 @@ class PRDCMetric(Metric):
 
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
+
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        check_neighbour_counts(self.name, sizes, whole_number(context.options, "pr_nearest_k"),
+                               whole_number(context.options, "dc_nearest_k"), exact)
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         return prdc(

@@ -9,6 +9,7 @@ torch-fidelity, whose values this reproduces. Computed by :mod:`frechet.metrics.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 
 from frechet.metrics._options import whole_number
 from frechet.metrics.base import Metric, MetricContext, Need, Side
-from frechet.metrics.prdc import manifold_scores
+from frechet.metrics.prdc import check_neighbour_counts, manifold_scores
 
 
 def precision_recall(
@@ -39,6 +40,9 @@ class PrecisionRecallMetric(Metric):
 
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
+
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        check_neighbour_counts(self.name, sizes, whole_number(context.options, "pr_nearest_k"), None, exact)
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         precision, recall = precision_recall(

@@ -7,7 +7,7 @@ import pytest
 
 from frechet.cli import main
 from frechet.metrics.base import MetricContext, Need
-from frechet.metrics.bootstrap import fd_bootstrap
+from frechet.metrics.bootstrap import fd_interval
 from frechet.metrics.fd_infinity import FDInfinityMetric, fd_infinity
 from frechet.metrics.kid import KernelInceptionDistanceMetric, kid
 from frechet.metrics.mmd import mmd
@@ -35,9 +35,11 @@ def test_compute_reports_every_metric_as_the_python_api_computes_it(files, knn_f
     assert (result["kid"], result["kid_std"]) == pytest.approx(kid(real, fake, subsets=20, subset_size=100), rel=1e-12)
     assert {key: result[key] for key in ("precision", "recall", "density", "coverage")} == prdc(real, fake)
     assert (result["fd_inf"], result["fd_inf_r2"]) == pytest.approx(fd_infinity(real, fake), rel=1e-9)
-    assert (result["fd_ci_low"], result["fd_ci_high"]) == pytest.approx(
-        fd_bootstrap(real, fake, resamples=50, confidence=0.8), rel=1e-9
+    interval = fd_interval(real, fake, resamples=50, confidence=0.8)
+    assert (result["fd_ci_low"], result["fd_ci_high"], result["fd_ci_corrected"]) == pytest.approx(
+        (interval.low, interval.high, interval.corrected), rel=1e-9
     )
+    assert result["fd_ci_low"] <= result["fd"] <= result["fd_ci_high"]
     assert result["mmd"] == pytest.approx(mmd(real, fake), rel=1e-12)
 
 
