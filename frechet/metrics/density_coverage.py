@@ -27,9 +27,10 @@ def density_coverage(
     nearest_k: int = 5,
     *,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """Density and coverage of ``fake`` against ``real`` (N, d) and (M, d) features with k = ``nearest_k``."""
-    scores = manifold_scores(real, fake, dc_nearest_k=nearest_k, device=device)
+    scores = manifold_scores(real, fake, dc_nearest_k=nearest_k, device=device, progress=progress)
     return scores["density"], scores["coverage"]
 
 
@@ -51,5 +52,6 @@ class DensityCoverageMetric(Metric):
             fake.features_of(context.output, self.name),
             whole_number(context.options, "dc_nearest_k"),
             device=context.device,
+            progress=context.progress,
         )
         return {"density": density, "coverage": coverage}

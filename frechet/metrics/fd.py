@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from frechet.distance import frechet_distance
 from frechet.errors import InputError
-from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
+from frechet.metrics.base import Metric, MetricContext, Need, Side
 from frechet.metrics.bootstrap import fd_bias
 from frechet.stats import FeatureStats
 
@@ -22,11 +21,6 @@ class FrechetDistanceMetric(Metric):
 
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "stats")]
-
-    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
-        for label, count in sizes.items():
-            if count is not None and count < 2:
-                too_few(f"fd: the {label} side has {count} items; a covariance needs at least 2", exact=exact)
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         sides = [(side.label, side.stats_of(context.output)) for side in (real, fake)]

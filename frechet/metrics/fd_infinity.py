@@ -21,6 +21,7 @@ from frechet.errors import InputError
 from frechet.metrics._options import real_number, whole_number
 from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
 from frechet.metrics.inception_score import inception_score, logits_output
+from frechet.progress import track
 from frechet.stats import FeatureStats
 
 #: The paper's grid: 15 sizes from a tenth of the samples to all of them.
@@ -56,6 +57,7 @@ def fd_infinity(
     points: int = POINTS,
     start: float = START,
     seed: int = 2020,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """FD∞ of (M, d) ``fake`` features against ``real`` (its statistics, or its features) and R² of the fit."""
     fake = np.asarray(fake)
@@ -66,7 +68,7 @@ def fd_infinity(
     rng = np.random.default_rng(seed)
     scores = [
         reference.distance(FeatureStats.from_features(fake[np.sort(rng.choice(fake.shape[0], size, replace=False))]))
-        for size in sizes
+        for size in track(sizes, len(sizes), "fd-inf", unit="subset", show=progress)
     ]
     return extrapolate(sizes, np.array(scores))
 
@@ -123,7 +125,8 @@ class FDInfinityMetric(Metric):
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         value, r2 = fd_infinity(
-            real.stats_of(context.output), fake.features_of(context.output, self.name), **_grid_options(context)
+            real.stats_of(context.output), fake.features_of(context.output, self.name), **_grid_options(context),
+            progress=context.progress,
         )
         return {"fd_inf": value, "fd_inf_r2": r2}
 

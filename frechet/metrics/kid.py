@@ -26,6 +26,7 @@ from frechet.errors import InputError
 from frechet.metrics._options import whole_number
 from frechet.metrics._pairwise import feature_pair, spans
 from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
+from frechet.progress import track
 
 log = logging.getLogger("frechet")
 
@@ -38,8 +39,10 @@ def kid(
     subset_size: int = 1000,
     seed: int = 2020,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
-    """KID mean and standard deviation of ``fake`` against ``real`` over seeded random subsets."""
+    """KID mean and standard deviation of ``fake`` against ``real`` over seeded random subsets (``progress``: see
+    :class:`frechet.progress.Progress`)."""
     real_t, fake_t = feature_pair(real, fake, device, "KID")
     if subsets < 1 or subset_size < 2:
         raise InputError(f"KID needs at least 1 subset of at least 2 samples, got {subsets} × {subset_size}")
@@ -48,7 +51,7 @@ def kid(
         log.warning("%s", _smaller_subsets(real_t.shape[0], fake_t.shape[0], subset_size, size))
     rng = np.random.RandomState(seed)
     values = np.empty(subsets)
-    for index in range(subsets):
+    for index in track(range(subsets), subsets, "kid", unit="subset", show=progress):
         fake_rows = torch.from_numpy(rng.choice(fake_t.shape[0], size, replace=False)).to(fake_t.device)
         real_rows = torch.from_numpy(rng.choice(real_t.shape[0], size, replace=False)).to(real_t.device)
         values[index] = unbiased_mmd2(fake_t[fake_rows], real_t[real_rows])
@@ -134,7 +137,7 @@ class KernelInceptionDistanceMetric(Metric):
         if size != requested and self._announced != (len(real_rows), len(fake_rows)):
             log.warning("%s", _smaller_subsets(len(real_rows), len(fake_rows), requested, size))
         mean, std = kid(real_rows, fake_rows, subsets=subsets, subset_size=size, seed=context.seed,
-                        device=context.device)
+                        device=context.device, progress=context.progress)
         return {"kid": mean, "kid_std": std, "kid_subset_size": size}
 
 

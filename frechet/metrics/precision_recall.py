@@ -26,9 +26,10 @@ def precision_recall(
     nearest_k: int = 3,
     *,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """Precision and recall of ``fake`` against ``real`` (N, d) and (M, d) features with k = ``nearest_k``."""
-    scores = manifold_scores(real, fake, pr_nearest_k=nearest_k, device=device)
+    scores = manifold_scores(real, fake, pr_nearest_k=nearest_k, device=device, progress=progress)
     return scores["precision"], scores["recall"]
 
 
@@ -50,5 +51,6 @@ class PrecisionRecallMetric(Metric):
             fake.features_of(context.output, self.name),
             whole_number(context.options, "pr_nearest_k"),
             device=context.device,
+            progress=context.progress,
         )
         return {"precision": precision, "recall": recall}
