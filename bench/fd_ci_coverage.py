@@ -80,8 +80,8 @@ def table(cells: list[dict]) -> str:
     lines = [
         "# fd-ci coverage (bench/fd_ci_coverage.py)",
         "",
-        "Gaussians with a closed-form FD; defaults (200 half-samples, 50 groups). Binomial standard error of a coverage",
-        "p over R repeats: √(p(1 − p)/R), e.g. 1.0 point for 90 % at R = 1000 and 2.1 points at R = 200.",
+        "Gaussians with a closed-form FD; defaults (200 half-samples, 50 groups). Binomial standard error of a",
+        "coverage p over R repeats: √(p(1 − p)/R), e.g. 1.0 point for 90 % at R = 1000 and 2.1 points at R = 200.",
         "",
         "| d | N/d | N per side | repeats | population FD | plain FD − FD (sd) | corrected − FD (sd) "
         "| 90 % covers | 95 % covers | holds FD | width 90 / 95 % |",

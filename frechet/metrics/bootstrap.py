@@ -23,6 +23,7 @@ Measured coverage: docs/metrics.md and bench/results/fd_ci_coverage.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +174,8 @@ def half_samples(
     if all(isinstance(side, FeatureStats) for side in (real, fake)):
         raise InputError("FD interval: both sides are statistics; it needs the features of at least one side")
     if estimate is None:
-        estimate = frechet_distance(*(side if isinstance(side, FeatureStats) else _stats(side) for side in (real, fake)))
+        whole = [side if isinstance(side, FeatureStats) else _stats(side) for side in (real, fake)]
+        estimate = frechet_distance(*whole)
     rng = np.random.default_rng(seed)
     sides = [side if isinstance(side, FeatureStats) else ChunkMoments(side, chunks, rng) for side in (real, fake)]
     varying = [side for side in sides if isinstance(side, ChunkMoments)]
@@ -227,7 +229,7 @@ class FDBootstrapMetric(Metric):
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
 
-    def check_sizes(self, sizes: Any, context: MetricContext, *, exact: bool = True) -> None:
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
         for label, count in sizes.items():
             if count is not None and count < MIN_ROWS:
                 too_few(f"fd-ci: the {label} side has {count} items; its half-samples need at least {MIN_ROWS}",

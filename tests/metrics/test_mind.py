@@ -1,6 +1,5 @@
 """MIND against torch-fidelity master's metric_mind (goldens) and its closed form for shifted Gaussians."""
 
-import numpy as np
 import pytest
 import torch
 
