@@ -66,8 +66,8 @@ def time_frechet(folders: dict[str, Path], work: Path) -> dict[str, float]:
     import torch
 
     from frechet.plugins import get_registry
-    from frechet.runner import RunSettings, embed
-    from frechet.sources import open_source
+    from frechet.embedding import Task, embed
+    from frechet.settings import Settings
     from frechet_audio import PannEmbedder, VGGishEmbedder
 
     torch.set_num_threads(os.cpu_count() or 1)
@@ -78,9 +78,9 @@ def time_frechet(folders: dict[str, Path], work: Path) -> dict[str, float]:
     for name in EMBEDDERS:
         embedder = builders[name]()
         for label, folder in folders.items():
-            source = open_source(get_registry(), folder, "audio")
+            source = get_registry().open_source(folder, "audio")
             start = time.perf_counter()
-            side = embed(source, embedder, {"embedding": {"stats"}}, RunSettings(progress=False))
+            [side] = embed(source, [Task(embedder, {"embedding": {"stats"}})], Settings(progress=False))
             times[f"{name}/{label}"] = time.perf_counter() - start
             assert side.n_items == len(source)
         del embedder

@@ -35,21 +35,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from frechet.runner import RunSettings, _default_workers
+from frechet.loading import default_workers
+from frechet.settings import DEFAULT_BATCH_SIZE
 from frechet_inception import InceptionEmbedder
 from frechet_inception.synthetic import write_image_set
 from harness import BENCH, REFERENCE_PYTHON, inception_weights, publish, run_measured
 
 SIZE = 256
-BATCH = RunSettings().batch_size
+BATCH = DEFAULT_BATCH_SIZE
 PYTORCH_FID_BATCH = 50
 MEMORY_ITEMS = (2000, 20000)
 #: Bars from the issue: end to end vs pytorch-fid, vs the bare forward pass, warm cache vs cold, memory growth.
 DEFAULT_ALLOCATOR = "frechet, glibc's default allocator"
 #: The frechet command with its allocator setting switched off, to show what that setting gains.
 _WITH_DEFAULT_ALLOCATOR = (
-    "import sys, frechet.runner as runner; from frechet.cli import main\n"
-    "runner.reuse_large_allocations = lambda: False\n"
+    "import sys, frechet.loading as loading; from frechet.cli import main\n"
+    "loading.reuse_large_allocations = lambda: False\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
 BARS = {"vs_pytorch_fid": 1.6, "vs_forward": 0.85, "warm_speedup": 5.0, "rss_growth": 1.10}
@@ -172,7 +173,7 @@ def _summary(images: int, seconds: dict, cpu: dict, rss: dict, memory: dict, agr
         "images": images,
         "image_size": SIZE,
         "batch_size": {"frechet": BATCH, "pytorch-fid": PYTORCH_FID_BATCH},
-        "default_workers": _default_workers(InceptionEmbedder(), images, BATCH),
+        "default_workers": default_workers([InceptionEmbedder()], images, BATCH),
         "seconds_per_round": seconds,
         "cpu_seconds_per_round": cpu,
         "peak_rss_mib_per_round": rss,

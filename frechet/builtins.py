@@ -27,13 +27,7 @@ from frechet.metrics.vendi import VendiMetric
 
 @hookimpl
 def frechet_register_embedders(register: Any) -> None:
-    register(
-        "features",
-        FeaturesEmbedder,
-        domain="features",
-        outputs={"features": None},
-        description="identity: the inputs are precomputed feature rows (.npy, .npz, 2-D arrays)",
-    )
+    register(FeaturesEmbedder)
 
 
 @hookimpl

@@ -24,19 +24,15 @@ from typing import Any
 
 import numpy as np
 
-import frechet
-from frechet._arrays import read_npz
-from frechet._atomic import atomic_write
 from frechet.errors import ConfigError, InputError, OutputError
+from frechet.io import atomic_write, file_sha256, read_npz
 from frechet.sources import Source
-from frechet.weights import file_sha256
+from frechet.version import __version__
 
 log = logging.getLogger("frechet")
 
-#: Items per shard unless chosen otherwise: the unit of caching, of resuming and of distribution across ranks.
-DEFAULT_SHARD_SIZE = 4096
 SHARD_FORMAT = "frechet-cache-shard"
-SHARD_FORMAT_VERSION = 1
+SHARD_FORMAT_VERSION = 2
 _SHARDS = f"shards-v{SHARD_FORMAT_VERSION}"
 _FILE_INDEX = "file-digests-v1"
 _STATE_KEYS = ("n", "mean", "m2", "rows")
@@ -57,7 +53,8 @@ def default_cache_dir() -> Path:
 @dataclass
 class Shard:
     """The results for items ``start:stop``: per output the exact statistics state (``FeatureStats.state()``) and,
-    where kept, the feature rows in item order; the bad items as (offset in the shard, message)."""
+    where kept, the feature rows in item order; the bad items as (offset in the shard, what is wrong with it) —
+    without its name, so a shard shared by inputs holding the same bytes is reported in the current input's names."""
 
     start: int
     stop: int
@@ -107,31 +104,15 @@ class FeatureCache:
 
     # ------------------------------------------------------------------ keys
     def shard_keys(
-        self, source: Source, embedder_id: str, ranges: Sequence[tuple[int, int]], *, writer: str = "0"
-    ) -> list[str] | None:
-        """One key per ``(start, stop)`` item range, or None when the source cannot say what its items are."""
+        self, source: Source, embedder_ids: Sequence[str], ranges: Sequence[tuple[int, int]], *, writer: str = "0"
+    ) -> dict[str, list[str]] | None:
+        """Per embedder id, one key per ``(start, stop)`` item range (the items are hashed once for all ids), or
+        None when the source cannot say what its items are."""
         indices = [index for start, stop in ranges for index in range(start, stop)]
         digests = self._item_digests(source, indices, writer)
         if digests is None:
             return None
-        header = json.dumps(
-            {
-                "format": SHARD_FORMAT_VERSION,
-                "embedder": embedder_id,
-                "source": f"{type(source).__module__}.{type(source).__qualname__}",
-                "source_config": source.config(),
-            },
-            sort_keys=True,
-            default=str,
-        ).encode()
-        keys, position = [], 0
-        for start, stop in ranges:
-            digest = hashlib.sha256(header)
-            for item in digests[position : position + stop - start]:
-                digest.update(b"\n" + item.encode())
-            keys.append(digest.hexdigest())
-            position += stop - start
-        return keys
+        return {embedder_id: _keys(source, embedder_id, ranges, digests) for embedder_id in embedder_ids}
 
     def _item_digests(self, source: Source, indices: Sequence[int], writer: str) -> list[str] | None:
         digests: list[str | None] = [source.item_digest(index) for index in indices]
@@ -199,7 +180,7 @@ class FeatureCache:
             "outputs": [{"name": output, "kinds": sorted(shard.holds()[output])} for output in outputs],
             "device": device,
             "created": time.time(),
-            "frechet_version": frechet.__version__,
+            "frechet_version": __version__,
         }
         arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
         with atomic_write(self.shard_path(embedder_id, key)) as handle:
@@ -267,6 +248,27 @@ class FeatureCache:
 
     def _temporary_files(self) -> list[Path]:
         return sorted([*(self.root / _SHARDS).glob("*/.*.tmp"), *(self.root / _FILE_INDEX).glob(".*.tmp")])
+
+
+def _keys(source: Source, embedder_id: str, ranges: Sequence[tuple[int, int]], digests: Sequence[str]) -> list[str]:
+    header = json.dumps(
+        {
+            "format": SHARD_FORMAT_VERSION,
+            "embedder": embedder_id,
+            "source": f"{type(source).__module__}.{type(source).__qualname__}",
+            "source_config": source.config(),
+        },
+        sort_keys=True,
+        default=str,
+    ).encode()
+    keys, position = [], 0
+    for start, stop in ranges:
+        digest = hashlib.sha256(header)
+        for item in digests[position : position + stop - start]:
+            digest.update(b"\n" + item.encode())
+        keys.append(digest.hexdigest())
+        position += stop - start
+    return keys
 
 
 def _remove(path: Path, size: int) -> int:

@@ -1,16 +1,25 @@
-"""The Embedder contract: what a backbone plugin provides so the runner can turn items into feature vectors."""
+"""The Embedder contract: what a backbone plugin provides so the runner can turn items into feature vectors.
+
+A class says what it is (name, domain, outputs, options, description) in class attributes, so
+``register(MyEmbedder)`` is the whole registration; the core checks options against the declaration before the
+class is built and moves every module the embedder holds between devices.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+import functools
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
 
 from frechet.errors import ConfigError
+from frechet.options import Option, parse_options
 from frechet.precision import DEFAULT_PRECISION, check_precision
 from frechet.weights import WeightsSpec
+
+__all__ = ["Embedder", "Option"]
 
 
 class Embedder(ABC):
@@ -25,10 +34,22 @@ class Embedder(ABC):
     name: ClassVar[str]
     #: Input domain; sources of the same domain feed it ("image", "audio", "features", …).
     domain: ClassVar[str]
-    #: Output name -> feature dimension (None where it depends on the input, as for raw feature files).
-    outputs: Mapping[str, int | None]
+    #: Output name -> feature dimension (None where it depends on the input or the model: the instance then sets
+    #: its own ``outputs`` in ``__init__``).
+    outputs: Mapping[str, int | None] = {}
     #: The output the Fréchet distance uses unless another is chosen.
     default_output: str
+    #: One line for ``frechet embedders`` (default: the first line of the class docstring).
+    description: ClassVar[str] = ""
+    #: Other names the embedder answers to.
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: The options ``__init__`` takes, checked and parsed by the core before the embedder is built; None passes
+    #: options through unchecked (for an embedder that forwards them to code it does not know, e.g. a factory).
+    options: ClassVar[tuple[Option, ...] | None] = ()
+    #: True for a family addressed as ``name:TARGET`` (e.g. ``torchscript:model.pt``); ``__init__`` gets ``target``.
+    family: ClassVar[bool] = False
+    #: True when building the embedder runs code from a file or module the user names (TorchScript, ``python:``).
+    runs_user_code: ClassVar[bool] = False
     #: Weights files this embedder may fetch through the weights store.
     weights: Sequence[WeightsSpec] = ()
     #: The domain's name for the Fréchet distance, reported beside "fd" (e.g. "fid", "fad"); None for no alias.
@@ -48,6 +69,13 @@ class Embedder(ABC):
 
     def __init__(self) -> None:
         self.device = torch.device("cpu")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A class that declares its options and defines ``__init__`` gets them parsed and checked on the way in,
+        however it is built (by name through the registry, or directly from Python with strings or values)."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__ and "options" in cls.__dict__ and cls.options is not None:
+            cls.__init__ = _parsing_options(cls.__dict__["__init__"], cls)
 
     @abstractmethod
     def transform(self, item: Any) -> torch.Tensor:
@@ -92,9 +120,21 @@ class Embedder(ABC):
         return self
 
     def to(self, device: torch.device | str) -> Embedder:
-        """Move the model to ``device``; subclasses holding modules move them and call ``super().to(device)``."""
+        """Move every module the embedder holds (attributes that are ``torch.nn.Module``s, or embedders it wraps)
+        to ``device``; an embedder holding something else that must move overrides this and calls ``super()``."""
         self.device = torch.device(device)
+        for value in vars(self).values():
+            if isinstance(value, (torch.nn.Module, Embedder)):
+                value.to(self.device)
         return self
+
+    @classmethod
+    def summary(cls) -> str:
+        """The one-line description: ``description``, else the first line of the class docstring."""
+        if cls.description:
+            return cls.description
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0].strip() if doc else ""
 
     def output_dim(self, output: str) -> int | None:
         """Dimension of one output, checking the name."""
@@ -103,3 +143,15 @@ class Embedder(ABC):
                 f"embedder '{self.name}' has no output '{output}'; choose one of {', '.join(self.outputs)}"
             )
         return self.outputs[output]
+
+
+def _parsing_options(init: Callable[..., None], cls: type[Embedder]) -> Callable[..., None]:
+    """``init`` with its keyword options parsed by ``cls.options`` first (values already parsed pass unchanged)."""
+    declared, name = cls.options, f"{cls.name}:" if cls.family else cls.name
+
+    @functools.wraps(init)
+    def parsing_init(self: Embedder, *args: Any, **options: Any) -> None:
+        target = options.pop("target", None)
+        init(self, *args, **parse_options(name, declared, options, target=target, defaults=False))
+
+    return parsing_init

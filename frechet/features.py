@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet._arrays import read_npy, read_npz
+from frechet.io import read_npy, read_npz
 from frechet.embedder import Embedder
-from frechet.errors import ConfigError, InputError
-from frechet.sources import Source, is_stats_file
+from frechet.errors import InputError
+from frechet.sources import Source
+from frechet.statsfiles import is_stats_file
 
 FEATURE_SUFFIXES = (".npy", ".npz")
 
@@ -98,20 +99,15 @@ def is_feature_input(obj: Any) -> bool:
 
 
 class FeaturesEmbedder(Embedder):
-    """Identity: the inputs already are the features (rows of a matrix)."""
+    """identity: the inputs are precomputed feature rows (.npy, .npz, 2-D arrays)"""
 
     name = "features"
     domain = "features"
+    outputs = {"features": None}
+    default_output = "features"
     parallel_transform = False
     cacheable = False  # the identity: a cache entry would only copy the input
     precisions = ("fp32",)  # no arithmetic to run in another precision
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__()
-        if options:
-            raise ConfigError(f"embedder 'features' takes no options, got {', '.join(sorted(options))}")
-        self.outputs = {"features": None}
-        self.default_output = "features"
 
     def transform(self, item: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(item)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-
-import torch
+from typing import TYPE_CHECKING
 
 from frechet.errors import ConfigError
 
-#: Precision names -> the autocast dtype of the forward pass (None: plain float32, no autocast).
-PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16}
+if TYPE_CHECKING:
+    import torch
+
+#: Precision names -> the name of the autocast dtype of the forward pass (None: plain float32, no autocast).
+PRECISIONS: dict[str, str | None] = {"fp32": None, "bf16": "bfloat16"}
 #: The default, and the only precision whose features are comparable with other tools' statistics.
 DEFAULT_PRECISION = "fp32"
 
@@ -18,13 +20,16 @@ def check_precision(precision: str) -> str:
     """The precision name, normalized (``"BF16"`` -> ``"bf16"``); an unknown one is a ConfigError."""
     name = str(precision).strip().lower()
     if name not in PRECISIONS:
-        raise ConfigError(f"--precision '{precision}' is not known; choose one of {', '.join(PRECISIONS)}")
+        raise ConfigError(f"precision '{precision}' is not known; choose one of {', '.join(PRECISIONS)}")
     return name
 
 
 def autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
-    """The context the forward pass runs in: nothing for fp32, ``torch.autocast`` to the precision's dtype else."""
+    """The context the forward pass runs in: autocast switched off for fp32 (so a caller's own autocast, e.g. in a
+    mixed-precision training loop, never leaks into the features), ``torch.autocast`` to the precision's dtype else."""
+    import torch
+
     dtype = PRECISIONS[check_precision(precision)]
     if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+        return torch.autocast(device_type=device.type, enabled=False)
+    return torch.autocast(device_type=device.type, dtype=getattr(torch, dtype))

@@ -1,16 +1,19 @@
-"""Name -> embedder / source / metric factories, filled by the plugins' register-callback hooks."""
+"""Name -> embedder / source / metric factories, filled by the plugins' register-callback hooks; building an
+embedder (options checked against its declaration first) and choosing the source that reads an input."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from frechet.errors import ConfigError, PluginError
+from frechet.embedder import Embedder
+from frechet.errors import ConfigError, FrechetError, InputError, PluginError, one_line
+from frechet.options import Option, parameters_as_options, parse_options
 
 if TYPE_CHECKING:
-    from frechet.embedder import Embedder
     from frechet.metrics.base import Metric
     from frechet.sources import Source
 
@@ -28,6 +31,8 @@ class EmbedderInfo:
     description: str
     aliases: tuple[str, ...] = ()
     plugin: str = ""
+    options: tuple[Option, ...] | None = ()
+    runs_user_code: bool = False
 
     @property
     def is_family(self) -> bool:
@@ -72,24 +77,41 @@ class Registry:
     # ---------------------------------------------------------------- registration (plugins call these)
     def add_embedder(
         self,
-        name: str,
-        factory: Callable[..., Embedder],
+        name: str | type[Embedder],
+        factory: Callable[..., Embedder] | None = None,
         *,
-        domain: str,
-        outputs: Mapping[str, int | None],
-        description: str,
-        aliases: tuple[str, ...] | list[str] = (),
+        domain: str | None = None,
+        outputs: Mapping[str, int | None] | None = None,
+        description: str | None = None,
+        aliases: Sequence[str] | None = None,
+        options: Sequence[Option] | None = None,
         plugin: str = "",
     ) -> None:
-        """Register an embedder factory under ``name`` (and ``aliases``)."""
-        _check_name(name, "embedder", plugin)
-        names = [name, *aliases]
-        taken = [n for n in names if n in self._embedders or n in self._aliases]
+        """Register an Embedder class (``register(MyEmbedder)``: name, domain, outputs, description, aliases and
+        options are read from it), or a factory under ``name`` with the rest given by keyword (its options then
+        checked against the factory's parameters, unless ``options`` declares them)."""
+        if isinstance(name, type) and issubclass(name, Embedder):
+            info = _info_of_class(name, plugin, description=description, aliases=aliases)
+        elif isinstance(name, type) or factory is None or domain is None or description is None:
+            raise PluginError(
+                f"plugin '{plugin}': register an Embedder subclass, or give name, factory, domain= and description="
+            )
+        else:
+            info = EmbedderInfo(
+                name, factory, domain, dict(outputs or {}), description, tuple(aliases or ()), plugin,
+                None if options is None else tuple(options),
+            )
+        _check_name(info.name, "embedder", plugin)
+        taken = [n for n in (info.name, *info.aliases) if n in self._embedders or n in self._aliases]
         if taken:
-            raise PluginError(f"plugin '{plugin}': embedder name '{taken[0]}' is already registered")
-        self._embedders[name] = EmbedderInfo(name, factory, domain, dict(outputs), description, tuple(aliases), plugin)
-        for alias in aliases:
-            self._aliases[alias] = name
+            owner = self._embedders.get(self._aliases.get(taken[0], taken[0]))
+            raise PluginError(
+                f"plugin '{plugin}': embedder name '{taken[0]}' is already registered by plugin "
+                f"'{owner.plugin if owner else '?'}'; rename it or uninstall one of them"
+            )
+        self._embedders[info.name] = info
+        for alias in info.aliases:
+            self._aliases[alias] = info.name
 
     def add_source(
         self,
@@ -156,12 +178,29 @@ class Registry:
                 return family, target
         raise ConfigError(f"unknown embedder '{name}'; installed: {', '.join(self._embedder_names())}")
 
-    def create_embedder(self, name: str, **options: Any) -> Embedder:
-        """Build the embedder ``name`` with ``options`` (``target`` is filled in for KIND:TARGET names)."""
+    def describe_embedder(self, name: str) -> EmbedderInfo:
+        """The entry for ``name``, an alias, or a family (``torchscript``, ``torchscript:`` or ``torchscript:PATH``)."""
+        family = self._embedders.get(name.split(":", 1)[0] + ":")
+        if family is not None and self._aliases.get(name, name) not in self._embedders:
+            return family
+        return self.embedder_info(name)[0]
+
+    def create_embedder(self, name: str, /, **options: Any) -> Embedder:
+        """Build the embedder ``name`` with ``options``, checked against its declared options first (``target`` is
+        filled in for KIND:TARGET names). Anything the plugin's code raises becomes one error naming the embedder."""
         info, target = self.embedder_info(name)
-        if target is not None:
-            options = {**options, "target": target}
-        return info.factory(**options)
+        declared = info.options if info.options is not None else parameters_as_options(info.factory, info.name)
+        parsed = parse_options(info.name, declared, options, target=target)
+        try:
+            embedder = info.factory(**parsed)
+        except FrechetError:
+            raise
+        except Exception as error:  # a plugin's own code may fail in any way: one line, never a traceback
+            raise PluginError(f"embedder '{name}' (plugin '{info.plugin}') failed to build: {one_line(error)}") from None
+        if not isinstance(embedder, Embedder):
+            raise PluginError(f"embedder '{name}' (plugin '{info.plugin}'): its factory returned "
+                              f"{type(embedder).__name__}, not a frechet.Embedder")
+        return embedder
 
     def source_info(self, kind: str) -> SourceInfo:
         """The entry for source ``kind``."""
@@ -180,7 +219,65 @@ class Registry:
     def _embedder_names(self) -> list[str]:
         return [info.name + ("TARGET" if info.is_family else "") for info in self._embedders.values()] or ["none"]
 
+    # ---------------------------------------------------------------- inputs
+    def open_source(self, input: Any, domain: str) -> Source:
+        """The source that reads ``input`` (path, folder or in-memory object) for an embedder of ``domain``."""
+        return self._choose_source(input, domain).factory(input)
+
+    def _choose_source(self, input: Any, domain: str) -> SourceInfo:
+        candidates = self.sources()
+        if isinstance(input, (str, Path)):
+            path = Path(input)
+            if path.is_dir():
+                matches = [info for info in candidates if info.directories]
+                what = "folders"
+            elif path.exists():
+                suffix = path.suffix.lower()
+                matches = [info for info in candidates if suffix in info.suffixes]
+                what = f"'{suffix or path.name}' files"
+            else:
+                raise InputError(f"{path}: no such file or folder")
+        else:
+            matches = [info for info in candidates if info.accepts is not None and info.accepts(input)]
+            what = f"{type(input).__name__} objects"
+        for info in matches:
+            if info.domain == domain:
+                return info
+        if matches:
+            others = ", ".join(sorted({info.domain for info in matches}))
+            raise InputError(
+                f"{_label(input)}: {what} hold {others} inputs, but the embedder expects {domain} inputs; "
+                "choose an embedder of that domain (see `frechet embedders`)"
+            )
+        readable = sorted({suffix for info in candidates if info.domain == domain for suffix in info.suffixes})
+        hint = f" (readable: {', '.join(readable)})" if readable else ""
+        raise InputError(f"{_label(input)}: no installed source reads {what} for {domain} embedders{hint}")
+
+
+def _info_of_class(
+    cls: type[Embedder], plugin: str, *, description: str | None, aliases: Sequence[str] | None
+) -> EmbedderInfo:
+    name = getattr(cls, "name", None)
+    domain = getattr(cls, "domain", None)
+    if not isinstance(name, str) or not isinstance(domain, str):
+        raise PluginError(f"plugin '{plugin}': embedder class {cls.__name__} must set the class attributes name and domain")
+    return EmbedderInfo(
+        f"{name}:" if cls.family else name,
+        cls,
+        domain,
+        dict(cls.outputs),
+        cls.summary() if description is None else description,
+        tuple(cls.aliases if aliases is None else aliases),
+        plugin,
+        None if cls.options is None else tuple(cls.options),
+        cls.runs_user_code,
+    )
+
 
 def _check_name(name: str, what: str, plugin: str) -> None:
     if not isinstance(name, str) or not name or name != name.strip():
         raise PluginError(f"plugin '{plugin}': invalid {what} name {name!r}")
+
+
+def _label(input: Any) -> str:
+    return str(input) if isinstance(input, (str, Path)) else f"<{type(input).__name__}>"

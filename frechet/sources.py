@@ -1,18 +1,14 @@
-"""Inputs: the Source contract, detection of saved statistics, and choosing a source for a path or object."""
+"""Inputs: the Source contract, and listing a folder's files safely."""
 
 from __future__ import annotations
 
 import os
-import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from frechet.errors import InputError
-
-if TYPE_CHECKING:
-    from frechet.registry import Registry, SourceInfo
 
 
 class Source(ABC):
@@ -66,19 +62,6 @@ class Source(ABC):
         return {}
 
 
-def is_stats_file(path: str | Path) -> bool:
-    """True when ``path`` is a ``.npz`` holding ``mu`` and ``sigma`` (ours, pytorch-fid's, TTUR's, clean-fid's)."""
-    path = Path(path)
-    if path.suffix.lower() != ".npz" or not path.is_file():
-        return False
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except (OSError, zipfile.BadZipFile):
-        return False
-    return {"mu.npy", "sigma.npy"} <= names
-
-
 def list_files(folder: str | Path, suffixes: Collection[str]) -> list[Path]:
     """The files under ``folder`` whose suffix (any case) is in ``suffixes``, recursively, sorted by relative path.
 
@@ -105,50 +88,3 @@ def _refuse_unlistable(error: OSError) -> None:
         f"{error.filename}: cannot list this folder ({error.strerror or error}); fix its permissions, or move it out "
         "of the input"
     )
-
-
-def open_source(
-    registry: Registry, input: Any, domain: str, *, kind: str | None = None, options: dict[str, Any] | None = None
-) -> Source:
-    """The source that reads ``input`` (path, folder or in-memory object) for an embedder of ``domain``."""
-    options = options or {}
-    if kind is not None:
-        info = registry.source_info(kind)
-        if info.domain != domain:
-            raise InputError(f"source '{kind}' reads {info.domain} inputs, but the embedder expects {domain} inputs")
-        return info.factory(input, **options)
-    return _choose_source(registry, input, domain).factory(input, **options)
-
-
-def _choose_source(registry: Registry, input: Any, domain: str) -> SourceInfo:
-    candidates = registry.sources()
-    if isinstance(input, (str, Path)):
-        path = Path(input)
-        if path.is_dir():
-            matches = [info for info in candidates if info.directories]
-            what = "folders"
-        elif path.exists():
-            suffix = path.suffix.lower()
-            matches = [info for info in candidates if suffix in info.suffixes]
-            what = f"'{suffix or path.name}' files"
-        else:
-            raise InputError(f"{path}: no such file or folder")
-    else:
-        matches = [info for info in candidates if info.accepts is not None and info.accepts(input)]
-        what = f"{type(input).__name__} objects"
-    for info in matches:
-        if info.domain == domain:
-            return info
-    if matches:
-        others = ", ".join(sorted({info.domain for info in matches}))
-        raise InputError(
-            f"{_label(input)}: {what} hold {others} inputs, but the embedder expects {domain} inputs; "
-            "choose an embedder of that domain (see `frechet embedders`)"
-        )
-    readable = sorted({suffix for info in candidates if info.domain == domain for suffix in info.suffixes})
-    hint = f" (readable: {', '.join(readable)})" if readable else ""
-    raise InputError(f"{_label(input)}: no installed source reads {what} for {domain} embedders{hint}")
-
-
-def _label(input: Any) -> str:
-    return str(input) if isinstance(input, (str, Path)) else f"<{type(input).__name__}>"

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet._arrays import read_npz
-from frechet._atomic import atomic_write
+from frechet.io import read_npz
+from frechet.io import atomic_write
 from frechet.errors import InputError, StatsFileError
 
 ArrayLike = np.ndarray | torch.Tensor

@@ -9,7 +9,6 @@ temporary file, verified, then renamed; ``FRECHET_OFFLINE=1`` forbids the networ
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import logging
 import os
@@ -22,14 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet._atomic import describe_os_error, is_disk_full
+from frechet.io import describe_os_error, file_sha256, is_disk_full
 from frechet.errors import WeightsError
 
 log = logging.getLogger("frechet")
 
 #: torch hub's convention: "name-<sha256 prefix>.ext" (e.g. pt_inception-2015-12-05-6726825d.pth -> 6726825d).
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,27 @@ class WeightsSpec:
         return match.group(1) if match else None
 
 
+#: Hex digits of a file's sha256 that name weights other than the canonical file in an embedder id.
+IDENTITY_DIGITS = 16
+
+
+def weights_identity(spec: WeightsSpec | None = None, path: str | Path | None = None) -> str:
+    """How an embedder id names the weights it runs: the canonical file of ``spec`` by the first 8 hex digits of
+    its sha256 (without reading it), and any other file by ``sha256:`` and the first 16 of its own — a local copy
+    of the canonical file is recognised as such, so statistics made from either stay comparable."""
+    if path is None:
+        if spec is None:
+            raise ValueError("weights_identity needs a spec or a path")
+        return spec.expected_hash[:8]
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found")
+    digest = file_sha256(path)
+    if spec is not None and digest.startswith(spec.expected_hash):
+        return spec.expected_hash[:8]
+    return f"sha256:{digest[:IDENTITY_DIGITS]}"
+
+
 def is_offline() -> bool:
     """True when ``FRECHET_OFFLINE`` is set to a true value: no network access at all."""
     return os.environ.get("FRECHET_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -74,15 +93,6 @@ def weights_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify(path: Path, spec: WeightsSpec) -> None:

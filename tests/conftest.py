@@ -14,6 +14,22 @@ import pytest
 
 from frechet.plugins import reset_plugins
 
+#: Environment variables naming folders a run may write to; the whole suite points them at one temporary folder.
+_WRITABLE_HOMES = ("FRECHET_CACHE_DIR", "TORCH_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_outside_home(tmp_path_factory):
+    """Before any fixture of any scope: caches, weights and configuration under the session's temporary folder,
+    never the user's home, and no network."""
+    root = tmp_path_factory.mktemp("session-home")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _WRITABLE_HOMES:
+            patch.setenv(name, str(root / name.lower()))
+        patch.setenv("FRECHET_OFFLINE", "1")
+        patch.delenv("FRECHET_WEIGHTS_DIR", raising=False)
+        yield
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path_factory, monkeypatch):

@@ -78,6 +78,8 @@ class Metric(ABC):
     name: ClassVar[str]
     #: Option name -> default; the metric reads its options from ``context.options``.
     options: ClassVar[Mapping[str, Any]] = {}
+    #: The embedder a run uses for this metric when none is named (e.g. CMMD's CLIP embedding); None: the default.
+    default_embedder: ClassVar[str | None] = None
 
     @abstractmethod
     def needs(self, context: MetricContext) -> list[Need]:

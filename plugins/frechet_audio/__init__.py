@@ -11,10 +11,8 @@ from typing import Any
 from frechet.hookspecs import hookimpl
 from frechet_audio.clips import AudioClips
 from frechet_audio.files import AUDIO_SUFFIXES
-from frechet_audio.pann import CLASSES, PannEmbedder
-from frechet_audio.pann import EMBEDDING_SIZE as PANN_SIZE
+from frechet_audio.pann import PannEmbedder
 from frechet_audio.sources import is_audio_object, open_audio_clips, open_audio_file, open_audio_folder
-from frechet_audio.vggish import EMBEDDING_SIZE as VGGISH_SIZE
 from frechet_audio.vggish import VGGishEmbedder
 
 __all__ = ["AudioClips", "PannEmbedder", "VGGishEmbedder"]
@@ -22,21 +20,8 @@ __all__ = ["AudioClips", "PannEmbedder", "VGGishEmbedder"]
 
 @hookimpl
 def frechet_register_embedders(register: Any) -> None:
-    register(
-        "vggish",
-        VGGishEmbedder,
-        domain="audio",
-        outputs={"embedding": VGGISH_SIZE},
-        description="VGGish (AudioSet) 128-d embeddings of 0.96 s examples at 16 kHz, without PCA or final ReLU (FAD)",
-    )
-    register(
-        "pann",
-        PannEmbedder,
-        domain="audio",
-        outputs={"embedding": PANN_SIZE, "clipwise": CLASSES},
-        description="PANN CNN14 (AudioSet, 16 kHz) 2048-d embedding of each whole clip",
-        aliases=("pann-cnn14", "cnn14"),
-    )
+    register(VGGishEmbedder)
+    register(PannEmbedder)
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from frechet.errors import WeightsError
-from frechet.weights import WeightsSpec, file_sha256, load_state_dict, resolve_weights
+from frechet.weights import WeightsSpec, load_state_dict, resolve_weights, weights_identity
 
 VGGISH = WeightsSpec(
     "vggish",
@@ -57,24 +57,14 @@ class Checkpoint:
             ) from None
 
 
-def load_checkpoint(spec: WeightsSpec, path: str | None) -> Checkpoint:
-    """The weights of ``spec``: the local file ``path`` when given, else the verified canonical file.
-
-    The canonical file, or a local copy with its checksum, is named by its file name; any other local file by the
-    start of its sha256, so statistics made with different weights never mix. NumPy arrays inside the file (the
-    PCA parameters, PANN's training-sampler state) are admitted, arbitrary objects never.
+def load_checkpoint(spec: WeightsSpec, path: str | Path | None) -> Checkpoint:
+    """The weights of ``spec``: the local file ``path`` when given, else the verified canonical file, named in the
+    embedder id by :func:`frechet.weights.weights_identity`. NumPy arrays inside the file (the PCA parameters,
+    PANN's training-sampler state) are admitted, arbitrary objects never.
     """
     file = resolve_weights(spec, path)
     state = load_state_dict(file, numpy_arrays=True)
-    return Checkpoint(spec, file, state, _identity(spec, file, local=path is not None))
-
-
-def _identity(spec: WeightsSpec, file: Path, *, local: bool) -> str:
-    if not local:
-        return spec.file_name
-    digest = file_sha256(file)
-    expected = spec.expected_hash
-    return spec.file_name if expected and digest.startswith(expected) else f"sha256:{digest[:16]}"
+    return Checkpoint(spec, file, state, weights_identity(spec, path))
 
 
 def _few(names: list[str]) -> str:

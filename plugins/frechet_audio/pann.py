@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from frechet.embedder import Embedder
 from frechet.errors import InputError
 from frechet_audio.checkpoints import PANN_CNN14_16K, load_checkpoint
 from frechet_audio.clips import Clip
-from frechet_audio.options import Options
+from frechet_audio.options import PAD_SHORT, weights_option
 from frechet_audio.pann_frontend import HOP, SAMPLE_RATE, LogMel, Spectrogram
 from frechet_audio.resample import RESAMPLER
 from frechet_audio.stream import mono_signal
@@ -92,22 +93,21 @@ class Waveforms:
 
 
 class PannEmbedder(Embedder):
-    """PANN CNN14 (16 kHz) clip embeddings; options ``pad_short``, ``weights``."""
+    """PANN CNN14 (AudioSet, 16 kHz) 2048-d embedding of each whole clip"""
 
     name = "pann"
     domain = "audio"
+    aliases = ("pann-cnn14", "cnn14")
     fd_key = "fad"
+    outputs = {"embedding": EMBEDDING_SIZE, "clipwise": CLASSES}
+    default_output = "embedding"
     sample_rate = SAMPLE_RATE
     weights = (PANN_CNN14_16K,)
+    options = (PAD_SHORT, weights_option("PANN CNN14"))
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, pad_short: bool = False, weights: Path | None = None) -> None:
         super().__init__()
-        given = Options(self.name, options)
-        self.pad_short = given.flag("pad_short")
-        weights = given.text("weights")
-        given.done()
-        self.outputs = {"embedding": EMBEDDING_SIZE, "clipwise": CLASSES}
-        self.default_output = "embedding"
+        self.pad_short = pad_short
         checkpoint = load_checkpoint(PANN_CNN14_16K, weights)
         self.model = Cnn14().eval()
         wrapped = checkpoint.state.get("model")  # published files hold {"model": state dict, "iteration", "sampler"}
@@ -148,6 +148,3 @@ class PannEmbedder(Embedder):
             config["pad_short"] = True
         return config
 
-    def to(self, device: torch.device | str) -> PannEmbedder:
-        self.model.to(device)
-        return super().to(device)

@@ -9,17 +9,18 @@ final ReLU; ``pca=true`` applies the released PCA/whitening, clipping to [-2, 2]
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from frechet.embedder import Embedder
+from frechet.embedder import Embedder, Option
 from frechet.errors import InputError, WeightsError
 from frechet_audio.checkpoints import VGGISH, VGGISH_PCA, Checkpoint, load_checkpoint
 from frechet_audio.clips import Clip
-from frechet_audio.options import Options
+from frechet_audio.options import PAD_SHORT, weights_option
 from frechet_audio.resample import RESAMPLER
 from frechet_audio.stream import Windows, mono_blocks
 from frechet_audio.vggish_frontend import EXAMPLE_HOP, EXAMPLE_SAMPLES, SAMPLE_RATE, log_mel_examples
@@ -73,25 +74,34 @@ class VGGishPCA(nn.Module):
 
 
 class VGGishEmbedder(Embedder):
-    """VGGish embeddings of 0.96 s examples; options ``pca``, ``relu``, ``pad_short``, ``weights``, ``pca_weights``."""
+    """VGGish (AudioSet) 128-d embeddings of 0.96 s examples at 16 kHz, without PCA or final ReLU (FAD)"""
 
     name = "vggish"
     domain = "audio"
     fd_key = "fad"
+    outputs = {"embedding": EMBEDDING_SIZE}
+    default_output = "embedding"
     multiple_examples = True
     sample_rate = SAMPLE_RATE
     weights = (VGGISH, VGGISH_PCA)
+    options = (
+        Option("pca", bool, default=False, help="apply the released PCA/whitening and 8-bit quantisation"),
+        Option("relu", bool, default=False, help="keep the final ReLU of the embedding layer"),
+        PAD_SHORT,
+        weights_option("VGGish"),
+        weights_option("VGGish PCA", name="pca_weights"),
+    )
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(
+        self,
+        pca: bool = False,
+        relu: bool = False,
+        pad_short: bool = False,
+        weights: Path | None = None,
+        pca_weights: Path | None = None,
+    ) -> None:
         super().__init__()
-        given = Options(self.name, options)
-        self.pca = given.flag("pca")
-        self.relu = given.flag("relu")
-        self.pad_short = given.flag("pad_short")
-        weights, pca_weights = given.text("weights"), given.text("pca_weights")
-        given.done()
-        self.outputs = {"embedding": EMBEDDING_SIZE}
-        self.default_output = "embedding"
+        self.pca, self.relu, self.pad_short = pca, relu, pad_short
         checkpoint = load_checkpoint(VGGISH, weights)
         self.model = VGGish().eval()
         checkpoint.load_into(self.model)
@@ -133,12 +143,6 @@ class VGGishEmbedder(Embedder):
         if self.pad_short:
             config["pad_short"] = True
         return config
-
-    def to(self, device: torch.device | str) -> VGGishEmbedder:
-        self.model.to(device)
-        if self.postprocessor is not None:
-            self.postprocessor.to(device)
-        return super().to(device)
 
 
 def _pca_from(checkpoint: Checkpoint) -> VGGishPCA:

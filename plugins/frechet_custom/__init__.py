@@ -30,43 +30,11 @@ __all__ = [
     "image_preprocessing",
 ]
 
-_IMAGE_OPTIONS = "options size, resize, mean, std, output"
+#: Its model-file embedders read images through the image plugin's sources.
+frechet_requires = ("image",)
 
 
 @hookimpl
 def frechet_register_embedders(register: Any) -> None:
-    register(
-        "torchscript:",
-        TorchScriptEmbedder,
-        domain="image",
-        outputs={},
-        description=f"TorchScript model file: RGB in [0, 1] -> (B, D) or a dict of them; {_IMAGE_OPTIONS}",
-    )
-    register(
-        "onnx:",
-        OnnxEmbedder,
-        domain="image",
-        outputs={},
-        description=f"ONNX model file (onnxruntime, extra 'onnx'); {_IMAGE_OPTIONS}",
-    )
-    register(
-        "python:",
-        PythonFactoryEmbedder,
-        domain="any",
-        outputs={},
-        description="python:package.module:factory -> the Embedder it returns (any domain); options go to the factory",
-    )
-    register(
-        "torchvision:",
-        TorchvisionEmbedder,
-        domain="image",
-        outputs={"features": None, "logits": None},
-        description="torchvision classification model; weights=NAME|PATH, defaults from the weights",
-    )
-    register(
-        "timm:",
-        TimmEmbedder,
-        domain="image",
-        outputs={"features": None, "logits": None},
-        description="timm model; weights from timm's cache or weights=PATH, defaults from its config",
-    )
+    for embedder in (TorchScriptEmbedder, OnnxEmbedder, PythonFactoryEmbedder, TorchvisionEmbedder, TimmEmbedder):
+        register(embedder)

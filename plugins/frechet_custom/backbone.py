@@ -10,8 +10,7 @@ import numpy as np
 import torch
 
 from frechet.embedder import Embedder
-from frechet.errors import ConfigError, FrechetError
-from frechet_custom._messages import summary
+from frechet.errors import ConfigError, FrechetError, one_line
 from frechet_custom.preprocessing import ImagePreprocessing
 
 #: Output name of a model that returns a single tensor instead of a dict of named ones.
@@ -66,7 +65,7 @@ class ImageModelEmbedder(Embedder):
         except Exception as error:  # the model's own code fails in any number of ways
             raise ConfigError(
                 f"{self.label}: the model failed on a {tuple(grey.shape)} float32 batch "
-                f"({summary(error)}); check size= and that it takes RGB images as (batch, 3, height, width)"
+                f"({one_line(error)}); check size= and that it takes RGB images as (batch, 3, height, width)"
             ) from None
         outputs = named_outputs(raw, self.label)
         if output is not None and output not in outputs:

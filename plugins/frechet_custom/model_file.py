@@ -1,14 +1,11 @@
-"""Model files named after ``KIND:``: existence check and the sha256 prefix that goes into the embedder id."""
+"""Model files named after ``KIND:``: existence check and how the embedder id names the file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from frechet.errors import WeightsError
-from frechet.weights import file_sha256
-
-#: Hex digits of the model file's sha256 kept in the embedder id: enough to tell any two files apart.
-SHA256_PREFIX = 16
+from frechet.weights import weights_identity
 
 
 def model_file(target: str, label: str) -> Path:
@@ -19,6 +16,6 @@ def model_file(target: str, label: str) -> Path:
     return path
 
 
-def sha256_prefix(path: Path) -> str:
-    """The first hex digits of the file's sha256: editing or replacing the model changes the embedder id."""
-    return file_sha256(path)[:SHA256_PREFIX]
+def model_identity(path: Path) -> dict[str, str]:
+    """The model file's part of the embedder id (its sha256 prefix): editing or replacing the model changes it."""
+    return {"weights": weights_identity(path=path)}

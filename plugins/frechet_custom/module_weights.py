@@ -8,9 +8,8 @@ from typing import Any
 
 import torch
 
-from frechet.errors import WeightsError
+from frechet.errors import WeightsError, one_line
 from frechet.weights import load_state_dict
-from frechet_custom._messages import summary
 
 #: Hex digits of the weights digest kept in the embedder id.
 DIGEST_PREFIX = 16
@@ -26,7 +25,7 @@ def load_local_weights(module: torch.nn.Module, path: str | Path, label: str) ->
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise WeightsError(f"{label}: {path} does not fit this model ({summary(error)})") from None
+        raise WeightsError(f"{label}: {path} does not fit this model ({one_line(error)})") from None
 
 
 def weights_digest(module: torch.nn.Module) -> str:
@@ -47,4 +46,4 @@ def _read_safetensors(path: Path, label: str) -> dict[str, Any]:
     try:
         return load_file(str(path))
     except Exception as error:  # safetensors raises its own error types for corrupt files
-        raise WeightsError(f"{label}: {path} is not a readable safetensors file ({summary(error)})") from None
+        raise WeightsError(f"{label}: {path} is not a readable safetensors file ({one_line(error)})") from None

@@ -8,42 +8,42 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.errors import ConfigError, WeightsError
-from frechet_custom._messages import summary
+from frechet.errors import ConfigError, WeightsError, one_line
 from frechet_custom.backbone import ImageModelEmbedder
-from frechet_custom.model_file import model_file, sha256_prefix
+from frechet_custom.model_file import model_file, model_identity
 from frechet_custom.optional import import_optional
-from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
+from frechet_custom.preprocessing import OUTPUT_OPTION, PREPROCESSING_OPTIONS, image_preprocessing
 
 log = logging.getLogger("frechet")
-_OPTIONS = (*PREPROCESSING_OPTIONS, "output")
 _INSTALL = "pip install 'frechet[onnx]' (or onnxruntime-gpu)"
 
 
 class OnnxEmbedder(ImageModelEmbedder):
-    """Runs an ONNX graph mapping a float32 (B, 3, h, w) RGB input to one or more (B, D) outputs, named as in the
-    graph. A graph with a fixed spatial size makes that the default ``size``; one with a fixed batch of 1 is run
-    an item at a time."""
+    """ONNX model file (onnxruntime, extra 'onnx'): RGB in [0, 1] -> one or more (B, D) outputs.
+
+    Outputs are named as in the graph. A graph with a fixed spatial size makes that the default ``size``; one with
+    a fixed batch of 1 is run an item at a time. Only the graph's operators run, never Python code."""
 
     name = "onnx"
+    family = True
+    options = (*PREPROCESSING_OPTIONS, OUTPUT_OPTION)
     precisions = ("fp32",)  # onnxruntime runs the graph as exported; torch's autocast does not reach it
 
-    def __init__(self, target: str, output: str | None = None, **options: Any) -> None:
+    def __init__(self, target: str, output: str | None = None, **preprocessing: Any) -> None:
         label = f"onnx:{target}"
-        check_options(options, _OPTIONS, label)
         self._ort = import_optional("onnxruntime", label, _INSTALL)
         self.path = model_file(target, label)
         self.label = label
         self.session = self._session(["CPUExecutionProvider"])
         self._input, default_size, self._one_at_a_time = _image_input(self.session, label)
         self._outputs = [node.name for node in self.session.get_outputs()]
-        preprocessing = image_preprocessing(options, label, default_size=default_size)
-        if default_size is not None and preprocessing.size != default_size:
+        steps = image_preprocessing(label, default_size=default_size, **preprocessing)
+        if default_size is not None and steps.size != default_size:
             raise ConfigError(
                 f"{label}: the graph takes {default_size[0]}x{default_size[1]} images only, but size="
-                f"{preprocessing.config()['size']}; re-export it with dynamic height/width axes or drop size="
+                f"{steps.config()['size']}; re-export it with dynamic height/width axes or drop size="
             )
-        super().__init__(label, preprocessing, {"sha256": sha256_prefix(self.path)}, output)
+        super().__init__(label, steps, model_identity(self.path), output)
 
     def _run(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         array = batch.detach().cpu().numpy().astype(np.float32, copy=False)
@@ -71,7 +71,7 @@ class OnnxEmbedder(ImageModelEmbedder):
             return self._ort.InferenceSession(str(self.path), providers=providers)
         except Exception as error:  # onnxruntime raises its own exception types for unreadable graphs
             raise WeightsError(
-                f"{self.label}: not a loadable ONNX model ({summary(error)}); export one with torch.onnx.export"
+                f"{self.label}: not a loadable ONNX model ({one_line(error)}); export one with torch.onnx.export"
             ) from None
 
 

@@ -7,8 +7,7 @@ from types import ModuleType
 
 import torch
 
-from frechet.errors import ConfigError
-from frechet_custom._messages import summary
+from frechet.errors import ConfigError, one_line
 
 
 def import_optional(package: str, label: str, install: str) -> ModuleType:
@@ -29,6 +28,6 @@ def import_optional(package: str, label: str, install: str) -> ModuleType:
 
 def _broken(package: str, label: str, error: BaseException) -> ConfigError:
     return ConfigError(
-        f"{label}: the package '{package}' is installed but cannot be loaded ({summary(error)}); install a {package} build "
+        f"{label}: the package '{package}' is installed but cannot be loaded ({one_line(error)}); install a {package} build "
         f"that matches torch {torch.__version__}"
     )

@@ -6,21 +6,78 @@ with ``resize`` (no resampling when the image already has that size), scaled to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from frechet.caller import spell_embedder_option
+from frechet.embedder import Option
 from frechet.errors import ConfigError
 from frechet_image import resize_float
 from frechet_image.preprocess import RESIZE_METHODS
 
-#: The options :func:`image_preprocessing` reads.
-PREPROCESSING_OPTIONS = ("size", "resize", "mean", "std")
 #: Resize method when ``resize`` is not given: what torchvision's classification transforms use.
 DEFAULT_RESIZE = "bilinear"
+
+
+def parse_size(value: Any) -> tuple[int, int]:
+    """N or HxW (height x width), e.g. 224 or 256x192"""
+    if isinstance(value, str):
+        parts: Sequence[Any] = value.lower().replace(",", "x").split("x")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        parts = (value,)
+    else:
+        parts = tuple(value) if isinstance(value, Sequence) else ()
+    try:
+        sides = tuple(int(str(part).strip()) for part in parts)
+    except ValueError:
+        sides = ()
+    if len(sides) == 1:
+        sides = sides * 2
+    if len(sides) != 2 or min(sides) < 1:
+        raise ValueError("use N for N x N, or HxW such as 256x192")
+    return sides[0], sides[1]
+
+
+def parse_channels(value: Any) -> tuple[float, float, float]:
+    """one number or three (R,G,B), e.g. 0.5,0.5,0.5"""
+    parts = value.split(",") if isinstance(value, str) else (list(value) if isinstance(value, Sequence) else [value])
+    try:
+        numbers = [float(part) for part in parts]
+    except (TypeError, ValueError):
+        numbers = []
+    if len(numbers) == 1:
+        numbers *= 3
+    if len(numbers) != 3 or not all(np.isfinite(numbers)):
+        raise ValueError("give one number or three, e.g. 0.5,0.5,0.5")
+    return numbers[0], numbers[1], numbers[2]
+
+
+def parse_positive_channels(value: Any) -> tuple[float, float, float]:
+    """one positive number or three (R,G,B), e.g. 0.229,0.224,0.225"""
+    channels = parse_channels(value)
+    if any(number <= 0 for number in channels):
+        raise ValueError("every channel must be positive")
+    return channels
+
+
+#: The options :func:`image_preprocessing` reads, declared for every embedder that uses it.
+PREPROCESSING_OPTIONS = (
+    Option("size", parse_size, help="the model's input size; images are resized to it (not when they have it)"),
+    Option("resize", choices=tuple(RESIZE_METHODS), help=f"resize filter (default {DEFAULT_RESIZE})"),
+    Option("mean", parse_channels, help="per-channel mean subtracted from [0, 1] values (default 0)"),
+    Option("std", parse_positive_channels, help="per-channel divisor after the mean (default 1)"),
+)
+#: ``output``: which of a model's outputs the Fréchet distance uses.
+OUTPUT_OPTION = Option("output", help="which of the model's outputs FD uses (default: its first)")
+
+
+def zoo_options(weights_help: str) -> tuple[Option, ...]:
+    """The options of a model taken from a model zoo by name: preprocessing, its weights, the output."""
+    return (*PREPROCESSING_OPTIONS, Option("weights", help=weights_help), OUTPUT_OPTION)
 
 
 @dataclass(frozen=True)
@@ -56,80 +113,33 @@ class ImagePreprocessing:
 
 
 def image_preprocessing(
-    options: Mapping[str, Any],
     label: str,
     *,
+    size: tuple[int, int] | None = None,
+    resize: str | None = None,
+    mean: tuple[float, float, float] | None = None,
+    std: tuple[float, float, float] | None = None,
     default_size: tuple[int, int] | None = None,
     default_method: str = DEFAULT_RESIZE,
     default_mean: Sequence[float] = (0.0, 0.0, 0.0),
     default_std: Sequence[float] = (1.0, 1.0, 1.0),
 ) -> ImagePreprocessing:
-    """Read ``size``, ``resize``, ``mean`` and ``std`` from ``options`` (CLI strings or Python values).
+    """The preprocessing from the parsed options, each falling back on the model's default where it has one.
 
     ``label`` names the embedder in errors. Without ``size`` and without a ``default_size`` (from the model or its
     weights) the size is an error: frechet cannot guess the resolution a model was trained at.
     """
-    if "size" in options:
-        size = parse_size(options["size"], label)
-    elif default_size is not None:
-        size = default_size
-    else:
+    size = size or default_size
+    if size is None:
         raise ConfigError(
-            f"{label}: give the model's input size with --embedder-option size=N (or size=HxW); images are resized "
-            "to it (not at all when they already have that size)"
+            f"{label}: give the model's input size with {spell_embedder_option('size', 'N')} (or HxW); images are "
+            "resized to it (not at all when they already have that size)"
         )
-    method = str(options.get("resize", default_method)).strip().lower()
-    if method not in RESIZE_METHODS:
-        raise ConfigError(f"{label}: resize={method!r} is not a resize method; choose one of {', '.join(RESIZE_METHODS)}")
-    mean = _channels(options.get("mean", default_mean), "mean", label)
-    std = _channels(options.get("std", default_std), "std", label)
-    if any(value <= 0 for value in std):
-        raise ConfigError(f"{label}: std={_float_list(std)} must be positive for every channel")
-    return ImagePreprocessing(size, method, mean, std)
+    return ImagePreprocessing(size, resize or default_method, _triple(mean or default_mean), _triple(std or default_std))
 
 
-def parse_size(value: Any, label: str) -> tuple[int, int]:
-    """``224``, ``"224"``, ``"256x192"`` (height x width) or a (height, width) pair -> (height, width)."""
-    if isinstance(value, str):
-        parts: Sequence[Any] = value.lower().replace(",", "x").split("x")
-    elif isinstance(value, int):
-        parts = (value,)
-    else:
-        parts = tuple(value) if isinstance(value, Sequence) else ()
-    try:
-        sides = tuple(int(str(part).strip()) for part in parts)
-    except ValueError:
-        sides = ()
-    if len(sides) == 1:
-        sides = sides * 2
-    if len(sides) != 2 or min(sides) < 1:
-        raise ConfigError(f"{label}: size={value!r} is not a size; use N for N x N, or HxW (e.g. size=256x192)")
-    return sides[0], sides[1]
-
-
-def check_options(options: Mapping[str, Any], known: Sequence[str], label: str) -> None:
-    """Raise ConfigError naming the first option not in ``known`` (and what to use for the core's image flags)."""
-    for key in options:
-        if key in known:
-            continue
-        if key == "preprocess":
-            raise ConfigError(f"{label}: --preprocess is for the Inception modes; use the options resize=, mean=, std=")
-        if key == "weights":
-            raise ConfigError(f"{label}: --weights is not used; the model file is the part after the ':'")
-        raise ConfigError(f"{label}: unknown option '{key}'; this embedder takes {', '.join(known)}")
-
-
-def _channels(value: Any, name: str, label: str) -> tuple[float, float, float]:
-    parts = value.split(",") if isinstance(value, str) else (list(value) if isinstance(value, Sequence) else [value])
-    try:
-        numbers = [float(part) for part in parts]
-    except (TypeError, ValueError):
-        numbers = []
-    if len(numbers) == 1:
-        numbers *= 3
-    if len(numbers) != 3 or not all(np.isfinite(numbers)):
-        raise ConfigError(f"{label}: {name}={value!r} must be one number or three (R,G,B), e.g. {name}=0.5,0.5,0.5")
-    return numbers[0], numbers[1], numbers[2]
+def _triple(values: Sequence[float]) -> tuple[float, float, float]:
+    return float(values[0]), float(values[1]), float(values[2])
 
 
 def _float_list(values: Sequence[float]) -> str:

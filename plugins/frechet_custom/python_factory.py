@@ -11,14 +11,19 @@ from typing import Any
 import torch
 
 from frechet.embedder import Embedder
-from frechet.errors import ConfigError, FrechetError, PluginError
-from frechet_custom._messages import summary
+from frechet.errors import ConfigError, FrechetError, PluginError, one_line
 
 
 class PythonFactoryEmbedder(Embedder):
-    """The Embedder a user's factory returns, with its id extended by the factory's name and the options given."""
+    """python:package.module:factory -> the Embedder it returns (any domain; runs your code); options go to it.
+
+    The id is extended by the factory's name and the options given."""
 
     name = "python"
+    domain = "any"
+    family = True
+    runs_user_code = True
+    options = None  # passed to the factory as given: it declares its own parameters
 
     def __init__(self, target: str, **options: Any) -> None:
         super().__init__()
@@ -67,7 +72,7 @@ def load_factory(target: str, label: str) -> Callable[..., Any]:
             f"{label}: cannot import '{module_name}' ({error}); install it or put its folder on PYTHONPATH"
         ) from None
     except Exception as error:  # the user's module failed while importing
-        raise PluginError(f"{label}: importing '{module_name}' raised {summary(error)}") from None
+        raise PluginError(f"{label}: importing '{module_name}' raised {one_line(error)}") from None
     for part in attribute.split("."):
         if not hasattr(found, part):
             raise ConfigError(f"{label}: '{module_name}' has no attribute '{attribute}'")
@@ -89,5 +94,5 @@ def _call(factory: Callable[..., Any], options: dict[str, Any], label: str) -> A
     except FrechetError:
         raise
     except Exception as error:  # the user's code: report it in one line, as every other error
-        raise PluginError(f"{label}: the factory raised {summary(error)}") from None
+        raise PluginError(f"{label}: the factory raised {one_line(error)}") from None
 

@@ -11,31 +11,32 @@ from typing import Any
 
 import torch
 
-from frechet.errors import ConfigError, WeightsError
-from frechet_custom._messages import summary
+from frechet.errors import ConfigError, WeightsError, one_line
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.module_weights import load_local_weights, weights_digest
 from frechet_custom.optional import import_optional
-from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
+from frechet_custom.preprocessing import image_preprocessing, zoo_options
 
-_OPTIONS = (*PREPROCESSING_OPTIONS, "weights", "output")
 _INSTALL = "pip install timm (it needs a torchvision that matches your torch)"
 _RESIZE_NAMES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "box": "area"}
 
 
 class TimmEmbedder(ImageModelEmbedder):
-    """A timm model by name, e.g. ``timm:convnext_tiny.fb_in1k``; ``weights`` is a local state dict file (default:
-    timm's pretrained weights)."""
+    """timm model; weights from timm's cache or weights=PATH, preprocessing defaults from its config.
+
+    ``timm:convnext_tiny.fb_in1k``: ``weights`` is a local state dict file (default: timm's pretrained weights)."""
 
     name = "timm"
+    family = True
+    outputs = {"features": None, "logits": None}
+    options = zoo_options("a local state dict file (default: timm's pretrained weights)")
 
-    def __init__(self, target: str, weights: str | None = None, output: str | None = None, **options: Any) -> None:
+    def __init__(self, target: str, weights: str | None = None, output: str | None = None, **preprocessing: Any) -> None:
         label = f"timm:{target}"
-        check_options(options, _OPTIONS, label)
         timm = import_optional("timm", label, _INSTALL)
         self.module, defaults = build_timm_model(timm, target, weights, label)
-        preprocessing = image_preprocessing(options, label, **defaults)
-        super().__init__(label, preprocessing, {"model": target, "weights": weights_digest(self.module)}, output)
+        steps = image_preprocessing(label, **preprocessing, **defaults)
+        super().__init__(label, steps, {"model": target, "weights": weights_digest(self.module)}, output)
 
     def _run(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.module.forward_features(batch)
@@ -43,11 +44,6 @@ class TimmEmbedder(ImageModelEmbedder):
             "features": self.module.forward_head(features, pre_logits=True),
             "logits": self.module.forward_head(features),
         }
-
-    def to(self, device: torch.device | str) -> TimmEmbedder:
-        self.module.to(device)
-        return super().to(device)
-
 
 def build_timm_model(timm: Any, name: str, weights: str | None, label: str) -> tuple[torch.nn.Module, dict[str, Any]]:
     """The timm model ``name`` with its weights loaded, and preprocessing defaults from its data config."""
@@ -58,7 +54,7 @@ def build_timm_model(timm: Any, name: str, weights: str | None, label: str) -> t
             module = timm.create_model(name, pretrained=True)
         except Exception as error:  # timm's download or cache lookup failed
             raise WeightsError(
-                f"{label}: cannot load timm's pretrained weights ({summary(error)}); run once with network access "
+                f"{label}: cannot load timm's pretrained weights ({one_line(error)}); run once with network access "
                 "so timm caches them, or pass --weights PATH"
             ) from None
     else:

@@ -8,33 +8,28 @@ from typing import Any
 
 import torch
 
-from frechet.errors import WeightsError
-from frechet_custom._messages import summary
+from frechet.errors import WeightsError, one_line
 from frechet_custom.backbone import ImageModelEmbedder
-from frechet_custom.model_file import model_file, sha256_prefix
-from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
-
-_OPTIONS = (*PREPROCESSING_OPTIONS, "output")
+from frechet_custom.model_file import model_file, model_identity
+from frechet_custom.preprocessing import OUTPUT_OPTION, PREPROCESSING_OPTIONS, image_preprocessing
 
 
 class TorchScriptEmbedder(ImageModelEmbedder):
-    """Runs a TorchScript module that maps (B, 3, h, w) float32 RGB to (B, D) features or a dict of them."""
+    """TorchScript model file: RGB in [0, 1] -> (B, D) or a dict of them (runs the file's code: trust it)."""
 
     name = "torchscript"
+    family = True
+    runs_user_code = True
+    options = (*PREPROCESSING_OPTIONS, OUTPUT_OPTION)
 
-    def __init__(self, target: str, output: str | None = None, **options: Any) -> None:
+    def __init__(self, target: str, output: str | None = None, **preprocessing: Any) -> None:
         label = f"torchscript:{target}"
-        check_options(options, _OPTIONS, label)
         path = model_file(target, label)
         self.module = _load(path, label)
-        super().__init__(label, image_preprocessing(options, label), {"sha256": sha256_prefix(path)}, output)
+        super().__init__(label, image_preprocessing(label, **preprocessing), model_identity(path), output)
 
     def _run(self, batch: torch.Tensor) -> Any:
         return self.module(batch)
-
-    def to(self, device: torch.device | str) -> TorchScriptEmbedder:
-        self.module.to(device)
-        return super().to(device)
 
 
 def _load(path: Path, label: str) -> torch.jit.ScriptModule:
@@ -56,4 +51,4 @@ def _why(path: Path, error: Exception) -> str:
         has_code = any("/code/" in f"/{name}" for name in archive.namelist())
     if not has_code:
         return "the archive holds no TorchScript code: a state dict saved with torch.save needs its model's code"
-    return summary(error)
+    return one_line(error)

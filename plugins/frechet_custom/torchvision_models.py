@@ -12,36 +12,38 @@ from typing import Any
 
 import torch
 
-from frechet.errors import ConfigError, WeightsError
+from frechet.errors import ConfigError, WeightsError, one_line
 from frechet.weights import is_offline
-from frechet_custom._messages import summary
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.module_weights import load_local_weights, weights_digest
 from frechet_custom.optional import import_optional
-from frechet_custom.preprocessing import PREPROCESSING_OPTIONS, check_options, image_preprocessing
+from frechet_custom.preprocessing import image_preprocessing, zoo_options
 
-_OPTIONS = (*PREPROCESSING_OPTIONS, "weights", "output")
 _INSTALL = "install torchvision (pip install 'frechet[vision]', the build that matches your torch)"
 _RESIZE_NAMES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "nearest-exact": "nearest"}
 
 
 class TorchvisionEmbedder(ImageModelEmbedder):
-    """A torchvision model by name, e.g. ``torchvision:resnet50``; ``weights`` is a weights name of that model
-    (default ``DEFAULT``) or a local state dict file."""
+    """torchvision classification model; weights=NAME|PATH, preprocessing defaults from the weights.
+
+    ``torchvision:resnet50``: ``weights`` is a weights name of that model (default ``DEFAULT``) or a local state
+    dict file."""
 
     name = "torchvision"
+    family = True
+    outputs = {"features": None, "logits": None}
+    options = zoo_options("a weights name of the model (default DEFAULT) or a local state dict file")
 
-    def __init__(self, target: str, weights: str | None = None, output: str | None = None, **options: Any) -> None:
+    def __init__(self, target: str, weights: str | None = None, output: str | None = None, **preprocessing: Any) -> None:
         label = f"torchvision:{target}"
-        check_options(options, _OPTIONS, label)
         models = import_optional("torchvision", label, _INSTALL).models
         self.module, defaults = build_torchvision_model(models, target, weights, label)
         self._head = last_linear(self.module)
         self._captured: dict[str, torch.Tensor] = {}
         if self._head is not None:
             self._head.register_forward_hook(self._capture)
-        preprocessing = image_preprocessing(options, label, **defaults)
-        super().__init__(label, preprocessing, {"model": target, "weights": weights_digest(self.module)}, output)
+        steps = image_preprocessing(label, **preprocessing, **defaults)
+        super().__init__(label, steps, {"model": target, "weights": weights_digest(self.module)}, output)
 
     def _capture(self, _module: torch.nn.Module, args: tuple[Any, ...], _result: Any) -> None:
         self._captured["features"] = args[0].flatten(1)
@@ -51,11 +53,6 @@ class TorchvisionEmbedder(ImageModelEmbedder):
         if self._head is None:
             return {"logits": logits}
         return {"features": self._captured.pop("features"), "logits": logits}
-
-    def to(self, device: torch.device | str) -> TorchvisionEmbedder:
-        self.module.to(device)
-        return super().to(device)
-
 
 def build_torchvision_model(
     models: Any, name: str, weights: str | None, label: str
@@ -73,7 +70,7 @@ def build_torchvision_model(
             module = builder(weights=member)
         except Exception as error:  # torchvision's download or load failed
             raise WeightsError(
-                f"{label}: cannot load the {member.name} weights ({summary(error)}); download {member.url} into "
+                f"{label}: cannot load the {member.name} weights ({one_line(error)}); download {member.url} into "
                 f"{_hub_checkpoints()} or pass --weights PATH"
             ) from None
     else:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.archives import check_member_size
+from frechet.io import check_member_size
 from frechet.errors import InputError
 from frechet.sources import Source, list_files
 from frechet_image.decode import decode_image, pixel_limit

@@ -6,17 +6,13 @@ from typing import Any
 
 from frechet.hookspecs import hookimpl
 from frechet_inception.embedder import InceptionEmbedder
-from frechet_inception.network import OUTPUTS
 
 __all__ = ["InceptionEmbedder"]
+
+#: Its inputs are images, read by the image plugin's sources.
+frechet_requires = ("image",)
 
 
 @hookimpl
 def frechet_register_embedders(register: Any) -> None:
-    register(
-        "inception",
-        InceptionEmbedder,
-        domain="image",
-        outputs=dict(OUTPUTS),
-        description="FID Inception-v3 (TensorFlow 2015-12-05 weights): pool3 for FID, logits for IS",
-    )
+    register(InceptionEmbedder)

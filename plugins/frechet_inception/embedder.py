@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.embedder import Embedder
-from frechet.errors import ConfigError
+from frechet.embedder import Embedder, Option
+from frechet.weights import weights_identity
 from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, to_model_input
 from frechet_inception.network import OUTPUTS, FIDInceptionV3
-from frechet_inception.weights import WEIGHTS, load_network, resolve_inception_weights, weights_identity
+from frechet_inception.weights import WEIGHTS, load_network, resolve_inception_weights
 
 INPUT_SIZE = 299
 
@@ -27,21 +27,22 @@ class InceptionEmbedder(Embedder):
 
     name = "inception"
     domain = "image"
+    description = "FID Inception-v3 (TensorFlow 2015-12-05 weights): pool3 for FID, logits for IS"
     fd_key = "fid"
     outputs = dict(OUTPUTS)
     default_output = "pool"
     weights = WEIGHTS
+    options = (
+        Option("preprocess", choices=tuple(PREPROCESS_MODES), default=DEFAULT_PREPROCESS,
+               help="whose resize and scaling: tf (TTUR, torch-fidelity), pytorch-fid, clean (clean-fid)"),
+        Option("weights", Path, help="a local weights file instead of the canonical download"),
+    )
 
-    def __init__(self, preprocess: str | None = None, weights: str | Path | None = None) -> None:
+    def __init__(self, preprocess: str = DEFAULT_PREPROCESS, weights: Path | None = None) -> None:
         super().__init__()
-        self.preprocess = DEFAULT_PREPROCESS if preprocess is None else str(preprocess).strip().lower()
-        if self.preprocess not in PREPROCESS_MODES:
-            raise ConfigError(
-                f"--preprocess '{preprocess}' is not a mode of the inception embedder; "
-                f"choose one of {', '.join(PREPROCESS_MODES)}"
-            )
-        self.weights_path = None if weights in (None, "") else Path(weights).expanduser()
-        self.weights_id = weights_identity(self.weights_path)
+        self.preprocess = preprocess
+        self.weights_path = weights
+        self.weights_id = weights_identity(WEIGHTS[0], weights)
         self._network: FIDInceptionV3 | None = None
 
     def transform(self, item: np.ndarray) -> torch.Tensor:
@@ -62,12 +63,6 @@ class InceptionEmbedder(Embedder):
 
     def config(self) -> dict[str, Any]:
         return {"weights": self.weights_id, "preprocess": self.preprocess}
-
-    def to(self, device: torch.device | str) -> InceptionEmbedder:
-        super().to(device)
-        if self._network is not None:
-            self._network.to(self.device)
-        return self
 
     def __getstate__(self) -> dict[str, Any]:
         # DataLoader workers started with "spawn" receive the embedder for ``transform`` only: never the network.

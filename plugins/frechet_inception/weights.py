@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from frechet.errors import WeightsError
-from frechet.weights import WeightsSpec, file_sha256, is_offline, load_state_dict, resolve_weights, weights_dir
+from frechet.weights import WeightsSpec, is_offline, load_state_dict, resolve_weights, weights_dir
 from frechet_inception.network import FIDInceptionV3, load_network_state
 
 #: Full sha256 of the canonical file; the first 8 hex digits are the "-6726825d" in both file names.
@@ -30,8 +30,6 @@ TORCH_FIDELITY_WEIGHTS = WeightsSpec(
     description="the same file, as published by torch-fidelity",
 )
 WEIGHTS = (PYTORCH_FID_WEIGHTS, TORCH_FIDELITY_WEIGHTS)
-#: How id() names the canonical weights: the hash prefix both file names carry.
-CANONICAL_ID = CANONICAL_SHA256[:8]
 
 
 def resolve_inception_weights(path: str | Path | None = None, specs: Sequence[WeightsSpec] = WEIGHTS) -> Path:
@@ -52,19 +50,6 @@ def resolve_inception_weights(path: str | Path | None = None, specs: Sequence[We
             if is_offline():
                 break
     raise failures[0]
-
-
-def weights_identity(path: str | Path | None) -> str:
-    """What ``id()`` records for the weights: the sha256 prefix (8 hex digits) of the file that will be loaded.
-
-    The canonical file is named by its known hash without reading it, so a local copy of it given with ``--weights``
-    has the same identity as the downloaded one and their statistics stay comparable."""
-    if path is None:
-        return CANONICAL_ID
-    explicit = Path(path).expanduser()
-    if not explicit.is_file():
-        raise WeightsError(f"{explicit}: weights file not found (given with --weights)")
-    return file_sha256(explicit)[:8]
 
 
 def load_network(path: str | Path, device: torch.device | str = "cpu") -> FIDInceptionV3:

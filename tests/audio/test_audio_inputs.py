@@ -243,7 +243,7 @@ def test_bad_files_are_skipped_and_reported_with_skip_bad(vggish_weights, tmp_pa
     (tmp_path / "fake" / "broken.wav").write_bytes(b"RIFF....WAVEjunk")
     _write(tmp_path / "fake" / "short.wav", _tone(0.3))
     options = {"weights": str(vggish_weights)}
-    with pytest.raises(InputError, match=r"broken\.wav: unreadable audio file.*\(pass --skip-bad"):
+    with pytest.raises(InputError, match=r"broken\.wav: unreadable audio file.*\(pass skip_bad=True"):
         frechet.compute(tmp_path / "real", tmp_path / "fake", embedder="vggish", embedder_options=options)
     result = frechet.compute(tmp_path / "real", tmp_path / "fake", embedder="vggish", embedder_options=options,
                              skip_bad=True, progress=False)

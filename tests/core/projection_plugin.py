@@ -1,5 +1,6 @@
 """Test-only plugin: a seeded random projection of feature rows (outputs "projected" and "logits") that counts its
-forward calls and can sleep per batch, and a folder source of one-row ``.npy`` files (items with paths).
+forward calls and can sleep per batch, a second one declared the lean way (``wide``), and a folder source of one-row
+``.npy`` files (items with paths) that counts how often it decodes an item.
 
 Installed by the tests as a throwaway distribution with a "frechet" entry point; subprocesses find it on PYTHONPATH.
 Forward calls are counted in ``CALLS`` and, when ``PROJECTION_CALLS`` names a file, appended to it (one line each).
@@ -12,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from frechet import Embedder, Source, hookimpl
+from frechet import Embedder, Option, Source, hookimpl
 from frechet.errors import InputError
 
 CALLS = 0
+LOADS = 0
 LOGITS = 5
 
 
@@ -62,6 +64,17 @@ class Projection(Embedder):
         return {"seed": self.seed, "dims": self.dims}  # the delay does not change the numbers
 
 
+class Wide(Projection):
+    """test: a wider projection, declared by its class (options checked by the core)"""
+
+    name = "wide"
+    outputs = {"projected": None, "logits": LOGITS}
+    options = (Option("seed", int, default=7, help="projection seed"), Option("dims", int, default=9))
+
+    def __init__(self, seed: int = 7, dims: int = 9) -> None:
+        super().__init__(seed=seed, dims=dims)
+
+
 class RowFiles(Source):
     """A folder of ``*.npy`` files, each one feature row; item i is the i-th file by name."""
 
@@ -75,6 +88,8 @@ class RowFiles(Source):
         return len(self.paths)
 
     def load(self, index):
+        global LOADS
+        LOADS += 1
         return np.load(self.paths[index]).astype(np.float64)
 
     def item_name(self, index):
@@ -88,6 +103,7 @@ class RowFiles(Source):
 def frechet_register_embedders(register):
     register("projection", Projection, domain="features", outputs={"projected": None, "logits": LOGITS},
              description="test: seeded random projection of feature rows")
+    register(Wide)
 
 
 @hookimpl

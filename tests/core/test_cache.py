@@ -29,7 +29,7 @@ def _identical(a, b):
 
 
 def _shard_files(folder):
-    return sorted(folder.glob("shards-v1/*/*.npz"))
+    return sorted(folder.glob("shards-v2/*/*.npz"))
 
 
 def test_a_second_run_on_the_same_inputs_reads_the_cache_and_embeds_nothing(projection, rows_file):
@@ -95,7 +95,7 @@ def test_skipped_items_are_remembered_and_reported_the_same_from_the_cache(proje
     expected = [f"{path}[{index}]" for index in (7, 64, 65)] * 2
     assert first["skipped"] == second["skipped"] == expected
     assert first["n_real"] == second["n_real"] == 117
-    with pytest.raises(InputError, match="NaN.*--skip-bad"):
+    with pytest.raises(InputError, match="NaN.*skip_bad=True"):
         frechet.compute(path, path, embedder="projection", shard_size=50, progress=False)
 
 
@@ -132,7 +132,7 @@ def test_a_damaged_shard_is_reported_and_recomputed(projection, rows_file, caplo
 def test_a_cache_that_cannot_be_written_is_reported_and_the_run_goes_on(projection, rows_file, tmp_path, caplog):
     blocked = tmp_path / "read-only"
     blocked.mkdir()
-    (blocked / "shards-v1").write_text("a file where the shard folders should be")
+    (blocked / "shards-v2").write_text("a file where the shard folders should be")
     with caplog.at_level(logging.WARNING, logger="frechet"):
         assert _identical(_stats(rows_file, cache_dir=blocked), _stats(rows_file, cache=False))
     assert caplog.text.count("feature cache not written, continuing without it") == 1
@@ -213,4 +213,4 @@ def test_two_concurrent_runs_on_the_same_inputs_agree_and_leave_a_valid_cache(
     alone = frechet.load_stats(tmp_path / "alone.npz")
     for name in ("run1", "run2", "after"):
         assert _identical(frechet.load_stats(tmp_path / f"{name}.npz"), alone)
-    assert not list(FeatureCache().root.glob("shards-v1/*/.*.tmp"))
+    assert not list(FeatureCache().root.glob("shards-v2/*/.*.tmp"))

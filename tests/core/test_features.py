@@ -75,7 +75,7 @@ def test_statistics_files_are_not_read_as_features(tmp_path):
 
 def test_distance_refuses_inputs_that_need_a_model(tmp_path):
     (tmp_path / "images").mkdir()
-    with pytest.raises(InputError, match="use `compute`"):
+    with pytest.raises(InputError, match=r"frechet.fd\(\) takes statistics.*use frechet.compute\(\)"):
         frechet.fd(tmp_path / "images", _rows(5))
 
 
@@ -83,7 +83,7 @@ def test_a_nan_row_stops_the_run_by_name_or_is_skipped_and_listed(tmp_path):
     a = _rows(20)
     a[4, 1], a[7, 0] = np.nan, -np.inf
     np.save(tmp_path / "a.npy", a)
-    message = rf"^{tmp_path / 'a.npy'}\[4\]: this feature row holds NaN or Inf; .*--skip-bad"
+    message = rf"^{tmp_path / 'a.npy'}\[4\]: this feature row holds NaN or Inf; .*skip_bad=True"
     with pytest.raises(InputError, match=message):
         frechet.compute(tmp_path / "a.npy", _rows(20, seed=1))
     result = frechet.compute(tmp_path / "a.npy", _rows(20, seed=1), skip_bad=True)

@@ -11,7 +11,8 @@ import torch
 
 import frechet
 from frechet.cli import main
-from frechet.runner import RunSettings, _decodes_in_main_process
+from frechet.loading import decodes_in_main_process
+from frechet.settings import Settings
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
@@ -25,7 +26,7 @@ def test_glibc_accepts_the_raised_mmap_threshold():
 @pytest.fixture
 def calls(monkeypatch):
     found = []
-    monkeypatch.setattr("frechet.runner.reuse_large_allocations", lambda: found.append(1) or True)
+    monkeypatch.setattr("frechet.loading.reuse_large_allocations", lambda: found.append(1) or True)
     return found
 
 
@@ -67,5 +68,5 @@ def test_commands_that_embed_nothing_leave_the_allocator_alone(calls):
      (None, "cuda", 2, False)],
 )
 def test_which_runs_decode_in_the_main_process(monkeypatch, workers, device, cores, expected):
-    monkeypatch.setattr("frechet.runner.os.sched_getaffinity", lambda pid: set(range(cores)))
-    assert _decodes_in_main_process(RunSettings(workers=workers), torch.device(device), 1) is expected
+    monkeypatch.setattr("frechet.loading.os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert decodes_in_main_process(Settings(workers=workers), torch.device(device), 1) is expected

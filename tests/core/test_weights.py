@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from frechet.errors import WeightsError
-from frechet.weights import WeightsSpec, load_state_dict, resolve_weights, weights_dir
+from frechet.weights import WeightsSpec, load_state_dict, resolve_weights, weights_dir, weights_identity
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -186,3 +186,13 @@ def test_truncated_and_non_dict_checkpoints_are_errors(tmp_path):
 
 class _Arbitrary:
     pass
+
+
+def test_weights_are_named_by_one_rule_a_copy_of_the_canonical_file_like_the_file_itself(tmp_path):
+    canonical, other = tmp_path / "canonical.pth", tmp_path / "other.pth"
+    canonical.write_bytes(b"the published weights")
+    other.write_bytes(b"someone's fine-tuned weights")
+    spec = WeightsSpec("net", "https://example.org/net.pth", sha256=hashlib.sha256(canonical.read_bytes()).hexdigest())
+    assert weights_identity(spec) == weights_identity(spec, canonical) == spec.expected_hash[:8]
+    assert weights_identity(spec, other) == "sha256:" + hashlib.sha256(other.read_bytes()).hexdigest()[:16]
+    assert weights_identity(path=other) == weights_identity(spec, other)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from frechet import Embedder
-from frechet.runner import _default_workers
+from frechet.loading import default_workers
 
 
 class _Images(Embedder):
@@ -32,16 +32,16 @@ def _on(device):
     [("cpu", 1, 0), ("cpu", 2, 0), ("cpu", 4, 4), ("cpu", 16, 8), ("cuda", 2, 2), ("cuda", 1, 1), ("cuda", 64, 8)],
 )
 def test_workers_follow_the_cores_but_leave_a_small_cpu_to_the_forward_pass(device, cores, expected):
-    assert _default_workers(_on(device), 1000, 64, cores=cores) == expected
+    assert default_workers([_on(device)], 1000, 64, cores=cores) == expected
 
 
 def test_ranks_on_one_node_share_its_cores():
-    assert _default_workers(_on("cuda"), 1000, 64, processes_on_node=4, cores=16) == 4
-    assert _default_workers(_on("cpu"), 1000, 64, processes_on_node=4, cores=8) == 0
+    assert default_workers([_on("cuda")], 1000, 64, processes_on_node=4, cores=16) == 4
+    assert default_workers([_on("cpu")], 1000, 64, processes_on_node=4, cores=8) == 0
 
 
 def test_no_workers_when_there_is_nothing_to_overlap():
-    assert _default_workers(_on("cuda"), 64, 64, cores=16) == 0  # a single batch
+    assert default_workers([_on("cuda")], 64, 64, cores=16) == 0  # a single batch
     trivial = _on("cuda")
     trivial.parallel_transform = False
-    assert _default_workers(trivial, 1000, 64, cores=16) == 0
+    assert default_workers([trivial], 1000, 64, cores=16) == 0

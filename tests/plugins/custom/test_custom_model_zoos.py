@@ -179,7 +179,7 @@ def test_torchvision_weights_missing_offline_say_what_to_download_where(torchvis
         ("torchvision:resnet9000", {}, ConfigError, "torchvision has no classification model 'resnet9000'"),
         ("torchvision:tinynet", {"weights": "IMAGENET22K"}, ConfigError,
          "weights='IMAGENET22K' is neither a file nor one of its weights (DEFAULT, IMAGENET1K_V1)"),
-        ("torchvision:tinynet", {"preprocess": "tf"}, ConfigError, "--preprocess is for the Inception modes"),
+        ("torchvision:tinynet", {"preprocess": "tf"}, ConfigError, "has no option 'preprocess'; it takes size, resize"),
     ],
 )
 def test_torchvision_bad_names_are_errors(torchvision, name, options, error, message):

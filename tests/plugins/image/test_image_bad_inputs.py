@@ -46,7 +46,7 @@ def test_a_bad_image_stops_the_run_naming_the_file(tmp_path, mean_colour, kind):
     fake = _good_folder(tmp_path / "fake")
     bad = _bad_files(tmp_path / "bad")[kind]
     bad.rename(fake / bad.name)
-    with pytest.raises(InputError, match=rf"^{fake / bad.name}: .*\(pass --skip-bad to skip bad items\)$"):
+    with pytest.raises(InputError, match=rf"^{fake / bad.name}: .*\(pass skip_bad=True to skip bad items\)$"):
         _compute(real, fake, mean_colour)
 
 
@@ -137,7 +137,7 @@ def test_a_png_named_jpg_is_read_by_its_content_and_a_text_file_named_png_is_a_b
     png_bytes = write_image(tmp_path / "staged.png", (200, 10, 10)).read_bytes()
     (fake / "really-a-png.jpg").write_bytes(png_bytes)
     (fake / "notes.png").write_text("not an image, whatever its name says\n")
-    with pytest.raises(InputError, match=rf"^{fake / 'notes.png'}: cannot decode this image .*--skip-bad"):
+    with pytest.raises(InputError, match=rf"^{fake / 'notes.png'}: cannot decode this image .*skip_bad=True"):
         _compute(real, fake, mean_colour)
     result = _compute(real, fake, mean_colour, skip_bad=True)
     assert result["skipped"] == [str(fake / "notes.png")] and result["n_fake"] == 5

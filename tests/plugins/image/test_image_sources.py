@@ -14,13 +14,12 @@ import frechet
 from frechet.cache import FeatureCache
 from frechet.errors import InputError
 from frechet.plugins import get_registry
-from frechet.sources import open_source
 from frechet_image import ImageGenerator, decode_image
 from frechet_image.sources import GeneratorSource, ImageArraySource, ImageFileSource, ZipImageSource
 
 
 def _open(input):
-    return open_source(get_registry(), input, "image")
+    return get_registry().open_source(input, "image")
 
 
 # ---------------------------------------------------------------------------------------------------- folders
@@ -41,7 +40,7 @@ def test_image_folders_are_keyed_for_the_feature_cache_by_file_bytes_and_pixel_l
     cache = FeatureCache(tmp_path / "cache")
 
     def key():
-        return cache.shard_keys(_open(tmp_path), "some-embedder", [(0, 3)])[0]
+        return cache.shard_keys(_open(tmp_path), ["some-embedder"], [(0, 3)])["some-embedder"][0]
 
     first = key()
     assert key() == first and _open(tmp_path).item_path(1) == tmp_path / "1.png"

@@ -12,7 +12,7 @@ import frechet
 from frechet.cli import main
 from frechet.errors import ConfigError
 from frechet.plugins import get_registry
-from frechet.weights import file_sha256
+from frechet.io import file_sha256
 from frechet_image import DEFAULT_PREPROCESS, PREPROCESS_MODES
 from frechet_inception import InceptionEmbedder
 from frechet_inception.synthetic import write_image_set
@@ -33,7 +33,7 @@ def test_id_names_the_weights_and_the_preprocessing_mode(weights_file):
     ids = {InceptionEmbedder(preprocess=mode).id() for mode in PREPROCESS_MODES}
     assert len(ids) == len(PREPROCESS_MODES)
     own = InceptionEmbedder(weights=str(weights_file)).id()
-    assert f"weights={file_sha256(weights_file)[:8]}" in own
+    assert f"weights=sha256:{file_sha256(weights_file)[:16]}" in own
 
 
 def test_an_unknown_preprocessing_mode_is_a_config_error_listing_the_modes():
@@ -84,7 +84,7 @@ def test_compute_reports_fid_and_is_as_json_and_saved_statistics_reproduce_it(sm
     assert values["fd"] == values["fid"] > 0
     assert values["is_mean"] > 1 and values["is_std"] == 0  # one split: no spread
     assert (values["n_real"], values["n_fake"], values["n_skipped"]) == (5, 5, 0)
-    assert values["embedder"] == f"inception(preprocess=clean,weights={file_sha256(weights_file)[:8]})"
+    assert values["embedder"] == f"inception(preprocess=clean,weights=sha256:{file_sha256(weights_file)[:16]})"
 
     saved = frechet.load_stats(tmp_path / "stats" / "real.npz")
     assert (saved.n, saved.dim, saved.meta["embedder"]) == (5, 2048, values["embedder"])

@@ -13,7 +13,8 @@ import pytest
 
 import frechet
 from frechet.errors import WeightsError
-from frechet.weights import file_sha256, weights_dir
+from frechet.io import file_sha256
+from frechet.weights import weights_dir, weights_identity
 from frechet_inception import weights as inception_weights
 from frechet_inception.weights import (
     CANONICAL_SHA256,
@@ -21,7 +22,6 @@ from frechet_inception.weights import (
     TORCH_FIDELITY_WEIGHTS,
     WEIGHTS,
     resolve_inception_weights,
-    weights_identity,
 )
 
 
@@ -93,13 +93,13 @@ def test_a_failed_download_falls_back_to_torch_fidelitys_copy(monkeypatch, tmp_p
 
 def test_an_explicit_file_is_used_and_named_by_its_own_hash(weights_file):
     assert resolve_inception_weights(weights_file) == weights_file
-    assert weights_identity(weights_file) == file_sha256(weights_file)[:8]
-    assert weights_identity(None) == "6726825d"
+    assert weights_identity(PYTORCH_FID_WEIGHTS, weights_file) == "sha256:" + file_sha256(weights_file)[:16]
+    assert weights_identity(PYTORCH_FID_WEIGHTS) == weights_identity(TORCH_FIDELITY_WEIGHTS) == "6726825d"
 
 
 def test_an_explicit_file_that_does_not_exist_is_an_error(tmp_path):
     with pytest.raises(WeightsError, match="weights file not found"):
-        weights_identity(tmp_path / "nope.pth")
+        weights_identity(PYTORCH_FID_WEIGHTS, tmp_path / "nope.pth")
 
 
 def test_missing_weights_stop_a_run_with_the_download_instructions():

@@ -1,0 +1,229 @@
+"""Safe file work for the core and for plugins: atomic writes, hashing, size-checked archive members and validated
+``.npy``/``.npz`` reads that never unpickle. Every failure is a frechet error naming the file."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import stat
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from frechet.errors import InputError, OutputError
+
+#: Errors meaning there is no room left: the device is full, or the user's quota on it is spent.
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: Members up to this many bytes unpacked are always read: a small file is harmless whatever it compresses to.
+BOMB_MIN_BYTES = 64 << 20
+#: Above BOMB_MIN_BYTES, a member that unpacks to more than this many times its stored size is refused. Images,
+#: audio and feature arrays of real data compress far less (deflate's own ceiling is about 1032:1).
+BOMB_MAX_RATIO = 100
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPY_MAGIC = b"\x93NUMPY"
+_CHUNK = 1 << 20
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+@contextlib.contextmanager
+def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
+    """Yield a binary handle whose content replaces ``path`` only if the block finishes without error.
+
+    The new file gets the mode an ordinary write would give it: the mode of the file it replaces, else 0666 less
+    the umask (a temporary file alone would be 0600 whatever the umask).
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise OutputError(f"{path}: cannot write here ({describe_os_error(error)}); choose another location") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fchmod(handle.fileno(), _new_file_mode(path))
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except OSError as error:
+        raise OutputError(
+            f"{path}: writing failed ({describe_os_error(error)}); the previous file, if any, is unchanged"
+        ) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+
+
+def _new_file_mode(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be, so no other thread sees it change)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def describe_os_error(error: OSError) -> str:
+    """The reason an I/O call failed, in words a user can act on (a full disk says so, and what to do)."""
+    if is_disk_full(error):
+        return f"the disk is full: {error.strerror} — free some space or write elsewhere"
+    return str(error.strerror or error)
+
+
+def is_disk_full(error: OSError) -> bool:
+    """True when ``error`` says there is no room left (a full device, or a spent quota)."""
+    return error.errno in _DISK_FULL
+
+
+# ---------------------------------------------------------------------------------------------------- hashing
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 digest of a regular file, read in chunks (anything else, e.g. a FIFO, is refused unread)."""
+    digest = hashlib.sha256()
+    with open_regular(path) as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file; a FIFO, socket or device raises OSError at once
+    instead of blocking or reading without end."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a UNIX socket cannot be opened as a file
+            raise OSError(errno.EINVAL, f"not a regular file ({file_kind(os.stat(path).st_mode)})", str(path)) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({file_kind(mode)})", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def file_kind(mode: int) -> str:
+    """A file type in words, for messages: "a FIFO (named pipe)", "a socket", "a character device", …"""
+    for test, words in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return words
+    return "not a regular file"
+
+
+# ---------------------------------------------------------------------------------------------------- archives
+def check_member_size(member: zipfile.ZipInfo, name: str) -> None:
+    """Raise InputError naming ``name`` when ``member`` declares a zip-bomb-like unpacked size.
+
+    Python's zipfile never inflates more than the declared size (a member that holds more fails its CRC check), so
+    checking the declared size bounds what reading the member can cost.
+    """
+    unpacked, stored = member.file_size, max(member.compress_size, 1)
+    if unpacked > BOMB_MIN_BYTES and unpacked > BOMB_MAX_RATIO * stored:
+        raise InputError(
+            f"{name}: would unpack {unpacked:,} bytes from {member.compress_size:,} (ratio {unpacked // stored:,}:1), "
+            "which looks like a zip bomb; it is not read. If you trust the archive, extract it and pass the files"
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- NumPy files
+def read_npz(path: Path, error: type[InputError] = InputError, hint: str = "") -> dict[str, np.ndarray]:
+    """All arrays of an ``.npz`` file, loaded with ``allow_pickle=False``; ``error(message + hint)`` on any problem."""
+    _expect_magic(path, _ZIP_MAGIC, "an .npz (zip) file", error, hint)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                check_member_size(member, f"{path}:{member.filename}")
+    except InputError as problem:
+        raise error(str(problem)) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as problem:
+        raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except ValueError as problem:
+        raise _as_error(path, problem, error, hint) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as problem:
+        raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # numpy hands back raw bytes for a member that is not .npy data
+            raise error(f"{path}: member '{key}' is not a NumPy array{hint}")
+    return arrays
+
+
+def read_npy(path: Path, error: type[InputError] = InputError, hint: str = "") -> np.ndarray:
+    """A memory-mapped ``.npy`` array, loaded with ``allow_pickle=False``."""
+    _expect_magic(path, _NPY_MAGIC, "a .npy file", error, hint)
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as problem:
+        raise _as_error(path, problem, error, hint) from None
+    except (OSError, EOFError) as problem:
+        raise error(f"{path}: unreadable or truncated .npy ({type(problem).__name__}){hint}") from None
+
+
+def _expect_magic(path: Path, magic: bytes, what: str, error: type[InputError], hint: str) -> None:
+    try:
+        with open_regular(path) as handle:
+            start = handle.read(len(magic))
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as problem:
+        raise error(f"{path}: cannot be read ({problem.strerror or problem})") from None
+    if start != magic:
+        raise error(f"{path}: unreadable: not {what}{hint}")
+
+
+def _as_error(path: Path, problem: ValueError, error: type[InputError], hint: str) -> InputError:
+    if "pickle" in str(problem).lower() or "python objects" in str(problem).lower():
+        return error(f"{path}: holds pickled Python objects, which frechet never loads; save plain numeric arrays")
+    return error(f"{path}: unreadable ({problem}){hint}")
+
+
+# ---------------------------------------------------------------------------------------------------- outputs
+def check_outputs_apart(outputs: Iterable[str | Path], inputs: Iterable[str | Path]) -> None:
+    """Refuse, before any work, an output that is an input (through links, ``..`` or a hard link) or would be
+    written inside an input folder: frechet never replaces or adds to what it reads."""
+    inputs = [Path(value) for value in inputs]
+    for output in map(Path, outputs):
+        target = output.resolve()
+        for value in inputs:
+            source = value.resolve()
+            if target == source or _same_file(output, value):
+                raise OutputError(f"{output}: this output would overwrite the input {value}; write it elsewhere")
+            if source.is_dir() and target.is_relative_to(source):
+                raise OutputError(
+                    f"{output}: this output would be written inside the input folder {value}; write it elsewhere"
+                )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist yet
+        return False

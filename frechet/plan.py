@@ -1,0 +1,127 @@
+"""The metric plan: which metrics a run computes, what each side must keep for them, scoring, and the run facts
+reported beside the values (how many items, which were skipped, which embedder)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from frechet import distributed
+from frechet.caller import spell
+from frechet.distributed import World
+from frechet.errors import ConfigError, FrechetError
+from frechet.metrics.base import Metric, MetricContext, Side
+from frechet.registry import Registry
+from frechet.settings import Settings
+
+
+@dataclass
+class Result:
+    """Metric values and run facts as flat lower-case keys (``fd``, ``fid``, ``n_real``, …)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    def as_dict(self) -> dict[str, Any]:
+        """A copy of all values, JSON-serialisable."""
+        return dict(self.values)
+
+
+def chosen_metrics(registry: Registry, settings: Settings) -> list[Metric]:
+    """The metrics the settings name, each once, in order."""
+    return [registry.metric_info(name).factory() for name in dict.fromkeys(settings.metrics)]
+
+
+def metric_options(metrics: Sequence[Metric], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults of the chosen metrics overlaid with ``given``; an option no chosen metric knows is an error."""
+    defaults: dict[str, Any] = {}
+    for metric in metrics:
+        defaults.update(metric.options)
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        names = ", ".join(metric.name for metric in metrics)
+        raise ConfigError(f"{spell('metric_options', {key: given[key] for key in unknown})}: not used by the chosen "
+                          f"metrics ({names}); see `frechet metrics` for each metric's options")
+    return {**defaults, **given}
+
+
+def side_needs(metrics: Sequence[Metric], context: MetricContext) -> dict[str, dict[str, set[str]]]:
+    """Union of the metrics' needs per side: {"real": {output: kinds}, "fake": {output: kinds}}."""
+    needs: dict[str, dict[str, set[str]]] = {"real": {}, "fake": {}}
+    for metric in metrics:
+        for need in metric.needs(context):
+            for label in ("real", "fake") if need.sides == "both" else ("fake",):
+                needs[label].setdefault(need.output, set()).add(need.kind)
+    return needs
+
+
+def check_sizes(
+    metrics: Sequence[Metric], sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool
+) -> None:
+    """Let each metric refuse the sides' item counts before anything is embedded (``exact`` False: an item may yield
+    several examples, so the counts are lower bounds and metrics only warn)."""
+    for metric in metrics:
+        metric.check_sizes(sizes, context, exact=exact)
+
+
+def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricContext, world: World) -> dict[str, Any]:
+    """The metrics' values, computed on rank 0 (which holds gathered features) and sent to every rank."""
+    values: dict[str, Any] = {}
+    error: FrechetError | None = None
+    if world.is_main:
+        try:
+            for metric in metrics:
+                values.update(metric.compute(sides["real"], sides["fake"], context))
+        except FrechetError as problem:
+            if world.size == 1:
+                raise
+            error = problem
+    values, error = distributed.broadcast_object((values, error), world)
+    if error is not None:
+        raise error
+    return values
+
+
+def run_facts(sides: Mapping[str, Side], context: MetricContext) -> dict[str, Any]:
+    """Per side the samples behind the scores (``n_real``, ``n_fake``) and items read (``n_real_items``, …)."""
+    facts: dict[str, Any] = {}
+    for label, side in sides.items():
+        stats = side.stats.get(context.output)
+        features = side.features.get(context.output)
+        if stats is not None:
+            facts[f"n_{label}"] = stats.n
+        else:
+            facts[f"n_{label}"] = features.shape[0] if features is not None else side.n_items
+        facts[f"n_{label}_items"] = side.n_items
+    return facts
+
+
+def skipped_facts(sides: Mapping[str, Sequence[Side]]) -> dict[str, Any]:
+    """The items left out with skip_bad, real side first: per side each item once, whichever embedders skipped it."""
+    skipped = [name for versions in sides.values() for name in dict.fromkeys(n for side in versions for n in side.skipped)]
+    return {"n_skipped": len(skipped), "skipped": skipped}
+
+
+def result_key(embedder: str) -> str:
+    """The suffix that names an embedder in the keys of a run with several: ``dinov2-vitl14`` -> ``dinov2_vitl14``."""
+    return "".join(character if character.isalnum() else "_" for character in embedder).strip("_").lower()
+
+
+def merge_results(per_embedder: Sequence[tuple[str, str | None, dict[str, Any]]]) -> dict[str, Any]:
+    """One embedder's values as they are; with several, each key suffixed with its embedder's :func:`result_key`,
+    except the domain names of FD (``fid``, ``fad``, ``fd_dinov2``) where only one embedder reports each."""
+    if len(per_embedder) == 1:
+        return dict(per_embedder[0][2])
+    aliases = [fd_key for _, fd_key, _ in per_embedder if fd_key]
+    merged: dict[str, Any] = {}
+    for name, fd_key, values in per_embedder:
+        for key, value in values.items():
+            unique_alias = key == fd_key and aliases.count(fd_key) == 1
+            merged[key if unique_alias else f"{key}_{result_key(name)}"] = value
+    return merged
