@@ -35,7 +35,7 @@ class Progress:
     def __enter__(self) -> Progress:
         self._start = time.perf_counter()
         if self._mode == "bar":
-            self._bar = tqdm(total=self.total, desc=self.description, unit=self.unit, file=sys.stderr, leave=False)
+            self._bar = tqdm(total=self.total, desc=self.description, unit=self.unit, file=sys.stderr)
         elif self._mode == "log":
             log.info("%s: %d %s to do", self.description, self.total, _plural(self.unit, self.total))
         return self

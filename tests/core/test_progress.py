@@ -2,8 +2,10 @@
 
 import logging
 
+import numpy as np
 import pytest
 
+from frechet.cli import main
 from frechet.progress import Progress, track
 
 
@@ -38,3 +40,17 @@ def test_work_that_fails_logs_no_end_line(caplog):
             progress.update(3)
             raise RuntimeError("stop")
     assert len(_lines(caplog)) == 2  # the start line and 30 %
+
+
+def test_compute_logs_embedding_and_metric_progress_without_a_terminal_and_quiet_silences_it(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for name in ("real", "fake"):
+        np.save(tmp_path / f"{name}.npy", rng.standard_normal((60, 4)).astype(np.float32))
+    args = ["compute", str(tmp_path / "real.npy"), str(tmp_path / "fake.npy"), "--metrics", "kid,fd-ci",
+            "--kid-subsets", "5", "--kid-subset-size", "20", "--bootstrap", "10", "--no-cache"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "frechet: info: kid: 5 subsets in " in err and "frechet: info: fd-ci: 10 half-samples in " in err
+    assert "real.npy: 60 items in " in err
+    assert main([*args, "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
