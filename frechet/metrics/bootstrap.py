@@ -200,22 +200,24 @@ def _stats(features: np.ndarray) -> FeatureStats:
     return stats
 
 
-def fd_bias(
-    real: FeatureStats | np.ndarray, fake: FeatureStats | np.ndarray, *, halves: int = 10, seed: int = 2020
-) -> float | None:
-    """Estimated upward bias of the plain FD, FD_N − FD_bc from ``halves`` random half samples of the rows at hand
-    (features, or statistics of N ≤ d samples, which keep their rows); None when neither side has rows."""
-    sides: list[np.ndarray | FeatureStats] = []
-    for side in (real, fake):
-        rows = side if isinstance(side, np.ndarray) else side.rows
-        if rows is not None and rows.shape[0] >= MIN_ROWS:
-            sides.append(rows)
-        else:
-            sides.append(side if isinstance(side, FeatureStats) else FeatureStats.from_features(side))
-    with_rows = [side.shape[0] for side in sides if isinstance(side, np.ndarray)]
-    if not with_rows:
+def fd_bias(real: FeatureStats, fake: FeatureStats, *, halves: int = 10, seed: int = 2020) -> float | None:
+    """Estimated upward bias of the plain FD from ``halves`` random halves of the rows that statistics of N ≤ d
+    samples keep (a side without rows is held fixed); None when neither side has rows."""
+    rows = [side.rows if side.rows is not None and side.rows.shape[0] >= MIN_ROWS else None for side in (real, fake)]
+    if all(side is None for side in rows):
         return None
-    return half_samples(*sides, resamples=halves, chunks=max(with_rows), seed=seed).bias  # a group per row
+    rng = np.random.default_rng(seed)
+    values, ratios = np.empty(halves), []
+    for index in range(halves):
+        parts = []
+        for stats, own in zip((real, fake), rows):
+            if own is None:
+                parts.append(stats)
+            else:
+                parts.append(FeatureStats.from_features(own[rng.choice(len(own), len(own) // 2, replace=False)]))
+                ratios.append(len(own) / (len(own) // 2))
+        values[index] = frechet_distance(*parts)
+    return HalfSamples(frechet_distance(real, fake), values, float(np.mean(ratios))).bias
 
 
 class FDBootstrapMetric(Metric):
