@@ -13,15 +13,18 @@ from tqdm import tqdm
 log = logging.getLogger("frechet")
 Item = TypeVar("Item")
 
-#: Without a terminal, a line is logged each time another tenth of the work is done.
+#: Without a terminal, a line is logged each time another tenth of the work is done, if this many seconds have
+#: passed since the last line (work that ends in seconds gets its start and end lines only).
 _LOG_STEPS = 10
+_LOG_EVERY_S = 2.0
 
 
 class Progress:
     """Counts finished units of ``total`` and shows them.
 
-    ``show``: None shows a bar when stderr is a terminal and otherwise logs a start line, a line every ~10 % and an
-    end line with the rate (INFO on the ``frechet`` logger); True always draws the bar on stderr; False shows nothing.
+    ``show``: None shows a bar when stderr is a terminal and otherwise logs a start line, a line every ~10 % (at most
+    one per 2 s) and an end line with the rate (INFO on the ``frechet`` logger); True always draws the bar on stderr;
+    False shows nothing.
     """
 
     def __init__(self, total: int, description: str, *, unit: str = "item", show: bool | None = None) -> None:
@@ -30,10 +33,10 @@ class Progress:
         self._mode = "off" if show is False else "bar" if show or sys.stderr.isatty() else "log"
         self._bar: tqdm | None = None
         self._logged_step = 0
-        self._start = 0.0
+        self._start = self._last_line = 0.0
 
     def __enter__(self) -> Progress:
-        self._start = time.perf_counter()
+        self._start = self._last_line = time.perf_counter()
         if self._mode == "bar":
             self._bar = tqdm(total=self.total, desc=self.description, unit=self.unit, file=sys.stderr)
         elif self._mode == "log":
@@ -47,8 +50,8 @@ class Progress:
             self._bar.update(count)
         elif self._mode == "log" and self.total:
             step = min(_LOG_STEPS, self.done * _LOG_STEPS // self.total)
-            if self._logged_step < step < _LOG_STEPS:
-                self._logged_step = step
+            if self._logged_step < step < _LOG_STEPS and time.perf_counter() - self._last_line >= _LOG_EVERY_S:
+                self._logged_step, self._last_line = step, time.perf_counter()
                 log.info("%s: %d %% (%d of %d %s, %.0f s)", self.description, 100 * self.done // self.total,
                          self.done, self.total, _plural(self.unit, self.total), self._elapsed())
 

@@ -13,13 +13,22 @@ def _lines(caplog):
     return [record.getMessage() for record in caplog.records if record.name == "frechet"]
 
 
-def test_without_a_terminal_progress_is_a_start_line_a_line_per_tenth_and_an_end_line_with_the_rate(caplog):
+def test_without_a_terminal_progress_is_a_start_line_a_line_per_tenth_and_an_end_line_with_the_rate(
+    caplog, monkeypatch
+):
+    monkeypatch.setattr("frechet.progress._LOG_EVERY_S", 0.0)  # as if each tenth took long
     with caplog.at_level(logging.INFO, logger="frechet"):
         assert sum(track(range(250), 250, "kid", unit="subset")) == sum(range(250))
     lines = _lines(caplog)
     assert lines[0] == "kid: 250 subsets to do"
     assert [line.split(" (")[0] for line in lines[1:-1]] == [f"kid: {10 * step} %" for step in range(1, 10)]
     assert lines[-1].startswith("kid: 250 subsets in ") and lines[-1].endswith(" subsets/s")
+
+
+def test_quick_work_logs_only_its_start_and_end(caplog):
+    with caplog.at_level(logging.INFO, logger="frechet"):
+        list(track(range(1000), 1000, "real/"))
+    assert len(_lines(caplog)) == 2
 
 
 def test_switched_off_progress_says_nothing(caplog, capsys):
@@ -34,7 +43,8 @@ def test_a_bar_is_drawn_on_stderr_when_asked(capsys, caplog):
     assert "fd-ci" in capsys.readouterr().err and not _lines(caplog)
 
 
-def test_work_that_fails_logs_no_end_line(caplog):
+def test_work_that_fails_logs_no_end_line(caplog, monkeypatch):
+    monkeypatch.setattr("frechet.progress._LOG_EVERY_S", 0.0)
     with caplog.at_level(logging.INFO, logger="frechet"), pytest.raises(RuntimeError):
         with Progress(10, "prdc") as progress:
             progress.update(3)
