@@ -85,7 +85,7 @@ def tower_shape(state: Mapping[str, torch.Tensor]) -> TowerShape:
             raise ValueError(f"not a CLIP vision transformer: no '{key}'")
     width, patch = state["conv1.weight"].shape[0], state["conv1.weight"].shape[-1]
     grid = round((state["positional_embedding"].shape[0] - 1) ** 0.5)
-    layers = sum(1 for key in state if key.startswith("transformer.resblocks.") and key.endswith(".attn.in_proj_weight"))
+    layers = sum(1 for key in state if key.startswith("transformer.resblocks.") and key.endswith("attn.in_proj_weight"))
     if width % HEAD_WIDTH or grid * grid + 1 != state["positional_embedding"].shape[0] or layers == 0:
         raise ValueError(f"not a CLIP vision transformer: width {width}, {layers} blocks, "
                          f"{state['positional_embedding'].shape[0]} positions")

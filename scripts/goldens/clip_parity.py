@@ -73,7 +73,8 @@ def main() -> None:
     features: dict[str, np.ndarray] = {}
     references = {"clean-fid/clip-vitb32": run_clean_fid(folders, weights["clip-vitb32"], features)}
     for name, (_, fidelity_name) in MODELS.items():
-        references[f"torch-fidelity/{name}"] = run_torch_fidelity(folders, files, fidelity_name, weights[name], features)
+        references[f"torch-fidelity/{name}"] = run_torch_fidelity(folders, files, fidelity_name, weights[name],
+                                                                  features)
     ours = our_features(files, weights)
     cmmd = GOLDENS / "cmmd_embeddings.npz"
     if cmmd.is_file():  # CMMD's own embeddings, from scripts/goldens/cmmd_parity.py
@@ -86,6 +87,7 @@ def main() -> None:
         "weights": {name: {"shape": vars(SMALL_SHAPES[name]), "tensors_sha256": state_sha256(states[name]),
                            "entries": len(states[name])} for name in MODELS},
         "layout_checks": check_layouts(states),
+        "file_formats": check_file_formats(states["clip-vitl14-336"], work),
         "images": {"seed": IMAGE_SEED, "counts": IMAGE_COUNTS, "sizes": [list(size) for size in IMAGE_SIZES]},
         "references": references,
         "separation": separation(features, ours),
@@ -110,6 +112,76 @@ def check_layouts(states) -> dict:
         checks[name] = {"clip_keys_identical": theirs == ours, "torch_fidelity_keys_identical": fidelity == ours}
         assert all(checks[name].values()), checks
     return checks
+
+
+def check_file_formats(state, work: Path) -> dict:
+    """frechet reads the same tower from (a) a TorchScript archive of OpenAI's ``clip`` model, made as OpenAI made
+    theirs (``torch.jit`` tracing of the whole model), without running it, and (b) a transformers
+    ``CLIPVisionModelWithProjection`` saved as safetensors, whose own forward pass (fed the weights through a key
+    mapping written here) must agree with OpenAI's model -- which checks that mapping, and frechet's reverse of it."""
+    import clip.model
+    import torch
+    import transformers
+    from frechet_clip.checkpoint import read_tower_state
+    from frechet_clip.network import build_tower
+    from frechet_clip.synthetic import visual_part
+
+    model = clip.model.build_model(dict(state)).float().eval()
+    resolution = model.visual.input_resolution
+    images = torch.randn(2, 3, resolution, resolution, generator=torch.Generator().manual_seed(0))
+    text = torch.zeros(1, model.context_length, dtype=torch.long)
+    archive = work / "traced.pt"
+    torch.jit.trace_module(model, {"forward": (images, text), "encode_image": (images,)}).save(str(archive))
+    from_archive = read_tower_state(archive)
+    expected = {key: value.float() for key, value in visual_part(state).items()}
+    archive_equal = from_archive.keys() == expected.keys() and all(
+        torch.equal(from_archive[key].float(), expected[key]) for key in expected
+    )
+
+    width, layers = model.visual.conv1.weight.shape[0], len(model.visual.transformer.resblocks)
+    config = transformers.CLIPVisionConfig(
+        hidden_size=width, intermediate_size=4 * width, num_hidden_layers=layers, num_attention_heads=width // 64,
+        image_size=resolution, patch_size=model.visual.conv1.weight.shape[-1],
+        projection_dim=model.visual.proj.shape[1],
+        hidden_act="quick_gelu", layer_norm_eps=1e-5,
+    )
+    hf = transformers.CLIPVisionModelWithProjection(config).eval()
+    hf.load_state_dict(_transformers_keys(expected, layers), strict=False)
+    hf.save_pretrained(work / "hf", safe_serialization=True)
+    with torch.no_grad():
+        theirs = model.encode_image(images)
+        via_transformers = hf(pixel_values=images).image_embeds
+        ours = build_tower(read_tower_state(work / "hf" / "model.safetensors"))(images)
+    return {
+        "torchscript_archive_tensors_equal": bool(archive_equal),
+        "transformers_vs_clip_max_abs_diff": float((via_transformers - theirs).abs().max()),
+        "frechet_from_transformers_safetensors_vs_clip_max_abs_diff": float((ours - theirs).abs().max()),
+        "transformers": transformers.__version__,
+    }
+
+
+def _transformers_keys(tower, layers: int) -> dict:
+    """OpenAI tower keys -> transformers' CLIPVisionModelWithProjection keys."""
+    prefix = "vision_model."
+    mapped = {
+        f"{prefix}embeddings.patch_embedding.weight": tower["conv1.weight"],
+        f"{prefix}embeddings.class_embedding": tower["class_embedding"],
+        f"{prefix}embeddings.position_embedding.weight": tower["positional_embedding"],
+        f"{prefix}pre_layrnorm.weight": tower["ln_pre.weight"], f"{prefix}pre_layrnorm.bias": tower["ln_pre.bias"],
+        f"{prefix}post_layernorm.weight": tower["ln_post.weight"],
+        f"{prefix}post_layernorm.bias": tower["ln_post.bias"],
+        "visual_projection.weight": tower["proj"].T.contiguous(),
+    }
+    names = {"ln_1": "layer_norm1", "ln_2": "layer_norm2", "mlp.c_fc": "mlp.fc1", "mlp.c_proj": "mlp.fc2",
+             "attn.out_proj": "self_attn.out_proj"}
+    for index in range(layers):
+        source, target = f"transformer.resblocks.{index}.", f"{prefix}encoder.layers.{index}."
+        for kind in ("weight", "bias"):
+            for part, chunk in zip("qkv", tower[f"{source}attn.in_proj_{kind}"].chunk(3)):
+                mapped[f"{target}self_attn.{part}_proj.{kind}"] = chunk
+            for ours, theirs in names.items():
+                mapped[f"{target}{theirs}.{kind}"] = tower[f"{source}{ours}.{kind}"]
+    return mapped
 
 
 def run_clean_fid(folders, weights_path: Path, features) -> dict:

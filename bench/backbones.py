@@ -1,0 +1,105 @@
+"""Benchmark: images/s of frechet's image backbones against the reference tools' own modules, same random weights,
+same inputs, timed in turn in one process.
+
+    flock /tmp/frechet-heavy.lock /tmp/frechet-refenv-backbones/bin/python bench/backbones.py \
+        [--batch 4] [--rounds 3] [--only clip-vitl14-336] [--out bench/results/backbones]
+
+Runs in the reference environment (``/work/shared/refenv.sh backbones``, with ``pluggy`` added so frechet imports
+from this checkout). Each case builds frechet's network and the reference's module from one full-size
+deterministic random state dict, checks that they agree on a batch of random normalised images (largest absolute
+difference of the features), then times the forward pass of each (float32, CPU, inference mode, one warm-up
+call). Rounds alternate between the two and the best round counts, so background load hits both alike.
+
+Cases (one function each; add a backbone by adding one):
+- ``clip-vitl14-336``: frechet's CLIP ViT-L/14@336px tower vs OpenAI's ``clip.model.VisionTransformer`` (what
+  ``clip.load`` builds and ``encode_image`` runs), float32 as on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT), str(ROOT / "plugins")]
+
+from harness import publish  # noqa: E402
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+def clip_vitl14_336() -> tuple[Forward, Forward, tuple[int, ...]]:
+    """frechet's tower and OpenAI's ``clip`` VisionTransformer holding the same full-size random weights."""
+    import clip.model
+    from frechet_clip.network import VIT_L_14_336, build_tower
+    from frechet_clip.synthetic import random_clip_state, visual_part
+
+    shape = VIT_L_14_336
+    tower = visual_part(random_clip_state(shape))
+    ours = build_tower(tower)
+    theirs = clip.model.VisionTransformer(shape.resolution, shape.patch, shape.width, shape.layers, shape.heads,
+                                          shape.output_dim)
+    theirs.load_state_dict({key: value.float() for key, value in tower.items()})
+    return ours, theirs.eval(), (3, shape.resolution, shape.resolution)
+
+
+CASES = {"clip-vitl14-336": (clip_vitl14_336, "OpenAI clip (clip-anytorch) VisionTransformer")}
+
+
+def _seconds(model: Forward, batch: torch.Tensor) -> float:
+    start = time.perf_counter()
+    model(batch)
+    return time.perf_counter() - start
+
+
+def measure(name: str, batch_size: int, rounds: int) -> dict:
+    build, reference = CASES[name]
+    ours, theirs, input_shape = build()
+    batch = torch.randn(batch_size, *input_shape, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        difference = float((ours(batch) - theirs(batch)).abs().max())
+        best = {"frechet": float("inf"), "reference": float("inf")}
+        for _ in range(rounds):
+            best["frechet"] = min(best["frechet"], _seconds(ours, batch))
+            best["reference"] = min(best["reference"], _seconds(theirs, batch))
+    rates = {side: batch_size / seconds for side, seconds in best.items()}
+    return {"reference": reference, "batch": batch_size, "rounds": rounds, "max_abs_feature_diff": difference,
+            "images_per_s": rates, "ratio": rates["frechet"] / rates["reference"]}
+
+
+def report(results: dict) -> str:
+    lines = [
+        "# Backbones: forward-pass images/s against the reference modules",
+        "",
+        f"`bench/backbones.py`, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}; float32 on the CPU, same random weights, best of the rounds.",
+        "",
+        "| backbone | reference module | batch | frechet img/s | reference img/s | ratio | max abs feature diff |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, row in results.items():
+        rates = row["images_per_s"]
+        lines.append(f"| {name} | {row['reference']} | {row['batch']} | {rates['frechet']:.3f} | "
+                     f"{rates['reference']:.3f} | {row['ratio']:.2f}x | {row['max_abs_feature_diff']:.1e} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", choices=tuple(CASES), action="append")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    results = {name: measure(name, args.batch, args.rounds) for name in args.only or CASES}
+    publish(report(results), results, args.out)
+
+
+if __name__ == "__main__":
+    main()
