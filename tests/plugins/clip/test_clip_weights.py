@@ -25,6 +25,8 @@ from frechet_clip.network import VisionTransformer, build_tower, tower_shape
 from frechet_clip.synthetic import SMALL_SHAPES, random_clip_state, visual_part
 
 MODEL = "clip-vitl14-336"
+#: Tracing writes the archives these tests read; torch marks tracing deprecated.
+TRACING = pytest.mark.filterwarnings("ignore:`torch.jit.trace:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,7 @@ def _archive(path, tower_state):
     return path
 
 
+@TRACING
 def test_a_torchscript_archive_is_read_without_running_it(tmp_path, tower_state, monkeypatch):
     archive = _archive(tmp_path / "ViT-L-14-336px.pt", tower_state)
 
@@ -174,6 +177,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@TRACING
 def test_canonical_weights_are_downloaded_verified_and_read_as_an_archive(tmp_path, tower_state, monkeypatch):
     body = _archive(tmp_path / "served.pt", tower_state).read_bytes()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
