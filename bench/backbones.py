@@ -10,9 +10,11 @@ deterministic random state dict, checks that they agree on a batch of random nor
 difference of the features), then times the forward pass of each (float32, CPU, inference mode, one warm-up
 call). Rounds alternate between the two and the best round counts, so background load hits both alike.
 
-Cases (one function each; add a backbone by adding one):
-- ``clip-vitl14-336``: frechet's CLIP ViT-L/14@336px tower vs OpenAI's ``clip.model.VisionTransformer`` (what
-  ``clip.load`` builds and ``encode_image`` runs), float32 as on the CPU.
+Cases (one builder each; add a backbone by adding one to CASES):
+- ``clip-vitl14-336`` (the bar: at least 1.0x), ``clip-vitl14``, ``clip-vitb32``: frechet's CLIP tower vs OpenAI's
+  ``clip.model.VisionTransformer`` (what ``clip.load`` builds and ``encode_image`` runs), float32 as on the CPU.
+
+A second table gives each CLIP preprocessing mode's CPU time per image (decoded 512x384 image to network input).
 """
 
 from __future__ import annotations
@@ -34,13 +36,14 @@ from harness import publish  # noqa: E402
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
-def clip_vitl14_336() -> tuple[Forward, Forward, tuple[int, ...]]:
+def _clip(shape_name: str) -> tuple[Forward, Forward, tuple[int, ...]]:
     """frechet's tower and OpenAI's ``clip`` VisionTransformer holding the same full-size random weights."""
     import clip.model
-    from frechet_clip.network import VIT_L_14_336, build_tower
+    from frechet_clip import network
+    from frechet_clip.network import build_tower
     from frechet_clip.synthetic import random_clip_state, visual_part
 
-    shape = VIT_L_14_336
+    shape = getattr(network, shape_name)
     tower = visual_part(random_clip_state(shape))
     ours = build_tower(tower)
     theirs = clip.model.VisionTransformer(shape.resolution, shape.patch, shape.width, shape.layers, shape.heads,
@@ -49,7 +52,12 @@ def clip_vitl14_336() -> tuple[Forward, Forward, tuple[int, ...]]:
     return ours, theirs.eval(), (3, shape.resolution, shape.resolution)
 
 
-CASES = {"clip-vitl14-336": (clip_vitl14_336, "OpenAI clip (clip-anytorch) VisionTransformer")}
+_OPENAI = "OpenAI clip (clip-anytorch) VisionTransformer"
+CASES = {
+    "clip-vitl14-336": (lambda: _clip("VIT_L_14_336"), _OPENAI),
+    "clip-vitl14": (lambda: _clip("VIT_L_14"), _OPENAI),
+    "clip-vitb32": (lambda: _clip("VIT_B_32"), _OPENAI),
+}
 
 
 def _seconds(model: Forward, batch: torch.Tensor) -> float:
@@ -73,7 +81,25 @@ def measure(name: str, batch_size: int, rounds: int) -> dict:
             "images_per_s": rates, "ratio": rates["frechet"] / rates["reference"]}
 
 
-def report(results: dict) -> str:
+def preprocessing_ms() -> dict[str, float]:
+    """Milliseconds per image of each CLIP preprocessing mode on a decoded 512x384 image (best of 20)."""
+    from frechet_clip.preprocess import MODES, clip_input
+    from frechet_inception.synthetic import synthetic_image
+
+    image = synthetic_image(0, 0, 384, 512)
+    timings = {}
+    for mode in MODES:
+        for resolution in (224, 336):
+            best = float("inf")
+            for _ in range(20):
+                start = time.perf_counter()
+                clip_input(image, mode, resolution)
+                best = min(best, time.perf_counter() - start)
+            timings[f"{mode} @{resolution}"] = 1000 * best
+    return timings
+
+
+def report(results: dict, preprocessing: dict[str, float]) -> str:
     lines = [
         "# Backbones: forward-pass images/s against the reference modules",
         "",
@@ -87,6 +113,8 @@ def report(results: dict) -> str:
         rates = row["images_per_s"]
         lines.append(f"| {name} | {row['reference']} | {row['batch']} | {rates['frechet']:.3f} | "
                      f"{rates['reference']:.3f} | {row['ratio']:.2f}x | {row['max_abs_feature_diff']:.1e} |")
+    lines += ["", "| preprocessing (512x384 image) | ms per image |", "| --- | --- |"]
+    lines += [f"| {mode} | {ms:.2f} |" for mode, ms in preprocessing.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -98,7 +126,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     results = {name: measure(name, args.batch, args.rounds) for name in args.only or CASES}
-    publish(report(results), results, args.out)
+    preprocessing = preprocessing_ms()
+    publish(report(results, preprocessing), {"forward": results, "preprocessing_ms": preprocessing}, args.out)
 
 
 if __name__ == "__main__":

@@ -152,12 +152,14 @@ def check_file_formats(state, work: Path) -> dict:
         theirs = model.encode_image(images)
         via_transformers = hf(pixel_values=images).image_embeds
         ours = build_tower(read_tower_state(work / "hf" / "model.safetensors"))(images)
-    return {
+    found = {
         "torchscript_archive_tensors_equal": bool(archive_equal),
         "transformers_vs_clip_max_abs_diff": float((via_transformers - theirs).abs().max()),
         "frechet_from_transformers_safetensors_vs_clip_max_abs_diff": float((ours - theirs).abs().max()),
         "transformers": transformers.__version__,
     }
+    assert archive_equal and found["frechet_from_transformers_safetensors_vs_clip_max_abs_diff"] < 1e-5, found
+    return found
 
 
 def _transformers_keys(tower, layers: int) -> dict:
