@@ -14,8 +14,9 @@ from frechet.embedder import Embedder, Option
 from frechet.errors import WeightsError
 from frechet.weights import WeightsSpec, resolve_weights, weights_identity
 from frechet_clip.checkpoint import VIT_B_32_WEIGHTS, VIT_L_14_336_WEIGHTS, VIT_L_14_WEIGHTS, read_tower_state
-from frechet_clip.network import VIT_B_32, VIT_L_14, VIT_L_14_336, TowerShape, VisionTransformer, build_tower
-from frechet_clip.network import tower_shape
+from frechet_clip.network import (
+    VIT_B_32, VIT_L_14, VIT_L_14_336, TowerShape, VisionTransformer, build_tower, tower_shape,
+)
 from frechet_clip.preprocess import MODES, clip_input
 
 #: The output CMMD compares; every other tool uses the projected embedding as it comes.
@@ -67,8 +68,8 @@ class _ClipEmbedder(Embedder):
     def network(self) -> VisionTransformer:
         """The loaded tower (resolving and reading the canonical weights on first use)."""
         if self._network is None:
-            self._network = self._build(resolve_weights(self.spec))
-        return self._network.to(self.device)
+            self._network = self._build(resolve_weights(self.spec)).to(self.device)
+        return self._network
 
     def config(self) -> dict[str, Any]:
         return {"weights": self.weights_id, "preprocess": self.preprocess}
@@ -93,7 +94,7 @@ class _ClipEmbedder(Embedder):
 
 
 class ClipVitB32(_ClipEmbedder):
-    """CLIP ViT-B/32 (OpenAI): CLIP-FID as clean-fid computes it; projected (512) and normalized outputs."""
+    """CLIP ViT-B/32 (OpenAI): CLIP-FID as clean-fid computes it; projected (512) and normalized outputs"""
 
     name = "clip-vitb32"
     tower, spec = VIT_B_32, VIT_B_32_WEIGHTS
@@ -107,7 +108,7 @@ class ClipVitB32(_ClipEmbedder):
 
 
 class ClipVitL14(_ClipEmbedder):
-    """CLIP ViT-L/14 (OpenAI) as torch-fidelity's clip-vit-l-14; projected (768) and normalized outputs."""
+    """CLIP ViT-L/14 (OpenAI) as torch-fidelity's clip-vit-l-14; projected (768) and normalized outputs"""
 
     name = "clip-vitl14"
     tower, spec = VIT_L_14, VIT_L_14_WEIGHTS
@@ -121,7 +122,7 @@ class ClipVitL14(_ClipEmbedder):
 
 
 class ClipVitL14At336(_ClipEmbedder):
-    """CLIP ViT-L/14@336px (OpenAI): CMMD's embedding by default; projected (768) and normalized outputs."""
+    """CLIP ViT-L/14@336px (OpenAI): CMMD's embedding by default; projected (768) and normalized outputs"""
 
     name = "clip-vitl14-336"
     tower, spec = VIT_L_14_336, VIT_L_14_336_WEIGHTS

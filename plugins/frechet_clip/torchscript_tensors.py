@@ -9,6 +9,7 @@ lazy references) and refuses every other global, then copies out the storages of
 
 from __future__ import annotations
 
+import io
 import pickle
 import zipfile
 from collections import OrderedDict
@@ -93,8 +94,6 @@ def _unchanged(value: Any, *_: Any) -> Any:
 
 class _Unpickler(pickle.Unpickler):
     def __init__(self, data: bytes) -> None:
-        import io
-
         super().__init__(io.BytesIO(data))
 
     def find_class(self, module: str, name: str) -> Any:
