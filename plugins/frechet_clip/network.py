@@ -3,7 +3,9 @@ checkpoints: conv1, class_embedding, positional_embedding, ln_pre, transformer.r
 attn.out_proj, ln_2, mlp.c_fc, mlp.c_proj}, ln_post, proj; QuickGELU, pre-norm blocks, LayerNorm eps 1e-5.
 
 The architecture (width, depth, patch size, resolution, output width) is read from the weights, as OpenAI's
-``clip.load`` does; heads are width / 64. This module imports only torch, so reference scripts can load it by path.
+``clip.load`` does; heads are width / 64. Only the class token leaves the tower, so the last block computes its
+attention query, output and MLP for that token alone (the keys and values still come from every token). This
+module imports only torch, so reference scripts can load it by path.
 """
 
 from __future__ import annotations
@@ -102,12 +104,22 @@ class _Attention(nn.Module):
         self.in_proj_bias = nn.Parameter(torch.empty(3 * width))
         self.out_proj = nn.Linear(width, width)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, queries: int | None = None) -> torch.Tensor:
+        """Attention of every token (or of the first ``queries`` tokens only) to all tokens of ``x``."""
         batch, tokens, width = x.shape
-        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
-        qkv = qkv.view(batch, tokens, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
-        attended = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])
-        return self.out_proj(attended.transpose(1, 2).reshape(batch, tokens, width))
+        if queries is None:
+            qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+            q, k, v = self._heads(qkv, 3).unbind(0)
+        else:
+            q = self._heads(F.linear(x[:, :queries], self.in_proj_weight[:width], self.in_proj_bias[:width]), 1)[0]
+            k, v = self._heads(F.linear(x, self.in_proj_weight[width:], self.in_proj_bias[width:]), 2).unbind(0)
+        attended = F.scaled_dot_product_attention(q, k, v)
+        return self.out_proj(attended.transpose(1, 2).reshape(batch, q.shape[2], width))
+
+    def _heads(self, packed: torch.Tensor, parts: int) -> torch.Tensor:
+        """(B, T, parts·W) -> (parts, B, heads, T, W / heads)."""
+        batch, tokens, _ = packed.shape
+        return packed.view(batch, tokens, parts, self.heads, -1).permute(2, 0, 3, 1, 4)
 
 
 class _Mlp(nn.Module):
@@ -133,8 +145,13 @@ class _Block(nn.Module):
         self.mlp = _Mlp(width)
         self.ln_2 = nn.LayerNorm(width, eps=_LN_EPS)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: torch.Tensor, first_only: bool = False) -> torch.Tensor:
+        """The block's output for every token, or (``first_only``) for the class token alone, which attends to all
+        tokens but is the only one whose MLP and output are computed."""
+        if first_only:
+            x = x[:, :1] + self.attn(self.ln_1(x), queries=1)
+        else:
+            x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
 
@@ -143,8 +160,11 @@ class _Transformer(nn.Module):
         super().__init__()
         self.resblocks = nn.Sequential(*(_Block(width, heads) for _ in range(layers)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.resblocks(x)
+    def class_token(self, x: torch.Tensor) -> torch.Tensor:
+        """The class token after all blocks, (B, width): the last block computes nothing else."""
+        for block in self.resblocks[:-1]:
+            x = block(x)
+        return self.resblocks[-1](x, first_only=True)[:, 0]
 
 
 class VisionTransformer(nn.Module):
@@ -166,8 +186,7 @@ class VisionTransformer(nn.Module):
         patches = self.conv1(images).flatten(2).transpose(1, 2)  # (B, grid², width)
         cls = self.class_embedding.to(patches.dtype).expand(patches.shape[0], 1, -1)
         x = torch.cat([cls, patches], dim=1) + self.positional_embedding.to(patches.dtype)
-        x = self.transformer(self.ln_pre(x))
-        return self.ln_post(x[:, 0]) @ self.proj
+        return self.ln_post(self.transformer.class_token(self.ln_pre(x))) @ self.proj
 
 
 def build_tower(state: Mapping[str, torch.Tensor]) -> VisionTransformer:
