@@ -24,8 +24,11 @@ EXIT_ERROR = 2
 #: What each command's help says about the environment; every command reads the first group.
 _ENVIRONMENT = {
     "run": ("FRECHET_CACHE_DIR (feature cache folder), FRECHET_OFFLINE=1 (never download), FRECHET_WEIGHTS_DIR "
-            "(weights folder), FRECHET_PLUGINS (plugins to load), FRECHET_MAX_IMAGE_PIXELS (largest image), "
-            "TORCH_HOME; under torchrun RANK, WORLD_SIZE, LOCAL_RANK"),
+            "(weights folder), FRECHET_MIRROR (serves every weights and reference file by name), FRECHET_PLUGINS "
+            "(plugins to load), FRECHET_MAX_IMAGE_PIXELS (largest image), TORCH_HOME; under torchrun RANK, "
+            "WORLD_SIZE, LOCAL_RANK"),
+    "store": ("FRECHET_WEIGHTS_DIR (weights and reference files; default torch hub's checkpoints folder), "
+              "FRECHET_MIRROR (URL serving every file by name), FRECHET_OFFLINE=1 (never download), TORCH_HOME"),
     "plugins": "FRECHET_PLUGINS (comma-separated plugins to load; empty for none)",
     "cache": "FRECHET_CACHE_DIR (default $XDG_CACHE_HOME/frechet, else ~/.cache/frechet)",
 }
@@ -81,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stats(commands)
     _add_distance(commands)
     _add_listings(commands)
+    _add_store(commands)
     _add_cache(commands)
     return parser
 
@@ -182,6 +186,32 @@ def _add_listings(commands: argparse._SubParsersAction) -> None:
         "plugins", _cmd_metrics,
     )
     for listing in (plugins, embedders, metrics):
+        listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+
+
+def _add_store(commands: argparse._SubParsersAction) -> None:
+    """``frechet refs`` and ``frechet weights``: what the weights store can fetch, and what it holds."""
+    refs = _command(
+        commands, "refs", "list the named reference statistics (ref:NAME) and their provenance",
+        "Published reference statistics usable as ref:NAME wherever a statistics file is: producing tool, dataset, "
+        "split, item count, resolution, and the embedder and --preprocess that reproduce them. A full name (or a "
+        "single match) shows every field.",
+        ["frechet refs", "frechet refs cifar10", "frechet refs adm-imagenet256 --fetch",
+         "frechet compute ref:ttur-cifar10-train fake/"],
+        "store", _cmd_refs,
+    )
+    refs.add_argument("pattern", nargs="?", default="", help="only names containing PATTERN (all fields for one)")
+    refs.add_argument("--fetch", action="store_true", help="download the listed references' files (verified, pinned)")
+    weights = _command(
+        commands, "weights", "the embedders' weights files: present or not, where, verified",
+        "Each installed embedder's weights files: where frechet looks for them, whether each is there and passes its "
+        "checksum, and the mirror and offline settings. Copy a file listed as missing into the weights folder to use "
+        "frechet without internet.",
+        ["frechet weights", "frechet weights --fetch", "FRECHET_WEIGHTS_DIR=/shared/weights frechet weights"],
+        "store", _cmd_weights,
+    )
+    weights.add_argument("--fetch", action="store_true", help="download the missing files (verified)")
+    for listing in (refs, weights):
         listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
@@ -507,6 +537,60 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
                  [[row["name"], ", ".join(row["aliases"]) or "-",
                    ", ".join(f"{key}={value}" for key, value in row["options"].items()) or "-", row["description"]]
                   for row in rows])
+    return 0
+
+
+def _cmd_refs(args: argparse.Namespace) -> int:
+    from frechet import references
+    from frechet.weights import weights_dir
+
+    exact = references.CATALOGUE.get(args.pattern.removeprefix(references.PREFIX))
+    chosen = [exact] if exact else [ref for name, ref in references.CATALOGUE.items() if args.pattern.lower() in name]
+    if not chosen:
+        raise ConfigError(f"no reference name contains '{args.pattern}'; `frechet refs` lists them all")
+    if args.fetch:
+        for reference in chosen:
+            references.local_path(reference, progress=not args.json)
+    rows = [{**reference.describe(), "cached": references.is_cached(reference)} for reference in chosen]
+    if args.json:
+        print(json.dumps({"weights_dir": str(weights_dir()), "references": rows}))
+    elif len(rows) == 1:
+        _print_values({**rows[0], "options": " ".join(f"{k}={v}" for k, v in rows[0]["options"].items())},
+                      as_json=False)
+    else:
+        _print_table(["NAME", "REPRODUCE WITH", "ITEMS", "RESOLUTION", "DATASET (SPLIT)"],
+                     [[f"ref:{row['name']}" + (" *" if row["cached"] else ""), row["reproduce_with"],
+                       f"{row['items']:,}" if row["items"] else UNKNOWN, row["resolution"] or UNKNOWN,
+                       f"{row['dataset']} ({row['split']})"] for row in rows])
+        print("* in the weights folder already")
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from frechet import weights
+    from frechet.plugins import get_registry
+
+    rows = []
+    for info in get_registry().embedders():
+        groups: dict[str, list[weights.WeightsSpec]] = {}
+        for spec in getattr(info.factory, "weights", ()) or ():
+            groups.setdefault(spec.expected_hash or spec.file_name, []).append(spec)  # same sha256: one file
+        for specs in groups.values():
+            if args.fetch:
+                weights.resolve_weights(specs, progress=not args.json)
+            found = weights.file_status(specs)
+            rows.append({"embedder": info.name, "name": specs[0].name, "files": [spec.file_name for spec in specs],
+                         "urls": [spec.url for spec in specs], "status": found.status,
+                         "path": str(found.path) if found.path else None})
+    where = {"weights_dir": str(weights.weights_dir()), "mirror": weights.mirror(), "offline": weights.is_offline()}
+    if args.json:
+        print(json.dumps({**where, "weights": rows}))
+        return 0
+    print(f"weights folder: {where['weights_dir']}  (${weights.WEIGHTS_DIR_ENV}, else torch hub's checkpoints)")
+    print(f"mirror:         {where['mirror'] or UNKNOWN}  (${weights.MIRROR_ENV})")
+    print(f"offline:        {'yes' if where['offline'] else 'no'}  (${weights.OFFLINE_ENV})")
+    _print_table(["EMBEDDER", "FILE", "STATUS", "PATH"],
+                 [[row["embedder"], row["files"][0], row["status"], row["path"] or UNKNOWN] for row in rows])
     return 0
 
 

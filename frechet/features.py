@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.io import read_npy, read_npz
+from frechet.io import npz_headers, read_npy, read_npz
 from frechet.embedder import Embedder
 from frechet.errors import InputError
 from frechet.sources import Source
@@ -92,9 +92,17 @@ def is_feature_matrix(obj: Any) -> bool:
 
 
 def is_feature_input(obj: Any) -> bool:
-    """True for an existing .npy/.npz feature file path or an in-memory feature matrix."""
+    """True for an existing .npy/.npz feature file path or an in-memory feature matrix (an ``.npz`` whose array is not
+    2-D, such as a batch of images, is not one)."""
     if isinstance(obj, (str, Path)):
-        return Path(obj).suffix.lower() in FEATURE_SUFFIXES and Path(obj).is_file() and not is_stats_file(obj)
+        path = Path(obj)
+        if path.suffix.lower() not in FEATURE_SUFFIXES or not path.is_file() or is_stats_file(path):
+            return False
+        if path.suffix.lower() == ".npz":
+            headers = npz_headers(path)
+            shape = headers.get("features", next(iter(headers.values())) if len(headers) == 1 else None)
+            return shape is None or len(shape[0]) == 2
+        return True
     return is_feature_matrix(obj)
 
 

@@ -36,8 +36,19 @@ from frechet.plan import (
 )
 from frechet.registry import Registry
 from frechet.settings import Settings
+from frechet.sources import Source
 from frechet.stats import FeatureStats
-from frechet.statsfiles import RUN, Producer, check_compatible, is_stats_input, side_from_stats, stats_meta
+from frechet.references import is_reference, lookup, settings_for
+from frechet.statsfiles import (
+    Producer,
+    check_compatible,
+    is_stats_input,
+    load_statistics,
+    side_from_stats,
+    source_with_stored_stats,
+    stats_meta,
+    usable_stored_stats,
+)
 
 DEFAULT_EMBEDDER = "inception"
 SIDES = ("real", "fake")
@@ -61,16 +72,21 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
     _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
     if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
         return _compare_statistics(inputs, metrics, options, settings)
+    settings = settings_for(registry, settings, inputs.values())
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
     runs = [plan_run(embedder, settings, metrics, options) for embedder in embedders]
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
+        source = None
         if is_stats_input(value):
-            sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
-        else:
-            tasks = [Task(run.embedder, run.needs[label]) for run in runs]
-            source = registry.open_source(value, embedders[0].domain)
-            sides[label] = embed(source, tasks, settings, cache=feature_cache(value, embedders, settings))
+            source = source_with_stored_stats(
+                registry, value, embedders[0].domain, progress=settings.progress is not False
+            )
+            if source is None:
+                sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
+                continue
+        sides[label] = embed_side(source or registry.open_source(value, embedders[0].domain), value,
+                                  [(run.embedder, run.needs[label]) for run in runs], settings)
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
@@ -94,6 +110,12 @@ def statistics(
     several = len(settings.embedder or ()) > 1
     names = settings.embedder or ("",)
     _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
+    if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
+        stats = load_statistics(input)
+        if out is not None and distributed.current().is_main:
+            stats.save(out)
+        return {stats.meta.get("embedder_name") or "": stats}
+    settings = settings_for(registry, settings, [input])
     embedders = build_embedders(registry, settings, [input])
     outputs = [_chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
@@ -110,6 +132,29 @@ def statistics(
         for name, stats in result.items():
             stats.save(stats_path(out, name, several))
     return result
+
+
+def embed_side(
+    source: Source, input: Any, work: Sequence[tuple[Embedder, dict[str, set[str]]]], settings: Settings
+) -> list[Side]:
+    """One input's sides, one per embedder: what the input stores already (statistics beside its items, made by that
+    embedder) used as given, the rest embedded in one pass."""
+    stored = [usable_stored_stats(source, embedder, needs, force=settings.force) for embedder, needs in work]
+    tasks = [
+        Task(embedder, {output: kinds - {"stats"} if output in kept else set(kinds) for output, kinds in needs.items()})
+        for (embedder, needs), kept in zip(work, stored)
+    ]
+    for task in tasks:
+        task.needs = {output: kinds for output, kinds in task.needs.items() if kinds}
+    if any(task.needs for task in tasks) or not any(stored):
+        sides = embed(source, tasks, settings, cache=feature_cache(input, [task.embedder for task in tasks], settings))
+    else:
+        sides = [Side(source.label, n_items=len(source)) for _ in tasks]
+    for side, kept in zip(sides, stored):
+        side.stats.update(kept)
+        if kept:  # partly the input's own statistics: not this run's to save
+            side.meta = dict(next(iter(kept.values())).meta)
+    return sides
 
 
 def stats_path(out: Path, embedder: str, several: bool) -> Path:
@@ -203,8 +248,8 @@ def statistics_side(input: Any, run: EmbedderRun, settings: Settings, *, several
     if several:
         raise ConfigError(f"{input}: saved statistics hold one embedder's features; with several embedders, pass "
                           "the inputs themselves, or compare each embedder's statistics in its own run")
-    side = side_from_stats(input)
-    check_compatible(Producer(RUN, run.embedder.id(), run.output), Producer.of(side), force=settings.force)
+    side = side_from_stats(input, run.embedder.name)
+    check_compatible(Producer.run(run.embedder, run.output), Producer.of(side), force=settings.force)
     side.stats = {run.output: next(iter(side.stats.values()))}
     return side
 
@@ -215,9 +260,11 @@ def _compare_statistics(
     """Two statistics files and no model: they must agree with each other on embedder and output."""
     sides = {label: side_from_stats(value) for label, value in inputs.items()}
     check_compatible(Producer.of(sides["real"]), Producer.of(sides["fake"]), force=settings.force)
-    meta = sides["real"].meta or sides["fake"].meta
+    real, fake = sides["real"].meta, sides["fake"].meta
+    meta = real or fake
     context = MetricContext(
-        meta.get("output") or "", meta.get("embedder_name", ""), meta.get("embedder", ""), meta.get("fd_key"),
+        meta.get("output") or fake.get("output") or "", meta.get("embedder_name", ""),
+        real.get("embedder") or fake.get("embedder", ""), real.get("fd_key") or fake.get("fd_key"),
         options=options, seed=settings.seed,
     )
     for side in sides.values():
@@ -241,7 +288,11 @@ def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[Embed
 # ---------------------------------------------------------------------------------------------------- inputs
 def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
     """Every input path exists, and no output would replace an input or land inside an input folder."""
-    paths = [Path(value) for value in inputs if isinstance(value, (str, Path))]
+    inputs = list(inputs)
+    for value in inputs:
+        if is_reference(value):
+            lookup(value)  # an unknown name fails here, before any work
+    paths = [Path(value) for value in inputs if isinstance(value, (str, Path)) and not is_reference(value)]
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise InputError(f"{path}: no such file or folder")

@@ -6,9 +6,12 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from frechet.errors import InputError
+
+if TYPE_CHECKING:
+    from frechet.stats import FeatureStats
 
 
 class Source(ABC):
@@ -59,6 +62,13 @@ class Source(ABC):
 
     def config(self) -> dict[str, Any]:
         """Source options that change what ``load`` returns (e.g. a sample rate); part of the cache key."""
+        return {}
+
+    def stored_stats(self) -> dict[str, FeatureStats]:
+        """Statistics the input already holds, by embedder output (e.g. an ADM reference batch's, computed over a
+        whole dataset of which it holds only a sample). Each carries ``meta`` naming the embedder that made it
+        (``embedder`` id, or ``embedder_name`` and the ``config`` it used); a run with that embedder uses them as
+        given instead of embedding the items for them."""
         return {}
 
 

@@ -197,32 +197,45 @@ class FeatureStats:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> FeatureStats:
-        """Read and validate a statistics ``.npz`` (ours, pytorch-fid's, TTUR's or clean-fid's); never unpickles."""
+    def load(cls, path: str | Path, *, key: str | None = None) -> FeatureStats:
+        """Read and validate statistics: a ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's, an ADM evaluator batch)
+        or an EDM/EDM2 ``.pkl`` (through a reader that builds nothing but numbers, arrays and dicts). Never unpickles
+        anything else.
+
+        ``key`` picks one of several statistics in a file: in an ``.npz`` it reads ``mu_KEY``/``sigma_KEY`` (an ADM
+        batch keeps its spatial statistics as ``mu_s``/``sigma_s``), in an EDM2 pickle the entry ``KEY`` ("fid", the
+        default, or "fd_dinov2").
+        """
         path = Path(path)
         if not path.is_file():
             raise StatsFileError(f"{path}: no such statistics file")
-        arrays = read_npz(path, StatsFileError, "; recreate it with `frechet stats`")
-        if "mu" not in arrays or "sigma" not in arrays:
+        if path.suffix.lower() == ".pkl":
+            from frechet.pickled_stats import read_edm2_stats
+
+            return read_edm2_stats(path, key or "fid")
+        names = ("mu", "sigma") if key is None else (f"mu_{key}", f"sigma_{key}")
+        arrays = read_npz(path, StatsFileError, "; recreate it with `frechet stats`", keys={*names, "n", "meta"})
+        if not set(names) <= set(arrays):
+            with np.load(path, allow_pickle=False) as npz:  # read_npz checked the file: listing its members is safe
+                members = sorted(npz.files)
             raise StatsFileError(
-                f"{path}: not a statistics file (has {sorted(arrays) or 'no arrays'}, needs 'mu' and 'sigma'); "
-                "make one with `frechet stats`"
+                f"{path}: not a statistics file (has {members or 'no arrays'}, needs '{names[0]}' and "
+                f"'{names[1]}'); make one with `frechet stats`"
             )
-        mu, sigma = arrays["mu"], arrays["sigma"]
-        for key, value in (("mu", mu), ("sigma", sigma)):
+        mu, sigma = arrays[names[0]], arrays[names[1]]
+        for name, value in zip(names, (mu, sigma)):
             if value.dtype.kind not in "fiu":
-                raise StatsFileError(f"{path}: '{key}' has dtype {value.dtype}, expected real numbers")
+                raise StatsFileError(f"{path}: '{name}' has dtype {value.dtype}, expected real numbers")
         mu, sigma = mu.astype(np.float64), sigma.astype(np.float64)
         try:
-            _check_moments(mu, sigma, "mu/sigma")
+            _check_moments(mu, sigma, "/".join(names))
         except InputError as error:
             raise StatsFileError(f"{path}: {error}; recreate the file with `frechet stats`") from None
         n = _read_count(arrays, path)
         meta = _read_meta(arrays, path)
         if n is not None and n < 2:
             raise StatsFileError(f"{path}: n={n}, a covariance needs at least 2 samples")
-        stats = cls.from_moments(mu, (sigma + sigma.T) / 2, n, meta=meta)
-        return stats
+        return cls.from_moments(mu, (sigma + sigma.T) / 2, n, meta=meta)
 
     def _require_mergeable(self, action: str) -> None:
         if self._n is None:

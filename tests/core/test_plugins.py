@@ -179,5 +179,5 @@ def test_python_dash_m_frechet_never_loads_a_plugin_module_from_the_current_fold
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     inception = next(row for row in json.loads(done.stdout)["plugins"] if row["name"] == "inception")
-    assert inception["status"] == "loaded" and inception["hooks"] == ["frechet_register_embedders"]
+    assert inception["status"] == "loaded" and "frechet_register_embedders" in inception["hooks"]
     assert not (tmp_path / "imported.marker").exists()
