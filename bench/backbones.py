@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "bench"), str(ROOT), str(ROOT / "plugins")]
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT), str(ROOT / "plugins"), str(ROOT / "tests" / "plugins" / "clip")]
 
 from harness import publish  # noqa: E402
 
@@ -41,7 +41,7 @@ def _clip(shape_name: str) -> tuple[Forward, Forward, tuple[int, ...]]:
     import clip.model
     from frechet_clip import network
     from frechet_clip.network import build_tower
-    from frechet_clip.synthetic import random_clip_state, visual_part
+    from clip_random_weights import random_clip_state, visual_part
 
     shape = getattr(network, shape_name)
     tower = visual_part(random_clip_state(shape))
@@ -84,7 +84,7 @@ def measure(name: str, batch_size: int, rounds: int) -> dict:
 def preprocessing_ms() -> dict[str, float]:
     """Milliseconds per image of each CLIP preprocessing mode on a decoded 512x384 image (best of 20)."""
     from frechet_clip.preprocess import MODES, clip_input
-    from frechet_inception.synthetic import synthetic_image
+    from inception_random_weights import synthetic_image
 
     image = synthetic_image(0, 0, 384, 512)
     timings = {}

@@ -1,7 +1,7 @@
 """Where CLIP image-tower weights come from and how any of their file formats becomes one state dict.
 
 Canonical files are OpenAI's own (the URLs and sha256 digests of the ``clip`` package; the digest is part of each
-URL). Those are TorchScript archives: frechet reads their tensors without running the archive (see
+URL), cached under torch-fidelity's file names, so a copy torch-fidelity already downloaded is used as it is. Those are TorchScript archives: frechet reads their tensors without running the archive (see
 ``torchscript_tensors``). A user's file may also be a plain state dict (``torch.save``, read with
 ``weights_only=True``) or a ``.safetensors`` file, in OpenAI's key layout (the whole model, ``visual.*`` only, or the
 tower's own keys) or in Hugging Face transformers' layout (``vision_model.*`` and ``visual_projection.weight``, as
@@ -24,18 +24,21 @@ VIT_B_32_WEIGHTS = WeightsSpec(
     "CLIP ViT-B/32 (OpenAI)",
     f"{_OPENAI}/40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt",
     sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
+    filename="clip-vit-b-32-40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af.pt",
     description="OpenAI's CLIP ViT-B/32 (TorchScript archive; read without running it)",
 )
 VIT_L_14_WEIGHTS = WeightsSpec(
     "CLIP ViT-L/14 (OpenAI)",
     f"{_OPENAI}/b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836/ViT-L-14.pt",
     sha256="b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836",
+    filename="clip-vit-l-14-b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836.pt",
     description="OpenAI's CLIP ViT-L/14 (TorchScript archive; read without running it)",
 )
 VIT_L_14_336_WEIGHTS = WeightsSpec(
     "CLIP ViT-L/14@336px (OpenAI)",
     f"{_OPENAI}/3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02/ViT-L-14-336px.pt",
     sha256="3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02",
+    filename="clip-vit-l-14-336px-3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02.pt",
     description="OpenAI's CLIP ViT-L/14@336px (TorchScript archive; read without running it)",
 )
 

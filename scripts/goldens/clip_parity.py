@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins"), str(ROOT / "tests" / "plugins" / "clip"),
+                str(ROOT / "tests" / "plugins" / "inception")]
 GOLDENS = ROOT / "tests" / "goldens" / "clip"
 #: frechet name -> (clip package / clean-fid name, torch-fidelity name).
 MODELS = {
@@ -54,9 +55,9 @@ def exact_fd(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> None:
     import torch
-    from frechet_clip.synthetic import IMAGE_COUNTS, IMAGE_SEED, IMAGE_SIZES, SMALL_SHAPES, random_clip_state
-    from frechet_clip.synthetic import state_sha256
-    from frechet_inception.synthetic import write_image_set
+    from clip_random_weights import IMAGE_COUNTS, IMAGE_SEED, IMAGE_SIZES, SMALL_SHAPES, random_clip_state
+    from clip_random_weights import state_sha256
+    from inception_random_weights import write_image_set
 
     warnings.filterwarnings("ignore")
     work = Path(tempfile.mkdtemp(prefix="frechet-clip-parity-"))
@@ -101,7 +102,7 @@ def main() -> None:
 def check_layouts(states) -> dict:
     """OpenAI's ``clip`` and torch-fidelity build their models from the state dicts strictly, with our key order."""
     import clip.model
-    from frechet_clip.synthetic import visual_part
+    from clip_random_weights import visual_part
     from torch_fidelity.feature_extractor_clip import build_model as fidelity_build
 
     checks = {}
@@ -124,7 +125,7 @@ def check_file_formats(state, work: Path) -> dict:
     import transformers
     from frechet_clip.checkpoint import read_tower_state
     from frechet_clip.network import build_tower
-    from frechet_clip.synthetic import visual_part
+    from clip_random_weights import visual_part
 
     model = clip.model.build_model(dict(state)).float().eval()
     resolution = model.visual.input_resolution

@@ -47,8 +47,8 @@ def _load(path: Path, name: str):
 def main() -> None:
     source = Path(os.environ.get("CMMD_SRC", "/tmp/cmmd-src"))
     sys.path[:0] = [str(source), str(ROOT / "plugins" / "frechet_clip")]
-    synthetic = _load(ROOT / "plugins" / "frechet_clip" / "synthetic.py", "clip_synthetic")
-    images = _load(ROOT / "plugins" / "frechet_inception" / "synthetic.py", "image_synthetic")
+    synthetic = _load(ROOT / "tests" / "plugins" / "clip" / "clip_random_weights.py", "clip_random_weights")
+    images = _load(ROOT / "tests" / "plugins" / "inception" / "inception_random_weights.py", "inception_random_weights")
     from cmmd import distance, embedding, io_util, main as cmmd_main
     from scenic.projects.baselines.clip import layers, model as scenic_clip
 

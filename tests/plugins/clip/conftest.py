@@ -4,15 +4,17 @@ regenerated from the same seeds (once per test session)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from frechet_clip.synthetic import IMAGE_COUNTS, IMAGE_SEED, IMAGE_SIZES, SMALL_SHAPES, random_clip_state
-from frechet_clip.synthetic import state_sha256
-from frechet_inception.synthetic import write_image_set
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inception"))  # the shared synthetic images
+from clip_random_weights import IMAGE_COUNTS, IMAGE_SEED, IMAGE_SIZES, SMALL_SHAPES, random_clip_state  # noqa: E402
+from clip_random_weights import state_sha256  # noqa: E402
+from inception_random_weights import write_image_set  # noqa: E402
 
 GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "clip"
 

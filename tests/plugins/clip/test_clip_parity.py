@@ -13,7 +13,7 @@ import torch
 import frechet
 from frechet_clip.embedder import ClipVitB32, ClipVitL14, ClipVitL14At336
 from frechet_clip.preprocess import MODES
-from frechet_clip.synthetic import IMAGE_SIZES
+from clip_random_weights import IMAGE_SIZES
 from frechet_image import decode_image
 
 FD_RTOL = 1e-4

@@ -22,7 +22,7 @@ from frechet.weights import WeightsSpec
 from frechet_clip.checkpoint import read_tower_state
 from frechet_clip.embedder import ClipVitL14At336
 from frechet_clip.network import VisionTransformer, build_tower, tower_shape
-from frechet_clip.synthetic import SMALL_SHAPES, random_clip_state, visual_part
+from clip_random_weights import SMALL_SHAPES, random_clip_state, visual_part
 
 MODEL = "clip-vitl14-336"
 #: Tracing writes the archives these tests read; torch marks tracing deprecated.

@@ -1,4 +1,4 @@
-"""Deterministic stand-ins for CLIP parity tests and benchmarks: random weights in OpenAI's full CLIP layout.
+"""Test and benchmark fixtures (not shipped with frechet): random weights in OpenAI's full CLIP layout.
 
 Every tensor is drawn from its own PCG64 stream seeded by (seed, key name), from the generator's raw 64-bit output
 (which NumPy keeps stable), so the same seed gives bit-identical weights in any process or version. Values are
@@ -6,7 +6,7 @@ stored in float16, as in OpenAI's published checkpoints, so every reader (OpenAI
 rounds weights to float16 on load, and JAX ports) sees the same numbers. Scales keep activations of order one and
 make the image features depend strongly on the input, so preprocessing modes give clearly different features. A
 small text tower is included because the reference tools build the whole CLIP model from one state dict.
-Imports only numpy and torch (and ``network.py`` beside it), so reference scripts can load it by path.
+Imports only numpy, torch and ``frechet_clip/network.py`` (by path when frechet is not installed).
 """
 
 from __future__ import annotations
