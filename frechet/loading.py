@@ -29,11 +29,13 @@ _CPU_FORWARD_MAX_CORES_WITHOUT_WORKERS = 2
 @dataclass
 class Part:
     """One embedder's share of a batch: the collated inputs of the items it can use (None if none), their indices,
-    and the bad items as (index, message)."""
+    the bad items as (index, message), and for an embedder with ``multiple_examples`` the examples of each good
+    item (None: one each)."""
 
     inputs: Any
     good: list[int]
     failures: list[tuple[int, str]]
+    examples: list[int] | None = None
 
 
 @dataclass
@@ -85,9 +87,11 @@ class _Collate:
         parts = {}
         for position in sorted(positions):
             good = [(index, inputs[position]) for index, inputs, _ in items if position in inputs]
-            collated = self.embedders[position].collate([value for _, value in good]) if good else None
+            embedder = self.embedders[position]
+            collated = embedder.collate([value for _, value in good]) if good else None
             failures = [(index, errors[position]) for index, _, errors in items if position in errors]
-            parts[position] = Part(collated, [index for index, _ in good], failures)
+            examples = [len(value) for _, value in good] if embedder.multiple_examples else None
+            parts[position] = Part(collated, [index for index, _ in good], failures, examples)
         return Batch(len(items), parts)
 
 

@@ -8,7 +8,7 @@ statistics for the Fréchet distance, all feature rows for metrics such as KID, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from frechet.plan import (
 )
 from frechet.registry import Registry
 from frechet.settings import Settings
+from frechet.sources import Source
 from frechet.stats import FeatureStats
 from frechet.statsfiles import RUN, Producer, check_compatible, is_stats_input, side_from_stats, stats_meta
 
@@ -53,24 +54,46 @@ class _EmbedderRun:
     needs: dict[str, dict[str, set[str]]]
 
 
+@dataclass
+class Evaluation:
+    """A comparison in full: the result, and per side the Sides (one per embedder, in order) and the Source its
+    items came from (None for saved statistics) — what a report shows beside the numbers."""
+
+    result: Result
+    embedders: list[Embedder] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    sides: dict[str, list[Side]] = field(default_factory=dict)
+    sources: dict[str, Source | None] = field(default_factory=dict)
+
+
 def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Result:
     """Score ``fake`` against ``real`` with the settings' metrics; each side is an input to embed or statistics."""
+    return evaluate(registry, real, fake, settings).result
+
+
+def evaluate(
+    registry: Registry, real: Any, fake: Any, settings: Settings, *, keep_features: bool = False
+) -> Evaluation:
+    """:func:`compare`, keeping the sides and sources; ``keep_features`` keeps every embedded side's feature rows
+    of the chosen output (and the item each came from) even when no metric needs them."""
     metrics = chosen_metrics(registry, settings)
     options = metric_options(metrics, settings.metric_options)
     inputs = {"real": real, "fake": fake}
     _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
     if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
-        return _compare_statistics(inputs, metrics, options, settings)
-    embedders = _embedders(registry, settings, inputs.values(), metrics)
-    runs = [_plan(embedder, settings, metrics, options) for embedder in embedders]
+        return Evaluation(_compare_statistics(inputs, metrics, options, settings))
+    embedders = build_embedders(registry, settings, inputs.values(), metrics)
+    runs = [_plan(embedder, settings, metrics, options, keep_features) for embedder in embedders]
     sides: dict[str, list[Side]] = {}
+    sources: dict[str, Source | None] = {}
     for label, value in inputs.items():
         if is_stats_input(value):
             sides[label] = [_statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
+            sources[label] = None
         else:
             tasks = [Task(run.embedder, run.needs[label]) for run in runs]
-            source = registry.open_source(value, embedders[0].domain)
-            sides[label] = embed(source, tasks, settings, cache=_cache(value, embedders, settings))
+            sources[label] = registry.open_source(value, embedders[0].domain)
+            sides[label] = embed(sources[label], tasks, settings, cache=feature_cache(value, embedders, settings))
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
@@ -83,7 +106,7 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
         per_embedder.append((run.embedder.name, run.embedder.fd_key, values))
     merged = merge_results(per_embedder)
     merged.update(skipped_facts(sides))
-    return Result(merged)
+    return Evaluation(Result(merged), embedders, [run.output for run in runs], sides, sources)
 
 
 def statistics(
@@ -94,13 +117,13 @@ def statistics(
     several = len(settings.embedder or ()) > 1
     names = settings.embedder or ("",)
     _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
-    embedders = _embedders(registry, settings, [input])
-    outputs = [_chosen_output(embedder, settings.layer) for embedder in embedders]
+    embedders = build_embedders(registry, settings, [input])
+    outputs = [chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
-    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=_cache(input, embedders,
-                                                                                                 settings))):
+    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings,
+                                                        cache=feature_cache(input, embedders, settings))):
         stats = side.stats_of(output)
         if stats.n is not None and stats.n < 2:
             raise InputError(f"{side.label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
@@ -119,7 +142,7 @@ def stats_path(out: Path, embedder: str, several: bool) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------- building
-def _embedders(
+def build_embedders(
     registry: Registry, settings: Settings, inputs: Iterable[Any], metrics: Sequence[Metric] = ()
 ) -> list[Embedder]:
     """The run's embedders, built with their options, on the run's device (joining torchrun's process group)."""
@@ -164,16 +187,23 @@ def _choose_device(requested: str | None) -> torch.device:
     return torch.device("cpu")
 
 
-def _plan(embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any]) -> _EmbedderRun:
-    output = _chosen_output(embedder, settings.layer)
+def _plan(
+    embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any], keep_features: bool
+) -> _EmbedderRun:
+    output = chosen_output(embedder, settings.layer)
     context = MetricContext(
         output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs), options, settings.seed,
         str(embedder.device),
     )
-    return _EmbedderRun(embedder, output, context, side_needs(metrics, context))
+    needs = side_needs(metrics, context)
+    if keep_features:
+        for label in SIDES:
+            needs[label].setdefault(output, set()).add("features")
+    return _EmbedderRun(embedder, output, context, needs)
 
 
-def _chosen_output(embedder: Embedder, requested: str | None) -> str:
+def chosen_output(embedder: Embedder, requested: str | None) -> str:
+    """The output FD uses: ``requested`` (checked) or the embedder's default."""
     output = requested or embedder.default_output
     embedder.output_dim(output)
     return output
@@ -189,7 +219,7 @@ def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
     return wanted.pop() if len(wanted) == 1 else DEFAULT_EMBEDDER
 
 
-def _cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
+def feature_cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
     """The feature cache for inputs named by path (in-memory objects are usually fresh samples: never cached)."""
     if not settings.cache or not all(e.cacheable for e in embedders) or not isinstance(input, (str, Path)):
         return None
