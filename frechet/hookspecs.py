@@ -1,6 +1,7 @@
 """The plugin API: the hooks a frechet plugin implements. The ``register`` hooks receive a callback and call it once
 per thing they provide (built-in embedders, sources, metrics and disturbances are registered through these same
-hooks); the ``report`` hooks are asked while ``frechet report`` builds its page."""
+hooks); the ``report`` hooks are asked while ``frechet report`` builds its page. A plugin module may also name the
+plugins it builds on: ``frechet_requires = ("image",)``."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ hookimpl = pluggy.HookimplMarker("frechet")
 
 @hookspec
 def frechet_register_embedders(register: Any) -> None:
-    """Called once when plugins load. Call ``register(name, factory, *, domain, outputs, description, aliases=())``
-    per embedder; ``factory(**options)`` returns a :class:`frechet.embedder.Embedder`. A name ending in ``:``
-    (e.g. ``"torchscript:"``) is a family: ``"torchscript:PATH"`` calls the factory with ``target="PATH"``."""
+    """Called once when plugins load. Call ``register(MyEmbedder)`` per :class:`frechet.embedder.Embedder`
+    subclass (its name, domain, outputs, description, aliases and declared options are read from the class; a class
+    with ``family = True`` is addressed as ``name:TARGET`` and built with ``target="TARGET"``), or
+    ``register(name, factory, *, domain, outputs, description, aliases=(), options=None)`` for any factory returning
+    an Embedder. Options are checked against the declaration (or the factory's parameters) before it is built."""
 
 
 @hookspec

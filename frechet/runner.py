@@ -45,7 +45,7 @@ SIDES = ("real", "fake")
 
 
 @dataclass
-class _EmbedderRun:
+class EmbedderRun:
     """One embedder of a run: the output FD uses, the metrics' context, and what each side must keep."""
 
     embedder: Embedder
@@ -55,7 +55,7 @@ class _EmbedderRun:
 
 
 @dataclass
-class Evaluation:
+class Comparison:
     """A comparison in full: the result, and per side the Sides (one per embedder, in order) and the Source its
     items came from (None for saved statistics) — what a report shows beside the numbers."""
 
@@ -68,12 +68,12 @@ class Evaluation:
 
 def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Result:
     """Score ``fake`` against ``real`` with the settings' metrics; each side is an input to embed or statistics."""
-    return evaluate(registry, real, fake, settings).result
+    return comparison(registry, real, fake, settings).result
 
 
-def evaluate(
+def comparison(
     registry: Registry, real: Any, fake: Any, settings: Settings, *, keep_features: bool = False
-) -> Evaluation:
+) -> Comparison:
     """:func:`compare`, keeping the sides and sources; ``keep_features`` keeps every embedded side's feature rows
     of the chosen output (and the item each came from) even when no metric needs them."""
     metrics = chosen_metrics(registry, settings)
@@ -81,14 +81,14 @@ def evaluate(
     inputs = {"real": real, "fake": fake}
     _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
     if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
-        return Evaluation(_compare_statistics(inputs, metrics, options, settings))
+        return Comparison(_compare_statistics(inputs, metrics, options, settings))
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
-    runs = [_plan(embedder, settings, metrics, options, keep_features) for embedder in embedders]
+    runs = [plan_run(embedder, settings, metrics, options, keep_features=keep_features) for embedder in embedders]
     sides: dict[str, list[Side]] = {}
     sources: dict[str, Source | None] = {}
     for label, value in inputs.items():
         if is_stats_input(value):
-            sides[label] = [_statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
+            sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
             sources[label] = None
         else:
             tasks = [Task(run.embedder, run.needs[label]) for run in runs]
@@ -106,7 +106,7 @@ def evaluate(
         per_embedder.append((run.embedder.name, run.embedder.fd_key, values))
     merged = merge_results(per_embedder)
     merged.update(skipped_facts(sides))
-    return Evaluation(Result(merged), embedders, [run.output for run in runs], sides, sources)
+    return Comparison(Result(merged), embedders, [run.output for run in runs], sides, sources)
 
 
 def statistics(
@@ -122,8 +122,8 @@ def statistics(
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
-    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings,
-                                                        cache=feature_cache(input, embedders, settings))):
+    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=feature_cache(input, embedders,
+                                                                                                 settings))):
         stats = side.stats_of(output)
         if stats.n is not None and stats.n < 2:
             raise InputError(f"{side.label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
@@ -187,9 +187,12 @@ def _choose_device(requested: str | None) -> torch.device:
     return torch.device("cpu")
 
 
-def _plan(
-    embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any], keep_features: bool
-) -> _EmbedderRun:
+def plan_run(
+    embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any], *,
+    keep_features: bool = False,
+) -> EmbedderRun:
+    """The output FD uses, the metrics' context and what each side must keep, for one embedder of a run (every
+    side's feature rows of that output too, with ``keep_features``)."""
     output = chosen_output(embedder, settings.layer)
     context = MetricContext(
         output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs), options, settings.seed,
@@ -199,7 +202,7 @@ def _plan(
     if keep_features:
         for label in SIDES:
             needs[label].setdefault(output, set()).add("features")
-    return _EmbedderRun(embedder, output, context, needs)
+    return EmbedderRun(embedder, output, context, needs)
 
 
 def chosen_output(embedder: Embedder, requested: str | None) -> str:
@@ -227,7 +230,7 @@ def feature_cache(input: Any, embedders: Sequence[Embedder], settings: Settings)
 
 
 # ---------------------------------------------------------------------------------------------------- statistics
-def _statistics_side(input: Any, run: _EmbedderRun, settings: Settings, *, several: bool) -> Side:
+def statistics_side(input: Any, run: EmbedderRun, settings: Settings, *, several: bool = False) -> Side:
     """A side given as saved statistics, checked against the embedder that made the other side."""
     if several:
         raise ConfigError(f"{input}: saved statistics hold one embedder's features; with several embedders, pass "
@@ -258,7 +261,7 @@ def _compare_statistics(
     return Result(values)
 
 
-def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[_EmbedderRun]) -> None:
+def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[EmbedderRun]) -> None:
     """``real.npz`` and ``fake.npz`` (per embedder when there are several) for the sides that were embedded."""
     for label in SIDES:
         for run, side in zip(runs, sides[label]):

@@ -26,7 +26,7 @@ from frechet.report import diagnostics, page, plots
 from frechet.report.content import Media, ReportData, Section
 from frechet.report.galleries import galleries, item_features
 from frechet.report.sanity import DEFAULT_LEVELS, SanityResult, sanity
-from frechet.runner import Evaluation, evaluate
+from frechet.runner import Comparison, comparison
 from frechet.settings import Settings
 from frechet.sources import Source
 
@@ -67,40 +67,40 @@ def report(
     if settings.embedder is not None and len(settings.embedder) > 1:
         raise ConfigError(f"{spell('embedder', ','.join(settings.embedder))}: a report shows one embedder; write one "
                           "report per embedder")
-    evaluation = evaluate(registry, real, fake, settings, keep_features=True)
+    compared = comparison(registry, real, fake, settings, keep_features=True)
     curves = None
     if sanity_disturbances is not None:
-        if evaluation.sources.get("real") is None:
+        if compared.sources.get("real") is None:
             raise InputError(f"{real}: sanity curves damage the real items, but this side is saved statistics; "
                              "pass the real input itself")
         curves = sanity(registry, real, settings, disturbances=sanity_disturbances or None,
                         levels=sanity_levels or DEFAULT_LEVELS)
     if distributed.current().is_main:
-        body = _Page(registry, evaluation, settings, gallery_size).body(curves, command, started)
-        title = f"frechet report: {_label(real, evaluation, 'real')} vs {_label(fake, evaluation, 'fake')}"
+        body = _Page(registry, compared, settings, gallery_size).body(curves, command, started)
+        title = f"frechet report: {_label(real, compared, 'real')} vs {_label(fake, compared, 'fake')}"
         with atomic_write(out) as handle:
             handle.write(page.document(title, body).encode("utf-8"))
         log.info("report written to %s", out)
-    return evaluation.result
+    return compared.result
 
 
-def _label(value: Any, evaluation: Evaluation, side: str) -> str:
-    sides = evaluation.sides.get(side)
+def _label(value: Any, compared: Comparison, side: str) -> str:
+    sides = compared.sides.get(side)
     return sides[0].label if sides else str(value)
 
 
 class _Page:
     """The sections of one report, in order."""
 
-    def __init__(self, registry: Registry, evaluation: Evaluation, settings: Settings, gallery_size: int) -> None:
-        self.registry, self.evaluation, self.settings, self.gallery_size = registry, evaluation, settings, gallery_size
-        self.values = evaluation.result.as_dict()
+    def __init__(self, registry: Registry, compared: Comparison, settings: Settings, gallery_size: int) -> None:
+        self.registry, self.compared, self.settings, self.gallery_size = registry, compared, settings, gallery_size
+        self.values = compared.result.as_dict()
         self.metrics = chosen_metrics(registry, settings)
         self.options = metric_options(self.metrics, settings.metric_options)
-        self.embedder = evaluation.embedders[0] if evaluation.embedders else None
-        self.output = evaluation.outputs[0] if evaluation.outputs else self.values.get("output") or ""
+        self.embedder = compared.embedders[0] if compared.embedders else None
+        self.output = compared.outputs[0] if compared.outputs else self.values.get("output") or ""
         self.sides: dict[str, Side | None] = {label: sides[0] if sides else None
-                                              for label, sides in evaluation.sides.items()}
+                                              for label, sides in compared.sides.items()}
         self.warnings: list[str] = []
 
     def body(self, curves: SanityResult | None, command: str | None, started: float) -> list[str]:
@@ -197,7 +197,7 @@ class _Page:
     # ------------------------------------------------------------------------------------------------ galleries
     def _galleries(self) -> str:
         real, fake = self.sides.get("real"), self.sides.get("fake")
-        sources = self.evaluation.sources
+        sources = self.compared.sources
         missing = _gallery_gap(real, fake, sources, self.output)
         if missing:
             self.warnings.append(f"no galleries: {missing}")
@@ -251,7 +251,7 @@ class _Page:
 
     # ------------------------------------------------------------------------------------------------ plugins
     def _plugin_sections(self) -> str:
-        data = ReportData(self.values, self.embedder, self.output, dict(self.sides), dict(self.evaluation.sources))
+        data = ReportData(self.values, self.embedder, self.output, dict(self.sides), dict(self.compared.sources))
         pieces = []
         for plugin, sections in hook_answers("frechet_report_sections", report=data):
             for section in sections if isinstance(sections, (list, tuple)) else [sections]:

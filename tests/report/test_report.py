@@ -18,7 +18,7 @@ from frechet.plugins import get_registry
 from frechet.report import Media, Section
 from frechet.report.diagnostics import bootstrap_replicates, dimension_gaps, infinity_fit
 from frechet.report.galleries import Pair, galleries, item_features
-from frechet.runner import evaluate
+from frechet.runner import comparison
 from frechet.settings import Settings
 from frechet.stats import FeatureStats
 
@@ -101,9 +101,9 @@ def test_galleries_show_thumbnails_of_the_items_and_flag_the_copied_one(written)
 def test_plots_are_made_from_the_metrics_own_subsets_and_replicates(tiny, image_sets):
     real, fake = image_sets
     settings = Settings(embedder="tiny-conv", metrics=METRICS, metric_options=FAST, progress=False)
-    evaluation = evaluate(get_registry(), real, fake, settings, keep_features=True)
-    values = evaluation.result
-    sides = {label: evaluation.sides[label][0] for label in ("real", "fake")}
+    compared = comparison(get_registry(), real, fake, settings, keep_features=True)
+    values = compared.result
+    sides = {label: compared.sides[label][0] for label in ("real", "fake")}
     options = {"infinity_points": 15, "infinity_start": 0.1, "fd_ci_chunks": 50, "fd_ci_bootstrap": 40}
     fit = infinity_fit(sides["real"].stats_of("features"), sides["fake"].features["features"], options, seed=2020)
     assert fit.intercept == pytest.approx(values["fd_inf"], rel=1e-9)
@@ -144,7 +144,7 @@ def test_each_kept_row_names_its_item_past_skipped_items_and_through_the_cache(t
     (fake / "010.png").write_bytes(b"not an image")
     settings = Settings(embedder="tiny-conv", skip_bad=True, progress=False, cache_dir=tmp_path / "cache")
     for _ in range(2):  # computed, then read from the cache
-        side = evaluate(get_registry(), real, fake, settings, keep_features=True).sides["fake"][0]
+        side = comparison(get_registry(), real, fake, settings, keep_features=True).sides["fake"][0]
         assert side.items.tolist() == [index for index in range(30) if index != 10]
         assert side.features["features"].shape == (29, 16)
 
@@ -152,7 +152,7 @@ def test_each_kept_row_names_its_item_past_skipped_items_and_through_the_cache(t
 def test_rows_of_items_with_several_examples_keep_their_item_through_the_cache(tiny, sound_sets, tmp_path):
     real, fake = sound_sets
     settings = Settings(embedder="clip-frames", progress=False, cache_dir=tmp_path / "cache")
-    sides = [evaluate(get_registry(), real, fake, settings, keep_features=True).sides["real"][0] for _ in range(2)]
+    sides = [comparison(get_registry(), real, fake, settings, keep_features=True).sides["real"][0] for _ in range(2)]
     for side in sides:
         counts = np.bincount(side.items)
         assert len(counts) == 8 and counts.min() >= 4 and counts.sum() == side.features["frames"].shape[0]
