@@ -501,13 +501,13 @@ def _cmd_sanity(args: argparse.Namespace) -> int:
     if not distributed.is_main_process():
         return 0
     if args.plot:
-        plots.save(plots.sanity_plot(result.curves), Path(args.plot))
+        plots.save(plots.sanity_plot(result.curves, result.title), Path(args.plot))
     if args.json:
         print(json.dumps(result.as_dict()))
         return 0
     print(f"{result.input}: {result.n} items, embedder {result.embedder}, output {result.output}, "
-          f"tr Sigma = {result.trace:.6g}")
-    _print_table(["DISTURBANCE", "T", "STRENGTH", "FD", "FD/TR", "KID", "UNIT"],
+          f"tr Σ = {result.trace:.6g}")
+    _print_table(["DISTURBANCE", "T", "STRENGTH", "FD", "FD/TRΣ", "KID", "UNIT"],
                  [[curve.name, f"{level.t:.2f}", f"{level.strength:.4g}", _text(level.fd),
                    f"{level.fd_relative:.3g}", _text(level.kid), curve.unit if index == 0 else ""]
                   for curve in result.curves for index, level in enumerate(curve.levels)])
@@ -559,7 +559,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     _print_table(["NAME", "STATUS", "DISTRIBUTION", "VERSION", "HOOKS / ERROR"],
                  [[row["name"], row["status"], row["distribution"], row["version"],
-                   row["error"] or ", ".join(hook.removeprefix("frechet_register_") for hook in row["hooks"])]
+                   row["error"] or ", ".join(hook.removeprefix("frechet_register_").removeprefix("frechet_")
+                                               for hook in row["hooks"])]
                   for row in rows])
     return 0
 

@@ -93,7 +93,7 @@ class _Page:
     """The sections of one report, in order."""
 
     def __init__(self, registry: Registry, compared: Comparison, settings: Settings, gallery_size: int) -> None:
-        self.registry, self.compared, self.settings, self.gallery_size = registry, compared, settings, gallery_size
+        self.compared, self.settings, self.gallery_size = compared, settings, gallery_size
         self.values = compared.result.as_dict()
         self.metrics = chosen_metrics(registry, settings)
         self.options = metric_options(self.metrics, settings.metric_options)
@@ -243,8 +243,8 @@ class _Page:
             page.paragraph(f"Each disturbance applied to a copy of the real input ({curves.n} items) at increasing "
                            f"strength; FD against the undisturbed input, relative to tr Σ_real = "
                            f"{_number(curves.trace)}.", "caption"),
-            page.figure(plots.svg(plots.sanity_plot(curves.curves)), "sanity curves", "FD / tr Σ per level; dashed: "
-                        "disturbances this backbone is nearly blind to."),
+            page.figure(plots.svg(plots.sanity_plot(curves.curves, curves.title)), "sanity curves",
+                        "FD / tr Σ per level; dashed: disturbances this backbone is nearly blind to."),
             *verdicts,
             page.table(["disturbance", "t", "strength", "FD", "FD / tr Σ", "KID", "unit"], rows),
         ])
@@ -299,19 +299,21 @@ class _Renderer:
                          f"distance {_number(pair.distance)}", flagged)
 
     def _item(self, label: str, index: int) -> tuple[str, str]:
+        """The item's media HTML, and its name within its input (the input's label is in the page's subtitle)."""
         source = self.sources[label]
         name = source.item_name(index)
+        short = name[len(source.label):].lstrip("/\\:") if name.startswith(source.label) else name
         try:
             item = source.load(index)
         except InputError as error:
             log.warning("report: %s cannot be shown (%s)", name, error)
-            return "", name
+            return "", short or name
         for plugin, answer in hook_answers("frechet_report_item", item=item, domain=self.domain):
             if isinstance(answer, Media):
-                return page.media(answer, name), name
+                return page.media(answer, name), short or name
             log.warning("plugin '%s' returned %s from frechet_report_item, not a Media; passed over", plugin,
                         type(answer).__name__)
-        return "", name
+        return "", short or name
 
 
 def _gallery_gap(real: Side | None, fake: Side | None, sources: dict[str, Source | None], output: str) -> str:

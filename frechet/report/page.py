@@ -26,6 +26,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 12px 0; } figure img { max-width: 100%; height: auto; }
 .gallery { display: flex; flex-wrap: wrap; gap: 10px; }
 .tile { border: 1px solid #ddd; padding: 6px; font-size: 11px; width: 280px; overflow-wrap: anywhere; }
+.tile.single { width: 140px; }
 .tile .pair { display: flex; gap: 6px; align-items: flex-start; } .tile .side { flex: 1; min-width: 0; }
 .tile audio { width: 100%; } .flag { color: #b00020; font-weight: bold; }
 code { font-size: 12px; background: #f4f4f4; padding: 1px 3px; overflow-wrap: anywhere; }
@@ -98,7 +99,8 @@ def tile(parts: Sequence[tuple[str, str]], caption: str, flagged: bool = False) 
     """A gallery tile: one item or a pair side by side (each its media HTML and name), and a caption."""
     sides = "".join(f"<div class=\"side\">{html_media}<div>{escape(name)}</div></div>" for html_media, name in parts)
     flag = "<span class=\"flag\">memorised? </span>" if flagged else ""
-    return f"<div class=\"tile\"><div class=\"pair\">{sides}</div><div>{flag}{escape(caption)}</div></div>\n"
+    css = "tile" if len(parts) > 1 else "tile single"
+    return f"<div class=\"{css}\"><div class=\"pair\">{sides}</div><div>{flag}{escape(caption)}</div></div>\n"
 
 
 def gallery(tiles: Sequence[str]) -> str:

@@ -112,13 +112,13 @@ def dimensions_plot(gaps: DimensionGaps) -> Any:
     right.barh(rows - 0.2, gaps.std_real, height=0.4, color=_REAL, label="real")
     right.barh(rows + 0.2, gaps.std_fake, height=0.4, color=_FAKE, label="generated")
     right.set_xlabel("standard deviation")
-    right.legend(frameon=False)
+    right.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return figure
 
 
-def sanity_plot(curves: Sequence[Any]) -> Any:
+def sanity_plot(curves: Sequence[Any], title: str = "") -> Any:
     """FD / tr Σ against the level t for each disturbance (log scale); nearly-blind ones dashed."""
-    figure = _figure(6.0, 3.6)
+    figure = _figure(7.0, 3.6)
     axes = figure.add_subplot()
     for curve in curves:
         t = [level.t for level in curve.levels]
@@ -129,5 +129,7 @@ def sanity_plot(curves: Sequence[Any]) -> Any:
     axes.set_yscale("log")
     axes.set_xlabel("level t (damage grows to the right; strengths in the table)")
     axes.set_ylabel("FD / tr Σ_real")
-    axes.legend(frameon=False, fontsize=7)
+    if title:
+        axes.set_title(title)
+    axes.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return figure

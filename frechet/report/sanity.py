@@ -9,7 +9,6 @@ strongest level below ``NEGLIGIBLE`` times the trace of the real features' covar
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,8 +23,6 @@ from frechet.metrics.kid import kid
 from frechet.registry import Registry
 from frechet.runner import build_embedders, chosen_output, feature_cache
 from frechet.settings import Settings
-
-log = logging.getLogger("frechet")
 
 #: Spearman's ρ between level and FD below which FD is said not to rise with the damage.
 MONOTONE_RHO = 0.9
@@ -80,6 +77,11 @@ class SanityResult:
         return _finite(asdict(self))
 
     @property
+    def title(self) -> str:
+        """``embedder name on input (n items)``, for plots."""
+        return f"{self.embedder.split('(')[0]} on {self.input} ({self.n} items)"
+
+    @property
     def blind(self) -> list[Curve]:
         """The curves of the disturbances the backbone is nearly blind to."""
         return [curve for curve in self.curves if curve.blind]
@@ -127,8 +129,6 @@ def sanity(
                                                subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE, seed=settings.seed)
             measured.append(level)
         result.curves.append(_curve(disturbance.name, disturbance.unit, measured))
-    for curve in result.blind:
-        log.warning("%s", curve.message)
     return result
 
 

@@ -26,6 +26,7 @@ class NoiseAtSNR(ItemDisturbance):
 
     name = "noise"
     domain = "audio"
+    description = "white Gaussian noise at an exact signal-to-noise ratio"
     unit = "signal-to-noise ratio in dB (lower is noisier)"
 
     def strength(self, t: float) -> float:
@@ -45,6 +46,7 @@ class LowPass(ItemDisturbance):
 
     name = "lowpass"
     domain = "audio"
+    description = "every frequency above a cut-off removed"
     unit = "low-pass cut-off in Hz (lower removes more)"
 
     def strength(self, t: float) -> float:
@@ -62,6 +64,7 @@ class Clipping(ItemDisturbance):
 
     name = "clipping"
     domain = "audio"
+    description = "hard clipping at a fraction of the peak"
     unit = "clipping level as a fraction of the clip's peak (lower clips more)"
 
     def strength(self, t: float) -> float:

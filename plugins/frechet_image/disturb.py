@@ -25,6 +25,7 @@ class GaussianNoise(ItemDisturbance):
 
     name = "noise"
     domain = "image"
+    description = "additive Gaussian noise, rounded and clipped to 8 bits"
     unit = "noise σ in 8-bit levels (PSNR ≈ 20·log10(255/σ) dB before clipping)"
 
     def strength(self, t: float) -> float:
@@ -40,6 +41,7 @@ class GaussianBlur(ItemDisturbance):
 
     name = "blur"
     domain = "image"
+    description = "Gaussian blur of each channel"
     unit = "blur σ in pixels"
 
     def strength(self, t: float) -> float:
@@ -123,6 +125,7 @@ class SaltAndPepper(ItemDisturbance):
 
     name = "salt-pepper"
     domain = "image"
+    description = "pixels set to black or white"
     unit = "fraction of the pixels set to black or white"
 
     def strength(self, t: float) -> float:

@@ -23,6 +23,8 @@ _MEASURE = """JSON.stringify(Array.from(document.querySelectorAll('img, audio, s
           natural: element.tagName === 'IMG' ? element.naturalWidth : null,
           complete: element.tagName === 'IMG' ? element.complete : true};
 }))"""
+_HEADINGS = """JSON.stringify(Array.from(document.querySelectorAll('h2')).map(
+  heading => [heading.textContent, heading.getBoundingClientRect().top + window.scrollY]))"""
 
 
 def find_chromium() -> str | None:
@@ -42,6 +44,7 @@ class PageVisit:
     console: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     elements: list[dict[str, Any]] = field(default_factory=list)
+    headings: dict[str, float] = field(default_factory=dict)
     screenshot: bytes | None = None
 
 
@@ -102,9 +105,9 @@ class Chromium:
             self._events.append(self._receive())
 
     # ------------------------------------------------------------------------------------------------ pages
-    def visit(self, path: Path, *, screenshot_height: int | None = None) -> PageVisit:
-        """Load ``path`` and report console errors, requests, element sizes (and a screenshot of the top
-        ``screenshot_height`` CSS pixels, when given)."""
+    def visit(self, path: Path, *, screenshot: bool = False) -> PageVisit:
+        """Load ``path`` and report console errors, requests, element sizes, where each h2 heading is (and a
+        screenshot of the whole page, when asked)."""
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
@@ -114,12 +117,14 @@ class Chromium:
         self._send("Page.navigate", {"url": url}, session)
         self._wait_for("Page.loadEventFired", session)
         measured = self._send("Runtime.evaluate", {"expression": _MEASURE, "returnByValue": True}, session)
-        visit = PageVisit(elements=json.loads(measured["result"]["value"]))
-        if screenshot_height is not None:
+        headings = self._send("Runtime.evaluate", {"expression": _HEADINGS, "returnByValue": True}, session)
+        visit = PageVisit(elements=json.loads(measured["result"]["value"]),
+                          headings=dict(json.loads(headings["result"]["value"])))
+        if screenshot:
+            size = self._send("Page.getLayoutMetrics", session=session)["cssContentSize"]
             shot = self._send("Page.captureScreenshot", {
                 "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": self._width(session), "height": screenshot_height, "scale": 1}},
-                session)
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}}, session)
             visit.screenshot = base64.b64decode(shot["data"])
         self._send("Runtime.evaluate", {"expression": "1"}, session)  # lets pending events arrive
         for event in self._events:
@@ -141,10 +146,6 @@ class Chromium:
                     visit.requests.append(request_url)
         self._send("Target.closeTarget", {"targetId": target})
         return visit
-
-    def _width(self, session: str) -> float:
-        metrics = self._send("Page.getLayoutMetrics", session=session)
-        return metrics["cssContentSize"]["width"]
 
     def close(self) -> None:
         try:

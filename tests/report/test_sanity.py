@@ -98,3 +98,12 @@ def test_features_inputs_have_mix_only(tmp_path):
         frechet.sanity(tmp_path / "a.npy", progress=False)
     result = frechet.sanity(tmp_path / "a.npy", disturbances=f"mix:{tmp_path / 'b.npy'}", levels=2, progress=False)
     assert result.curves[0].levels[1].fd > result.curves[0].levels[0].fd > 0
+
+
+def test_disturbances_command_lists_each_domains_disturbances_with_their_units(capsys):
+    assert main(["disturbances", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["disturbances"]
+    listed = {(row["name"], row["domain"]): row["unit"] for row in rows}
+    assert listed[("blur", "image")] == "blur σ in pixels"
+    assert listed[("noise", "audio")].startswith("signal-to-noise ratio in dB")
+    assert ("mix:OTHER", "*") in listed
