@@ -260,7 +260,7 @@ def hook_answers(hook: str, **arguments: Any) -> Iterator[tuple[str, Any]]:
     plugins = get_plugins()
     for impl in reversed(getattr(plugins.manager.hook, hook).get_hookimpls()):
         try:
-            answer = impl.function(**arguments)
+            answer = impl.function(**{name: arguments[name] for name in impl.argnames})  # as pluggy passes them
         except Exception as error:  # a third-party plugin must never take the tool down
             log.warning("plugin '%s' failed in %s (%s); passed over", impl.plugin_name, hook, one_line(error))
             continue
