@@ -16,6 +16,7 @@ from typing import Any
 
 from frechet import distributed
 from frechet.caller import spell
+from frechet.distance import frechet_distance
 from frechet.errors import ConfigError, InputError
 from frechet.io import atomic_write, check_outputs_apart
 from frechet.metrics.base import Side
@@ -123,7 +124,8 @@ class _Page:
             interval = ""
             if "fd_ci_low" in values:
                 level = self.options.get("fd_ci_confidence", 0.95)
-                interval = f" [{_number(values['fd_ci_low'])}, {_number(values['fd_ci_high'])}] ({level:.0%} interval)"
+                interval = (f" [{_number(values['fd_ci_low'])}, {_number(values['fd_ci_high'])}] ({level:.0%} "
+                            f"interval for the population FD; bias-corrected {_number(values.get('fd_ci_corrected'))})")
             parts.append(f"FD {_number(values['fd'])}{interval}")
         if "kid" in values:
             parts.append(f"KID {_number(values['kid'])} ± {_number(values.get('kid_std'))}")
@@ -180,12 +182,15 @@ class _Page:
         if "fd_ci_low" in values:
             sides = [side.features[self.output] if self.output in side.features else side.stats_of(self.output)
                      for side in (real, fake)]
-            replicates = diagnostics.bootstrap_replicates(*sides, self.options, seed)
+            estimate = frechet_distance(real.stats_of(self.output), fake.stats_of(self.output))
+            spread = diagnostics.half_sample_spread(*sides, estimate, self.options, seed)
             pieces.append(page.figure(
-                plots.svg(plots.bootstrap_plot(replicates, values.get("fd"), values["fd_ci_low"],
-                                               values["fd_ci_high"])),
-                "histogram of bootstrap FD values",
-                f"FD of {len(replicates)} bootstrap replicates (fd-ci); dashed: the interval reported, solid: FD."))
+                plots.svg(plots.bootstrap_plot(spread.values, estimate, values["fd_ci_low"], values["fd_ci_high"],
+                                               spread.interval.corrected)),
+                "histogram of the half-sample replicates of the population FD",
+                f"fd-ci's {len(spread.values)} half-sample replicates as values of the population FD (bias-corrected "
+                "and scaled to the whole sample); dashed: the interval reported, solid: FD, dotted: bias-corrected "
+                "FD."))
         if self.output in real.stats and self.output in fake.stats:
             gaps = diagnostics.dimension_gaps(real.stats_of(self.output), fake.stats_of(self.output), TOP_DIMENSIONS)
             pieces.append(page.figure(

@@ -1,9 +1,9 @@
-"""What a report plots beside the numbers: the FD∞ fit's points, the bootstrap replicates behind fd-ci's interval,
+"""What a report plots beside the numbers: the FD∞ fit's points, the half-sample replicates behind fd-ci's interval,
 and the feature dimensions whose means and variances differ most between the sides.
 
-The FD∞ points and the bootstrap replicates are evaluated again here, with the metrics' own functions, options and
-seed, so they are exactly those behind the reported ``fd_inf`` and ``fd_ci_low``/``fd_ci_high`` (at about the cost
-of computing those metrics once more).
+The FD∞ points and the half-samples are evaluated again here, with the metrics' own functions, options and seed, so
+they are exactly those behind the reported ``fd_inf`` and ``fd_ci_low``/``fd_ci_high`` (at about the cost of
+computing those metrics once more).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from frechet.distance import FrechetReference, frechet_distance
-from frechet.metrics.bootstrap import ChunkMoments
+from frechet.distance import FrechetReference
+from frechet.metrics.bootstrap import FDInterval, half_samples
 from frechet.metrics.fd_infinity import subset_sizes
 from frechet.stats import FeatureStats
 
@@ -27,6 +27,15 @@ class InfinityFit:
     scores: np.ndarray
     intercept: float
     slope: float
+
+
+@dataclass
+class HalfSampleSpread:
+    """fd-ci's half-sample replicates as values of the population FD, FD_bc − (FD_half − mean FD_half) / √(r − 1),
+    whose central quantiles make the interval (unless it was moved to hold the plain FD), and the interval itself."""
+
+    values: np.ndarray
+    interval: FDInterval
 
 
 @dataclass
@@ -54,22 +63,17 @@ def infinity_fit(real: FeatureStats, fake: np.ndarray, options: dict[str, Any], 
     return InfinityFit(sizes, scores, float(intercept), float(slope))
 
 
-def bootstrap_replicates(
-    real: np.ndarray | FeatureStats, fake: np.ndarray | FeatureStats, options: dict[str, Any], seed: int
-) -> np.ndarray:
-    """The FD of each of fd-ci's bootstrap replicates (same chunks, draws and seed as the metric)."""
-    rng = np.random.default_rng(seed)
-    chunks = options["fd_ci_chunks"]
-    sides = [side if isinstance(side, FeatureStats) else ChunkMoments(side, chunks, rng) for side in (real, fake)]
-    varying = [side for side in sides if isinstance(side, ChunkMoments)]
-    fixed = [side for side in sides if isinstance(side, FeatureStats)]
-    reference = FrechetReference(fixed[0]) if fixed else None
-    values = np.empty(options["fd_ci_bootstrap"])
-    for index in range(len(values)):
-        moments = [side.resample(rng.multinomial(len(side), np.full(len(side), 1.0 / len(side)))) for side in varying]
-        values[index] = (reference.distance(*moments[0]) if reference is not None
-                         else frechet_distance(*moments[0], *moments[1]))
-    return values
+def half_sample_spread(
+    real: np.ndarray | FeatureStats, fake: np.ndarray | FeatureStats, estimate: float, options: dict[str, Any],
+    seed: int,
+) -> HalfSampleSpread:
+    """fd-ci's half-samples (same chunks, draws and seed as the metric) around the plain FD ``estimate`` (the FD of
+    the sides' statistics, as the metric takes it), and its interval."""
+    samples = half_samples(real, fake, resamples=options["fd_ci_bootstrap"], chunks=options["fd_ci_chunks"],
+                           seed=seed, estimate=estimate)
+    interval = samples.interval(options["fd_ci_confidence"])
+    spread = (samples.values - samples.values.mean()) / np.sqrt(samples.ratio - 1.0)
+    return HalfSampleSpread(interval.corrected - spread, interval)
 
 
 def dimension_gaps(real: FeatureStats, fake: FeatureStats, top: int = 20) -> DimensionGaps:

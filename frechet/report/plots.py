@@ -83,15 +83,15 @@ def infinity_plot(fit: InfinityFit, fd: float | None) -> Any:
     return figure
 
 
-def bootstrap_plot(values: np.ndarray, fd: float | None, low: float | None, high: float | None) -> Any:
-    """Histogram of the bootstrap replicates' FD, with the interval and the plain FD marked."""
+def bootstrap_plot(values: np.ndarray, fd: float, low: float, high: float, corrected: float) -> Any:
+    """Histogram of the half-sample replicates of the population FD, with the interval, FD and corrected FD marked."""
     figure = _figure(5.0, 3.2)
     axes = figure.add_subplot()
     axes.hist(values, bins=max(10, min(40, len(values) // 5)), color="#999999")
-    for value, style, label in ((low, "--", "interval"), (high, "--", None), (fd, "-", "FD")):
-        if value is not None:
-            axes.axvline(value, color=_FAKE if style == "-" else _REAL, linestyle=style, label=label)
-    axes.set_xlabel("FD of a bootstrap replicate")
+    for value, style, colour, label in ((low, "--", _REAL, "interval"), (high, "--", _REAL, None),
+                                        (fd, "-", _FAKE, "FD"), (corrected, ":", "black", "bias-corrected FD")):
+        axes.axvline(value, color=colour, linestyle=style, label=label)
+    axes.set_xlabel("population FD, one half-sample replicate")
     axes.set_ylabel("replicates")
     axes.legend(frameon=False)
     return figure

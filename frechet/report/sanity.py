@@ -105,9 +105,10 @@ def sanity(
     embedder = embedders[0]
     output = chosen_output(embedder, settings.layer)
     source = registry.open_source(real, embedder.domain)
-    chosen = [registry.create_disturbance(name, embedder.domain) for name in _names(registry, disturbances,
-                                                                                     embedder.domain)]
-    cache = feature_cache(real, embedders, settings)
+    names = _names(registry, disturbances, embedder.domain)
+    chosen = [registry.create_disturbance(name, embedder.domain) for name in names]
+    others = [name.partition(":")[2] for name in names if ":" in name]  # mix:OTHER's inputs
+    cache = feature_cache([real, *others], embedders, settings)
     with_kid = len(source) <= KID_MAX_ITEMS
     task = Task(embedder, {output: {"stats", "features"} if with_kid else {"stats"}})
     undisturbed = embed(source, [task], settings, cache=cache)[0]

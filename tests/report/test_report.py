@@ -16,7 +16,7 @@ from frechet.cli import main
 from frechet.errors import ConfigError, OutputError
 from frechet.plugins import get_registry
 from frechet.report import Media, Section
-from frechet.report.diagnostics import bootstrap_replicates, dimension_gaps, infinity_fit
+from frechet.report.diagnostics import dimension_gaps, half_sample_spread, infinity_fit
 from frechet.report.galleries import Pair, galleries, item_features
 from frechet.runner import comparison
 from frechet.settings import Settings
@@ -77,7 +77,7 @@ def test_the_page_reports_what_compute_reports(tiny, image_sets, written):
     computed = frechet.compute(real, fake, embedder="tiny-conv", metrics=METRICS, metric_options=FAST,
                                progress=False)
     assert result.as_dict() == computed.as_dict()
-    assert f"FD {result['fd']:.6g} [{result['fd_ci_low']:.6g}, {result['fd_ci_high']:.6g}] (95% interval)" in html
+    assert f"FD {result['fd']:.6g} [{result['fd_ci_low']:.6g}, {result['fd_ci_high']:.6g}] (95% interval" in html
     assert f"KID {result['kid']:.6g}" in html and f"FD∞ {result['fd_inf']:.6g}" in html
     for heading in ("Metrics", "Plots", "Galleries", "Memorisation check", "Provenance"):
         assert f">{heading}<" in html
@@ -98,18 +98,22 @@ def test_galleries_show_thumbnails_of_the_items_and_flag_the_copied_one(written)
         "<div class=\"tile\">"))
 
 
-def test_plots_are_made_from_the_metrics_own_subsets_and_replicates(tiny, image_sets):
+def test_plots_are_made_from_the_metrics_own_subsets_and_half_samples(tiny, image_sets):
     real, fake = image_sets
     settings = Settings(embedder="tiny-conv", metrics=METRICS, metric_options=FAST, progress=False)
     compared = comparison(get_registry(), real, fake, settings, keep_features=True)
     values = compared.result
     sides = {label: compared.sides[label][0] for label in ("real", "fake")}
-    options = {"infinity_points": 15, "infinity_start": 0.1, "fd_ci_chunks": 50, "fd_ci_bootstrap": 40}
+    options = {"infinity_points": 15, "infinity_start": 0.1, "fd_ci_chunks": 50, "fd_ci_bootstrap": 40,
+               "fd_ci_confidence": 0.95}
     fit = infinity_fit(sides["real"].stats_of("features"), sides["fake"].features["features"], options, seed=2020)
     assert fit.intercept == pytest.approx(values["fd_inf"], rel=1e-9)
-    replicates = bootstrap_replicates(sides["real"].features["features"], sides["fake"].features["features"],
-                                      options, seed=2020)
-    assert np.quantile(replicates, [0.025, 0.975]) == pytest.approx([values["fd_ci_low"], values["fd_ci_high"]])
+    spread = half_sample_spread(sides["real"].features["features"], sides["fake"].features["features"],
+                                values["fd"], options, seed=2020)
+    interval = spread.interval
+    assert (interval.low, interval.high, interval.corrected) == (values["fd_ci_low"], values["fd_ci_high"],
+                                                                 values["fd_ci_corrected"])
+    assert len(spread.values) == 40
 
 
 def test_dimension_gaps_rank_the_marginals_that_differ_most():
