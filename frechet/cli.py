@@ -145,9 +145,9 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report = _command(
         commands, "report", "score FAKE against REAL and write one HTML page with plots and galleries",
         "Score FAKE against REAL as `compute` does and write one self-contained HTML page: the metrics with their "
-        "intervals and warnings, the FD-infinity fit, the bootstrap distribution, the dimensions that differ most, "
-        "galleries of the items (farthest generated, least covered real, a memorisation check), sanity curves with "
-        "--sanity, and provenance. Needs matplotlib: pip install 'frechet[report]'.",
+        "intervals and warnings, the FD-infinity fit, the half-samples behind the interval, the dimensions that "
+        "differ most, galleries of the items (farthest generated, least covered real, a memorisation check), sanity "
+        "curves with --sanity, and provenance. Needs matplotlib: pip install 'frechet[report]'.",
         ["frechet report real/ fake/ -o report.html",
          "frechet report real/ fake/ --embedder dinov2-vitl14 --sanity noise,blur",
          "frechet report real/ fake/ --metrics fd,kid,prdc --gallery 12"],

@@ -1,5 +1,5 @@
 """``frechet report``: one comparison run with every side's features kept, then one self-contained HTML page — the
-metrics with their intervals and warnings, the FD∞ fit, the bootstrap distribution, the dimensions that differ
+metrics with their intervals and warnings, the FD∞ fit, the half-samples behind fd-ci, the dimensions that differ
 most, galleries of items (thumbnails or players from the domain plugins), sanity curves when asked, sections added by
 plugins, and how the numbers were made."""
 
@@ -185,7 +185,7 @@ class _Page:
             estimate = frechet_distance(real.stats_of(self.output), fake.stats_of(self.output))
             spread = diagnostics.half_sample_spread(*sides, estimate, self.options, seed)
             pieces.append(page.figure(
-                plots.svg(plots.bootstrap_plot(spread.values, estimate, values["fd_ci_low"], values["fd_ci_high"],
+                plots.svg(plots.half_samples_plot(spread.values, estimate, values["fd_ci_low"], values["fd_ci_high"],
                                                spread.interval.corrected)),
                 "histogram of the half-sample replicates of the population FD",
                 f"fd-ci's {len(spread.values)} half-sample replicates as values of the population FD (bias-corrected "

@@ -83,7 +83,7 @@ def infinity_plot(fit: InfinityFit, fd: float | None) -> Any:
     return figure
 
 
-def bootstrap_plot(values: np.ndarray, fd: float, low: float, high: float, corrected: float) -> Any:
+def half_samples_plot(values: np.ndarray, fd: float, low: float, high: float, corrected: float) -> Any:
     """Histogram of the half-sample replicates of the population FD, with the interval, FD and corrected FD marked."""
     figure = _figure(5.0, 3.2)
     axes = figure.add_subplot()
