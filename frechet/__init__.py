@@ -20,6 +20,8 @@ _EXPORTS = {
     "compute_stats": "frechet.api",
     "fd": "frechet.api",
     "load_stats": "frechet.api",
+    "write_report": "frechet.api",
+    "sanity": "frechet.api",
     "FrechetReference": "frechet.distance",
     "frechet_distance": "frechet.distance",
     "trace_sqrt_product": "frechet.distance",

@@ -1,5 +1,6 @@
-"""The Python API: ``compute`` (scores), ``compute_stats`` (reference statistics) and ``fd`` (the Fréchet distance of
-two saved statistics or feature sets, no model involved). The ``frechet`` command calls exactly these.
+"""The Python API: ``compute`` (scores), ``compute_stats`` (reference statistics), ``fd`` (the Fréchet distance of
+two saved statistics or feature sets, no model involved), ``write_report`` (the scores as an HTML page with plots and
+galleries) and ``sanity`` (does a backbone see the damage?). The ``frechet`` command calls exactly these.
 
 Every keyword argument is a field of :class:`frechet.settings.Settings`: ``embedder``, ``embedder_options``,
 ``layer``, ``metrics``, ``metric_options``, ``batch_size``, ``device``, ``workers``, ``skip_bad``, ``progress``,
@@ -9,6 +10,7 @@ Every keyword argument is a field of :class:`frechet.settings.Settings`: ``embed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,54 @@ def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result
                 f"{spell_call('compute', 'compute')} to embed inputs"
             )
     return compute(a, b, metrics=("fd",), force=force, skip_bad=skip_bad, progress=False)
+
+
+def write_report(
+    real: Any,
+    fake: Any,
+    out: str | Path = "report.html",
+    *,
+    sanity: Sequence[str] | None = None,
+    sanity_levels: int | None = None,
+    gallery_size: int = 8,
+    command: str | None = None,
+    **settings: Any,
+) -> Result:
+    """Score ``fake`` against ``real`` like :func:`compute` and write one self-contained HTML page to ``out``: the
+    metrics with their intervals and warnings, plots, galleries of items, provenance (docs/guide/report.md).
+
+    ``metrics`` defaults to FD with its interval, FD∞ and KID (``fd``, ``fd-ci``, ``fd-inf``, ``kid``). ``sanity``
+    adds sanity curves of the real input for these disturbances (``()``: every one of the domain) at
+    ``sanity_levels`` levels; ``command`` is how the page names the call (default: this function). Plots need
+    matplotlib (``pip install 'frechet[report]'``).
+    """
+    from frechet.report.build import DEFAULT_METRICS
+    from frechet.report.build import report as build_report
+
+    settings.setdefault("metrics", DEFAULT_METRICS)
+    return build_report(get_registry(), real, fake, settings_from(**settings), Path(out).expanduser(),
+                        sanity_disturbances=_names(sanity), sanity_levels=sanity_levels, gallery_size=gallery_size,
+                        command=command)
+
+
+def sanity(real: Any, *, disturbances: Sequence[str] | str | None = None, levels: int = 5, **settings: Any) -> Any:
+    """Sanity curves of an embedder on ``real``: FD (and KID) of disturbed copies against the undisturbed input, per
+    disturbance and level, with Spearman's ρ and a verdict (docs/guide/sanity.md). ``disturbances`` are names or
+    ``mix:OTHER`` (a list or a comma-separated string; default: every one registered for the embedder's domain).
+    Returns a :class:`frechet.report.sanity.SanityResult`."""
+    from frechet.report.sanity import sanity as sanity_curves
+
+    return sanity_curves(get_registry(), real, settings_from(**settings), disturbances=_names(disturbances),
+                         levels=levels)
+
+
+def _names(value: Sequence[str] | str | None) -> list[str] | None:
+    """A comma-separated string or a sequence of names as a list; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    return list(value)
 
 
 def load_stats(path: str | Path) -> FeatureStats:

@@ -1,9 +1,11 @@
-"""The core's own plugin: the features domain (feature files and arrays, identity embedder) and core metrics."""
+"""The core's own plugin: the features domain (feature files and arrays, identity embedder), core metrics, and the
+mix:OTHER disturbance of every domain."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from frechet.disturbance import Mix
 from frechet.features import (
     FEATURE_SUFFIXES,
     FeaturesEmbedder,
@@ -115,3 +117,8 @@ def frechet_register_metrics(register: Any) -> None:
         VendiMetric,
         description="Vendi score: effective number of distinct samples, cosine kernel (vendi, vendi_real)",
     )
+
+
+@hookimpl
+def frechet_register_disturbances(register: Any) -> None:
+    register(Mix)

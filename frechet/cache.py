@@ -68,8 +68,9 @@ def default_cache_dir() -> Path:
 @dataclass
 class Shard:
     """The results for items ``start:stop``: per output the exact statistics state (``FeatureStats.state()``) and,
-    where kept, the feature rows in item order; the bad items as (offset in the shard, what is wrong with it) —
-    without its name, so a shard shared by inputs holding the same bytes is reported in the current input's names."""
+    where kept, the feature rows in item order, with the item (offset in the shard) each row came from; the bad
+    items as (offset in the shard, what is wrong with it) — without its name, so a shard shared by inputs holding the
+    same bytes is reported in the current input's names."""
 
     start: int
     stop: int
@@ -77,6 +78,7 @@ class Shard:
     stats: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     features: dict[str, np.ndarray] = field(default_factory=dict)
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    row_items: np.ndarray | None = None
 
     def holds(self) -> dict[str, set[str]]:
         """What the shard can serve: output -> {"stats"} or {"stats", "features"}."""
@@ -201,6 +203,8 @@ class FeatureCache:
                 arrays[f"{number}.{name}"] = value
             if output in shard.features:
                 arrays[f"{number}.features"] = shard.features[output]
+        if shard.row_items is not None:
+            arrays["row_items"] = shard.row_items
         meta = {
             "format": SHARD_FORMAT,
             "format_version": SHARD_FORMAT_VERSION,
@@ -466,7 +470,19 @@ def _shard_from_arrays(arrays: Mapping[str, np.ndarray], embedder_id: str, key: 
             if features.ndim != 2 or features.shape[0] != stats.n:
                 raise ValueError(f"output '{output}' has {features.shape} feature rows for n={stats.n}")
             shard.features[output] = features
+    if "row_items" in arrays:
+        shard.row_items = _row_items(arrays["row_items"], shard)
     return shard
+
+
+def _row_items(row_items: np.ndarray, shard: Shard) -> np.ndarray:
+    """The stored item offset of each kept feature row, checked against the rows and the shard's span."""
+    rows = {features.shape[0] for features in shard.features.values()}
+    if row_items.ndim != 1 or row_items.dtype.kind not in "iu" or rows != {row_items.shape[0]}:
+        raise ValueError(f"row_items of shape {row_items.shape} do not match the {sorted(rows)} feature rows")
+    if row_items.size and not (0 <= row_items.min() and row_items.max() < shard.stop - shard.start):
+        raise ValueError("row_items name items outside the shard")
+    return row_items.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------------------- file digests

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import math
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -45,6 +46,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``frechet`` console script and ``python -m frechet``."""
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["frechet", *(sys.argv[1:] if argv is None else argv)])
     from frechet import distributed
 
     _setup_logging(quiet=getattr(args, "quiet", False) or not distributed.is_main_process())
@@ -74,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
             "frechet compute real/ fake/ --embedder inception --metrics fid,kid",
             "frechet stats real/ -o real.npz",
             "frechet distance real.npz fake.npz",
+            "frechet report real/ fake/ -o report.html",
+            "frechet sanity real/ --embedder inception",
             "frechet embedders",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -83,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compute(commands)
     _add_stats(commands)
     _add_distance(commands)
+    _add_report(commands)
+    _add_sanity(commands)
     _add_listings(commands)
     _add_store(commands)
     _add_cache(commands)
@@ -129,8 +135,67 @@ def _add_compute(commands: argparse._SubParsersAction) -> None:
     compute.add_argument("--save-stats", metavar="DIR", help="also save real.npz / fake.npz statistics in DIR")
     compute.add_argument("--force", action="store_true", help="compare statistics even if their embedders differ")
     compute.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    compute.add_argument("--report", metavar="PATH.html",
+                         help="also write an HTML report of this run (`frechet report --help`; needs matplotlib)")
     _add_metric_flags(compute)
     _add_embedding_options(compute)
+
+
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    report = _command(
+        commands, "report", "score FAKE against REAL and write one HTML page with plots and galleries",
+        "Score FAKE against REAL as `compute` does and write one self-contained HTML page: the metrics with their "
+        "intervals and warnings, the FD-infinity fit, the half-samples behind the interval, the dimensions that "
+        "differ most, galleries of the items (farthest generated, least covered real, a memorisation check), sanity "
+        "curves with --sanity, and provenance. Needs matplotlib: pip install 'frechet[report]'.",
+        ["frechet report real/ fake/ -o report.html",
+         "frechet report real/ fake/ --embedder dinov2-vitl14 --sanity noise,blur",
+         "frechet report real/ fake/ --metrics fd,kid,prdc --gallery 12"],
+        "run", _cmd_report,
+    )
+    report.add_argument("real", help="reference input, or its statistics .npz (no galleries then)")
+    report.add_argument("fake", help="generated input, or its statistics .npz")
+    report.add_argument("-o", "--out", default="report.html", metavar="OUT.html",
+                        help="where to write the page (default report.html)")
+    report.add_argument("--metrics", default=",".join(_REPORT_METRICS), metavar="LIST",
+                        help=f"comma-separated metric names (default {','.join(_REPORT_METRICS)}: FD with its "
+                        "interval, FD-infinity and KID; their plots appear when they are chosen)")
+    report.add_argument("--metric-option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
+                        help="a metric option (repeatable)")
+    report.add_argument("--sanity", nargs="?", const="", metavar="LIST",
+                        help="add sanity curves of REAL: these disturbances (`frechet disturbances`), or every one "
+                        "of the domain when no LIST is given")
+    report.add_argument("--sanity-levels", type=_positive_int, metavar="N", help="levels per disturbance (5)")
+    report.add_argument("--gallery", type=_positive_int, default=8, metavar="N", help="items per gallery (8)")
+    report.add_argument("--seed", type=_count, default=DEFAULT_SEED, help=f"seed (default {DEFAULT_SEED})")
+    report.add_argument("--force", action="store_true", help="compare statistics even if their embedders differ")
+    report.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    _add_metric_flags(report)
+    _add_embedding_options(report)
+
+
+def _add_sanity(commands: argparse._SubParsersAction) -> None:
+    sanity = _command(
+        commands, "sanity", "does the embedder see the damage? FD of disturbed copies of REAL per level",
+        "Apply each disturbance (noise, blur, … for images; noise, lowpass, clipping for audio; mix:OTHER for any "
+        "domain) to a copy of REAL at increasing strengths, embed each copy (through the feature cache) and report "
+        "FD (and KID) against the undisturbed input per level, with Spearman's rho per disturbance. A disturbance "
+        "the embedder is nearly blind to (FD not rising steadily, or negligible next to tr Sigma) is called out.",
+        ["frechet sanity real/ --embedder inception",
+         "frechet sanity real/ --embedder webtoon-panels --weights panelnet.pth --disturbances blur,swirl",
+         "frechet sanity real/ --disturbances noise,mix:other_images/ --levels 8 --plot sanity.png --json"],
+        "run", _cmd_sanity,
+    )
+    sanity.add_argument("real", help="the input to disturb (folder or file)")
+    sanity.add_argument("--disturbances", metavar="LIST",
+                        help="comma-separated disturbances, mix:OTHER to mix in another input (default: every "
+                        "disturbance of the embedder's domain but mix; `frechet disturbances` lists them)")
+    sanity.add_argument("--levels", type=_positive_int, default=5, metavar="N", help="levels per disturbance (5)")
+    sanity.add_argument("--plot", metavar="PATH", help="also draw the curves to PATH (.png, .svg or .pdf; matplotlib)")
+    sanity.add_argument("--seed", type=_count, default=DEFAULT_SEED,
+                        help=f"seed of the damage (default {DEFAULT_SEED})")
+    sanity.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    _add_embedding_options(sanity)
 
 
 def _add_stats(commands: argparse._SubParsersAction) -> None:
@@ -187,7 +252,13 @@ def _add_listings(commands: argparse._SubParsersAction) -> None:
         ["frechet metrics", "frechet metrics --json"],
         "plugins", _cmd_metrics,
     )
-    for listing in (plugins, embedders, metrics):
+    disturbances = _command(
+        commands, "disturbances", "list the disturbances of `frechet sanity`",
+        "The disturbances the plugins registered: name, domain, what the strength measures, and description.",
+        ["frechet disturbances", "frechet disturbances --json"],
+        "plugins", _cmd_disturbances,
+    )
+    for listing in (plugins, embedders, metrics, disturbances):
         listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
@@ -246,6 +317,8 @@ def _add_cache(commands: argparse._SubParsersAction) -> None:
         action.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
+#: What `frechet report` computes unless --metrics says otherwise (frechet.report.build.DEFAULT_METRICS).
+_REPORT_METRICS = ("fd", "fd-ci", "fd-inf", "kid")
 #: compute's metric flags: argparse dest -> the metric options it sets, among those the chosen metrics use.
 _METRIC_FLAGS = {
     "kid_subsets": ("kid_subsets",),
@@ -422,13 +495,63 @@ def _cmd_compute(args: argparse.Namespace) -> int:
     from frechet import api, distributed
 
     metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
-    result = api.compute(
-        args.real, args.fake, metrics=metrics, metric_options=_metric_options(args, metrics), seed=args.seed,
-        force=args.force, save_stats=args.save_stats, **_run_settings(args),
-    )
+    settings = dict(metrics=metrics, metric_options=_metric_options(args, metrics), seed=args.seed, force=args.force,
+                    save_stats=args.save_stats, **_run_settings(args))
+    if args.report:
+        result = api.write_report(args.real, args.fake, args.report, command=args.command_line, **settings)
+    else:
+        result = api.compute(args.real, args.fake, **settings)
     if distributed.is_main_process():
         _print_values(result.as_dict(), as_json=args.json)
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from frechet import api, distributed
+
+    metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
+    result = api.write_report(
+        args.real, args.fake, args.out, sanity=None if args.sanity is None else _list(args.sanity),
+        sanity_levels=args.sanity_levels, gallery_size=args.gallery, command=args.command_line, metrics=metrics,
+        metric_options=_metric_options(args, metrics), seed=args.seed, force=args.force, **_run_settings(args),
+    )
+    if distributed.is_main_process():
+        _print_values({**result.as_dict(), "report": args.out}, as_json=args.json)
+    return 0
+
+
+def _cmd_sanity(args: argparse.Namespace) -> int:
+    from frechet import api, distributed
+
+    if args.plot:
+        from frechet.io import check_outputs_apart
+        from frechet.report import plots
+
+        plots.require_matplotlib()
+        check_outputs_apart([Path(args.plot)], [Path(args.real)])
+    disturbances = None if args.disturbances is None else _list(args.disturbances)
+    result = api.sanity(args.real, disturbances=disturbances, levels=args.levels, seed=args.seed,
+                        **_run_settings(args))
+    if not distributed.is_main_process():
+        return 0
+    if args.plot:
+        plots.save(plots.sanity_plot(result.curves, result.title), Path(args.plot))
+    if args.json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    print(f"{result.input}: {result.n} items, embedder {result.embedder}, output {result.output}, "
+          f"tr Σ = {result.trace:.6g}")
+    _print_table(["DISTURBANCE", "T", "STRENGTH", "FD", "FD/TRΣ", "KID", "UNIT"],
+                 [[curve.name, f"{level.t:.2f}", f"{level.strength:.4g}", _text(level.fd),
+                   f"{level.fd_relative:.3g}", _text(level.kid), curve.unit if index == 0 else ""]
+                  for curve in result.curves for index, level in enumerate(curve.levels)])
+    for curve in result.curves:
+        print(_printable(curve.message))
+    return 0
+
+
+def _list(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
@@ -470,7 +593,8 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         return 0
     _print_table(["NAME", "STATUS", "DISTRIBUTION", "VERSION", "HOOKS / ERROR"],
                  [[row["name"], row["status"], row["distribution"], row["version"],
-                   row["error"] or ", ".join(hook.removeprefix("frechet_register_") for hook in row["hooks"])]
+                   row["error"] or ", ".join(hook.removeprefix("frechet_register_").removeprefix("frechet_")
+                                               for hook in row["hooks"])]
                   for row in rows])
     return 0
 
@@ -542,6 +666,19 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
                  [[row["name"], ", ".join(row["aliases"]) or "-",
                    ", ".join(f"{key}={value}" for key, value in row["options"].items()) or "-", row["description"]]
                   for row in rows])
+    return 0
+
+
+def _cmd_disturbances(args: argparse.Namespace) -> int:
+    from frechet.plugins import get_registry
+
+    rows = [{"name": info.name + (":OTHER" if info.family else ""), "domain": info.domain, "unit": info.unit,
+             "plugin": info.plugin, "description": info.description} for info in get_registry().disturbances()]
+    if args.json:
+        print(json.dumps({"disturbances": rows}))
+        return 0
+    _print_table(["NAME", "DOMAIN", "STRENGTH", "DESCRIPTION"],
+                 [[row["name"], row["domain"], row["unit"], row["description"]] for row in rows])
     return 0
 
 

@@ -62,6 +62,7 @@ def embed(source: Source, tasks: Sequence[Task], settings: Settings, *, cache: F
     totals = [{output: FeatureStats(label=source.label) for output, kinds in task.needs.items() if "stats" in kinds}
               for task in tasks]
     kept = [{output: [] for output, kinds in task.needs.items() if "features" in kinds} for task in tasks]
+    row_items: list[list[tuple[int, np.ndarray]] | None] = [[] if parts else None for parts in kept]
     skipped: list[list[tuple[int, str]]] = [[] for _ in tasks]
     n_good = [0] * len(tasks)
     items = sum(ranges[shard][1] - ranges[shard][0] for shard in mine)
@@ -90,13 +91,15 @@ def embed(source: Source, tasks: Sequence[Task], settings: Settings, *, cache: F
                     stats.merge(FeatureStats.from_state(result.stats[output], label=source.label))
                 for output, parts in kept[position].items():
                     parts.append((shard, result.features[output]))
+                if row_items[position] is not None:
+                    row_items[position] = _add_row_items(row_items[position], shard, result, tasks[position])
                 skipped[position] += [(span[0] + offset, source.item_name(span[0] + offset))
                                       for offset, _ in result.skipped]
                 n_good[position] += result.n_good
     reused = sum(len(shards) for shards in cached)
     if reused:
         log.info("%s: %d of %d shards read from the cache", source.label, reused, len(mine) * len(tasks))
-    return [_gathered_side(source, *parts, world) for parts in zip(totals, kept, skipped, n_good)]
+    return [_gathered_side(source, *parts, world) for parts in zip(totals, kept, row_items, skipped, n_good)]
 
 
 def _plan_task(task: Task, cache: FeatureCache | None, keys: Mapping[int, str]) -> set[int]:
@@ -131,6 +134,7 @@ def _embed_shard(
     start, stop = span
     stats = {p: {output: FeatureStats(label=source.label) for output in tasks[p].keep} for p in positions}
     rows = {p: {output: [] for output, wanted in tasks[p].keep.items() if wanted} for p in positions}
+    row_items: dict[int, list[np.ndarray]] = {p: [] for p in positions}
     shards = {p: Shard(start, stop, 0) for p in positions}
     remaining = stop - start
     while remaining:
@@ -153,6 +157,7 @@ def _embed_shard(
                     if output in rows[position]:
                         rows[position][output].append(values.detach().cpu().numpy())
                 shards[position].n_good += len(part.good)
+                row_items[position].append(np.repeat(np.asarray(part.good, np.int64) - start, part.examples or 1))
         remaining -= batch.size
         if bar is not None:
             bar.update(batch.size)
@@ -163,6 +168,8 @@ def _embed_shard(
             output: np.concatenate(chunks) if chunks else np.zeros((0, dims.get(output) or 0), np.float32)
             for output, chunks in rows[position].items()
         }
+        if shard.features:
+            shard.row_items = np.concatenate(row_items[position]) if row_items[position] else np.zeros(0, np.int64)
     return shards
 
 
@@ -175,6 +182,21 @@ def _next_batch(batches: Iterator[Batch]) -> Batch:
             f"a process decoding the inputs stopped ({one_line(error)}); if it ran out of memory, use fewer "
             f"{spell('workers', 'N')} or a smaller {spell('batch_size', 'N')}"
         ) from None
+
+
+def _add_row_items(
+    parts: list[tuple[int, np.ndarray]], shard: int, result: Shard, task: Task
+) -> list[tuple[int, np.ndarray]] | None:
+    """``parts`` with the item index of each of the shard's kept feature rows; None (no mapping for the input) when
+    a cached shard of an embedder with ``multiple_examples`` does not record it."""
+    if result.row_items is not None:
+        items = result.row_items
+    elif task.embedder.multiple_examples:
+        return None
+    else:  # one row per good item, in order
+        bad = {offset for offset, _ in result.skipped}
+        items = np.array([offset for offset in range(result.stop - result.start) if offset not in bad], np.int64)
+    return [*parts, (shard, result.start + items)]
 
 
 def _reason(message: str, name: str) -> str:
@@ -313,20 +335,28 @@ def _gathered_side(
     source: Source,
     total: dict[str, FeatureStats],
     kept: dict[str, list[tuple[int, np.ndarray]]],
+    row_items: list[tuple[int, np.ndarray]] | None,
     skipped: list[tuple[int, str]],
     n_good: int,
     world: World,
 ) -> Side:
-    """This rank's part, or under torch.distributed every rank's: statistics on all ranks, features on rank 0."""
+    """This rank's part, or under torch.distributed every rank's: statistics on all ranks, features (and the item
+    each row came from) on rank 0."""
     stats = {output: distributed.merge_stats(part, world) for output, part in total.items()}
     features = {}
     for output, parts in kept.items():
         gathered = [rows for _, rows in distributed.gather_rows(parts, world) if rows.shape[0]]
         if world.is_main:
             features[output] = np.concatenate(gathered) if gathered else np.zeros((0, 0), np.float32)
+    mapped = distributed.all_gather_object(row_items is not None, world)
+    items = None
+    if all(mapped) and kept:
+        gathered_items = [part for _, part in distributed.gather_rows(row_items, world)]
+        if world.is_main:
+            items = np.concatenate(gathered_items) if gathered_items else np.zeros(0, np.int64)
     counts = distributed.all_gather_object((n_good, skipped), world)
     n_items = sum(count for count, _ in counts)
     names = [name for _, name in sorted(item for _, part in counts for item in part)]
     if n_items == 0:
         raise InputError(f"{source.label}: none of its {len(source)} items could be used")
-    return Side(source.label, stats, features, n_items, names)
+    return Side(source.label, stats, features, n_items, names, items=items)

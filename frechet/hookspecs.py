@@ -1,6 +1,7 @@
-"""The plugin API: the hooks a frechet plugin implements. Each receives a ``register`` callback and calls it once
-per thing it provides; built-in embedders, sources and metrics are registered through these same hooks. A plugin
-module may also name the plugins it builds on: ``frechet_requires = ("image",)``."""
+"""The plugin API: the hooks a frechet plugin implements. The ``register`` hooks receive a callback and call it once
+per thing they provide (built-in embedders, sources, metrics and disturbances are registered through these same
+hooks); the ``report`` hooks are asked while ``frechet report`` builds its page. A plugin module may also name the
+plugins it builds on: ``frechet_requires = ("image",)``."""
 
 from __future__ import annotations
 
@@ -33,3 +34,22 @@ def frechet_register_sources(register: Any) -> None:
 def frechet_register_metrics(register: Any) -> None:
     """Called once when plugins load. Call ``register(name, factory, *, description, aliases=())`` per metric;
     ``factory()`` returns a :class:`frechet.metrics.base.Metric`."""
+
+
+@hookspec
+def frechet_register_disturbances(register: Any) -> None:
+    """Called once when plugins load. Call ``register(DisturbanceClass)`` per disturbance of ``frechet sanity``
+    (a :class:`frechet.disturbance.Disturbance` subclass: name, domain, unit, strength(t), disturb or apply)."""
+
+
+@hookspec(firstresult=True)
+def frechet_report_item(item: Any, domain: str) -> Any:
+    """Called by ``frechet report`` for each item a gallery shows, with the decoded item (what the domain's sources
+    load) and its domain. Return a :class:`frechet.report.Media` (a small image, or a short sound, as bytes with its
+    MIME type), or None to leave the item to another plugin; items no plugin renders are shown by name."""
+
+
+@hookspec
+def frechet_report_sections(report: Any) -> Any:
+    """Called once per ``frechet report`` with a :class:`frechet.report.ReportData` (result, embedder, sides,
+    sources); return a list of :class:`frechet.report.Section` to append to the page, or None to add nothing."""

@@ -35,11 +35,13 @@ _FIRST_BLOCK_ROWS = 1024
 @dataclass
 class Part:
     """One embedder's share of a batch: the collated inputs of the items it can use (None if none), their indices,
-    and the bad items as (index, message)."""
+    the bad items as (index, message), and for an embedder with ``multiple_examples`` the examples of each good
+    item (None: one each)."""
 
     inputs: Any
     good: list[int]
     failures: list[tuple[int, str]]
+    examples: list[int] | None = None
 
 
 @dataclass
@@ -139,15 +141,17 @@ class _Collate:
         parts = {}
         for position in sorted(positions):
             good = [(index, inputs[position]) for index, inputs, _, _ in items if position in inputs]
+            embedder = self.embedders[position]
             try:
-                collated = self.embedders[position].collate([value for _, value in good]) if good else None
+                collated = embedder.collate([value for _, value in good]) if good else None
             except (Exception, SystemExit) as error:
-                name = self.embedders[position].display_name()
+                name = embedder.display_name()
                 return Batch(len(items), {}, PluginError(
                     f"embedder '{name}' cannot join {len(good)} prepared items into a batch ({one_line(error)})"
                 ))
             failures = [(index, errors[position]) for index, _, errors, _ in items if position in errors]
-            parts[position] = Part(collated, [index for index, _ in good], failures)
+            examples = [len(value) for _, value in good] if embedder.multiple_examples else None
+            parts[position] = Part(collated, [index for index, _ in good], failures, examples)
         return Batch(len(items), parts)
 
 

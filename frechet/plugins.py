@@ -36,6 +36,7 @@ _HOOKS = {
     "frechet_register_embedders": "add_embedder",
     "frechet_register_sources": "add_source",
     "frechet_register_metrics": "add_metric",
+    "frechet_register_disturbances": "add_disturbance",
 }
 
 
@@ -251,6 +252,20 @@ def _version(distribution: str) -> str:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
         return ""
+
+
+def hook_answers(hook: str, **arguments: Any) -> Iterator[tuple[str, Any]]:
+    """Each loaded plugin's non-None answer to ``hook`` (in pluggy's call order) with the plugin's name; a plugin
+    whose hook raises is reported and passed over, so one broken plugin never stops the caller."""
+    plugins = get_plugins()
+    for impl in reversed(getattr(plugins.manager.hook, hook).get_hookimpls()):
+        try:
+            answer = impl.function(**{name: arguments[name] for name in impl.argnames})  # as pluggy passes them
+        except Exception as error:  # a third-party plugin must never take the tool down
+            log.warning("plugin '%s' failed in %s (%s); passed over", impl.plugin_name, hook, one_line(error))
+            continue
+        if answer is not None:
+            yield impl.plugin_name, answer
 
 
 def plugin_hooks(name: str) -> list[str]:

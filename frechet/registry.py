@@ -14,6 +14,7 @@ from frechet.errors import ConfigError, FrechetError, InputError, PluginError, o
 from frechet.options import Option, parameters_as_options, parse_options
 
 if TYPE_CHECKING:
+    from frechet.disturbance import Disturbance
     from frechet.metrics.base import Metric
     from frechet.sources import Source
 
@@ -64,6 +65,19 @@ class MetricInfo:
     plugin: str = ""
 
 
+@dataclass(frozen=True)
+class DisturbanceInfo:
+    """A registered disturbance class (``name:TARGET`` for a family such as ``mix:OTHER``)."""
+
+    name: str
+    factory: type[Disturbance]
+    domain: str
+    unit: str
+    description: str
+    family: bool = False
+    plugin: str = ""
+
+
 @dataclass
 class Registry:
     """What the loaded plugins provide, looked up by name or alias."""
@@ -73,6 +87,7 @@ class Registry:
     _metrics: dict[str, MetricInfo] = field(default_factory=dict)
     _aliases: dict[str, str] = field(default_factory=dict)
     _metric_aliases: dict[str, str] = field(default_factory=dict)
+    _disturbances: dict[str, DisturbanceInfo] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- registration (plugins call these)
     def add_embedder(
@@ -151,6 +166,22 @@ class Registry:
         for alias in aliases:
             self._metric_aliases[alias] = name
 
+    def add_disturbance(self, cls: type[Disturbance], *, plugin: str = "") -> None:
+        """Register a Disturbance class; name, domain, unit, description and family are read from it."""
+        from frechet.disturbance import Disturbance
+
+        if not (isinstance(cls, type) and issubclass(cls, Disturbance)):
+            raise PluginError(f"plugin '{plugin}': register a frechet.disturbance.Disturbance subclass, got {cls!r}")
+        name, domain, unit = (getattr(cls, attribute, None) for attribute in ("name", "domain", "unit"))
+        if not all(isinstance(value, str) for value in (name, domain, unit)):
+            raise PluginError(f"plugin '{plugin}': disturbance class {cls.__name__} must set name, domain and unit")
+        _check_name(name, "disturbance", plugin)
+        if (name, domain) in {(info.name, info.domain) for info in self._disturbances.values()}:
+            raise PluginError(f"plugin '{plugin}': disturbance '{name}' for {domain} inputs is already registered")
+        description = cls.description or (cls.__doc__ or "").strip().split("\n")[0]
+        self._disturbances[f"{name}/{domain}"] = DisturbanceInfo(name, cls, domain, unit, description, cls.family,
+                                                                  plugin)
+
     # ---------------------------------------------------------------- lookup
     def embedders(self) -> list[EmbedderInfo]:
         """All registered embedders in registration order."""
@@ -163,6 +194,34 @@ class Registry:
     def metrics(self) -> list[MetricInfo]:
         """All registered metrics in registration order."""
         return list(self._metrics.values())
+
+    def disturbances(self, domain: str | None = None) -> list[DisturbanceInfo]:
+        """The registered disturbances (those that apply to ``domain`` when given), in registration order."""
+        from frechet.disturbance import ANY_DOMAIN
+
+        return [info for info in self._disturbances.values() if domain is None or info.domain in (domain, ANY_DOMAIN)]
+
+    def create_disturbance(self, spec: str, domain: str) -> Disturbance:
+        """The disturbance ``spec`` (``name``, or ``name:TARGET`` for a family) for inputs of ``domain``."""
+        name, colon, target = spec.partition(":")
+        matches = [info for info in self.disturbances(domain) if info.name == name.strip()]
+        if not matches:
+            known = ", ".join(info.name + (":OTHER" if info.family else "") for info in self.disturbances(domain))
+            raise ConfigError(f"unknown disturbance '{spec}' for {domain} inputs; available: {known or 'none'}")
+        info = matches[0]
+        if info.family != bool(colon) or (colon and not target.strip()):
+            form = f"{info.name}:OTHER (OTHER: an input)" if info.family else info.name
+            raise ConfigError(f"disturbance '{spec}': write it as {form}")
+        try:
+            if info.family:
+                return info.factory(target=target.strip(), open_source=lambda value: self.open_source(value, domain))
+            return info.factory()
+        except FrechetError:
+            raise
+        except Exception as error:  # a plugin's own code may fail in any way: one line, never a traceback
+            raise PluginError(
+                f"disturbance '{spec}' (plugin '{info.plugin}') failed to build: {one_line(error)}"
+            ) from None
 
     def embedder_info(self, name: str) -> tuple[EmbedderInfo, str | None]:
         """The entry for ``name`` or an alias, and the TARGET part for ``KIND:TARGET`` family names."""

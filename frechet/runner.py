@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,17 +68,37 @@ class EmbedderRun:
     needs: dict[str, dict[str, set[str]]]
 
 
+@dataclass
+class Comparison:
+    """A comparison in full: the result, and per side the Sides (one per embedder, in order) and the Source its
+    items came from (None for saved statistics) — what a report shows beside the numbers."""
+
+    result: Result
+    embedders: list[Embedder] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    sides: dict[str, list[Side]] = field(default_factory=dict)
+    sources: dict[str, Source | None] = field(default_factory=dict)
+
+
 def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Result:
     """Score ``fake`` against ``real`` with the settings' metrics; each side is an input to embed or statistics."""
+    return comparison(registry, real, fake, settings).result
+
+
+def comparison(
+    registry: Registry, real: Any, fake: Any, settings: Settings, *, keep_features: bool = False
+) -> Comparison:
+    """:func:`compare`, keeping the sides and sources; ``keep_features`` keeps every embedded side's feature rows
+    of the chosen output (and the item each came from) even when no metric needs them."""
     metrics = chosen_metrics(registry, settings)
     options = metric_options(metrics, settings.metric_options)
     inputs = {"real": real, "fake": fake}
     _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
     if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
-        return _compare_statistics(inputs, metrics, options, settings)
+        return Comparison(_compare_statistics(inputs, metrics, options, settings))
     settings = settings_for(registry, settings, inputs.values())
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
-    runs = [plan_run(embedder, settings, metrics, options) for embedder in embedders]
+    runs = [plan_run(embedder, settings, metrics, options, keep_features=keep_features) for embedder in embedders]
     sources = {
         label: source_with_stored_stats(registry, value, embedders[0].domain, progress=settings.progress is not False)
         if is_stats_input(value) else registry.open_source(value, embedders[0].domain)
@@ -107,7 +127,7 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
         per_embedder.append((run.embedder.name, run.embedder.fd_key, values))
     merged = merge_results(per_embedder)
     merged.update(skipped_facts(sides))
-    return Result(merged)
+    return Comparison(Result(merged), embedders, [run.output for run in runs], sides, sources)
 
 
 def statistics(
@@ -125,7 +145,7 @@ def statistics(
         return {stats.meta.get("embedder_name") or "": stats}
     settings = settings_for(registry, settings, [input])
     embedders = build_embedders(registry, settings, [input])
-    outputs = [_chosen_output(embedder, settings.layer) for embedder in embedders]
+    outputs = [chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
@@ -221,17 +241,26 @@ def _choose_device(requested: str | None) -> torch.device:
     return torch.device("cpu")
 
 
-def plan_run(embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any]) -> EmbedderRun:
-    """The output FD uses, the metrics' context and what each side must keep, for one embedder of a run."""
-    output = _chosen_output(embedder, settings.layer)
+def plan_run(
+    embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any], *,
+    keep_features: bool = False,
+) -> EmbedderRun:
+    """The output FD uses, the metrics' context and what each side must keep, for one embedder of a run (every
+    side's feature rows of that output too, with ``keep_features``)."""
+    output = chosen_output(embedder, settings.layer)
     context = MetricContext(
         output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs), options, settings.seed,
         str(embedder.device), progress=settings.progress,
     )
-    return EmbedderRun(embedder, output, context, side_needs(metrics, context))
+    needs = side_needs(metrics, context)
+    if keep_features:
+        for label in SIDES:
+            needs[label].setdefault(output, set()).add("features")
+    return EmbedderRun(embedder, output, context, needs)
 
 
-def _chosen_output(embedder: Embedder, requested: str | None) -> str:
+def chosen_output(embedder: Embedder, requested: str | None) -> str:
+    """The output FD uses: ``requested`` (checked) or the embedder's default."""
     output = requested or embedder.default_output
     embedder.output_dim(output)
     return output

@@ -27,7 +27,8 @@ class Need:
 
 @dataclass
 class Side:
-    """What one input became: statistics and/or kept features per embedder output, with counts."""
+    """What one input became: statistics and/or kept features per embedder output, with counts, and for kept
+    features the index (in the input's source) of the item each row came from, when known."""
 
     label: str
     stats: dict[str, FeatureStats] = field(default_factory=dict)
@@ -35,6 +36,7 @@ class Side:
     n_items: int | None = None
     skipped: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    items: np.ndarray | None = None
 
     def stats_of(self, output: str) -> FeatureStats:
         """Statistics of ``output`` (computed from kept features if only those are at hand)."""

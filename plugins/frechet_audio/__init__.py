@@ -1,4 +1,5 @@
-"""The audio domain of frechet: FAD with VGGish and PANN CNN14, audio files, folders and in-memory clips.
+"""The audio domain of frechet: FAD with VGGish and PANN CNN14, audio files, folders and in-memory clips; the audio
+disturbances of ``frechet sanity`` and the players of ``frechet report``.
 
     frechet compute background/ eval/ --embedder vggish      # fad = fd, over 0.96 s examples
     frechet.compute(AudioClips(real, sample_rate=48000), "eval/", embedder="pann")
@@ -10,8 +11,10 @@ from typing import Any
 
 from frechet.hookspecs import hookimpl
 from frechet_audio.clips import AudioClips
+from frechet_audio.disturb import DISTURBANCES
 from frechet_audio.files import AUDIO_SUFFIXES
 from frechet_audio.pann import PannEmbedder
+from frechet_audio.players import player
 from frechet_audio.sources import is_audio_object, open_audio_clips, open_audio_file, open_audio_folder
 from frechet_audio.vggish import VGGishEmbedder
 
@@ -47,3 +50,14 @@ def frechet_register_sources(register: Any) -> None:
         accepts=is_audio_object,
         description="frechet_audio.AudioClips(arrays, sample_rate) given to the Python API",
     )
+
+
+@hookimpl
+def frechet_register_disturbances(register: Any) -> None:
+    for disturbance in DISTURBANCES:
+        register(disturbance)
+
+
+@hookimpl
+def frechet_report_item(item: Any, domain: str) -> Any:
+    return player(item, domain)

@@ -1,4 +1,5 @@
-"""frechet's image inputs: decoding, image sources, and the resize/normalize kernels image embedders share.
+"""frechet's image inputs: decoding, image sources, and the resize/normalize kernels image embedders share; the
+image disturbances of ``frechet sanity`` and the thumbnails of ``frechet report``.
 
 Registered as the ``image`` plugin; embedders of domain "image" (such as ``inception``) read these sources.
 """
@@ -9,6 +10,7 @@ from typing import Any
 
 from frechet.hookspecs import hookimpl
 from frechet_image.decode import MAX_PIXELS_ENV, decode_image
+from frechet_image.disturb import DISTURBANCES
 from frechet_image.npz import open_image_npz
 from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, resize_float, to_model_input
 from frechet_image.sources import (
@@ -22,6 +24,7 @@ from frechet_image.sources import (
     open_image_generator,
     open_image_zip,
 )
+from frechet_image.thumbnails import thumbnail
 
 __all__ = [
     "DEFAULT_PREPROCESS",
@@ -80,3 +83,14 @@ def frechet_register_sources(register: Any) -> None:
         accepts=accepts_generator,
         description="frechet_image.ImageGenerator(fn, num_samples): images drawn from fn(batch_size) (Python API)",
     )
+
+
+@hookimpl
+def frechet_register_disturbances(register: Any) -> None:
+    for disturbance in DISTURBANCES:
+        register(disturbance)
+
+
+@hookimpl
+def frechet_report_item(item: Any, domain: str) -> Any:
+    return thumbnail(item, domain)

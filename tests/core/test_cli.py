@@ -240,18 +240,21 @@ def test_help_and_listings_never_import_torch_or_build_a_model():
     code = (
         "import sys\n"
         "from frechet.cli import main\n"
-        "for argv in (['--help'], ['compute', '--help'], ['stats', '--help']):\n"
+        "for argv in (['--help'], ['compute', '--help'], ['stats', '--help'], ['report', '--help'],\n"
+        "             ['sanity', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit:\n"
         "        pass\n"
         "assert 'torch' not in sys.modules, 'help imported torch'\n"
+        "assert 'matplotlib' not in sys.modules, 'help imported matplotlib'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize("command", ["compute", "stats", "distance", "plugins", "embedders", "metrics", "cache"])
+@pytest.mark.parametrize("command", ["compute", "stats", "distance", "report", "sanity", "plugins", "embedders",
+                                     "metrics", "disturbances", "cache"])
 def test_every_command_help_has_examples_and_names_the_environment(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
