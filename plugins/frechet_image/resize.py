@@ -1,9 +1,10 @@
-"""Resampling kernels for (channels, height, width) float images: TensorFlow 1.x bilinear and Pillow filters."""
+"""Resampling kernels for images: TensorFlow 1.x bilinear, Pillow filters (in float or on 8-bit RGB), torch's."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 #: Pillow filters by the names frechet uses; Pillow widens each filter's support when it shrinks (antialiasing).
@@ -65,3 +66,22 @@ def pil_resize_float(image: np.ndarray, size: tuple[int, int], method: str) -> t
         for channel in range(image.shape[2])
     ]
     return torch.from_numpy(np.stack(channels))
+
+
+def pil_resize_uint8(image: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
+    """Resize a uint8 (H, W, 3) RGB array as one 8-bit Pillow RGB image; returns uint8 (h, w, 3).
+
+    This is what resizing the decoded ``PIL.Image`` does (torchvision's ``Resize`` on a PIL image, dgm-eval): Pillow
+    rounds and clips the result to 8 bits, unlike :func:`pil_resize_float`. Same-size input is returned unchanged,
+    as Pillow's copy would be.
+    """
+    height, width = size
+    if image.shape[:2] == (height, width):
+        return image
+    return np.asarray(Image.fromarray(image, "RGB").resize((width, height), PIL_FILTERS[method]))
+
+
+def torch_resize(image: torch.Tensor, size: tuple[int, int], mode: str, *, antialias: bool) -> torch.Tensor:
+    """Resize a (C, H, W) float tensor with ``torch.nn.functional.interpolate`` (``align_corners=False``), as one
+    item of a batch: the values equal those of the same image resized inside any batch on the same device."""
+    return F.interpolate(image[None], size=size, mode=mode, align_corners=False, antialias=antialias)[0]
