@@ -127,3 +127,15 @@ def test_two_sizes_in_one_pass_report_one_suffixed_fd_each(small_sets, fd_weight
     assert "fd_dinov2" not in together
     assert together["fd_dinov2_dinov2_vits14"] == pytest.approx(alone["fd_dinov2"], rel=1e-9)
     assert together["fd_dinov2_dinov2_vitl14"] > 0
+
+
+def test_options_for_hyphenated_embedder_names_on_the_command_line(small_sets, fd_weights_file, tmp_path):
+    small = tmp_path / "vits14.pth"
+    torch.save(random_weights("vits14", 2), small)
+    real, _ = small_sets
+    code = main(["stats", str(real), "-o", str(tmp_path / "ref.npz"), "--embedder", "dinov2-vitl14,dinov2-vits14",
+                 "--embedder-option", f"dinov2-vitl14.weights={fd_weights_file}",
+                 "--embedder-option", f"dinov2-vits14.weights={small}", "--embedder-option",
+                 "dinov2-vits14.preprocess=edm2", "--device", "cpu", "--quiet"])
+    assert code == 0
+    assert (tmp_path / "ref.dinov2-vitl14.npz").is_file() and (tmp_path / "ref.dinov2-vits14.npz").is_file()
