@@ -220,8 +220,9 @@ def report(results: dict) -> str:
         found = results["forward"][backbone.embedder]
         ratio = found["peer_seconds"] / found["frechet_seconds"]
         lines.append(
-            f"| {backbone.embedder} | {backbone.peer} | {found['batch']} | {found['batch'] / found['frechet_seconds']:.2f} | "
-            f"{found['batch'] / found['peer_seconds']:.2f} | {ratio:.2f}× | ≥ {BAR:.1f}×: "
+            f"| {backbone.embedder} | {backbone.peer} | {found['batch']} | "
+            f"{found['batch'] / found['frechet_seconds']:.2f} | {found['batch'] / found['peer_seconds']:.2f} | "
+            f"{ratio:.2f}× | ≥ {BAR:.1f}×: "
             f"{'met' if ratio >= BAR else 'not met'} | {found['max_abs_diff']:.1e} (outputs up to "
             f"{found['output_abs_max']:.1f}) |"
         )

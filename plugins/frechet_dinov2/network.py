@@ -141,7 +141,7 @@ class DinoV2(nn.Module):
         self.patch_embed = _PatchEmbed(width)
         self.blocks = nn.ModuleList(_Block(arch) for _ in range(arch.depth if depth is None else depth))
         self.norm = nn.LayerNorm(width, eps=_LAYER_NORM_EPS)
-        self._positions: dict[tuple[int, int, str, torch.dtype], torch.Tensor] = {}
+        self._positions: tuple[tuple, torch.Tensor] | None = None  # (what they were computed from, embeddings)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows, cols = x.shape[2] // PATCH, x.shape[3] // PATCH
@@ -154,16 +154,13 @@ class DinoV2(nn.Module):
         return self.norm(cls[:, 0])
 
     def positions(self, rows: int, cols: int) -> torch.Tensor:
-        """Positional embeddings for a ``rows`` × ``cols`` patch grid, as the hub code interpolates them, computed
-        once per grid size and device (the weights do not change after loading)."""
-        key = (rows, cols, str(self.pos_embed.device), self.pos_embed.dtype)
-        if key not in self._positions:
-            self._positions[key] = interpolate_positions(self.pos_embed.detach(), rows, cols)
-        return self._positions[key]
-
-    def _apply(self, fn, recurse=True):  # noqa: ANN001, ANN202 - nn.Module's signature
-        self._positions.clear()  # moved or cast: recompute from the moved weights
-        return super()._apply(fn, recurse)
+        """Positional embeddings for a ``rows`` × ``cols`` patch grid, as the hub code interpolates them; computed
+        again only when the grid changes or the stored embeddings move (the weights are not changed after loading)."""
+        pos = self.pos_embed
+        key = (rows, cols, pos.device, pos.dtype, pos.data_ptr())
+        if self._positions is None or self._positions[0] != key:
+            self._positions = (key, interpolate_positions(pos.detach(), rows, cols))
+        return self._positions[1]
 
 
 def interpolate_positions(pos_embed: torch.Tensor, rows: int, cols: int) -> torch.Tensor:

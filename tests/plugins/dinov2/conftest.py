@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +38,19 @@ def golden_features() -> dict[str, np.ndarray]:
 
 
 @functools.lru_cache(maxsize=None)
-def random_weights(arch: str, depth: int) -> dict[str, torch.Tensor]:
-    """The parity weights of ``arch`` with ``depth`` blocks: random, deterministic, in the hub's key layout (made
-    once per session: do not modify the returned dict)."""
+def _random_weights(arch: str, depth: int) -> dict[str, torch.Tensor]:
     return random_state_dict(state_dict_layout(ARCHITECTURES[arch], depth), PARITY_SEED)
 
 
 @pytest.fixture(scope="session")
-def fd_weights_file(tmp_path_factory, golden) -> Path:
+def random_weights() -> Callable[[str, int], dict[str, torch.Tensor]]:
+    """``random_weights(arch, depth)``: the parity weights of ``arch`` with ``depth`` blocks, random, deterministic,
+    in the hub's key layout; made once per session (a copy is returned, free to modify)."""
+    return lambda arch, depth: dict(_random_weights(arch, depth))
+
+
+@pytest.fixture(scope="session")
+def fd_weights_file(tmp_path_factory, golden, random_weights) -> Path:
     """The weights the FD goldens were made with (ViT-L/14 layout, fewer blocks), saved as a .pth state dict."""
     spec = golden["fd_weights"]
     path = tmp_path_factory.mktemp("weights") / f"dinov2_{spec['arch']}_depth{spec['depth']}.pth"

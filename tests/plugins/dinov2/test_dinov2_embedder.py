@@ -19,7 +19,6 @@ from frechet.weights import weights_dir
 from frechet_dinov2 import DinoV2ViTG14, DinoV2ViTL14, DinoV2ViTS14
 from frechet_dinov2.weights import WEIGHTS
 
-from conftest import random_weights
 from dinov2_random_weights import write_image_set
 
 
@@ -70,7 +69,7 @@ def test_a_copy_in_torch_hubs_cache_is_named_in_the_error(fd_weights_file):
         DinoV2ViTL14().network()
 
 
-def test_a_checkpoint_of_another_size_is_refused_naming_both(tmp_path):
+def test_a_checkpoint_of_another_size_is_refused_naming_both(tmp_path, random_weights):
     path = tmp_path / "dinov2_vits14_pretrain.pth"
     torch.save(random_weights("vits14", 2), path)
     with pytest.raises(WeightsError, match=r"not a DINOv2 ViT-L/14 state dict .*dinov2_vitl14_pretrain\.pth"):
@@ -115,7 +114,7 @@ def test_compute_reports_fd_dinov2_and_the_embedder_id(small_sets, fd_weights_fi
     assert result["embedder"].startswith("dinov2-vitl14(preprocess=torch-fidelity,")
 
 
-def test_two_sizes_in_one_pass_report_one_suffixed_fd_each(small_sets, fd_weights_file, tmp_path):
+def test_two_sizes_in_one_pass_report_one_suffixed_fd_each(small_sets, fd_weights_file, tmp_path, random_weights):
     small = tmp_path / "vits14.pth"
     torch.save(random_weights("vits14", 2), small)
     real, fake = small_sets
@@ -129,7 +128,8 @@ def test_two_sizes_in_one_pass_report_one_suffixed_fd_each(small_sets, fd_weight
     assert together["fd_dinov2_dinov2_vitl14"] > 0
 
 
-def test_options_for_hyphenated_embedder_names_on_the_command_line(small_sets, fd_weights_file, tmp_path):
+def test_options_for_hyphenated_embedder_names_on_the_command_line(small_sets, fd_weights_file, tmp_path,
+                                                                   random_weights):
     small = tmp_path / "vits14.pth"
     torch.save(random_weights("vits14", 2), small)
     real, _ = small_sets

@@ -20,7 +20,6 @@ from frechet_dinov2.network import (
 )
 from frechet_dinov2.weights import load_network
 
-from conftest import random_weights
 from dinov2_random_weights import random_input, state_sha256
 
 FEATURE_ATOL = 1e-4
@@ -44,7 +43,7 @@ def test_vitg14_has_the_swiglu_feed_forward_with_4096_hidden_units():
 
 
 @pytest.fixture(scope="module")
-def networks(golden):
+def networks(golden, random_weights):
     """ViT-S/14, B/14 and g/14 with the golden's shallow random weights."""
     found = {}
     for arch, info in golden["network"]["sizes"].items():
@@ -100,8 +99,8 @@ def test_positions_are_computed_once_and_again_after_the_network_moves_or_change
         model.to(torch.float32)
 
 
-def test_a_file_in_another_layout_is_refused_naming_the_problem(tmp_path):
-    state = dict(random_weights("vits14", 1))
+def test_a_file_in_another_layout_is_refused_naming_the_problem(tmp_path, random_weights):
+    state = random_weights("vits14", 1)
     with pytest.raises(ValueError, match=r"not a DINOv2 ViT-B/14 state dict \(wrong shape: cls_token"):
         load_network_state(state, ARCHITECTURES["vitb14"], "small.pth")
     del state["norm.weight"]

@@ -13,7 +13,6 @@ from frechet_dinov2.preprocess import PREPROCESS_MODES
 from frechet_image import decode_image
 
 from dinov2_random_weights import state_sha256
-from conftest import random_weights
 
 FD_RTOL = 1e-4
 FEATURE_ATOL = 1e-4
@@ -23,7 +22,7 @@ def _fd(real: np.ndarray, fake: np.ndarray) -> float:
     return frechet.fd(real, fake)["fd"]
 
 
-def test_weights_are_the_ones_the_goldens_were_made_with(golden):
+def test_weights_are_the_ones_the_goldens_were_made_with(golden, random_weights):
     spec = golden["fd_weights"]
     assert (spec["arch"], spec["depth"]) == ("vitl14", 1)
     assert state_sha256(random_weights(spec["arch"], spec["depth"])) == spec["tensors_sha256"]
