@@ -10,7 +10,7 @@ from typing import Any
 from frechet import distributed
 from frechet.caller import spell
 from frechet.distributed import World
-from frechet.errors import ConfigError, FrechetError
+from frechet.errors import ConfigError, FrechetError, PluginError, one_line
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.registry import Registry
 from frechet.settings import Settings
@@ -61,6 +61,15 @@ def side_needs(metrics: Sequence[Metric], context: MetricContext) -> dict[str, d
     return needs
 
 
+def check_sizes(
+    metrics: Sequence[Metric], sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool
+) -> None:
+    """Let each metric refuse the sides' item counts before anything is embedded (``exact`` False: an item may yield
+    several examples, so the counts are lower bounds and metrics only warn)."""
+    for metric in metrics:
+        metric.check_sizes(sizes, context, exact=exact)
+
+
 def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricContext, world: World) -> dict[str, Any]:
     """The metrics' values, computed on rank 0 (which holds gathered features) and sent to every rank."""
     values: dict[str, Any] = {}
@@ -68,7 +77,7 @@ def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricC
     if world.is_main:
         try:
             for metric in metrics:
-                values.update(metric.compute(sides["real"], sides["fake"], context))
+                values.update(_compute(metric, sides, context))
         except FrechetError as problem:
             if world.size == 1:
                 raise
@@ -77,6 +86,16 @@ def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricC
     if error is not None:
         raise error
     return values
+
+
+def _compute(metric: Metric, sides: Mapping[str, Side], context: MetricContext) -> dict[str, Any]:
+    """One metric's values; what a metric's own code raises beyond frechet's errors is one error naming it."""
+    try:
+        return metric.compute(sides["real"], sides["fake"], context)
+    except FrechetError:
+        raise
+    except (Exception, SystemExit) as error:
+        raise PluginError(f"metric '{metric.name}' failed: {one_line(error)}") from None
 
 
 def run_facts(sides: Mapping[str, Side], context: MetricContext) -> dict[str, Any]:

@@ -69,16 +69,10 @@ def pil_resize_float(image: np.ndarray, size: tuple[int, int], method: str) -> t
 
 
 def pil_resize_uint8(image: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
-    """Resize a uint8 (H, W, 3) RGB array as one 8-bit Pillow RGB image; returns uint8 (h, w, 3).
-
-    This is what resizing the decoded ``PIL.Image`` does (torchvision's ``Resize`` on a PIL image, dgm-eval): Pillow
-    rounds and clips the result to 8 bits, unlike :func:`pil_resize_float`. Same-size input is returned unchanged,
-    as Pillow's copy would be.
-    """
+    """Resize a uint8 (H, W, 3) RGB array to ``size`` = (h, w) as an 8-bit Pillow RGB image (each result rounded to
+    0–255, as tools that resize ``PIL.Image`` objects get); an image of that size already is returned as a copy."""
     height, width = size
-    if image.shape[:2] == (height, width):
-        return image
-    return np.asarray(Image.fromarray(image, "RGB").resize((width, height), PIL_FILTERS[method]))
+    return np.asarray(Image.fromarray(image).resize((width, height), PIL_FILTERS[method]))
 
 
 def torch_resize(image: torch.Tensor, size: tuple[int, int], mode: str, *, antialias: bool) -> torch.Tensor:

@@ -1,8 +1,8 @@
-"""Benchmark: image backbones beyond Inception, in one run -- frechet's forward pass against the peer's own module
-with the same weights, the cost per image, and several embedders in one pass against one run each.
+"""Benchmark: DINOv2 -- frechet's forward pass against the hub module with the same weights, the cost per image
+at each size, and several embedders in one pass against one run each.
 
-    python bench/backbones.py --dinov2 CHECKOUT [--batch 16] [--repeats 6] [--images 48] [--rounds 3]
-                              [--sizes vits14,vitb14,vitl14,vitg14] [--out bench/results/backbones]
+    python bench/dinov2.py --dinov2 CHECKOUT [--batch 16] [--repeats 6] [--images 48] [--rounds 3]
+                              [--sizes vits14,vitb14,vitl14,vitg14] [--out bench/results/dinov2]
 
 Forward pass: for each backbone of ``BACKBONES``, one fresh process holds frechet's embedder (``forward`` under
 ``torch.inference_mode``, as the runner calls it) and the peer's own module (as the peers call it), both loading the
@@ -208,7 +208,7 @@ def one_pass(embedders: list[str], weights: dict[str, Path], args: argparse.Name
 
 
 def run(args: argparse.Namespace) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="frechet-bench-backbones-"))
+    work = Path(tempfile.mkdtemp(prefix="frechet-bench-dinov2-"))
     inception, env = inception_weights(work)
     forward = {backbone.embedder: forward_pass(backbone, args, work, env) for backbone in BACKBONES}
     cost = cost_per_image(args, env)
