@@ -383,7 +383,8 @@ def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
-    return key.strip().replace("-", "_"), value.strip()
+    owner, dot, name = key.strip().rpartition(".")  # NAME.KEY: the embedder's or metric's name keeps its hyphens
+    return f"{owner}{dot}{name.replace('-', '_')}", value.strip()
 
 
 def _whole(text: str, minimum: int) -> int:

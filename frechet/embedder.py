@@ -156,11 +156,14 @@ class Embedder(ABC):
 
 
 def _parsing_options(init: Callable[..., None], cls: type[Embedder]) -> Callable[..., None]:
-    """``init`` with its keyword options parsed by ``cls.options`` first (values already parsed pass unchanged)."""
-    declared, name = cls.options, f"{cls.name}:" if cls.family else cls.name
+    """``init`` with its keyword options parsed by ``cls.options`` first (values already parsed pass unchanged).
+    Errors name the class being built, so subclasses sharing one ``__init__`` (one per model size) name themselves."""
+    declared = cls.options
 
     @functools.wraps(init)
     def parsing_init(self: Embedder, *args: Any, **options: Any) -> None:
+        built = type(self)
+        name = f"{built.name}:" if built.family else built.name
         target = options.pop("target", None)
         init(self, *args, **parse_options(name, declared, options, target=target, defaults=False))
 

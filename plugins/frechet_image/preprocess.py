@@ -1,6 +1,9 @@
-"""Turn decoded RGB images into network inputs: the three FID preprocessing modes and a general float resize."""
+"""Turn decoded RGB images into network inputs: the three FID preprocessing modes, a general float resize, and the
+per-channel normalisation other backbones share."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -29,14 +32,14 @@ def to_model_input(image: np.ndarray, mode: str, size: int = 299) -> torch.Tenso
     Each mode repeats its reference's order of operations in float32, so its output is bit-identical to that
     reference's network input on the CPU.
     """
-    _check_image(image)
+    check_image(image)
     if mode not in PREPROCESS_MODES:
         raise ConfigError(f"unknown preprocess mode '{mode}'; choose one of {', '.join(PREPROCESS_MODES)}")
     height, width = _size_pair(size)
     if mode == "tf":
-        return (tf1_bilinear(_channels_first(image).float(), (height, width)) - 128) / 128
+        return (tf1_bilinear(channels_first(image).float(), (height, width)) - 128) / 128
     if mode == "pytorch-fid":
-        unit = _channels_first(image).float().div(255)
+        unit = channels_first(image).float().div(255)
         resized = F.interpolate(unit[None], size=(height, width), mode="bilinear", align_corners=False)[0]
         return 2 * resized - 1
     resized = _pil_resize_or_copy(image, (height, width), "bicubic").clamp(0, 255)
@@ -51,23 +54,40 @@ def resize_float(image: np.ndarray, size: int | tuple[int, int], method: str) ->
     shrinking (antialiased, like Pillow's and torchvision's ``antialias=True``), and bicubic results are clipped to
     [0, 1]. An image that already has the requested size is only converted, never resampled.
     """
-    _check_image(image)
+    check_image(image)
     if method not in PIL_FILTERS:
         raise ConfigError(f"unknown resize method '{method}'; choose one of {', '.join(RESIZE_METHODS)}")
     resized = _pil_resize_or_copy(image, _size_pair(size), method)
     return resized.clamp(0, 255).div(255)
 
 
+def normalize(image: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """(x − mean) / std per channel of a (3, H, W) float32 tensor, with mean and std rounded to float32 first and
+    the two steps rounded separately: torchvision's ``Normalize``, and what EDM2 and torch-fidelity compute."""
+    mean_ = torch.tensor(mean, dtype=image.dtype).view(-1, 1, 1)
+    std_ = torch.tensor(std, dtype=image.dtype).view(-1, 1, 1)
+    return (image - mean_) / std_
+
+
+def channels_first(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) array -> a contiguous (3, H, W) tensor copy (contiguous, so torch kernels take their NCHW path)."""
+    return torch.from_numpy(np.array(image.transpose(2, 0, 1), order="C"))
+
+
+def check_image(image: np.ndarray) -> None:
+    """Raise ValueError unless ``image`` is a non-empty uint8 (H, W, 3) RGB array."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        described = f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image)
+        raise ValueError(f"expected a uint8 (height, width, 3) RGB array, got {described}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"expected a non-empty image, got shape {image.shape}")
+
+
 def _pil_resize_or_copy(image: np.ndarray, size: tuple[int, int], method: str) -> torch.Tensor:
     """0–255 float32 (3, h, w): Pillow float resize, or the values themselves when the size already matches."""
     if image.shape[:2] == size:
-        return _channels_first(image).float()
+        return channels_first(image).float()
     return pil_resize_float(image, size, method)
-
-
-def _channels_first(image: np.ndarray) -> torch.Tensor:
-    """(H, W, 3) array -> a contiguous (3, H, W) copy (contiguous, so torch kernels take their plain NCHW path)."""
-    return torch.from_numpy(np.array(image.transpose(2, 0, 1), order="C"))
 
 
 def _size_pair(size: int | tuple[int, int]) -> tuple[int, int]:
@@ -75,11 +95,3 @@ def _size_pair(size: int | tuple[int, int]) -> tuple[int, int]:
     if len(pair) != 2 or not all(isinstance(side, int) and side > 0 for side in pair):
         raise ConfigError(f"size must be a positive int or a (height, width) pair of them, got {size!r}")
     return pair
-
-
-def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        described = f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray) else type(image)
-        raise ValueError(f"expected a uint8 (height, width, 3) RGB array, got {described}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"expected a non-empty image, got shape {image.shape}")

@@ -1,9 +1,10 @@
-"""Resampling kernels for (channels, height, width) float images: TensorFlow 1.x bilinear and Pillow filters."""
+"""Resampling kernels for images: TensorFlow 1.x bilinear, Pillow filters (in float or on 8-bit RGB), torch's."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 #: Pillow filters by the names frechet uses; Pillow widens each filter's support when it shrinks (antialiasing).
@@ -72,3 +73,9 @@ def pil_resize_uint8(image: np.ndarray, size: tuple[int, int], method: str) -> n
     0–255, as tools that resize ``PIL.Image`` objects get); an image of that size already is returned as a copy."""
     height, width = size
     return np.asarray(Image.fromarray(image).resize((width, height), PIL_FILTERS[method]))
+
+
+def torch_resize(image: torch.Tensor, size: tuple[int, int], mode: str, *, antialias: bool) -> torch.Tensor:
+    """Resize a (C, H, W) float tensor with ``torch.nn.functional.interpolate`` (``align_corners=False``), as one
+    item of a batch: the values equal those of the same image resized inside any batch on the same device."""
+    return F.interpolate(image[None], size=size, mode=mode, align_corners=False, antialias=antialias)[0]

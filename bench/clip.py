@@ -1,8 +1,8 @@
 """Benchmark: images/s of frechet's image backbones against the reference tools' own modules, same random weights,
 same inputs, timed in turn in one process.
 
-    flock /tmp/frechet-heavy.lock /tmp/frechet-refenv-backbones/bin/python bench/backbones.py \
-        [--batch 4] [--rounds 3] [--only clip-vitl14-336] [--out bench/results/backbones]
+    flock /tmp/frechet-heavy.lock /tmp/frechet-refenv-backbones/bin/python bench/clip.py \
+        [--batch 4] [--rounds 3] [--only clip-vitl14-336] [--out bench/results/clip]
 
 Runs in the reference environment (``/work/shared/refenv.sh backbones``, with ``pluggy`` added so frechet imports
 from this checkout). Each case builds frechet's network and the reference's module from one full-size
@@ -103,7 +103,7 @@ def report(results: dict, preprocessing: dict[str, float]) -> str:
     lines = [
         "# Backbones: forward-pass images/s against the reference modules",
         "",
-        f"`bench/backbones.py`, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+        f"`bench/clip.py`, {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
         f"torch {torch.__version__}; float32 on the CPU, same random weights, best of the rounds.",
         "",
         "| backbone | reference module | batch | frechet img/s | reference img/s | ratio | max abs feature diff |",
