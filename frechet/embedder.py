@@ -146,12 +146,14 @@ class Embedder(ABC):
 
 
 def _parsing_options(init: Callable[..., None], cls: type[Embedder]) -> Callable[..., None]:
-    """``init`` with its keyword options parsed by ``cls.options`` first (values already parsed pass unchanged)."""
-    declared, name = cls.options, f"{cls.name}:" if cls.family else cls.name
+    """``init`` with its keyword options parsed by ``cls.options`` first (values already parsed pass unchanged);
+    messages name the class being built, so a base class may declare the options its registered subclasses share."""
+    declared = cls.options
 
     @functools.wraps(init)
     def parsing_init(self: Embedder, *args: Any, **options: Any) -> None:
         target = options.pop("target", None)
+        name = f"{self.name}:" if self.family else self.name
         init(self, *args, **parse_options(name, declared, options, target=target, defaults=False))
 
     return parsing_init

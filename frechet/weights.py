@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import urllib.error
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,17 +161,20 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
-def load_state_dict(path: str | Path, *, numpy_arrays: bool = False) -> dict[str, Any]:
+def load_state_dict(path: str | Path, *, numpy_arrays: bool = False, mmap: bool = False) -> dict[str, Any]:
     """Load a checkpoint with ``torch.load(weights_only=True)`` (tensors only, never arbitrary objects).
 
     ``numpy_arrays=True`` also admits plain NumPy arrays, dtypes and scalars, which some published checkpoints hold
     (e.g. a training sampler's state, or parameters saved as arrays); they are rebuilt by NumPy's own array
-    reconstructor, never by arbitrary callables.
+    reconstructor, never by arbitrary callables. ``mmap=True`` maps the file instead of reading it, so only the
+    tensors used are read (for large checkpoints of which a model needs a part); a file in torch's legacy
+    (non-zip) format is read whole.
     """
     allowed = torch.serialization.safe_globals(_numpy_globals()) if numpy_arrays else contextlib.nullcontext()
+    mmap = mmap and zipfile.is_zipfile(path)
     try:
         with allowed:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except FileNotFoundError:
         raise WeightsError(f"{path}: weights file not found") from None
     except Exception as error:  # torch raises many types for corrupt, truncated or pickled-object files

@@ -30,6 +30,21 @@ PANN_CNN14_16K = WeightsSpec(
     description="PANN CNN14 for 16 kHz audio trained on AudioSet (Kong et al. 2020), mAP 0.438",
 )
 
+# LAION-CLAP publishes no checksums for its checkpoints (neither the Hugging Face repository's model card nor
+# laion_clap's or fadtk's code name one): the sha256 of the first copy used is pinned.
+CLAP_LAION_AUDIO = WeightsSpec(
+    "clap-laion-audio",
+    "https://huggingface.co/lukewys/laion_clap/resolve/main/630k-audioset-best.pt",
+    sha256="PIN",
+    description="LAION-CLAP trained on LAION-Audio-630K and AudioSet, HTSAT-tiny audio tower (Wu et al. 2023)",
+)
+CLAP_LAION_MUSIC = WeightsSpec(
+    "clap-laion-music",
+    "https://huggingface.co/lukewys/laion_clap/resolve/main/music_audioset_epoch_15_esc_90.14.pt",
+    sha256="PIN",
+    description="LAION-CLAP trained on music and AudioSet, HTSAT-base audio tower (ESC-50 accuracy 90.14 %)",
+)
+
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -57,13 +72,14 @@ class Checkpoint:
             ) from None
 
 
-def load_checkpoint(spec: WeightsSpec, path: str | Path | None) -> Checkpoint:
+def load_checkpoint(spec: WeightsSpec, path: str | Path | None, *, mmap: bool = False) -> Checkpoint:
     """The weights of ``spec``: the local file ``path`` when given, else the verified canonical file, named in the
     embedder id by :func:`frechet.weights.weights_identity`. NumPy arrays inside the file (the PCA parameters,
-    PANN's training-sampler state) are admitted, arbitrary objects never.
+    PANN's training-sampler state) are admitted, arbitrary objects never. ``mmap=True`` reads only the tensors
+    used (for checkpoints that hold much more than the model needs).
     """
     file = resolve_weights(spec, path)
-    state = load_state_dict(file, numpy_arrays=True)
+    state = load_state_dict(file, numpy_arrays=True, mmap=mmap)
     return Checkpoint(spec, file, state, weights_identity(spec, path))
 
 
