@@ -148,7 +148,13 @@ def clap_requantise(pcm: np.ndarray) -> np.ndarray:
 
     Every non-zero sample moves one step towards zero (p -> (p - sign p) / 32767).
     """
-    signal = pcm.astype(np.float64) / 32768.0
+    return int16_round_trip(pcm.astype(np.float64) / 32768.0)
+
+
+def int16_round_trip(signal: np.ndarray) -> np.ndarray:
+    """CLAP's quantisation of its input, as fadtk's ``CLAPLaionModel`` and laion_clap apply it
+    (``int16_to_float32(float32_to_int16(x))``): clipped to [-1, 1], times 32767 truncated towards zero to int16,
+    divided by 32767, as float32; the arithmetic in the signal's own precision."""
     quantised = (np.clip(signal, -1.0, 1.0) * 32767.0).astype(np.int16)
     return (quantised / 32767.0).astype(np.float32)
 
