@@ -82,11 +82,11 @@ def _partition(x: torch.Tensor, window: int) -> torch.Tensor:
     return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window * window, channels)
 
 
-def _unpartition(windows: torch.Tensor, window: int, height: int, width: int) -> torch.Tensor:
-    """Inverse of :func:`_partition`: (B·windows, window², C) -> (B, H, W, C)."""
-    channels = windows.shape[-1]
-    x = windows.view(-1, height // window, width // window, window, window, channels)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, height, width, channels)
+def _window_order(side: int, window: int, shift: int) -> torch.Tensor:
+    """(side²,) row-major token indices in the order window attention sees them: the token grid cyclically shifted
+    by ``shift`` up and left (``torch.roll`` by -shift), then cut into windows as :func:`_partition` cuts it."""
+    tokens = torch.arange(side * side).view(1, side, side, 1)
+    return _partition(torch.roll(tokens, shifts=(-shift, -shift), dims=(1, 2)), window).flatten()
 
 
 class WindowAttention(nn.Module):
@@ -103,14 +103,17 @@ class WindowAttention(nn.Module):
     def forward(self, windows: torch.Tensor, batch: int, mask: torch.Tensor | None) -> torch.Tensor:
         """(B·windows, N, C) -> (B·windows, N, C); ``mask`` (windows, N, N) is added to the scores when given."""
         count, tokens, dim = windows.shape
-        qkv = self.qkv(windows).view(count, tokens, 3, self.heads, dim // self.heads)
-        query, key, value = qkv.permute(2, 0, 3, 1, 4)  # each (B·windows, heads, N, head dim)
+        per_head = dim // self.heads
+        qkv = self.qkv(windows).view(batch, count // batch, tokens, 3, self.heads, per_head)
+        # windows and heads share one axis, so the bias (and mask) of each pair broadcasts over the batch
+        query, key, value = qkv.permute(3, 0, 1, 4, 2, 5).reshape(3, batch, -1, tokens, per_head)
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        bias = bias.view(tokens, tokens, self.heads).permute(2, 0, 1)  # (heads, N, N)
-        bias = bias[None] if mask is None else bias[None] + mask[:, None]  # (1 or windows, heads, N, N)
-        bias = bias.to(query.dtype).expand(batch, -1, -1, -1, -1).reshape(-1, self.heads, tokens, tokens)
-        out = F.scaled_dot_product_attention(query, key, value, attn_mask=bias if mask is not None else bias[:1])
-        return self.proj(out.transpose(1, 2).reshape(count, tokens, dim))
+        bias = bias.view(tokens, tokens, self.heads).permute(2, 0, 1)[None]  # (1, heads, N, N)
+        bias = bias.expand(count // batch, -1, -1, -1) if mask is None else bias + mask[:, None]
+        bias = bias.reshape(1, -1, tokens, tokens).to(query.dtype)
+        out = F.scaled_dot_product_attention(query, key, value, attn_mask=bias)  # (B, windows·heads, N, head dim)
+        out = out.view(batch, count // batch, self.heads, tokens, per_head).transpose(2, 3)
+        return self.proj(out.reshape(count, tokens, dim))
 
 
 class Mlp(nn.Module):
@@ -139,17 +142,15 @@ class SwinBlock(nn.Module):
         self.mlp = Mlp(dim, 4 * dim)
         mask = _shift_mask(side, self.window, self.shift) if self.shift else None
         self.register_buffer("attn_mask", mask, persistent=False)
+        order = _window_order(side, self.window, self.shift)
+        self.register_buffer("order", order, persistent=False)  # shift and window partition as one gather
+        self.register_buffer("inverse", torch.argsort(order), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, tokens, dim = x.shape
-        image = self.norm1(x).view(batch, self.side, self.side, dim)
-        if self.shift:
-            image = torch.roll(image, shifts=(-self.shift, -self.shift), dims=(1, 2))
-        windows = self.attn(_partition(image, self.window), batch, self.attn_mask)
-        image = _unpartition(windows, self.window, self.side, self.side)
-        if self.shift:
-            image = torch.roll(image, shifts=(self.shift, self.shift), dims=(1, 2))
-        x = x + image.reshape(batch, tokens, dim)
+        windows = self.norm1(x).index_select(1, self.order).view(-1, self.window**2, dim)
+        windows = self.attn(windows, batch, self.attn_mask).view(batch, tokens, dim)
+        x = x + windows.index_select(1, self.inverse)
         return x + self.mlp(self.norm2(x))
 
 
