@@ -16,18 +16,14 @@ Writes tests/goldens/audio/clap.npz and clap.json:
   (HTSAT-tiny) and ``music`` (HTSAT-base) models on ``background`` and ``eval``;
 - what the choices the embedders must get right change, measured on the peer's side.
 
-Nothing is downloaded. RoBERTa (the text branch, which the audio embedding never touches) and the tokenizers that
-laion_clap loads from the Hugging Face hub on import are replaced by a small random RoBERTa and a stub; fadtk's
-package is copied into a temporary folder so that the random checkpoints sit where it looks for the real ones.
+Nothing is downloaded (tests/audio/clap_peer.py: a small random RoBERTa and stub tokenizers stand in for the
+hub's, and fadtk runs from a temporary copy beside which the random checkpoints sit where it looks for the real
+ones).
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import json
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -35,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "goldens" / "audio"
 sys.path.insert(0, str(ROOT / "tests" / "audio"))
+
+import clap_peer  # noqa: E402
 
 #: Folders of the corpus each fadtk run embeds, and the FADs it scores (baseline, eval).
 REDUCED_GROUPS = ("background", "eval", "eval44k", "eval48k", "misc")
@@ -48,24 +46,18 @@ LOG_MEL_FRAMES = 200
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="frechet-clap-goldens-"))
-    os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TORCH_HOME=str(work / "torch"))
-    _offline_text_models()
-    site = work / "site"
-    shutil.copytree(Path(importlib.util.find_spec("fadtk").origin).parent, site / "fadtk")
-    sys.path.insert(0, str(site))
+    checkpoints = clap_peer.offline_fadtk(work)
 
     import numpy as np
     import torch
 
     import audio_corpus
     import clap_random_weights as weights
-    import fadtk
     import laion_clap
     from fadtk.fad import FrechetAudioDistance, calc_frechet_distance
     from fadtk.model_loader import CLAPLaionModel
     from fadtk.utils import get_cache_embedding_path
 
-    assert Path(fadtk.__file__).is_relative_to(site), fadtk.__file__
     torch.set_num_threads(2)
     arrays: dict[str, np.ndarray] = {}
     facts: dict = {"source": _versions(), "weights_sha256": {}, "windows": {}, "fad": {}, "sensitivity": {}}
@@ -76,7 +68,7 @@ def main() -> None:
     inputs = audio_corpus.clap_windows()
     for label in ("tiny", "base"):
         path = work / f"{label}.pt"
-        _write_checkpoint(path, amodels[label], geometries[label], facts, label)
+        facts["weights_sha256"][label] = clap_peer.write_checkpoint(path, amodels[label], geometries[label])
         module = laion_clap.CLAP_Module(enable_fusion=False, amodel=amodels[label])
         module.load_ckpt(str(path), verbose=False)
         module.eval()
@@ -99,10 +91,9 @@ def main() -> None:
             facts["corpus_samples_sha256"] = {key: audio_corpus.samples_digest(path) for key, path in corpus.items()}
         root = next(iter(corpus.values())).parent.parent
         name = "630k-audioset-best.pt" if kind == "audio" else "music_audioset_epoch_15_esc_90.14.pt"
-        target = site / "fadtk" / ".model-checkpoints" / name
-        target.parent.mkdir(exist_ok=True)
-        with _tower(geometries[label] if label == "reduced" else None):
-            _write_checkpoint(target, amodels[label], geometries[label], facts, label)
+        with clap_peer.tower(geometries[label] if label == "reduced" else None):
+            facts["weights_sha256"][label] = clap_peer.write_checkpoint(checkpoints / name, amodels[label],
+                                                                        geometries[label])
             model = CLAPLaionModel(kind)
             fad = FrechetAudioDistance(model, audio_load_worker=1, load_model=True)
         float32_rows = {}
@@ -128,72 +119,6 @@ def main() -> None:
     np.savez_compressed(OUT / "clap.npz", **arrays)
     (OUT / "clap.json").write_text(json.dumps(facts, indent=1, sort_keys=True) + "\n")
     print(json.dumps({"fad": facts["fad"], "sensitivity": facts["sensitivity"]}, indent=1))
-
-
-def _offline_text_models() -> None:
-    """The tokenizers laion_clap loads on import and the RoBERTa it builds, without the hub: a stub and a small
-    random RoBERTa (its tensors go into the checkpoints as the text branch, which the audio embedding never uses)."""
-    import transformers
-
-    class _NoTokenizer:
-        def __call__(self, *args, **kwargs):
-            raise RuntimeError("no tokenizer in the golden run: only audio is embedded")
-
-    for name in ("BertTokenizer", "RobertaTokenizer", "BartTokenizer"):
-        getattr(transformers, name).from_pretrained = classmethod(lambda cls, *args, **kwargs: _NoTokenizer())
-    small = transformers.RobertaConfig(vocab_size=64, hidden_size=768, num_hidden_layers=1, num_attention_heads=2,
-                                       intermediate_size=32, max_position_embeddings=80)
-    transformers.RobertaModel.from_pretrained = classmethod(lambda cls, *args, **kwargs: transformers.RobertaModel(small))
-
-
-@contextlib.contextmanager
-def _tower(geometry):
-    """laion_clap builds HTS-AT of ``geometry`` (width, depths, heads) for 'HTSAT-tiny' inside the block (None: as
-    it is): the reduced tower the test suite runs, through the peer's own classes and code path."""
-    if geometry is None:
-        yield
-        return
-    from laion_clap.clap_module import factory, htsat, model
-
-    width, depths, heads = geometry
-    original, config = model.create_htsat_model, factory._MODEL_CONFIGS["HTSAT-tiny"]
-    saved = config["embed_dim"]
-
-    def create(audio_cfg, enable_fusion=False, fusion_type="None"):
-        return htsat.HTSAT_Swin_Transformer(
-            spec_size=256, patch_size=4, patch_stride=(4, 4), num_classes=audio_cfg.class_num, embed_dim=width,
-            depths=list(depths), num_heads=list(heads), window_size=8, config=audio_cfg,
-            enable_fusion=enable_fusion, fusion_type=fusion_type)
-
-    model.create_htsat_model, config["embed_dim"] = create, width * 2 ** (len(depths) - 1)
-    try:
-        yield
-    finally:
-        model.create_htsat_model, config["embed_dim"] = original, saved
-
-
-def _write_checkpoint(path: Path, amodel: str, geometry, facts: dict, label: str) -> None:
-    """The random checkpoint for ``geometry`` in the layout of the peer's model: its key list is checked against
-    clap_random_weights' layout; the front end and attention buffers are the peer's own."""
-    import torch
-    from laion_clap.clap_module import factory
-
-    import clap_random_weights as weights
-
-    model, _ = factory.create_model(amodel, "roberta", precision="fp32", device="cpu", enable_fusion=False)
-    state = model.state_dict()
-    audio = ("audio_branch.", "audio_projection.")
-    computed_keys = set(weights.FRONT_END_KEYS)
-    computed_keys |= {key for key in state if key.endswith((".attn_mask", ".relative_position_index"))}
-    layout = [(key, tuple(value.shape)) for key, value in state.items()
-              if key.startswith(audio) and key not in computed_keys]
-    assert layout == weights.learned_layout(geometry), "clap_random_weights.learned_layout differs from laion_clap"
-    learned = weights.learned_state(geometry)
-    computed = {key: state[key] for key in computed_keys}
-    text = {key: value for key, value in state.items() if not key.startswith(audio)}
-    text["text_branch.embeddings.position_ids"] = torch.arange(514)[None]  # in the published files; laion_clap drops it
-    torch.save(weights.checkpoint(learned, computed, text), path)
-    facts["weights_sha256"][label] = weights.state_digest(learned)
 
 
 def _stats(np, parts):
