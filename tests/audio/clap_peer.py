@@ -89,13 +89,12 @@ def write_checkpoint(path: Path, amodel: str, geometry: tuple) -> str:
     layout = [(key, tuple(value.shape)) for key, value in state.items()
               if key.startswith(audio) and key not in computed_keys]
     assert layout == weights.learned_layout(geometry), "clap_random_weights.learned_layout differs from laion_clap"
-    learned = weights.learned_state(geometry)
     computed = {key: state[key] for key in computed_keys}
     text = {key: value for key, value in state.items() if not key.startswith(audio)}
     text["text_branch.embeddings.position_ids"] = torch.arange(514)[None]  # in the published files; laion_clap drops it
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(weights.checkpoint(learned, computed, text), path)
-    return weights.state_digest(learned)
+    torch.save(weights.checkpoint(geometry, computed, text), path)
+    return weights.state_digest(weights.learned_state(geometry))
 
 
 def _peer_modules():

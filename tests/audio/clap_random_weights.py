@@ -2,9 +2,9 @@
 
 Only NumPy's legacy ``RandomState`` is used, so ``scripts/goldens/audio_clap.py`` (the reference environment's older
 NumPy and torch) and the test suite build bit-identical tensors. ``checkpoint()`` wraps them as the published files
-are: ``{"epoch", "name", "state_dict": {"module.<key>": tensor}}``; the front end's computed tensors and the
-attention buffers are passed in (the golden script takes the peer's own, the tests frechet's), and a few text-branch
-tensors stand in for the RoBERTa branch that frechet never reads.
+are: ``{"epoch", "name", "state_dict": {"module.<key>": tensor}}``, with the front end's computed tensors and the
+attention buffers (the golden script passes the peer's own, the tests use frechet's) and the text branch (the peer's,
+or a few stand-in tensors: frechet never reads it).
 """
 
 from __future__ import annotations
@@ -67,14 +67,22 @@ def learned_state(geometry: tuple) -> dict[str, torch.Tensor]:
     return {key: _tensor(rng, key, shape) for key, shape in learned_layout(geometry)}
 
 
-def checkpoint(learned: dict[str, torch.Tensor], computed: dict[str, torch.Tensor],
+def checkpoint(geometry: tuple, computed: dict[str, torch.Tensor] | None = None,
                text: dict[str, torch.Tensor] | None = None) -> dict:
-    """A file's contents as LAION-CLAP publishes them: ``computed`` holds the front end's tensors and the attention
-    buffers (``…attn_mask``, ``…relative_position_index``); ``text`` the text branch (a stand-in by default)."""
+    """A file's contents as LAION-CLAP publishes them, with the random tensors of ``geometry``: ``computed`` holds
+    the front end's tensors and the attention buffers (``…attn_mask``, ``…relative_position_index``; default:
+    frechet's, which needs frechet installed), ``text`` the text branch (default: a few stand-in tensors)."""
+    if computed is None:
+        from frechet_audio.htsat import ClapAudio, Geometry
+
+        fresh = ClapAudio(Geometry(*geometry))
+        computed = {key: value for key, value in fresh.state_dict().items() if key in FRONT_END_KEYS}
+        computed |= {f"audio_branch.{key}": value for key, value in fresh.audio_branch.named_buffers()
+                     if key.endswith((".attn_mask", ".relative_position_index"))}
     if text is None:
         text = {"text_branch.embeddings.position_ids": torch.arange(514)[None],
                 "text_projection.0.weight": torch.zeros(JOINT, 768), "logit_scale_a": torch.tensor(2.659)}
-    merged = {**computed, **learned, **text}
+    merged = {**computed, **learned_state(geometry), **text}
     return {"epoch": 45, "name": "random-weights", "state_dict": {f"module.{key}": value for key, value in merged.items()}}
 
 

@@ -12,7 +12,6 @@ import torch
 import audio_corpus
 import audio_random_weights
 import clap_random_weights
-from frechet_audio.htsat import ClapAudio, Geometry
 from frechet_audio.pann import Cnn14, PannEmbedder
 from frechet_audio.vggish import VGGishEmbedder
 
@@ -94,19 +93,9 @@ def pann(pann_weights) -> PannEmbedder:
     return PannEmbedder(weights=str(pann_weights))
 
 
-def clap_checkpoint(geometry: tuple, **wrapping) -> dict:
-    """A random LAION-CLAP checkpoint of ``geometry`` shaped like the published files, front end and attention
-    buffers as frechet computes them."""
-    fresh = ClapAudio(Geometry(*geometry))
-    computed = {key: value for key, value in fresh.state_dict().items() if key in clap_random_weights.FRONT_END_KEYS}
-    computed |= {f"audio_branch.{key}": value for key, value in fresh.audio_branch.named_buffers()
-                 if key.endswith((".attn_mask", ".relative_position_index"))}
-    return clap_random_weights.checkpoint(clap_random_weights.learned_state(geometry), computed, **wrapping)
-
-
 @pytest.fixture(scope="session")
 def clap_weights(tmp_path_factory) -> Path:
     """The reduced HTS-AT tower the suite runs end to end (the goldens' "reduced" model)."""
     path = tmp_path_factory.mktemp("clap") / "clap-reduced.pt"
-    torch.save(clap_checkpoint(clap_random_weights.REDUCED), path)
+    torch.save(clap_random_weights.checkpoint(clap_random_weights.REDUCED), path)
     return path

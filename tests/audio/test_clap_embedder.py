@@ -15,8 +15,6 @@ from frechet_audio.clips import ArrayClip
 from frechet_audio.fadtk import fadtk_windows, int16_round_trip
 from frechet_audio.files import FileClip
 
-from conftest import clap_checkpoint
-
 
 def _embed(embedder, clip) -> np.ndarray:
     with torch.inference_mode():
@@ -39,7 +37,7 @@ def test_int16_round_trip_truncates_towards_zero_like_laion_clap():
 
 def test_text_branch_and_head_are_ignored_and_module_prefix_optional(tmp_path, clap_weights):
     """A bare state dict without ``module.`` (no text branch at all) gives the same embeddings as the published form."""
-    wrapped = clap_checkpoint(clap_random_weights.REDUCED)
+    wrapped = clap_random_weights.checkpoint(clap_random_weights.REDUCED)
     bare = {key[len("module."):]: value for key, value in wrapped["state_dict"].items()
             if key.startswith(("module.audio_branch.", "module.audio_projection."))}
     torch.save(bare, tmp_path / "bare.pt")
@@ -56,7 +54,7 @@ def test_a_checkpoint_without_the_audio_tower_is_refused_in_one_line(tmp_path):
 
 
 def test_a_checkpoint_missing_a_tensor_names_it(tmp_path):
-    state = clap_checkpoint(clap_random_weights.REDUCED)
+    state = clap_random_weights.checkpoint(clap_random_weights.REDUCED)
     del state["state_dict"]["module.audio_branch.layers.1.blocks.0.mlp.fc2.weight"]
     torch.save(state, tmp_path / "partial.pt")
     with pytest.raises(WeightsError, match="missing audio_branch.layers.1.blocks.0.mlp.fc2.weight"):

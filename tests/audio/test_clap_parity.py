@@ -15,8 +15,6 @@ from frechet_audio.files import FileClip
 from frechet_audio.htsat import ClapAudio, Geometry
 from frechet_audio.logmel import dft_kernels
 
-from conftest import clap_checkpoint
-
 GEOMETRIES = {"tiny": clap_random_weights.TINY, "base": clap_random_weights.BASE}
 #: Corpus folders whose clips are compared window by window with fadtk's stored embeddings (44.1 kHz: its resampler;
 #: misc: 22.05 and 8 kHz, six channels, Ogg Vorbis).
@@ -25,7 +23,7 @@ EMBEDDING_GROUPS = ("eval44k", "misc")
 
 def _tower(geometry: tuple) -> ClapAudio:
     model = ClapAudio(Geometry(*geometry)).eval()
-    state = clap_checkpoint(geometry)["state_dict"]
+    state = clap_random_weights.checkpoint(geometry)["state_dict"]
     audio = {key[len("module."):]: value for key, value in state.items()
              if key.startswith(("module.audio_branch.", "module.audio_projection.")) and "tscam" not in key
              and ".head." not in key and not key.endswith((".attn_mask", ".relative_position_index"))}
