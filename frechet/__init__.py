@@ -27,6 +27,8 @@ _EXPORTS = {
     "Option": "frechet.options",
     "hookimpl": "frechet.hookspecs",
     "Result": "frechet.plan",
+    "Scorer": "frechet.scorer",
+    "evaluate": "frechet.scorer",
     "Settings": "frechet.settings",
     "Source": "frechet.sources",
     "FeatureStats": "frechet.stats",

@@ -446,7 +446,7 @@ def _cmd_embedders(args: argparse.Namespace) -> int:
 
     registry = get_registry()
     if args.name:
-        return _show_embedder(registry.embedder_info(args.name)[0], as_json=args.json)
+        return _show_embedder(registry.describe_embedder(args.name), as_json=args.json)
     rows = [_embedder_row(info) for info in registry.embedders()]
     if args.json:
         print(json.dumps({"embedders": rows}))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -140,7 +140,7 @@ def _embed_shard(
                     raise InputError(f"{message} (pass {spell('skip_bad')} to skip bad items)")
                 shards[position].skipped.append((index - start, _reason(message, source.item_name(index))))
             if part.good:
-                for output, values in _forward(embedder, part.inputs, tasks[position].keep).items():
+                for output, values in forward_outputs(embedder, part.inputs, tasks[position].keep).items():
                     if not bool(torch.isfinite(values).all()):
                         raise InputError(_non_finite(source, embedder, output, values, part.good))
                     stats[position][output].update(values)
@@ -166,7 +166,9 @@ def _reason(message: str, name: str) -> str:
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
-def _forward(embedder: Embedder, batch: object, outputs: Mapping[str, bool]) -> dict[str, torch.Tensor]:
+def forward_outputs(embedder: Embedder, batch: object, outputs: Iterable[str]) -> dict[str, torch.Tensor]:
+    """The embedder's chosen outputs for one batch, checked to be (batch, declared dims), in its precision (fp32
+    switches a caller's autocast off) and inside inference mode; half-precision outputs as float32."""
     with torch.inference_mode(), autocast(embedder.precision, embedder.device):
         produced = embedder.forward(batch.to(embedder.device, non_blocking=True))
     selected = {}

@@ -1,5 +1,6 @@
 """The plugin API: the hooks a frechet plugin implements. Each receives a ``register`` callback and calls it once
-per thing it provides; built-in embedders, sources and metrics are registered through these same hooks."""
+per thing it provides; built-in embedders, sources and metrics are registered through these same hooks. A plugin
+module may also name the plugins it builds on: ``frechet_requires = ("image",)``."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ hookimpl = pluggy.HookimplMarker("frechet")
 
 @hookspec
 def frechet_register_embedders(register: Any) -> None:
-    """Called once when plugins load. Call ``register(name, factory, *, domain, outputs, description, aliases=())``
-    per embedder; ``factory(**options)`` returns a :class:`frechet.embedder.Embedder`. A name ending in ``:``
-    (e.g. ``"torchscript:"``) is a family: ``"torchscript:PATH"`` calls the factory with ``target="PATH"``."""
+    """Called once when plugins load. Call ``register(MyEmbedder)`` per :class:`frechet.embedder.Embedder`
+    subclass (its name, domain, outputs, description, aliases and declared options are read from the class; a class
+    with ``family = True`` is addressed as ``name:TARGET`` and built with ``target="TARGET"``), or
+    ``register(name, factory, *, domain, outputs, description, aliases=(), options=None)`` for any factory returning
+    an Embedder. Options are checked against the declaration (or the factory's parameters) before it is built."""
 
 
 @hookspec

@@ -178,6 +178,13 @@ class Registry:
                 return family, target
         raise ConfigError(f"unknown embedder '{name}'; installed: {', '.join(self._embedder_names())}")
 
+    def describe_embedder(self, name: str) -> EmbedderInfo:
+        """The entry for ``name``, an alias, or a family (``torchscript``, ``torchscript:`` or ``torchscript:PATH``)."""
+        family = self._embedders.get(name.split(":", 1)[0] + ":")
+        if family is not None and self._aliases.get(name, name) not in self._embedders:
+            return family
+        return self.embedder_info(name)[0]
+
     def create_embedder(self, name: str, /, **options: Any) -> Embedder:
         """Build the embedder ``name`` with ``options``, checked against its declared options first (``target`` is
         filled in for KIND:TARGET names). Anything the plugin's code raises becomes one error naming the embedder."""

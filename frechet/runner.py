@@ -44,7 +44,7 @@ SIDES = ("real", "fake")
 
 
 @dataclass
-class _EmbedderRun:
+class EmbedderRun:
     """One embedder of a run: the output FD uses, the metrics' context, and what each side must keep."""
 
     embedder: Embedder
@@ -61,16 +61,16 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
     _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
     if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
         return _compare_statistics(inputs, metrics, options, settings)
-    embedders = _embedders(registry, settings, inputs.values(), metrics)
-    runs = [_plan(embedder, settings, metrics, options) for embedder in embedders]
+    embedders = build_embedders(registry, settings, inputs.values(), metrics)
+    runs = [plan_run(embedder, settings, metrics, options) for embedder in embedders]
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
         if is_stats_input(value):
-            sides[label] = [_statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
+            sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
         else:
             tasks = [Task(run.embedder, run.needs[label]) for run in runs]
             source = registry.open_source(value, embedders[0].domain)
-            sides[label] = embed(source, tasks, settings, cache=_cache(value, embedders, settings))
+            sides[label] = embed(source, tasks, settings, cache=feature_cache(value, embedders, settings))
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
@@ -94,12 +94,12 @@ def statistics(
     several = len(settings.embedder or ()) > 1
     names = settings.embedder or ("",)
     _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
-    embedders = _embedders(registry, settings, [input])
+    embedders = build_embedders(registry, settings, [input])
     outputs = [_chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
-    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=_cache(input, embedders,
+    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=feature_cache(input, embedders,
                                                                                                  settings))):
         stats = side.stats_of(output)
         if stats.n is not None and stats.n < 2:
@@ -119,7 +119,7 @@ def stats_path(out: Path, embedder: str, several: bool) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------------- building
-def _embedders(
+def build_embedders(
     registry: Registry, settings: Settings, inputs: Iterable[Any], metrics: Sequence[Metric] = ()
 ) -> list[Embedder]:
     """The run's embedders, built with their options, on the run's device (joining torchrun's process group)."""
@@ -164,13 +164,14 @@ def _choose_device(requested: str | None) -> torch.device:
     return torch.device("cpu")
 
 
-def _plan(embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any]) -> _EmbedderRun:
+def plan_run(embedder: Embedder, settings: Settings, metrics: Sequence[Metric], options: dict[str, Any]) -> EmbedderRun:
+    """The output FD uses, the metrics' context and what each side must keep, for one embedder of a run."""
     output = _chosen_output(embedder, settings.layer)
     context = MetricContext(
         output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs), options, settings.seed,
         str(embedder.device),
     )
-    return _EmbedderRun(embedder, output, context, side_needs(metrics, context))
+    return EmbedderRun(embedder, output, context, side_needs(metrics, context))
 
 
 def _chosen_output(embedder: Embedder, requested: str | None) -> str:
@@ -189,7 +190,7 @@ def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
     return wanted.pop() if len(wanted) == 1 else DEFAULT_EMBEDDER
 
 
-def _cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
+def feature_cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
     """The feature cache for inputs named by path (in-memory objects are usually fresh samples: never cached)."""
     if not settings.cache or not all(e.cacheable for e in embedders) or not isinstance(input, (str, Path)):
         return None
@@ -197,7 +198,7 @@ def _cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> Fea
 
 
 # ---------------------------------------------------------------------------------------------------- statistics
-def _statistics_side(input: Any, run: _EmbedderRun, settings: Settings, *, several: bool) -> Side:
+def statistics_side(input: Any, run: EmbedderRun, settings: Settings, *, several: bool = False) -> Side:
     """A side given as saved statistics, checked against the embedder that made the other side."""
     if several:
         raise ConfigError(f"{input}: saved statistics hold one embedder's features; with several embedders, pass "
@@ -228,7 +229,7 @@ def _compare_statistics(
     return Result(values)
 
 
-def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[_EmbedderRun]) -> None:
+def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[EmbedderRun]) -> None:
     """``real.npz`` and ``fake.npz`` (per embedder when there are several) for the sides that were embedded."""
     for label in SIDES:
         for run, side in zip(runs, sides[label]):

@@ -75,6 +75,11 @@ PREPROCESSING_OPTIONS = (
 OUTPUT_OPTION = Option("output", help="which of the model's outputs FD uses (default: its first)")
 
 
+def zoo_options(weights_help: str) -> tuple[Option, ...]:
+    """The options of a model taken from a model zoo by name: preprocessing, its weights, the output."""
+    return (*PREPROCESSING_OPTIONS, Option("weights", help=weights_help), OUTPUT_OPTION)
+
+
 @dataclass(frozen=True)
 class ImagePreprocessing:
     """Resize to ``size`` = (height, width) with ``method``, scale to [0, 1], subtract ``mean``, divide by ``std``."""

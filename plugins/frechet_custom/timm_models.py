@@ -11,12 +11,11 @@ from typing import Any
 
 import torch
 
-from frechet.embedder import Option
 from frechet.errors import ConfigError, WeightsError, one_line
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.module_weights import load_local_weights, weights_digest
 from frechet_custom.optional import import_optional
-from frechet_custom.preprocessing import OUTPUT_OPTION, PREPROCESSING_OPTIONS, image_preprocessing
+from frechet_custom.preprocessing import image_preprocessing, zoo_options
 
 _INSTALL = "pip install timm (it needs a torchvision that matches your torch)"
 _RESIZE_NAMES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "box": "area"}
@@ -30,11 +29,7 @@ class TimmEmbedder(ImageModelEmbedder):
     name = "timm"
     family = True
     outputs = {"features": None, "logits": None}
-    options = (
-        *PREPROCESSING_OPTIONS,
-        Option("weights", help="a local state dict file (default: timm's pretrained weights)"),
-        OUTPUT_OPTION,
-    )
+    options = zoo_options("a local state dict file (default: timm's pretrained weights)")
 
     def __init__(self, target: str, weights: str | None = None, output: str | None = None, **preprocessing: Any) -> None:
         label = f"timm:{target}"

@@ -12,13 +12,12 @@ from typing import Any
 
 import torch
 
-from frechet.embedder import Option
 from frechet.errors import ConfigError, WeightsError, one_line
 from frechet.weights import is_offline
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.module_weights import load_local_weights, weights_digest
 from frechet_custom.optional import import_optional
-from frechet_custom.preprocessing import OUTPUT_OPTION, PREPROCESSING_OPTIONS, image_preprocessing
+from frechet_custom.preprocessing import image_preprocessing, zoo_options
 
 _INSTALL = "install torchvision (pip install 'frechet[vision]', the build that matches your torch)"
 _RESIZE_NAMES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "nearest-exact": "nearest"}
@@ -33,11 +32,7 @@ class TorchvisionEmbedder(ImageModelEmbedder):
     name = "torchvision"
     family = True
     outputs = {"features": None, "logits": None}
-    options = (
-        *PREPROCESSING_OPTIONS,
-        Option("weights", help="a weights name of the model (default DEFAULT) or a local state dict file"),
-        OUTPUT_OPTION,
-    )
+    options = zoo_options("a weights name of the model (default DEFAULT) or a local state dict file")
 
     def __init__(self, target: str, weights: str | None = None, output: str | None = None, **preprocessing: Any) -> None:
         label = f"torchvision:{target}"

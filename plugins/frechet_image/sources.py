@@ -160,31 +160,21 @@ def open_image_zip(path: str | Path, *, max_pixels: int | None = None) -> ZipIma
 
 # ---------------------------------------------------------------------------------------------------- in memory
 class ImageArraySource(Source):
-    """Images held in memory: an (N, H, W, 3) numpy array or an (N, 3, H, W) torch tensor, uint8 (0-255) or
-    floating point (0-1). Floats are rounded to the nearest of the 256 levels when an item is loaded."""
+    """Images held in memory: a numpy array or torch tensor of (N, H, W, 3) or (N, 3, H, W) images, uint8 (0-255)
+    or floating point (0-1). Floats are rounded to the nearest of the 256 levels when an item is loaded. Where both
+    layouts fit (3×3 images), numpy arrays are read channels-last and tensors channels-first."""
 
     domain = "image"
 
     def __init__(self, images: np.ndarray | torch.Tensor) -> None:
-        self.channels_last = isinstance(images, np.ndarray)
-        super().__init__(f"<{'array' if self.channels_last else 'tensor'} {tuple(images.shape)}>")
-        if self.channels_last:
-            _check_layout(tuple(images.shape), images.dtype.kind == "f" or images.dtype == np.uint8, images.dtype,
-                          self.label, channels_last=True)
-        else:
-            images = images.detach().cpu()
-            _check_layout(tuple(images.shape), images.is_floating_point() or images.dtype == torch.uint8,
-                          images.dtype, self.label, channels_last=False)
-        self.images = images
+        super().__init__(f"<{'array' if isinstance(images, np.ndarray) else 'tensor'} {tuple(images.shape)}>")
+        self.images = channels_first(images, self.label)
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     def load(self, index: int) -> np.ndarray:
-        item = self.images[index]
-        if self.channels_last:
-            item = torch.from_numpy(np.array(item.transpose(2, 0, 1)))
-        return _to_uint8_image(item, self.item_name(index))
+        return _to_uint8_image(self.images[index], self.item_name(index))
 
     def item_name(self, index: int) -> str:
         return f"{self.label}[{index}]"
@@ -200,18 +190,20 @@ def open_image_array(images: np.ndarray | torch.Tensor) -> ImageArraySource:
     return ImageArraySource(images)
 
 
-def _check_layout(shape: tuple[int, ...], dtype_ok: bool, dtype: Any, label: str, *, channels_last: bool) -> None:
-    """Refuse layouts and dtypes that cannot be a batch of RGB images, with the fix in the message."""
-    if channels_last and shape[3] != 3:
-        hint = " (a channels-first array needs .transpose(0, 2, 3, 1))" if shape[1] == 3 else ""
-        raise InputError(f"{label}: numpy images must be laid out as (N, H, W, 3) with 3 RGB channels{hint}")
-    if not channels_last and shape[1] != 3:
-        hint = " (a channels-last tensor needs .permute(0, 3, 1, 2))" if shape[3] == 3 else ""
-        raise InputError(f"{label}: torch images must be laid out as (N, 3, H, W) with 3 RGB channels{hint}")
-    if not dtype_ok:
-        raise InputError(f"{label}: images must be uint8 (0-255) or floating point (0-1), got {dtype}")
+def channels_first(images: np.ndarray | torch.Tensor, label: str) -> torch.Tensor:
+    """A batch of RGB images as an (N, 3, H, W) CPU tensor (a view where it can be), from either layout; anything
+    that cannot be RGB images of uint8 or float values is an InputError saying what is expected."""
+    is_array = isinstance(images, np.ndarray)
+    batch = torch.from_numpy(images) if is_array else images.detach().cpu()
+    shape = tuple(batch.shape)
+    if len(shape) != 4 or (shape[1] != 3 and shape[3] != 3):
+        raise InputError(f"{label}: images must be laid out as (N, H, W, 3) or (N, 3, H, W) with 3 RGB channels, "
+                         f"got shape {shape}")
+    if not (batch.is_floating_point() or batch.dtype == torch.uint8):
+        raise InputError(f"{label}: images must be uint8 (0-255) or floating point (0-1), got {images.dtype}")
     if 0 in shape:
         raise InputError(f"{label}: holds no image pixels (shape {shape})")
+    return batch.permute(0, 3, 1, 2) if shape[3] == 3 and (shape[1] != 3 or is_array) else batch
 
 
 def _to_uint8_image(image: torch.Tensor, name: str) -> np.ndarray:
@@ -296,14 +288,10 @@ class GeneratorSource(Source):
         elif images.shape[0] != count:
             self._error = f"{where} returned {images.shape[0]} images for fn({count})"
         else:
-            images = images.detach().cpu()
             try:
-                _check_layout(tuple(images.shape), images.is_floating_point() or images.dtype == torch.uint8,
-                              images.dtype, where, channels_last=False)
+                self._batch = channels_first(images, where)
             except InputError as error:
                 self._error = str(error)
-            else:
-                self._batch = images
 
 
 def _describe(obj: Any) -> str:

@@ -160,3 +160,26 @@ def test_python_dash_m_frechet_and_version(features):
     run = subprocess.run([sys.executable, "-m", "frechet", "distance", *map(str, features), "--json"],
                          capture_output=True, text=True)
     assert run.returncode == 0 and json.loads(run.stdout.splitlines()[-1])["fd"] > 0
+
+
+def test_help_and_listings_never_import_torch_or_build_a_model():
+    code = (
+        "import sys\n"
+        "from frechet.cli import main\n"
+        "for argv in (['--help'], ['compute', '--help'], ['stats', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "assert 'torch' not in sys.modules, 'help imported torch'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("command", ["compute", "stats", "distance", "plugins", "embedders", "metrics", "cache"])
+def test_every_command_help_has_examples_and_names_the_environment(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "examples:\n  frechet " in text and "environment: FRECHET_" in text

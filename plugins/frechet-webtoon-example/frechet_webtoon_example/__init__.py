@@ -1,12 +1,15 @@
 """Example frechet plugin: embeds tall webtoon panels with your checkpoint by tiling them and averaging the tiles."""
 
+from pathlib import Path
+
 import torch
 
-from frechet import Embedder, hookimpl
+from frechet import Embedder, Option, hookimpl
 from frechet.errors import ConfigError
-from frechet.io import file_sha256
-from frechet.weights import load_state_dict
+from frechet.weights import load_state_dict, weights_identity
 from frechet_image import resize_float
+
+frechet_requires = ("image",)  # panels are images, read by frechet's image plugin
 
 
 class PanelNet(torch.nn.Module):
@@ -29,8 +32,15 @@ class WebtoonPanels(Embedder):
 
     name = "webtoon-panels"
     domain = "image"
+    description = "example plugin: tall panels tiled, your PanelNet checkpoint (--weights), mean of tiles"
+    outputs = {"panel": None}
+    default_output = "panel"
+    options = (
+        Option("weights", Path, help="your PanelNet checkpoint (a state dict)"),
+        Option("tile", int, default=64, help="tile size in pixels: panels are scaled to this width"),
+    )
 
-    def __init__(self, weights: str | None = None, tile: str = "64") -> None:
+    def __init__(self, weights: Path | None = None, tile: int = 64) -> None:
         super().__init__()
         if weights is None:
             raise ConfigError("webtoon-panels: give your PanelNet checkpoint with --weights PATH")
@@ -38,8 +48,8 @@ class WebtoonPanels(Embedder):
         self.model = PanelNet(dims=state["layers.2.weight"].shape[0])
         self.model.load_state_dict(state)
         self.model.eval()
-        self.tile, self.checkpoint = int(tile), file_sha256(weights)[:16]
-        self.outputs, self.default_output = {"panel": self.model.layers[2].out_channels}, "panel"
+        self.tile, self.checkpoint = tile, weights_identity(path=weights)
+        self.outputs = {"panel": self.model.layers[2].out_channels}
 
     def transform(self, image):  # uint8 (H, W, 3) -> (tiles, 3, tile, tile)
         height = max(self.tile, round(image.shape[0] * self.tile / image.shape[1]))
@@ -59,12 +69,7 @@ class WebtoonPanels(Embedder):
     def config(self):
         return {"checkpoint": self.checkpoint, "tile": self.tile}
 
-    def to(self, device):
-        self.model.to(device)
-        return super().to(device)
-
 
 @hookimpl
 def frechet_register_embedders(register):
-    register("webtoon-panels", WebtoonPanels, domain="image", outputs={"panel": None},
-             description="example plugin: tall panels tiled, your PanelNet checkpoint (--weights), mean of tiles")
+    register(WebtoonPanels)

@@ -121,3 +121,16 @@ def test_a_full_compute_in_a_fresh_process_tiles_panels_and_averages_their_tiles
 def test_without_a_checkpoint_the_example_says_what_to_pass(on_path, panels, capsys):
     code, _, err = run_cli(capsys, "compute", *map(str, panels), "--embedder", "webtoon-panels")
     assert code == 2 and "give your PanelNet checkpoint with --weights PATH" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [("tiles=256", "embedder 'webtoon-panels' has no option 'tiles' (did you mean 'tile'?); it takes weights, tile"),
+     ("tile=abc", "embedder 'webtoon-panels': --embedder-option tile=abc is not valid (not a whole number")],
+)
+def test_a_misspelt_or_malformed_option_is_one_line_naming_what_the_example_takes(
+    on_path, panels, checkpoint, capsys, option, message
+):
+    code, _, err = run_cli(capsys, "compute", *map(str, panels), "--embedder", "webtoon-panels", "--weights",
+                           str(checkpoint), "--embedder-option", option)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err

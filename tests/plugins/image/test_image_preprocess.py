@@ -123,10 +123,6 @@ def test_an_image_of_the_model_size_is_only_normalized(mode):
     np.testing.assert_allclose(to_model_input(image, mode).numpy(), expected, rtol=0, atol=1e-6)
 
 
-def test_default_mode_is_one_of_the_modes():
-    assert DEFAULT_PREPROCESS in PREPROCESS_MODES
-
-
 def test_unknown_mode_is_a_config_error_listing_the_modes():
     with pytest.raises(ConfigError, match="tf, pytorch-fid, clean"):
         to_model_input(_noise_image(4, 4), "bilinear")

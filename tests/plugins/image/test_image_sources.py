@@ -171,8 +171,8 @@ def test_float_images_outside_0_1_are_refused_naming_the_item():
 @pytest.mark.parametrize(
     ("images", "message"),
     [
-        (torch.zeros(2, 4, 4, 3, dtype=torch.uint8), r"laid out as \(N, 3, H, W\).*needs \.permute\(0, 3, 1, 2\)"),
-        (np.zeros((2, 3, 4, 4), np.uint8), r"laid out as \(N, H, W, 3\).*needs \.transpose\(0, 2, 3, 1\)"),
+        (torch.zeros(2, 4, 4, 4, dtype=torch.uint8), r"laid out as \(N, H, W, 3\) or \(N, 3, H, W\) with 3 RGB"),
+        (np.zeros((2, 1, 4, 4), np.uint8), r"laid out as \(N, H, W, 3\) or \(N, 3, H, W\) .*got shape \(2, 1, 4, 4\)"),
         (np.zeros((2, 4, 4, 3), np.int16), "must be uint8 .* or floating point .*, got int16"),
         (torch.zeros(2, 3, 4, 4, dtype=torch.int32), "got torch.int32"),
         (np.zeros((0, 4, 4, 3), np.uint8), "holds no image pixels"),
@@ -232,7 +232,7 @@ def test_a_bare_callable_is_refused_with_advice_on_giving_the_count():
     ("fn", "message"),
     [
         (lambda count: torch.zeros(count + 1, 3, 2, 2, dtype=torch.uint8), r" returned 5 images for fn\(4\)"),
-        (lambda count: torch.zeros(count, 2, 2, 3, dtype=torch.uint8), r": torch images must be laid out"),
+        (lambda count: torch.zeros(count, 2, 2, 2, dtype=torch.uint8), r": images must be laid out as"),
         (lambda count: [0] * count, r" returned a list; fn\(b\) must return a \(b, 3, H, W\) tensor"),
     ],
 )
