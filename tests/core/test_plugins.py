@@ -181,3 +181,33 @@ def test_python_dash_m_frechet_never_loads_a_plugin_module_from_the_current_fold
     inception = next(row for row in json.loads(done.stdout)["plugins"] if row["name"] == "inception")
     assert inception["status"] == "loaded" and inception["hooks"] == ["frechet_register_embedders"]
     assert not (tmp_path / "imported.marker").exists()
+
+
+def test_options_a_base_class_declares_are_parsed_for_each_subclass_and_named_after_it():
+    from frechet import Embedder, Option
+
+    class Scaled(Embedder):
+        domain = "features"
+        outputs = {"scaled": 1}
+        default_output = "scaled"
+        options = (Option("scale", float, default=1.0, help="factor"),)
+
+        def __init__(self, scale: float = 1.0) -> None:
+            super().__init__()
+            self.scale = scale
+
+        def transform(self, item):
+            return item
+
+        def forward(self, batch):
+            return {"scaled": batch * self.scale}
+
+    class Small(Scaled):
+        name = "small"
+
+    class Large(Scaled):
+        name = "large"
+
+    assert Small(scale="2.5").scale == 2.5
+    with pytest.raises(ConfigError, match="large"):
+        Large(scale="big")

@@ -173,6 +173,19 @@ def test_numpy_arrays_load_only_when_allowed_and_arbitrary_objects_never(tmp_pat
         load_state_dict(tmp_path / "evil.pth", numpy_arrays=True)
 
 
+def test_mapped_loading_gives_the_same_tensors_and_still_refuses_objects(tmp_path):
+    """mmap=True (for checkpoints a model needs only part of) maps zip files and reads legacy-format files whole."""
+    state = {"w": torch.arange(6.0), "nested": {"b": torch.ones(2)}}
+    torch.save(state, tmp_path / "zip.pth")
+    torch.save(state, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
+    for name in ("zip.pth", "legacy.pth"):
+        loaded = load_state_dict(tmp_path / name, mmap=True)
+        assert torch.equal(loaded["w"], state["w"]) and torch.equal(loaded["nested"]["b"], state["nested"]["b"])
+    torch.save({"w": torch.ones(2), "obj": _Arbitrary()}, tmp_path / "evil.pth")
+    with pytest.raises(WeightsError, match="refuses to unpickle"):
+        load_state_dict(tmp_path / "evil.pth", mmap=True)
+
+
 def test_truncated_and_non_dict_checkpoints_are_errors(tmp_path):
     torch.save({"w": torch.ones(1000)}, tmp_path / "ok.pth")
     data = (tmp_path / "ok.pth").read_bytes()
