@@ -80,7 +80,8 @@ def main() -> None:
             log_mel = branch.logmel_extractor(branch.spectrogram_extractor(quantised))[0, 0]
         arrays[f"{label}/log_mel"] = log_mel[:LOG_MEL_FRAMES].numpy()
         arrays["mel_matrix"] = branch.logmel_extractor.melW.detach().numpy()
-        facts["sensitivity"][f"{label}/no_int16_round_trip_max_abs"] = _max_abs(unquantised, arrays[f"{label}/embedding"])
+        moved = _max_abs(unquantised, arrays[f"{label}/embedding"])
+        facts["sensitivity"][f"{label}/no_int16_round_trip_max_abs"] = moved
         del module
 
     # fadtk end to end.
@@ -113,7 +114,8 @@ def main() -> None:
             unrounded = [_stats(np, [rows for key, rows in float32_rows.items() if key.startswith(group + "/")])
                          for group in (baseline, evaluated)]
             plain = float(np.real(calc_frechet_distance(*unrounded[0], *unrounded[1])))
-            facts["sensitivity"][f"{label}/{baseline}/{evaluated}/float32_storage_fad_relative"] = abs(plain / score - 1)
+            name = f"{label}/{baseline}/{evaluated}/float32_storage_fad_relative"
+            facts["sensitivity"][name] = abs(plain / score - 1)
         del fad, model
 
     np.savez_compressed(OUT / "clap.npz", **arrays)

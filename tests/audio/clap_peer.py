@@ -43,7 +43,9 @@ def _offline_text_models() -> None:
         getattr(transformers, name).from_pretrained = classmethod(lambda cls, *args, **kwargs: _NoTokenizer())
     small = transformers.RobertaConfig(vocab_size=64, hidden_size=768, num_hidden_layers=1, num_attention_heads=2,
                                        intermediate_size=32, max_position_embeddings=80)
-    transformers.RobertaModel.from_pretrained = classmethod(lambda cls, *args, **kwargs: transformers.RobertaModel(small))
+    transformers.RobertaModel.from_pretrained = classmethod(
+        lambda cls, *args, **kwargs: transformers.RobertaModel(small)
+    )
 
 
 @contextlib.contextmanager

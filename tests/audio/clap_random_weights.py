@@ -83,7 +83,8 @@ def checkpoint(geometry: tuple, computed: dict[str, torch.Tensor] | None = None,
         text = {"text_branch.embeddings.position_ids": torch.arange(514)[None],
                 "text_projection.0.weight": torch.zeros(JOINT, 768), "logit_scale_a": torch.tensor(2.659)}
     merged = {**computed, **learned_state(geometry), **text}
-    return {"epoch": 45, "name": "random-weights", "state_dict": {f"module.{key}": value for key, value in merged.items()}}
+    state = {f"module.{key}": value for key, value in merged.items()}
+    return {"epoch": 45, "name": "random-weights", "state_dict": state}
 
 
 def state_digest(state: dict[str, torch.Tensor]) -> str:
