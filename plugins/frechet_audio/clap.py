@@ -49,11 +49,15 @@ def window_count(samples: int) -> int:
     return -(-samples // HOP_SAMPLES)
 
 
-def windows(signal: torch.Tensor) -> torch.Tensor:
-    """The (window_count, 480 000) windows of a 1-D signal, zero-padded past its end (a view of one padded copy)."""
-    count = window_count(signal.shape[0])
-    padded = torch.nn.functional.pad(signal, (0, (count - 1) * HOP_SAMPLES + WINDOW_SAMPLES - signal.shape[0]))
-    return padded.unfold(0, WINDOW_SAMPLES, HOP_SAMPLES)
+def windows(signal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """fadtk's windows of a 1-D signal, (window_count, 480 000) in all, as two parts: those inside the signal (a view
+    of it) and those that run past its end, zero-padded (a view of a copy of its last 10 s at most)."""
+    samples = signal.shape[0]
+    inside = (samples - WINDOW_SAMPLES) // HOP_SAMPLES + 1 if samples >= WINDOW_SAMPLES else 0
+    rest = signal[inside * HOP_SAMPLES :]
+    padding = (window_count(samples) - inside - 1) * HOP_SAMPLES + WINDOW_SAMPLES - rest.shape[0]
+    within = signal.unfold(0, WINDOW_SAMPLES, HOP_SAMPLES)[:inside] if inside else signal.new_zeros(0, WINDOW_SAMPLES)
+    return within, torch.nn.functional.pad(rest, (0, padding)).unfold(0, WINDOW_SAMPLES, HOP_SAMPLES)
 
 
 def audio_state(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
@@ -179,6 +183,6 @@ class ClapLaionMusicEmbedder(ClapLaionEmbedder):
 
 def _chunks(signals: list[torch.Tensor]) -> Iterator[list[torch.Tensor]]:
     """The windows of all signals in order, CHUNK_WINDOWS at a time."""
-    stream = itertools.chain.from_iterable(windows(signal) for signal in signals)
+    stream = itertools.chain.from_iterable(part for signal in signals for part in windows(signal))
     while chunk := list(itertools.islice(stream, CHUNK_WINDOWS)):
         yield chunk
