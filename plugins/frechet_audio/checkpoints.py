@@ -29,6 +29,18 @@ PANN_CNN14_16K = WeightsSpec(
     filename="Cnn14_16k_mAP=0.438.pth",
     description="PANN CNN14 for 16 kHz audio trained on AudioSet (Kong et al. 2020), mAP 0.438",
 )
+# EnCodec's published files carry the start of their sha256 in their names (checked by the encodec package as by torch
+# hub); no full digest is published.
+ENCODEC_24K = WeightsSpec(
+    "encodec-24k",
+    "https://dl.fbaipublicfiles.com/encodec/v0/encodec_24khz-d7cc33bc.th",
+    description="EnCodec 24 kHz (Défossez et al. 2022), the causal mono codec; only its encoder is used",
+)
+ENCODEC_48K = WeightsSpec(
+    "encodec-48k",
+    "https://dl.fbaipublicfiles.com/encodec/v0/encodec_48khz-7e698e3e.th",
+    description="EnCodec 48 kHz (Défossez et al. 2022), the non-causal stereo codec; only its encoder is used",
+)
 
 # LAION-CLAP publishes no checksums for its checkpoints (neither the Hugging Face repository's model card nor
 # laion_clap's or fadtk's code name one): the sha256 of the first copy used is pinned.
