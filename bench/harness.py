@@ -15,7 +15,10 @@ import torch
 
 from frechet import Embedder
 from frechet_inception.network import state_dict_layout
-from frechet_inception.synthetic import PARITY_SEED, random_state_dict
+
+#: The random Inception weights and generated images are test fixtures: benchmarks take them from the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "plugins" / "inception"))
+from inception_random_weights import PARITY_SEED, random_state_dict  # noqa: E402
 
 #: The reference environment with pytorch-fid, torch-fidelity and clean-fid (``/work/shared/refenv.sh image``).
 REFERENCE_PYTHON = "/tmp/frechet-refenv-image/bin/python"

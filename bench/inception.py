@@ -3,7 +3,7 @@ weights, timed in the same run, plus the bare forward-pass ceilings.
 
     python bench/inception.py [--images 1000] [--rounds 2] [--out bench/results/inception.md]
 
-Two image sets of generated images (``frechet_inception.synthetic``): 64×64 PNG, and 400×300 JPEG (one size per
+Two image sets of generated images (the tests' ``inception_random_weights``): 64×64 PNG, and 400×300 JPEG (one size per
 set, because pytorch-fid stacks a folder's images into batches). pytorch-fid runs in the reference environment
 (``/work/shared/refenv.sh image``; ``--reference-python``) as its command line does by default: batch size 50,
 ``min(8, cores)`` loader workers. Both load the same deterministic random weights in the canonical layout (saved
@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from frechet_inception.synthetic import write_image_set
 from harness import REFERENCE_PYTHON, inception_weights, run_measured
+from inception_random_weights import write_image_set
 
 BATCH = 50
 IMAGE_SETS = {"64px PNG": ((64, 64), "png"), "400x300 JPEG": ((300, 400), "jpg")}

@@ -3,7 +3,7 @@ features move, and how much faster it runs — on the same generated images with
 
     python bench/precision.py [--images 300] [--rounds 2] [--out bench/results/precision]
 
-Three image sets of ``--images`` generated images each (``frechet_inception.synthetic``; the parity set's mix of
+Three image sets of ``--images`` generated images each (the tests' ``inception_random_weights``; the parity set's mix of
 sizes from 32×32 to 517×333, PNG and JPEG): ``real`` and ``fake`` of different distributions (a large FID) and
 ``real2``, a second sample of real's distribution (a small FID, where a fixed error weighs most). Every set's
 statistics come from ``frechet.compute_stats`` in each precision (the runner's autocast, tf preprocessing), timed end
@@ -28,8 +28,8 @@ import frechet
 from frechet.precision import autocast
 from frechet_image import decode_image
 from frechet_inception import InceptionEmbedder
-from frechet_inception.synthetic import write_image_set
 from harness import inception_weights, publish
+from inception_random_weights import write_image_set
 
 PRECISIONS = ("fp32", "bf16")
 SETS = {"real": (300, 0), "fake": (301, 1), "real2": (302, 0)}  # name -> (seed, variant)

@@ -3,7 +3,7 @@ forward pass, the warm-cache re-run, and peak memory of a statistics-only run ov
 
     python bench/throughput.py [--images 1000] [--rounds 3] [--out bench/results/throughput]
 
-Inputs: ``--images`` generated 256×256 JPEGs (``frechet_inception.synthetic``, quality 90) and the deterministic
+Inputs: ``--images`` generated 256×256 JPEGs (the tests' ``inception_random_weights``, quality 90) and the deterministic
 random Inception weights, saved under pytorch-fid's file name in a temporary TORCH_HOME; both tools read the same
 files and weights. pytorch-fid runs in the reference environment (``/work/shared/refenv.sh image``) as its command
 line does by default (``--save-stats``, batch size 50, ``min(8, cores)`` workers); frechet runs ``frechet stats``
@@ -38,8 +38,8 @@ import torch
 from frechet.loading import default_workers
 from frechet.settings import DEFAULT_BATCH_SIZE
 from frechet_inception import InceptionEmbedder
-from frechet_inception.synthetic import write_image_set
 from harness import BENCH, REFERENCE_PYTHON, inception_weights, publish, run_measured
+from inception_random_weights import write_image_set
 
 SIZE = 256
 BATCH = DEFAULT_BATCH_SIZE

@@ -20,11 +20,11 @@ from frechet.plan import Result
 from frechet.plugins import get_registry
 from frechet.settings import settings_from
 from frechet.stats import FeatureStats
-from frechet.statsfiles import is_stats_input
+from frechet.statsfiles import is_stats_input, load_statistics
 
 
 def compute(real: Any, fake: Any, **settings: Any) -> Result:
-    """Score ``fake`` against ``real`` (paths, folders, arrays, or saved statistics ``.npz``).
+    """Score ``fake`` against ``real`` (paths, folders, arrays, saved statistics, or ``ref:NAME``).
 
     ``embedder`` defaults to "features" when the inputs are feature matrices and to "inception" otherwise; several
     (``embedder="inception,dinov2-vitl14"``) embed each item once and name their keys after themselves
@@ -53,15 +53,20 @@ def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result
     """Fréchet distance between two saved statistics files or feature sets (no model involved); ``skip_bad`` skips
     feature rows holding NaN or Inf and lists them, instead of stopping."""
     for side in (a, b):
+        if isinstance(side, (str, Path)) and not Path(side).exists():
+            raise InputError(f"{side}: no such file; {spell_call('distance', 'fd')} takes statistics (.npz with mu, "
+                             "sigma) or feature files (.npy/.npz)")
         if not (is_feature_input(side) or is_stats_input(side)):
             raise InputError(
                 f"{side if isinstance(side, (str, Path)) else type(side).__name__}: {spell_call('distance', 'fd')} "
-                "takes statistics (.npz with mu, sigma) or feature matrices (.npy/.npz, 2-D arrays); use "
+                "takes statistics (.npz with mu, sigma; an EDM2 .pkl; ref:NAME) or feature matrices (.npy/.npz, 2-D "
+                "arrays); use "
                 f"{spell_call('compute', 'compute')} to embed inputs"
             )
     return compute(a, b, metrics=("fd",), force=force, skip_bad=skip_bad, progress=False)
 
 
 def load_stats(path: str | Path) -> FeatureStats:
-    """Read a statistics ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's), validated, never unpickled."""
-    return FeatureStats.load(path)
+    """Read statistics, validated: a ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's, an ADM batch's), an EDM2
+    ``.pkl`` (its FID entry; read without running anything), or a named reference ``ref:NAME`` (downloaded once)."""
+    return load_statistics(path)

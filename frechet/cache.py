@@ -4,7 +4,9 @@ A shard's key hashes the embedder id, the source kind and options, and the conte
 (``Source.item_digest`` or the bytes of ``Source.item_path``), so a re-run on the same items finds it whatever the
 inputs are called, a changed item or option misses, and a run killed at any moment resumes from the shards already
 written. Every file is written to a temporary name and renamed, so concurrent runs may both write a shard: the last
-rename wins and both versions are valid. Layout and semantics: ``docs/guide/cache.md``.
+rename wins and both versions are valid. Each shard carries a sha256 digest of its arrays and record, checked on
+every read, so a shard changed by hand or by a disk error is recomputed, never used. Layout and semantics:
+``docs/guide/cache.md``.
 """
 
 from __future__ import annotations
@@ -13,32 +15,45 @@ import hashlib
 import json
 import logging
 import os
+import re
+import threading
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from frechet.caller import spell
 from frechet.errors import ConfigError, InputError, OutputError
-from frechet.io import atomic_write, file_sha256, read_npz
+from frechet.io import atomic_write, file_sha256, open_regular, read_npz
+from frechet.meta import MAX_CHARS, SHARD_SCHEMA, MetaError, check_meta, parse_json
 from frechet.sources import Source
+from frechet.stats import FeatureStats
 from frechet.version import __version__
 
 log = logging.getLogger("frechet")
 
 SHARD_FORMAT = "frechet-cache-shard"
-SHARD_FORMAT_VERSION = 2
-_SHARDS = f"shards-v{SHARD_FORMAT_VERSION}"
+SHARD_FORMAT_VERSION = 3
+#: The folder of the shards of this format; other versions live beside it in their own folders.
+SHARDS_FOLDER = f"shards-v{SHARD_FORMAT_VERSION}"
 _FILE_INDEX = "file-digests-v1"
 _STATE_KEYS = ("n", "mean", "m2", "rows")
+#: What frechet names its files in the cache folder: shards of any format version, file-digest indexes, and the
+#: temporary files of writes in progress (or of killed runs). Anything else there was not made by frechet.
+_SHARD_NAME = re.compile(r"^shards-v(\d+)/[0-9a-f]{16}/[0-9a-f]{64}\.npz$")
+_INDEX_NAME = re.compile(r"^file-digests-v\d+/[0-9a-f]{24}\.[A-Za-z0-9_-]+\.json$")
+_TEMP_NAME = re.compile(r"^(shards-v\d+/[0-9a-f]{16}|file-digests-v\d+)/\.[^/]+\.tmp$")
+_ZIP_MAGIC = b"PK\x03\x04"
 #: Temporary files older than this are left over from killed runs (a live write lasts seconds); `clear` removes them.
 _STALE_TEMP_SECONDS = 3600
 _HASH_THREADS = 8
+_WARNING_LOCK = threading.Lock()
 
 
 def default_cache_dir() -> Path:
@@ -83,10 +98,22 @@ class CacheEntry:
 
 @dataclass(frozen=True)
 class Cleared:
-    """What ``clear`` removed."""
+    """What ``clear`` removed, and the files in the cache folder it left alone because frechet did not make them."""
 
     files: int
     bytes: int
+    foreign: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """Files in the cache folder besides readable shards: frechet's own that it can no longer use (damaged, of an
+    older format, temporary files of killed runs), which ``clear`` removes, and files frechet did not make, which it
+    never touches."""
+
+    unusable: list[str]
+    unusable_bytes: int
+    foreign: list[str]
 
 
 def serves(holds: Mapping[str, set[str]], needs: Mapping[str, set[str]]) -> bool:
@@ -99,8 +126,12 @@ class FeatureCache:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
-        if self.root.exists() and not self.root.is_dir():
-            raise ConfigError(f"{self.root}: the cache folder is a file; pass another --cache-dir")
+        blocked = _file_in_the_way(self.root)
+        if blocked is not None:
+            where = "is a file" if blocked == self.root else f"is under {blocked}, which is a file"
+            raise ConfigError(f"{self.root}: the cache folder {where}; pass another {spell('cache_dir', 'DIR')}")
+        #: Why writing failed, once it has: the cache is then only read for the rest of the run (one warning).
+        self.write_failure: str | None = None
 
     # ------------------------------------------------------------------ keys
     def shard_keys(
@@ -121,7 +152,7 @@ class FeatureCache:
             paths = [source.item_path(indices[position]) for position in missing]
             if any(path is None for path in paths):
                 return None
-            hashed = _FileDigests(self.root / _FILE_INDEX, writer).digests([Path(path) for path in paths])
+            hashed = _FileDigests(self, writer).digests([Path(path) for path in paths])
             for position, digest in zip(missing, hashed):
                 digests[position] = "file:" + digest
         return digests  # type: ignore[return-value]
@@ -130,7 +161,7 @@ class FeatureCache:
     def shard_path(self, embedder_id: str, key: str) -> Path:
         """Where the shard ``key`` of embedder ``embedder_id`` lives."""
         folder = hashlib.sha256(embedder_id.encode()).hexdigest()[:16]
-        return self.root / _SHARDS / folder / f"{key}.npz"
+        return self.root / SHARDS_FOLDER / folder / f"{key}.npz"
 
     def holds(self, embedder_id: str, key: str) -> dict[str, set[str]] | None:
         """What the cached shard ``key`` holds (output -> kinds), or None when it is absent or unreadable."""
@@ -143,14 +174,16 @@ class FeatureCache:
         return {entry["name"]: set(entry["kinds"]) for entry in meta.get("outputs", [])}
 
     def read(self, embedder_id: str, key: str) -> Shard | None:
-        """The cached shard ``key``, or None when it is absent or damaged (it is then recomputed and rewritten)."""
+        """The cached shard ``key``, or None when it is absent, damaged or fails its integrity digest (it is then
+        reported once, recomputed and rewritten)."""
         path = self.shard_path(embedder_id, key)
+        if not path.exists():
+            return None
         try:
             arrays = read_npz(path)
             shard = _shard_from_arrays(arrays, embedder_id, key)
-        except (InputError, AttributeError, KeyError, ValueError, TypeError) as error:
-            if path.exists():
-                log.warning("cache: %s is unreadable (%s); recomputing it", path, str(error).splitlines()[0])
+        except (InputError, MetaError, AttributeError, KeyError, ValueError, TypeError) as error:
+            log.warning("cache: %s is unreadable (%s); recomputing it", path, str(error).splitlines()[0])
             return None
         try:
             os.utime(path)  # last use, for `frechet cache clear --older-than`
@@ -159,7 +192,8 @@ class FeatureCache:
         return shard
 
     def write(self, embedder_id: str, key: str, shard: Shard, *, label: str, device: str = "") -> None:
-        """Store ``shard`` under ``key`` atomically (a concurrent writer's version is replaced whole)."""
+        """Store ``shard`` under ``key`` atomically (a concurrent writer's version is replaced whole), with a digest
+        of its arrays and record; after a failed write the cache is only read (see :meth:`store`)."""
         outputs = sorted(shard.stats)
         arrays: dict[str, np.ndarray] = {}
         for number, output in enumerate(outputs):
@@ -182,9 +216,26 @@ class FeatureCache:
             "created": time.time(),
             "frechet_version": __version__,
         }
+        meta["digest"] = shard_digest(arrays, meta)
         arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
-        with atomic_write(self.shard_path(embedder_id, key)) as handle:
-            np.savez(handle, **arrays)
+        self.store(self.shard_path(embedder_id, key), lambda handle: np.savez(handle, **arrays))
+
+    def store(self, path: Path, write: Callable[[BinaryIO], object]) -> bool:
+        """Write a cache file atomically with ``write(handle)``. The cache only saves time, so a failure (read-only,
+        a full disk, a file in the way) is one warning for the whole run, which goes on without writing the cache;
+        returns whether the file was written."""
+        if self.write_failure is not None:
+            return False
+        try:
+            with atomic_write(path) as handle:
+                write(handle)
+        except OutputError as error:
+            with _WARNING_LOCK:
+                if self.write_failure is None:
+                    self.write_failure = str(error)
+                    log.warning("feature cache not written, continuing without it: %s", error)
+            return False
+        return True
 
     # ------------------------------------------------------------------ listing and clearing
     def entries(self) -> list[CacheEntry]:
@@ -193,14 +244,14 @@ class FeatureCache:
         for path, meta in self._shards():
             stat = path.stat()
             group = groups.setdefault(
-                (meta.get("embedder", "?"), meta.get("label", "?")),
+                (meta["embedder"], meta["label"]),
                 {"shards": 0, "items": 0, "outputs": {}, "bytes": 0, "last_used": 0.0},
             )
             group["shards"] += 1
-            group["items"] += int(meta.get("stop", 0)) - int(meta.get("start", 0))
+            group["items"] += max(0, meta["stop"] - meta["start"])
             group["bytes"] += stat.st_size
             group["last_used"] = max(group["last_used"], stat.st_mtime)
-            for output in meta.get("outputs", []):
+            for output in meta["outputs"]:
                 group["outputs"].setdefault(output["name"], set()).update(output["kinds"])
         entries = [
             CacheEntry(embedder, label, group["shards"], group["items"],
@@ -210,44 +261,135 @@ class FeatureCache:
         ]
         return sorted(entries, key=lambda entry: -entry.last_used)
 
+    def leftovers(self) -> Leftovers:
+        """The files besides this format's readable shards and indexes: frechet's own unusable ones, and others."""
+        unusable, foreign, size = [], [], 0
+        for path, kind in self._files():
+            if kind == "shard" and _read_meta(path) is None:
+                kind = "unusable"
+            if kind in ("unusable", "old", "temporary"):
+                unusable.append(str(path))
+                size += _size(path)
+            elif kind == "foreign":
+                foreign.append(str(path))
+        return Leftovers(unusable, size, foreign)
+
     def clear(
         self, *, embedder: str | None = None, input: str | None = None, older_than: float | None = None
     ) -> Cleared:
         """Remove the shards whose embedder id contains ``embedder``, whose input label contains ``input`` and that
-        were last used more than ``older_than`` seconds ago (each filter optional); with no filter, everything,
-        including the file-digest index. Temporary files left by killed runs are removed in every case."""
+        were last used more than ``older_than`` seconds ago (each filter optional); with no filter, everything frechet
+        made, including the file-digest index and shards of older formats. Every clear removes frechet's files that
+        can no longer be read (a damaged shard, a corrupt index) and temporary files left by killed runs. Files
+        frechet did not make (recognised by their names and headers) are never removed, only reported."""
         files = size = 0
         now = time.time()
         unfiltered = embedder is None and input is None and older_than is None
-        for path, meta in self._shards():
-            stat = path.stat()
-            if embedder is not None and embedder not in meta.get("embedder", ""):
+        foreign = []
+        for path, kind in self._files():
+            if kind == "foreign":
+                foreign.append(str(path))
                 continue
-            if input is not None and input not in meta.get("label", ""):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # a concurrent `clear`
                 continue
-            if older_than is not None and now - stat.st_mtime < older_than:
+            if kind == "shard":
+                meta = _read_meta(path)
+                if meta is None:
+                    kind = "unusable"
+                elif not unfiltered and not _selected(meta, stat, now, embedder, input, older_than):
+                    continue
+            elif kind == "temporary" and now - stat.st_mtime <= _STALE_TEMP_SECONDS:
+                continue  # a write in progress
+            elif kind in ("index", "old") and not unfiltered:
                 continue
             files, size = files + 1, size + _remove(path, stat.st_size)
-        for path in self._temporary_files():
-            stat = path.stat()
-            if now - stat.st_mtime > _STALE_TEMP_SECONDS:
-                files, size = files + 1, size + _remove(path, stat.st_size)
-        if unfiltered:
-            for path in sorted((self.root / _FILE_INDEX).glob("*.json")):
-                files, size = files + 1, size + _remove(path, path.stat().st_size)
-        for folder in sorted((self.root / _SHARDS).glob("*"), reverse=True):
+        for folder in sorted(self.root.glob("shards-v*/*"), reverse=True):
             if folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
-        return Cleared(files, size)
+        return Cleared(files, size, foreign)
 
     def _shards(self) -> Iterable[tuple[Path, dict[str, Any]]]:
-        for path in sorted((self.root / _SHARDS).glob("*/*.npz")):
+        for path in sorted((self.root / SHARDS_FOLDER).glob("*/*.npz")):
             meta = _read_meta(path)
             if meta is not None:
                 yield path, meta
 
-    def _temporary_files(self) -> list[Path]:
-        return sorted([*(self.root / _SHARDS).glob("*/.*.tmp"), *(self.root / _FILE_INDEX).glob(".*.tmp")])
+    def _files(self) -> Iterable[tuple[Path, str]]:
+        """Every file under the cache folder with what it is: "shard" (this format), "old" (an older format),
+        "index", "temporary", "unusable" (named like frechet's but not what the name says) or "foreign"."""
+        if not self.root.is_dir():
+            return
+        for folder, _, names in os.walk(self.root):
+            for name in sorted(names):
+                path = Path(folder) / name
+                yield path, _kind(path, path.relative_to(self.root).as_posix())
+
+
+def _kind(path: Path, relative: str) -> str:
+    if _TEMP_NAME.match(relative):
+        return "temporary"
+    shard = _SHARD_NAME.match(relative)
+    if shard:
+        if _header(path, len(_ZIP_MAGIC)) != _ZIP_MAGIC:
+            return "unusable"
+        version = int(shard.group(1))
+        if version == SHARD_FORMAT_VERSION:
+            return "shard"
+        return "old" if version < SHARD_FORMAT_VERSION else "foreign"  # a newer frechet's: not ours to judge
+    if _INDEX_NAME.match(relative):
+        return "index" if _header(path, 10) == b'{"folder":' else "unusable"
+    return "foreign"
+
+
+def _header(path: Path, count: int) -> bytes:
+    try:
+        with open_regular(path) as handle:
+            return handle.read(count)
+    except OSError:
+        return b""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _selected(
+    meta: Mapping[str, Any], stat: os.stat_result, now: float, embedder: str | None, input: str | None,
+    older_than: float | None,
+) -> bool:
+    if embedder is not None and embedder not in meta["embedder"]:
+        return False
+    if input is not None and input not in meta["label"]:
+        return False
+    return older_than is None or now - stat.st_mtime >= older_than
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """``folder`` or its nearest existing ancestor, when that is not a folder (then no cache can live there)."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def shard_digest(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> str:
+    """sha256 over every array (name, dtype, shape, bytes) and the record without its digest: a shard whose content
+    was changed in any way, by hand or by the disk, no longer matches it."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        if name == "meta":
+            continue
+        value = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}\0{value.dtype.str}\0{value.shape}\0".encode())
+        digest.update(value.tobytes())
+    record = {key: value for key, value in meta.items() if key != "digest"}
+    digest.update(json.dumps(record, sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def _keys(source: Source, embedder_id: str, ranges: Sequence[tuple[int, int]], digests: Sequence[str]) -> list[str]:
@@ -280,35 +422,49 @@ def _remove(path: Path, size: int) -> int:
 
 
 def _read_meta(path: Path) -> dict[str, Any] | None:
+    """A shard's record, checked against the schema, or None when it cannot be read or is not this format's."""
     try:
         with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["meta"]))
+            raw = npz["meta"]
+            meta = check_meta(parse_json(str(raw)), SHARD_SCHEMA, format=SHARD_FORMAT,
+                              version=SHARD_FORMAT_VERSION, required=True)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
-    if not isinstance(meta, dict) or meta.get("format") != SHARD_FORMAT:
+    if meta["format_version"] != SHARD_FORMAT_VERSION:
         return None
     return meta
 
 
 def _shard_from_arrays(arrays: Mapping[str, np.ndarray], embedder_id: str, key: str) -> Shard:
-    meta = json.loads(str(arrays["meta"]))
-    if meta.get("format") != SHARD_FORMAT or meta.get("format_version") != SHARD_FORMAT_VERSION:
-        raise ValueError("not a shard of this cache format")
+    """The shard a file holds, after checking its record, its digest and that its counts agree: a shard that was
+    changed (a count, a mean, the skipped items) or does not add up is never merged."""
+    raw = arrays.get("meta")
+    if raw is None or raw.shape != () or raw.dtype.kind != "U":
+        raise ValueError("it has no record")
+    meta = check_meta(parse_json(str(raw)), SHARD_SCHEMA, format=SHARD_FORMAT, version=SHARD_FORMAT_VERSION,
+                      required=True)
+    if meta["format_version"] != SHARD_FORMAT_VERSION:
+        raise ValueError(f"format version {meta['format_version']}, not {SHARD_FORMAT_VERSION}")
     if meta["embedder"] != embedder_id or meta["key"] != key:
         raise ValueError("written for another key")
-    shard = Shard(int(meta["start"]), int(meta["stop"]), int(meta["n_good"]))
-    shard.skipped = [(int(offset), str(message)) for offset, message in meta["skipped"]]
+    if shard_digest(arrays, meta) != meta["digest"]:
+        raise ValueError("it fails its integrity digest: its arrays or record were changed")
+    start, stop, n_good = meta["start"], meta["stop"], meta["n_good"]
+    skipped = [(int(offset), str(message)) for offset, message in meta["skipped"]]
+    if stop < start or n_good + len(skipped) != stop - start or any(offset >= stop - start for offset, _ in skipped):
+        raise ValueError(f"its counts do not add up (items {start}-{stop}, {n_good} good, {len(skipped)} skipped)")
+    shard = Shard(start, stop, n_good, skipped=skipped)
     for number, entry in enumerate(meta["outputs"]):
         output = entry["name"]
         state = {name: arrays[f"{number}.{name}"] for name in _STATE_KEYS if f"{number}.{name}" in arrays}
-        if int(state["n"]) and (state["mean"].ndim != 1 or state["m2"].shape != 2 * state["mean"].shape):
-            raise ValueError(f"output '{output}' has mean {state['mean'].shape} and m2 {state['m2'].shape}")
+        stats = FeatureStats.from_state(state)  # refuses negative counts, shapes that disagree, NaN or Inf
+        if stats.n and not n_good:
+            raise ValueError(f"output '{output}' counts {stats.n} samples for no good items")
         shard.stats[output] = state
         if "features" in entry["kinds"]:
             features = arrays[f"{number}.features"]
-            n = int(shard.stats[output]["n"])
-            if features.ndim != 2 or features.shape[0] != n:
-                raise ValueError(f"output '{output}' has {features.shape} feature rows for n={n}")
+            if features.ndim != 2 or features.shape[0] != stats.n:
+                raise ValueError(f"output '{output}' has {features.shape} feature rows for n={stats.n}")
             shard.features[output] = features
     return shard
 
@@ -321,8 +477,8 @@ class _FileDigests:
     never lose each other's entries wholesale; an entry whose file changed in any of those fields is ignored.
     """
 
-    def __init__(self, folder: Path, writer: str) -> None:
-        self.folder, self.writer = folder, writer
+    def __init__(self, cache: FeatureCache, writer: str) -> None:
+        self.cache, self.folder, self.writer = cache, cache.root / _FILE_INDEX, writer
 
     def digests(self, paths: Sequence[Path]) -> list[str]:
         """The sha256 hex digest of each file's bytes, in order."""
@@ -368,11 +524,8 @@ class _FileDigests:
         _, own = self._index_files(folder)
         current = _read_index(own, folder)
         current.update(entries)
-        try:
-            with atomic_write(own) as handle:
-                handle.write(json.dumps({"folder": str(folder), "files": current}).encode())
-        except OutputError as error:  # only a speed-up: never fail a run over it
-            log.warning("cache: file digests not saved, continuing without them: %s", error)
+        text = json.dumps({"folder": str(folder), "files": current}).encode()
+        self.cache.store(own, lambda handle: handle.write(text))  # only a speed-up: never fails a run
 
 
 def _signature(path: Path) -> list[int] | None:
@@ -385,8 +538,9 @@ def _signature(path: Path) -> list[int] | None:
 
 def _read_index(index_file: Path, folder: Path) -> dict[str, list[Any]]:
     try:
-        content = json.loads(index_file.read_text())
-    except (OSError, ValueError):
+        with open_regular(index_file) as handle:
+            content = parse_json(handle.read(MAX_CHARS + 1).decode("utf-8", "replace"), "a file-digest index")
+    except (OSError, MetaError):
         return {}
     if not isinstance(content, dict) or content.get("folder") != str(folder):
         return {}

@@ -24,8 +24,11 @@ EXIT_ERROR = 2
 #: What each command's help says about the environment; every command reads the first group.
 _ENVIRONMENT = {
     "run": ("FRECHET_CACHE_DIR (feature cache folder), FRECHET_OFFLINE=1 (never download), FRECHET_WEIGHTS_DIR "
-            "(weights folder), FRECHET_PLUGINS (plugins to load), FRECHET_MAX_IMAGE_PIXELS (largest image), "
-            "TORCH_HOME; under torchrun RANK, WORLD_SIZE, LOCAL_RANK"),
+            "(weights folder), FRECHET_MIRROR (serves every weights and reference file by name), FRECHET_PLUGINS "
+            "(plugins to load), FRECHET_MAX_IMAGE_PIXELS (largest image), TORCH_HOME; under torchrun RANK, "
+            "WORLD_SIZE, LOCAL_RANK"),
+    "store": ("FRECHET_WEIGHTS_DIR (weights and reference files; default torch hub's checkpoints folder), "
+              "FRECHET_MIRROR (URL serving every file by name), FRECHET_OFFLINE=1 (never download), TORCH_HOME"),
     "plugins": "FRECHET_PLUGINS (comma-separated plugins to load; empty for none)",
     "cache": "FRECHET_CACHE_DIR (default $XDG_CACHE_HOME/frechet, else ~/.cache/frechet)",
 }
@@ -81,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stats(commands)
     _add_distance(commands)
     _add_listings(commands)
+    _add_store(commands)
     _add_cache(commands)
     return parser
 
@@ -163,7 +167,9 @@ def _add_distance(commands: argparse._SubParsersAction) -> None:
 def _add_listings(commands: argparse._SubParsersAction) -> None:
     plugins = _command(
         commands, "plugins", "list installed plugins",
-        "Installed plugins: loaded, disabled by FRECHET_PLUGINS, or failed (and why), with the hooks they implement.",
+        "Installed plugins: loaded, disabled by FRECHET_PLUGINS, or failed (and why), with the hooks they implement. "
+        "Plugins are Python code that runs with your permissions whenever frechet starts: install only ones you "
+        "trust.",
         ["frechet plugins", "FRECHET_PLUGINS=inception frechet plugins", "frechet plugins --json"],
         "plugins", _cmd_plugins,
     )
@@ -182,6 +188,32 @@ def _add_listings(commands: argparse._SubParsersAction) -> None:
         "plugins", _cmd_metrics,
     )
     for listing in (plugins, embedders, metrics):
+        listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+
+
+def _add_store(commands: argparse._SubParsersAction) -> None:
+    """``frechet refs`` and ``frechet weights``: what the weights store can fetch, and what it holds."""
+    refs = _command(
+        commands, "refs", "list the named reference statistics (ref:NAME) and their provenance",
+        "Published reference statistics usable as ref:NAME wherever a statistics file is: producing tool, dataset, "
+        "split, item count, resolution, and the embedder and --preprocess that reproduce them. A full name (or a "
+        "single match) shows every field.",
+        ["frechet refs", "frechet refs cifar10", "frechet refs adm-imagenet256 --fetch",
+         "frechet compute ref:ttur-cifar10-train fake/"],
+        "store", _cmd_refs,
+    )
+    refs.add_argument("pattern", nargs="?", default="", help="only names containing PATTERN (all fields for one)")
+    refs.add_argument("--fetch", action="store_true", help="download the listed references' files (verified, pinned)")
+    weights = _command(
+        commands, "weights", "the embedders' weights files: present or not, where, verified",
+        "Each installed embedder's weights files: where frechet looks for them, whether each is there and passes its "
+        "checksum, and the mirror and offline settings. Copy a file listed as missing into the weights folder to use "
+        "frechet without internet.",
+        ["frechet weights", "frechet weights --fetch", "FRECHET_WEIGHTS_DIR=/shared/weights frechet weights"],
+        "store", _cmd_weights,
+    )
+    weights.add_argument("--fetch", action="store_true", help="download the missing files (verified)")
+    for listing in (refs, weights):
         listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
@@ -240,7 +272,9 @@ def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("embedding")
     group.add_argument("--embedder", metavar="NAME[,NAME]",
                        help="embedder(s) (`frechet embedders`); default inception, or 'features' for feature files; "
-                       "several share one decode of each item")
+                       "several share one decode of each item. torchscript:PATH and python:MODULE:FACTORY run the "
+                       "code they name with your permissions (it can read and write your files), as plugins do: use "
+                       "only ones you trust; onnx:PATH (onnxruntime) is the safer format for models from elsewhere")
     group.add_argument("--embedder-option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                        help="embedder option (repeatable; `frechet embedders NAME` lists them); with several "
                        "embedders NAME.KEY=VALUE")
@@ -474,7 +508,8 @@ def _show_embedder(info: Any, *, as_json: bool) -> int:
     if row["aliases"]:
         print(f"aliases: {', '.join(row['aliases'])}")
     if row["runs_user_code"]:
-        print("runs code from the file or module you name: use only ones you trust")
+        print("runs code from the file or module you name, with your permissions (it can read and write your files): "
+              "use only ones you trust; for models from elsewhere, onnx:PATH is the safer format")
     print(f"outputs: {_outputs_text(row['outputs']) or 'found when the model is loaded'}")
     if row["options"] is None:
         print("options: passed on unchecked to the code it runs")
@@ -510,16 +545,72 @@ def _cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_refs(args: argparse.Namespace) -> int:
+    from frechet import references
+    from frechet.weights import weights_dir
+
+    exact = references.CATALOGUE.get(args.pattern.removeprefix(references.PREFIX))
+    chosen = [exact] if exact else [ref for name, ref in references.CATALOGUE.items() if args.pattern.lower() in name]
+    if not chosen:
+        raise ConfigError(f"no reference name contains '{args.pattern}'; `frechet refs` lists them all")
+    if args.fetch:
+        for reference in chosen:
+            references.local_path(reference, progress=not args.json)
+    rows = [{**reference.describe(), "cached": references.is_cached(reference)} for reference in chosen]
+    if args.json:
+        print(json.dumps({"weights_dir": str(weights_dir()), "references": rows}))
+    elif len(rows) == 1:
+        _print_values({**rows[0], "options": " ".join(f"{k}={v}" for k, v in rows[0]["options"].items())},
+                      as_json=False)
+    else:
+        _print_table(["NAME", "REPRODUCE WITH", "ITEMS", "RESOLUTION", "DATASET (SPLIT)"],
+                     [[f"ref:{row['name']}" + (" *" if row["cached"] else ""), row["reproduce_with"],
+                       f"{row['items']:,}" if row["items"] else UNKNOWN, row["resolution"] or UNKNOWN,
+                       f"{row['dataset']} ({row['split']})"] for row in rows])
+        print("* in the weights folder already")
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from frechet import weights
+    from frechet.plugins import get_registry
+
+    rows = []
+    for info in get_registry().embedders():
+        groups: dict[str, list[weights.WeightsSpec]] = {}
+        for spec in getattr(info.factory, "weights", ()) or ():
+            groups.setdefault(spec.expected_hash or spec.file_name, []).append(spec)  # same sha256: one file
+        for specs in groups.values():
+            if args.fetch:
+                weights.resolve_weights(specs, progress=not args.json)
+            found = weights.file_status(specs)
+            rows.append({"embedder": info.name, "name": specs[0].name, "files": [spec.file_name for spec in specs],
+                         "urls": [spec.url for spec in specs], "status": found.status,
+                         "path": str(found.path) if found.path else None})
+    where = {"weights_dir": str(weights.weights_dir()), "mirror": weights.mirror(), "offline": weights.is_offline()}
+    if args.json:
+        print(json.dumps({**where, "weights": rows}))
+        return 0
+    print(f"weights folder: {where['weights_dir']}  (${weights.WEIGHTS_DIR_ENV}, else torch hub's checkpoints)")
+    print(f"mirror:         {where['mirror'] or UNKNOWN}  (${weights.MIRROR_ENV})")
+    print(f"offline:        {'yes' if where['offline'] else 'no'}  (${weights.OFFLINE_ENV})")
+    _print_table(["EMBEDDER", "FILE", "STATUS", "PATH"],
+                 [[row["embedder"], row["files"][0], row["status"], row["path"] or UNKNOWN] for row in rows])
+    return 0
+
+
 def _cmd_cache_ls(args: argparse.Namespace) -> int:
     from frechet.cache import FeatureCache
 
     cache = FeatureCache(args.cache_dir)
     entries = cache.entries()
+    leftovers = cache.leftovers()
     if args.json:
-        print(json.dumps({"cache_dir": str(cache.root), "entries": [vars(entry) for entry in entries]}))
+        print(json.dumps({"cache_dir": str(cache.root), "entries": [vars(entry) for entry in entries],
+                          "unusable": leftovers.unusable, "foreign": leftovers.foreign}))
         return 0
     total = sum(entry.bytes for entry in entries)
-    print(f"{cache.root}: {len(entries)} cached inputs, {_size(total)}")
+    print(_printable(f"{cache.root}: {len(entries)} cached inputs, {_size(total)}"))
     _print_table(
         ["SIZE", "ITEMS", "SHARDS", "LAST USE", "INPUT", "EMBEDDER: OUTPUTS"],
         [[_size(entry.bytes), str(entry.items), str(entry.shards),
@@ -527,7 +618,19 @@ def _cmd_cache_ls(args: argparse.Namespace) -> int:
           f"{entry.embedder}: " + ", ".join(f"{output}({'+'.join(kinds)})" for output, kinds in entry.outputs.items())]
          for entry in entries],
     )
+    if leftovers.unusable:
+        print(_printable(f"{len(leftovers.unusable)} files frechet made but cannot use any more (damaged, of an older "
+                         f"format, or left by killed runs), {_size(leftovers.unusable_bytes)}: `frechet cache clear` "
+                         "removes them"))
+    if leftovers.foreign:
+        print(_printable(f"{len(leftovers.foreign)} files frechet did not make, left alone: "
+                         f"{_some(leftovers.foreign)}"))
     return 0
+
+
+def _some(paths: Sequence[str], shown: int = 3) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _cmd_cache_clear(args: argparse.Namespace) -> int:
@@ -536,9 +639,13 @@ def _cmd_cache_clear(args: argparse.Namespace) -> int:
     cache = FeatureCache(args.cache_dir)
     cleared = cache.clear(embedder=args.embedder, input=args.input, older_than=args.older_than)
     if args.json:
-        print(json.dumps({"cache_dir": str(cache.root), "files": cleared.files, "bytes": cleared.bytes}))
-    else:
-        print(f"removed {cleared.files} files ({_size(cleared.bytes)}) from {cache.root}")
+        print(json.dumps({"cache_dir": str(cache.root), "files": cleared.files, "bytes": cleared.bytes,
+                          "foreign": cleared.foreign}))
+        return 0
+    print(_printable(f"removed {cleared.files} files ({_size(cleared.bytes)}) from {cache.root}"))
+    if cleared.foreign:
+        print(_printable(f"left {len(cleared.foreign)} files frechet did not make: {_some(cleared.foreign)}; remove "
+                         "them yourself if they are not needed"))
     return 0
 
 

@@ -12,14 +12,14 @@ F₁ᵀF₂ — no square root of a rounding-level eigenvalue is ever taken. See
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 
 import numpy as np
 import scipy.linalg
 from scipy.linalg import blas
 
-from frechet.errors import InputError
-from frechet.stats import FeatureStats
+from frechet.errors import FrechetError, InputError
+from frechet.stats import FeatureStats, check_moments
 
 _EPS = np.finfo(np.float64).eps
 #: Negative eigenvalues of a covariance down to this fraction of its largest are taken as rounding (float32 storage
@@ -28,25 +28,66 @@ _PSD_RTOL = 1e-6
 #: The fast path's result is kept when eigenvalues at rounding level cannot move it by more than this, relative (a
 #: worst-case bound; the exact path is the fallback, e.g. for N ≤ d or identical inputs, where they can).
 _FAST_PATH_RTOL = 1e-8
+#: Values (means, standard deviations) between these are used as they are; outside, both sides are scaled by the
+#: same power of two first, so that products of four values stay inside float64's range, and the result back.
+_SAFE_LOW, _SAFE_HIGH = 2.0**-128, 2.0**128
 
 
-@dataclass(frozen=True)
 class _Gaussian:
-    mean: np.ndarray
-    cov: np.ndarray
-    rows: np.ndarray | None  # the samples, when at hand and N ≤ d
+    """One side: its mean, and its covariance or, while N ≤ d, its samples (the covariance is then formed only if
+    a path needs it: the Gram form never does)."""
+
+    def __init__(self, mean: np.ndarray, cov: np.ndarray | None, rows: np.ndarray | None, label: str) -> None:
+        self.mean, self.rows, self.label, self._cov = mean, rows, label, cov
 
     @property
     def dim(self) -> int:
         return self.mean.shape[0]
 
+    @property
+    def cov(self) -> np.ndarray:
+        if self._cov is None:
+            factor = _exact_factor(self)
+            self._cov = factor @ factor.T
+        return self._cov
+
+    def trace(self) -> float:
+        """tr Σ, from the samples in O(N d) when they stand in for the covariance."""
+        if self._cov is None and self.rows is not None:
+            centred = self.rows - self.rows.mean(axis=0)
+            return float(np.einsum("ij,ij->", centred, centred)) / (self.rows.shape[0] - 1)
+        return float(np.trace(self.cov))
+
+    def magnitude(self) -> float:
+        """The size of the values (largest |mean| or standard deviation), to choose a scale that keeps products of
+        them inside float64's range."""
+        spread = np.abs(self.rows - self.rows.mean(axis=0)) if self.rows is not None else np.sqrt(np.abs(np.diag(
+            self.cov)))
+        return max(float(np.abs(self.mean).max(initial=0.0)), float(spread.max(initial=0.0)))
+
+    def scaled(self, exponent: int) -> _Gaussian:
+        """The same Gaussian with every value multiplied by 2**exponent (exact: no rounding happens)."""
+        if exponent == 0:
+            return self
+        return _Gaussian(
+            np.ldexp(self.mean, exponent),
+            None if self._cov is None else np.ldexp(self._cov, 2 * exponent),
+            None if self.rows is None else np.ldexp(self.rows, exponent),
+            self.label,
+        )
+
 
 class FrechetReference:
     """One side prepared once (its factorization cached) and compared with many others, e.g. checkpoints."""
 
-    def __init__(self, mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None = None) -> None:
-        self._ref = _as_gaussian(mean_or_stats, cov, "reference")
-        self._trace = float(np.trace(self._ref.cov))
+    def __init__(
+        self, mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None = None, *, label: str | None = None
+    ) -> None:
+        """``label`` names this side in messages (default: the statistics' label, else "reference")."""
+        reference = _as_gaussian(mean_or_stats, cov, label or "reference")
+        self._exponent = _scale_exponent(reference.magnitude())
+        self._ref = reference.scaled(-self._exponent)
+        self._trace = self._ref.trace()
         self._cholesky: np.ndarray | None = None
         self._factor: np.ndarray | None = None
         if self._ref.rows is None:
@@ -54,21 +95,47 @@ class FrechetReference:
                 self._cholesky = np.asfortranarray(
                     scipy.linalg.cholesky(self._ref.cov, lower=True, check_finite=False)
                 )
-            except np.linalg.LinAlgError:
-                self._cholesky = None  # only semi-definite: the exact path handles it
+            except (np.linalg.LinAlgError, ValueError):
+                self._cholesky = None  # only semi-definite (or not a covariance): the exact path handles it
 
     @property
     def dim(self) -> int:
         """Feature dimension d of the reference."""
         return self._ref.dim
 
-    def distance(self, mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None = None) -> float:
-        """Fréchet distance from the reference to another Gaussian (mean, cov) or FeatureStats."""
-        other = _as_gaussian(mean_or_stats, cov, "other")
+    def distance(
+        self, mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None = None, *, label: str | None = None
+    ) -> float:
+        """Fréchet distance from the reference to another Gaussian (mean, cov) or FeatureStats (``label`` names
+        it in messages)."""
+        other = _as_gaussian(mean_or_stats, cov, label or "other")
         if other.dim != self.dim:
             raise InputError(f"dimension mismatch: the reference has d={self.dim}, the other side d={other.dim}")
+        other = other.scaled(-self._exponent)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # a result beyond float64 is reported below
+                value = self._scaled_distance(other)
+        except FrechetError:
+            raise
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):  # LAPACK on values beyond float64's range
+            value = math.nan
+        if not math.isfinite(value):
+            raise InputError(
+                f"{self._ref.label} and {other.label}: the Fréchet distance of these statistics is beyond float64's "
+                "range (their values differ by a factor above about 1e150); check that both sides hold features of "
+                "the same kind and scale"
+            )
+        unscaled = math.ldexp(value, 2 * self._exponent)
+        if not math.isfinite(unscaled):
+            raise InputError(
+                f"{self._ref.label} and {other.label}: the Fréchet distance overflows float64 (about "
+                f"{value:.3g} × 2^{2 * self._exponent}); rescale the features, e.g. divide them by a power of ten"
+            )
+        return unscaled
+
+    def _scaled_distance(self, other: _Gaussian) -> float:
         diff = self._ref.mean - other.mean
-        rest = float(diff @ diff) + self._trace + float(np.trace(other.cov))
+        rest = float(diff @ diff) + self._trace + other.trace()
         fast = self._fast_trace_sqrt_product(other)
         if fast is not None:
             trace_term, error_bound = fast
@@ -86,11 +153,14 @@ class FrechetReference:
 
     def _fast_trace_sqrt_product(self, other: _Gaussian) -> tuple[float, float] | None:
         """Σ √eig(Lᵀ Σ₂ L) and a worst-case bound on the error that rounding-level eigenvalues put into it (each is
-        within the numerical-rank tolerance of zero, so its root is off by at most √tolerance); None without L."""
+        within the numerical-rank tolerance of zero, so its root is off by at most √tolerance); None without L, or
+        when an eigenvalue is negative beyond rounding (Σ₂ is then not a covariance: the exact path names it)."""
         if self._cholesky is None or other.rows is not None:
             return None
         eigenvalues = _eigvalsh(_congruence(self._cholesky, other.cov))
         tolerance = _rank_tolerance(eigenvalues)
+        if eigenvalues.size and eigenvalues[0] < -tolerance:
+            return None
         at_rounding_level = int(np.count_nonzero(eigenvalues <= tolerance))
         trace_term = float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
         return trace_term, at_rounding_level * float(np.sqrt(tolerance))
@@ -112,7 +182,8 @@ def frechet_distance(
 ) -> float:
     """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), or between two FeatureStats ``(a, b)``.
 
-    Never negative, exactly 0 up to rounding for identical inputs, never complex.
+    Never negative, exactly 0 up to rounding for identical inputs, never complex. Arrays are checked as statistics
+    files are: a covariance that is not symmetric, holds NaN or Inf, or has negative variances is an InputError.
     """
     if isinstance(mu1, FeatureStats):
         if not isinstance(sigma1, FeatureStats) or mu2 is not None or sigma2 is not None:
@@ -120,13 +191,13 @@ def frechet_distance(
         return FrechetReference(mu1).distance(sigma1)
     if sigma1 is None or mu2 is None or sigma2 is None:
         raise InputError("pass either two FeatureStats or four arrays (mu1, sigma1, mu2, sigma2)")
-    return FrechetReference(mu1, sigma1).distance(mu2, sigma2)
+    return FrechetReference(mu1, sigma1, label="mu1/sigma1").distance(mu2, sigma2, label="mu2/sigma2")
 
 
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr (Σ₁^½ Σ₂ Σ₁^½)^½ = tr √(Σ₁Σ₂) for two covariance matrices, by the same algorithm as the distance."""
     zeros = np.zeros(np.shape(sigma1)[0])
-    return FrechetReference(zeros, sigma1)._trace_sqrt_product(_as_gaussian(zeros, sigma2, "sigma2"))
+    return FrechetReference(zeros, sigma1, label="sigma1")._trace_sqrt_product(_as_gaussian(zeros, sigma2, "sigma2"))
 
 
 def _as_gaussian(mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | None, name: str) -> _Gaussian:
@@ -134,18 +205,27 @@ def _as_gaussian(mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | Non
         if cov is not None:
             raise InputError(f"{name}: pass FeatureStats alone or a (mean, cov) pair, not both")
         stats = mean_or_stats
+        label = stats.label or name
         rows = stats.rows
-        use_rows = rows is not None and rows.shape[0] <= stats.dim
-        return _Gaussian(stats.mean, stats.cov, rows if use_rows else None)
+        if rows is not None and rows.shape[0] <= stats.dim:
+            return _Gaussian(stats.mean, None, rows, label)
+        return _Gaussian(stats.mean, stats.cov, None, label)
     if cov is None:
         raise InputError(f"{name}: a mean needs its covariance")
     mean = np.asarray(mean_or_stats, dtype=np.float64)
     cov = np.asarray(cov, dtype=np.float64)
     if mean.ndim != 1 or cov.shape != (mean.shape[0], mean.shape[0]):
         raise InputError(f"{name}: mean must be (d,) and covariance (d, d), got {mean.shape} and {cov.shape}")
-    if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
-        raise InputError(f"{name}: mean or covariance contains NaN or Inf")
-    return _Gaussian(mean, (cov + cov.T) / 2, None)
+    check_moments(mean, cov, name)
+    return _Gaussian(mean, (cov + cov.T) / 2, None, name)
+
+
+def _scale_exponent(magnitude: float) -> int:
+    """0 for values of ordinary size (results stay bit for bit what they were); else the power of two that brings
+    the largest value near 1, so squares and products of squares cannot overflow or underflow."""
+    if magnitude == 0.0 or _SAFE_LOW <= magnitude <= _SAFE_HIGH:
+        return 0
+    return int(np.frexp(magnitude)[1])
 
 
 def _congruence(lower: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -172,8 +252,8 @@ def _exact_factor(gaussian: _Gaussian) -> np.ndarray:
     largest = float(np.abs(eigenvalues).max()) if eigenvalues.size else 0.0
     if eigenvalues[0] < -_PSD_RTOL * largest:
         raise InputError(
-            f"a covariance is not positive semi-definite (eigenvalue {eigenvalues[0]:.3g} vs largest {largest:.3g}); "
-            "it cannot come from data: recompute the statistics"
+            f"{gaussian.label}: the covariance is not positive semi-definite (eigenvalue {eigenvalues[0]:.3g} vs "
+            f"largest {largest:.3g}); it cannot come from data: recompute the statistics"
         )
     keep = eigenvalues > _rank_tolerance(eigenvalues)
     return vectors[:, keep] * np.sqrt(eigenvalues[keep])

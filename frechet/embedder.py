@@ -41,6 +41,9 @@ class Embedder(ABC):
     default_output: str
     #: One line for ``frechet embedders`` (default: the first line of the class docstring).
     description: ClassVar[str] = ""
+    #: How messages name this embedder where its name alone does not say which one (a family member such as
+    #: ``torchscript:model.pt`` sets it); empty: the name.
+    label: str = ""
     #: Other names the embedder answers to.
     aliases: ClassVar[tuple[str, ...]] = ()
     #: The options ``__init__`` takes, checked and parsed by the core before the embedder is built; None passes
@@ -58,6 +61,9 @@ class Embedder(ABC):
     multiple_examples: ClassVar[bool] = False
     #: Whether ``transform`` is heavy enough to run in DataLoader worker processes (decoding, resizing).
     parallel_transform: ClassVar[bool] = True
+    #: True when ``transform`` is the identity on a float64 feature row and ``collate`` stacks: a block of rows that a
+    #: source reads at once (``Source.row_blocks``) is then this embedder's batch as it is, read in large blocks.
+    takes_row_blocks: ClassVar[bool] = False
     #: Whether the feature cache keeps this embedder's results (False for embedders cheaper than reading a cache).
     cacheable: ClassVar[bool] = True
     #: The outputs the runner will read from ``forward`` (None: all); see :meth:`request_outputs`.
@@ -127,6 +133,10 @@ class Embedder(ABC):
             if isinstance(value, (torch.nn.Module, Embedder)):
                 value.to(self.device)
         return self
+
+    def display_name(self) -> str:
+        """The name messages use: ``label``, else ``name``."""
+        return self.label or self.name
 
     @classmethod
     def summary(cls) -> str:

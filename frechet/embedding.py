@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from frechet.cache import FeatureCache, Shard, serves
 from frechet.caller import spell
 from frechet.distributed import World
 from frechet.embedder import Embedder
-from frechet.errors import InputError, OutputError, PluginError
+from frechet.errors import ConfigError, FrechetError, InputError, PluginError, one_line
 from frechet.loading import Batch, open_batches
 from frechet.metrics.base import Side
 from frechet.precision import autocast
@@ -32,6 +33,8 @@ from frechet.sources import Source
 from frechet.stats import FeatureStats
 
 log = logging.getLogger("frechet")
+#: How libraries word running out of memory (torch's CPU and CUDA allocators, numpy).
+_OUT_OF_MEMORY = ("out of memory", "can't allocate", "not enough memory")
 
 
 @dataclass
@@ -57,7 +60,8 @@ def embed(source: Source, tasks: Sequence[Task], settings: Settings, *, cache: F
     cached = [_plan_task(task, cache, own_keys) for task, own_keys in zip(tasks, shard_keys)]
     work = [(ranges[shard], _positions(cached, shard)) for shard in mine if _positions(cached, shard)]
     batches = open_batches(source, [task.embedder for task in tasks], work, settings, world.local_size)
-    totals = [{output: FeatureStats() for output, kinds in task.needs.items() if "stats" in kinds} for task in tasks]
+    totals = [{output: FeatureStats(label=source.label) for output, kinds in task.needs.items() if "stats" in kinds}
+              for task in tasks]
     kept = [{output: [] for output, kinds in task.needs.items() if "features" in kinds} for task in tasks]
     skipped: list[list[tuple[int, str]]] = [[] for _ in tasks]
     n_good = [0] * len(tasks)
@@ -84,7 +88,7 @@ def embed(source: Source, tasks: Sequence[Task], settings: Settings, *, cache: F
             for position, result in results.items():
                 _report_skipped(source, result, settings)
                 for output, stats in totals[position].items():
-                    stats.merge(FeatureStats.from_state(result.stats[output]))
+                    stats.merge(FeatureStats.from_state(result.stats[output], label=source.label))
                 for output, parts in kept[position].items():
                     parts.append((shard, result.features[output]))
                 skipped[position] += [(span[0] + offset, source.item_name(span[0] + offset))
@@ -126,12 +130,14 @@ def _embed_shard(
     """Embed the items ``span`` = (start, stop) from ``batches`` for the tasks at ``positions``: statistics of every
     output each keeps, rows where it says so."""
     start, stop = span
-    stats = {p: {output: FeatureStats() for output in tasks[p].keep} for p in positions}
+    stats = {p: {output: FeatureStats(label=source.label) for output in tasks[p].keep} for p in positions}
     rows = {p: {output: [] for output, wanted in tasks[p].keep.items() if wanted} for p in positions}
     shards = {p: Shard(start, stop, 0) for p in positions}
     remaining = stop - start
     while remaining:
-        batch = next(batches)
+        batch = _next_batch(batches)
+        if batch.fatal is not None:
+            raise batch.fatal
         for position in positions:
             part = batch.parts[position]
             embedder = tasks[position].embedder
@@ -140,7 +146,8 @@ def _embed_shard(
                     raise InputError(f"{message} (pass {spell('skip_bad')} to skip bad items)")
                 shards[position].skipped.append((index - start, _reason(message, source.item_name(index))))
             if part.good:
-                for output, values in forward_outputs(embedder, part.inputs, tasks[position].keep).items():
+                produced = forward_outputs(embedder, part.inputs, tasks[position].keep, _batch_name(source, part.good))
+                for output, values in produced.items():
                     if not bool(torch.isfinite(values).all()):
                         raise InputError(_non_finite(source, embedder, output, values, part.good))
                     stats[position][output].update(values)
@@ -160,34 +167,74 @@ def _embed_shard(
     return shards
 
 
+def _next_batch(batches: Iterator[Batch]) -> Batch:
+    """The next batch; a DataLoader worker that died (killed for memory, say) is one error, not a traceback."""
+    try:
+        return next(batches)
+    except RuntimeError as error:
+        raise ConfigError(
+            f"a process decoding the inputs stopped ({one_line(error)}); if it ran out of memory, use fewer "
+            f"{spell('workers', 'N')} or a smaller {spell('batch_size', 'N')}"
+        ) from None
+
+
 def _reason(message: str, name: str) -> str:
     """What is wrong with an item, without its name (a cached shard may serve another input with the same bytes)."""
     prefix = f"{name}: "
     return message[len(prefix):] if message.startswith(prefix) else message
 
 
-def forward_outputs(embedder: Embedder, batch: object, outputs: Iterable[str]) -> dict[str, torch.Tensor]:
+def forward_outputs(
+    embedder: Embedder, batch: Any, outputs: Iterable[str], where: str = "a batch"
+) -> dict[str, torch.Tensor]:
     """The embedder's chosen outputs for one batch, checked to be (batch, declared dims), in its precision (fp32
-    switches a caller's autocast off) and inside inference mode; half-precision outputs as float32."""
-    with torch.inference_mode(), autocast(embedder.precision, embedder.device):
-        produced = embedder.forward(batch.to(embedder.device, non_blocking=True))
+    switches a caller's autocast off) and inside inference mode; half-precision outputs as float32. Anything the
+    embedder's code raises is one error naming the embedder and the batch (``where``), never a traceback."""
+    try:
+        with torch.inference_mode(), autocast(embedder.precision, embedder.device):
+            produced = embedder.forward(batch.to(embedder.device, non_blocking=True))
+    except FrechetError:
+        raise
+    except (Exception, SystemExit) as error:  # the model's own code; a real Ctrl-C (KeyboardInterrupt) still stops
+        raise PluginError(f"embedder '{embedder.display_name()}' failed on {where}: {one_line(error)}"
+                          f"{_memory_hint(error)}") from None
+    if not isinstance(produced, Mapping):
+        raise PluginError(f"embedder '{embedder.display_name()}' returned {type(produced).__name__} for {where}; "
+                          "forward() must return a dict of (batch, dims) tensors")
     selected = {}
     for output in outputs:
         if output not in produced:
-            raise PluginError(f"embedder '{embedder.name}' did not return its output '{output}'")
+            raise PluginError(f"embedder '{embedder.display_name()}' did not return its output '{output}'")
         values = produced[output]
-        if values.ndim != 2:
+        if not isinstance(values, torch.Tensor) or values.ndim != 2 or values.shape[1] == 0:
+            shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
             raise PluginError(
-                f"embedder '{embedder.name}' returned output '{output}' with shape {tuple(values.shape)}, "
-                "expected (batch, dims)"
+                f"embedder '{embedder.display_name()}' returned output '{output}' with shape {shape} for {where}, "
+                "expected (batch, dims) with dims ≥ 1"
             )
         expected = embedder.outputs.get(output)
         if expected is not None and values.shape[1] != expected:
             raise PluginError(
-                f"embedder '{embedder.name}' returned {values.shape[1]} dims for output '{output}', declared {expected}"
+                f"embedder '{embedder.display_name()}' returned {values.shape[1]} dims for output '{output}', "
+                f"declared {expected}"
             )
         selected[output] = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
     return selected
+
+
+def _batch_name(source: Source, items: Sequence[int]) -> str:
+    """A batch in messages: its size and its first and last items."""
+    if len(items) == 1:
+        return f"a batch of 1 item ({source.item_name(items[0])})"
+    return f"a batch of {len(items)} items ({source.item_name(items[0])} … {source.item_name(items[-1])})"
+
+
+def _memory_hint(error: BaseException) -> str:
+    """What to try when a batch ran out of memory."""
+    text = str(error).lower()
+    if isinstance(error, MemoryError) or any(words in text for words in _OUT_OF_MEMORY):
+        return f"; it ran out of memory: use a smaller {spell('batch_size', 'N')}"
+    return ""
 
 
 def _non_finite(source: Source, embedder: Embedder, output: str, values: torch.Tensor, items: list[int]) -> str:
@@ -201,8 +248,8 @@ def _non_finite(source: Source, embedder: Embedder, output: str, values: torch.T
     else:
         where = source.item_name(items[int(torch.nonzero(~torch.isfinite(values).all(dim=1))[0])])
     return (
-        f"{where}: embedder '{embedder.name}' returned NaN or Inf in output '{output}'; check this input, and "
-        "the model's weights and precision"
+        f"{where}: embedder '{embedder.display_name()}' returned NaN or Inf in output '{output}'; check this input, "
+        "and the model's weights and precision"
     )
 
 
@@ -232,7 +279,7 @@ def _shard_keys(
 class _ShardWriter:
     """Writes finished shards to the cache on a background thread (one write pending at most), so the file I/O
     overlaps embedding the next shard; leaving the block waits for the last write. A cache that cannot be written
-    (read-only, full) is reported once and the run goes on without it: its result does not depend on the cache."""
+    (read-only, full) is reported once by the cache, and the run goes on: its result does not depend on the cache."""
 
     def __init__(self, cache: FeatureCache | None, label: str) -> None:
         self.cache, self.label = cache, label
@@ -241,7 +288,7 @@ class _ShardWriter:
 
     def write(self, embedder: Embedder, key: str, shard: Shard) -> None:
         self._wait()
-        if self.cache is not None:
+        if self.cache is not None and self.cache.write_failure is None:
             self.pending = self.pool.submit(
                 self.cache.write, embedder.id(), key, shard, label=self.label, device=str(embedder.device)
             )
@@ -249,11 +296,7 @@ class _ShardWriter:
     def _wait(self) -> None:
         if self.pending is not None:
             pending, self.pending = self.pending, None
-            try:
-                pending.result()
-            except OutputError as error:
-                log.warning("feature cache not written, continuing without it: %s", error)
-                self.cache = None
+            pending.result()
 
     def __enter__(self) -> _ShardWriter:
         return self

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.io import read_npy, read_npz
+from frechet.io import npz_headers, read_npy, read_npz
 from frechet.embedder import Embedder
 from frechet.errors import InputError
 from frechet.sources import Source
@@ -25,6 +25,7 @@ class FeatureMatrixSource(Source):
     """Rows of an (N, d) feature matrix; item i is row i (a row holding NaN or Inf is a bad item)."""
 
     domain = "features"
+    row_blocks = True
 
     def __init__(self, matrix: np.ndarray, label: str) -> None:
         super().__init__(label)
@@ -42,8 +43,19 @@ class FeatureMatrixSource(Source):
     def load(self, index: int) -> np.ndarray:
         row = np.array(self.matrix[index], dtype=np.float64)
         if not np.isfinite(row).all():
-            raise InputError(f"{self.item_name(index)}: this feature row holds NaN or Inf; fix or drop the row")
+            raise InputError(self._non_finite(index))
         return row
+
+    def load_rows(self, start: int, stop: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        block = np.array(self.matrix[start:stop], dtype=np.float64)
+        finite = np.isfinite(block).all(axis=1)
+        if finite.all():
+            return block, []
+        bad = [(start + int(offset), self._non_finite(start + int(offset))) for offset in np.flatnonzero(~finite)]
+        return block[finite], bad
+
+    def _non_finite(self, index: int) -> str:
+        return f"{self.item_name(index)}: this feature row holds NaN or Inf; fix or drop the row"
 
     def item_name(self, index: int) -> str:
         return f"{self.label}[{index}]"
@@ -71,6 +83,10 @@ def open_feature_file(path: str | Path) -> FeatureMatrixSource:
 def _features_of_npz(path: Path, arrays: dict[str, np.ndarray]) -> np.ndarray:
     if "features" in arrays:
         return arrays["features"]
+    if {"mu", "sigma"} & set(arrays):
+        lacking = sorted({"mu", "sigma"} - set(arrays))
+        raise InputError(f"{path}: looks like statistics but has no {' or '.join(repr(key) for key in lacking)} "
+                         "(a statistics file holds 'mu' and 'sigma'); recreate it with `frechet stats`")
     if len(arrays) == 1:
         return next(iter(arrays.values()))
     keys = sorted(arrays)
@@ -92,9 +108,17 @@ def is_feature_matrix(obj: Any) -> bool:
 
 
 def is_feature_input(obj: Any) -> bool:
-    """True for an existing .npy/.npz feature file path or an in-memory feature matrix."""
+    """True for an existing .npy/.npz feature file path or an in-memory feature matrix (an ``.npz`` whose array is not
+    2-D, such as a batch of images, is not one)."""
     if isinstance(obj, (str, Path)):
-        return Path(obj).suffix.lower() in FEATURE_SUFFIXES and Path(obj).is_file() and not is_stats_file(obj)
+        path = Path(obj)  # a FIFO or device named .npy counts: reading it is then refused by name, never attempted
+        if path.suffix.lower() not in FEATURE_SUFFIXES or not path.exists() or path.is_dir() or is_stats_file(path):
+            return False
+        if path.suffix.lower() == ".npz" and path.is_file():
+            headers = npz_headers(path)
+            shape = headers.get("features", next(iter(headers.values())) if len(headers) == 1 else None)
+            return shape is None or len(shape[0]) == 2
+        return True
     return is_feature_matrix(obj)
 
 
@@ -108,6 +132,7 @@ class FeaturesEmbedder(Embedder):
     parallel_transform = False
     cacheable = False  # the identity: a cache entry would only copy the input
     precisions = ("fp32",)  # no arithmetic to run in another precision
+    takes_row_blocks = True  # the identity: a block of feature rows is already a batch
 
     def transform(self, item: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(item)

@@ -11,9 +11,9 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -40,6 +40,7 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     the umask (a temporary file alone would be 0600 whatever the umask).
     """
     path = Path(path)
+    _refuse_special(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -59,6 +60,17 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+
+
+def _refuse_special(path: Path) -> None:
+    """An output that exists and is not a regular file (a device such as /dev/null, a FIFO, a folder) is never
+    replaced: renaming over it would swap a system file or a pipe for a data file."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise OutputError(f"{path}: is {file_kind(mode)}, not a file; name a file to write")
 
 
 def _new_file_mode(path: Path) -> int:
@@ -122,6 +134,21 @@ def open_regular(path: str | Path) -> BinaryIO:
         raise
 
 
+def check_regular_file(path: str | Path, name: str | None = None) -> None:
+    """Raise InputError naming ``name`` (default: the path) when ``path`` exists but, followed through its links, is
+    not a regular file (a FIFO, socket, device or folder): such a thing is never read, as reading it could block or
+    never end. A missing file or a broken link passes, for the reader to report as it does."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{name or path}: not a regular file ({file_kind(mode)}); frechet reads only regular files: remove it "
+            "from the input or replace it with the file itself"
+        )
+
+
 def file_kind(mode: int) -> str:
     """A file type in words, for messages: "a FIFO (named pipe)", "a socket", "a character device", …"""
     for test, words in (
@@ -152,8 +179,12 @@ def check_member_size(member: zipfile.ZipInfo, name: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- NumPy files
-def read_npz(path: Path, error: type[InputError] = InputError, hint: str = "") -> dict[str, np.ndarray]:
-    """All arrays of an ``.npz`` file, loaded with ``allow_pickle=False``; ``error(message + hint)`` on any problem."""
+def read_npz(
+    path: Path, error: type[InputError] = InputError, hint: str = "", keys: Collection[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` file (only those named in ``keys`` when given: others, such as an image batch stored
+    beside statistics, are never read), loaded with ``allow_pickle=False``; ``error(message + hint)`` on any
+    problem."""
     _expect_magic(path, _ZIP_MAGIC, "an .npz (zip) file", error, hint)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -165,7 +196,7 @@ def read_npz(path: Path, error: type[InputError] = InputError, hint: str = "") -
         raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+            arrays = {key: npz[key] for key in npz.files if keys is None or key in keys}
     except ValueError as problem:
         raise _as_error(path, problem, error, hint) from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as problem:
@@ -174,6 +205,33 @@ def read_npz(path: Path, error: type[InputError] = InputError, hint: str = "") -
         if not isinstance(value, np.ndarray):  # numpy hands back raw bytes for a member that is not .npy data
             raise error(f"{path}: member '{key}' is not a NumPy array{hint}")
     return arrays
+
+
+def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of each array in an ``.npz``, read from the headers only (the data is never read); empty when
+    the file is not a readable ``.npz``."""
+    headers = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                if not member.filename.endswith(".npy"):
+                    continue
+                with archive.open(member) as handle:
+                    shape, _, dtype = read_npy_header(handle)
+                headers[member.filename[: -len(".npy")]] = (tuple(shape), dtype)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error):
+        return {}
+    return headers
+
+
+def read_npy_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) of the ``.npy`` data at ``handle``'s position, which is left at the data."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(handle)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(handle)
+    raise ValueError(f".npy format version {version} is not supported")
 
 
 def read_npy(path: Path, error: type[InputError] = InputError, hint: str = "") -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any
 from frechet import distributed
 from frechet.caller import spell
 from frechet.distributed import World
-from frechet.errors import ConfigError, FrechetError
+from frechet.errors import ConfigError, FrechetError, PluginError, one_line
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.registry import Registry
 from frechet.settings import Settings
@@ -68,7 +68,7 @@ def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricC
     if world.is_main:
         try:
             for metric in metrics:
-                values.update(metric.compute(sides["real"], sides["fake"], context))
+                values.update(_compute(metric, sides, context))
         except FrechetError as problem:
             if world.size == 1:
                 raise
@@ -77,6 +77,16 @@ def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricC
     if error is not None:
         raise error
     return values
+
+
+def _compute(metric: Metric, sides: Mapping[str, Side], context: MetricContext) -> dict[str, Any]:
+    """One metric's values; what a metric's own code raises beyond frechet's errors is one error naming it."""
+    try:
+        return metric.compute(sides["real"], sides["fake"], context)
+    except FrechetError:
+        raise
+    except (Exception, SystemExit) as error:
+        raise PluginError(f"metric '{metric.name}' failed: {one_line(error)}") from None
 
 
 def run_facts(sides: Mapping[str, Side], context: MetricContext) -> dict[str, Any]:

@@ -195,8 +195,10 @@ class Registry:
             embedder = info.factory(**parsed)
         except FrechetError:
             raise
-        except Exception as error:  # a plugin's own code may fail in any way: one line, never a traceback
-            raise PluginError(f"embedder '{name}' (plugin '{info.plugin}') failed to build: {one_line(error)}") from None
+        except (Exception, SystemExit) as error:  # a plugin's own code may fail in any way, even by sys.exit()
+            raise PluginError(
+                f"embedder '{name}' (plugin '{info.plugin}') failed to build: {_failure(error)}"
+            ) from None
         if not isinstance(embedder, Embedder):
             raise PluginError(f"embedder '{name}' (plugin '{info.plugin}'): its factory returned "
                               f"{type(embedder).__name__}, not a frechet.Embedder")
@@ -221,8 +223,16 @@ class Registry:
 
     # ---------------------------------------------------------------- inputs
     def open_source(self, input: Any, domain: str) -> Source:
-        """The source that reads ``input`` (path, folder or in-memory object) for an embedder of ``domain``."""
-        return self._choose_source(input, domain).factory(input)
+        """The source that reads ``input`` (path, folder or in-memory object) for an embedder of ``domain``; what
+        the source's code raises beyond frechet's own errors is one error naming the input and the source."""
+        info = self._choose_source(input, domain)
+        try:
+            return info.factory(input)
+        except FrechetError:
+            raise
+        except (Exception, SystemExit) as error:
+            raise PluginError(f"{_label(input)}: source '{info.kind}' (plugin '{info.plugin}') cannot open it: "
+                              f"{_failure(error)}") from None
 
     def _choose_source(self, input: Any, domain: str) -> SourceInfo:
         candidates = self.sources()
@@ -243,11 +253,17 @@ class Registry:
         for info in matches:
             if info.domain == domain:
                 return info
-        if matches:
+        if matches and isinstance(input, (str, Path)):
             others = ", ".join(sorted({info.domain for info in matches}))
             raise InputError(
                 f"{_label(input)}: {what} hold {others} inputs, but the embedder expects {domain} inputs; "
                 "choose an embedder of that domain (see `frechet embedders`)"
+            )
+        if not isinstance(input, (str, Path)):
+            takes = "; ".join(info.description for info in candidates if info.domain == domain and info.accepts)
+            raise InputError(
+                f"{_label(input)}: the embedder reads {domain} inputs, and no installed {domain} source reads this "
+                f"object; in memory, {domain} inputs are: {takes or 'none'}"
             )
         readable = sorted({suffix for info in candidates if info.domain == domain for suffix in info.suffixes})
         hint = f" (readable: {', '.join(readable)})" if readable else ""
@@ -280,4 +296,13 @@ def _check_name(name: str, what: str, plugin: str) -> None:
 
 
 def _label(input: Any) -> str:
-    return str(input) if isinstance(input, (str, Path)) else f"<{type(input).__name__}>"
+    if isinstance(input, (str, Path)):
+        return str(input)
+    shape = getattr(input, "shape", None)
+    return f"<{type(input).__name__} {tuple(shape)}>" if shape is not None else f"<{type(input).__name__}>"
+
+
+def _failure(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    return one_line(error)

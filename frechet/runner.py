@@ -7,6 +7,7 @@ statistics for the Fréchet distance, all feature rows for metrics such as KID, 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,21 @@ from frechet.plan import (
 )
 from frechet.registry import Registry
 from frechet.settings import Settings
+from frechet.sources import Source
 from frechet.stats import FeatureStats
-from frechet.statsfiles import RUN, Producer, check_compatible, is_stats_input, side_from_stats, stats_meta
+from frechet.references import is_reference, lookup, settings_for
+from frechet.statsfiles import (
+    Producer,
+    check_compatible,
+    is_stats_input,
+    load_statistics,
+    side_from_stats,
+    source_with_stored_stats,
+    stats_meta,
+    usable_stored_stats,
+)
+
+log = logging.getLogger("frechet")
 
 DEFAULT_EMBEDDER = "inception"
 SIDES = ("real", "fake")
@@ -61,16 +75,23 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
     _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
     if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
         return _compare_statistics(inputs, metrics, options, settings)
+    settings = settings_for(registry, settings, inputs.values())
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
     runs = [plan_run(embedder, settings, metrics, options) for embedder in embedders]
+    cache = feature_cache(inputs.values(), embedders, settings)
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
+        source = None
         if is_stats_input(value):
-            sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
-        else:
-            tasks = [Task(run.embedder, run.needs[label]) for run in runs]
-            source = registry.open_source(value, embedders[0].domain)
-            sides[label] = embed(source, tasks, settings, cache=feature_cache(value, embedders, settings))
+            source = source_with_stored_stats(
+                registry, value, embedders[0].domain, progress=settings.progress is not False
+            )
+            if source is None:
+                sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
+                continue
+        sides[label] = embed_side(source or registry.open_source(value, embedders[0].domain),
+                                  [(run.embedder, run.needs[label]) for run in runs], settings,
+                                  cache=cache if isinstance(value, (str, Path)) else None)
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
@@ -94,13 +115,19 @@ def statistics(
     several = len(settings.embedder or ()) > 1
     names = settings.embedder or ("",)
     _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
+    if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
+        stats = load_statistics(input)
+        if out is not None and distributed.current().is_main:
+            stats.save(out)
+        return {stats.meta.get("embedder_name") or "": stats}
+    settings = settings_for(registry, settings, [input])
     embedders = build_embedders(registry, settings, [input])
     outputs = [_chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
     source = registry.open_source(input, embedders[0].domain)
     result = {}
-    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=feature_cache(input, embedders,
-                                                                                                 settings))):
+    cache = feature_cache([input], embedders, settings)
+    for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=cache)):
         stats = side.stats_of(output)
         if stats.n is not None and stats.n < 2:
             raise InputError(f"{side.label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
@@ -110,6 +137,33 @@ def statistics(
         for name, stats in result.items():
             stats.save(stats_path(out, name, several))
     return result
+
+
+def embed_side(
+    source: Source,
+    work: Sequence[tuple[Embedder, dict[str, set[str]]]],
+    settings: Settings,
+    *,
+    cache: FeatureCache | None,
+) -> list[Side]:
+    """One input's sides, one per embedder: what the input stores already (statistics beside its items, made by that
+    embedder) used as given, the rest embedded in one pass (through ``cache``, None for in-memory inputs)."""
+    stored = [usable_stored_stats(source, embedder, needs, force=settings.force) for embedder, needs in work]
+    tasks = [
+        Task(embedder, {output: kinds - {"stats"} if output in kept else set(kinds) for output, kinds in needs.items()})
+        for (embedder, needs), kept in zip(work, stored)
+    ]
+    for task in tasks:
+        task.needs = {output: kinds for output, kinds in task.needs.items() if kinds}
+    if any(task.needs for task in tasks) or not any(stored):
+        sides = embed(source, tasks, settings, cache=cache)
+    else:
+        sides = [Side(source.label, n_items=len(source)) for _ in tasks]
+    for side, kept in zip(sides, stored):
+        side.stats.update(kept)
+        if kept:  # partly the input's own statistics: not this run's to save
+            side.meta = dict(next(iter(kept.values())).meta)
+    return sides
 
 
 def stats_path(out: Path, embedder: str, several: bool) -> Path:
@@ -190,11 +244,22 @@ def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
     return wanted.pop() if len(wanted) == 1 else DEFAULT_EMBEDDER
 
 
-def feature_cache(input: Any, embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
-    """The feature cache for inputs named by path (in-memory objects are usually fresh samples: never cached)."""
-    if not settings.cache or not all(e.cacheable for e in embedders) or not isinstance(input, (str, Path)):
+def feature_cache(inputs: Iterable[Any], embedders: Sequence[Embedder], settings: Settings) -> FeatureCache | None:
+    """The run's feature cache, one for all its inputs (so a problem with it is one warning), or None when caching is
+    off or no input is named by path (in-memory objects are usually fresh samples: never cached; the caller passes
+    the cache only with inputs named by path). A cache folder that cannot exist (a file is in the way) or lies
+    inside an input folder (it would write into the user's data) is one warning, and the run goes on without it:
+    the cache only ever saves time."""
+    paths = [value for value in inputs if isinstance(value, (str, Path))]
+    if not settings.cache or not all(e.cacheable for e in embedders) or not paths:
         return None
-    return FeatureCache(settings.cache_dir)
+    try:
+        cache = FeatureCache(settings.cache_dir)
+        check_outputs_apart([cache.root], paths)
+    except (ConfigError, OutputError) as error:
+        log.warning("feature cache not used, continuing without it: %s", error)
+        return None
+    return cache
 
 
 # ---------------------------------------------------------------------------------------------------- statistics
@@ -203,8 +268,8 @@ def statistics_side(input: Any, run: EmbedderRun, settings: Settings, *, several
     if several:
         raise ConfigError(f"{input}: saved statistics hold one embedder's features; with several embedders, pass "
                           "the inputs themselves, or compare each embedder's statistics in its own run")
-    side = side_from_stats(input)
-    check_compatible(Producer(RUN, run.embedder.id(), run.output), Producer.of(side), force=settings.force)
+    side = side_from_stats(input, run.embedder.name)
+    check_compatible(Producer.run(run.embedder, run.output), Producer.of(side), force=settings.force)
     side.stats = {run.output: next(iter(side.stats.values()))}
     return side
 
@@ -215,9 +280,11 @@ def _compare_statistics(
     """Two statistics files and no model: they must agree with each other on embedder and output."""
     sides = {label: side_from_stats(value) for label, value in inputs.items()}
     check_compatible(Producer.of(sides["real"]), Producer.of(sides["fake"]), force=settings.force)
-    meta = sides["real"].meta or sides["fake"].meta
+    real, fake = sides["real"].meta, sides["fake"].meta
+    meta = real or fake
     context = MetricContext(
-        meta.get("output") or "", meta.get("embedder_name", ""), meta.get("embedder", ""), meta.get("fd_key"),
+        meta.get("output") or fake.get("output") or "", meta.get("embedder_name", ""),
+        real.get("embedder") or fake.get("embedder", ""), real.get("fd_key") or fake.get("fd_key"),
         options=options, seed=settings.seed,
     )
     for side in sides.values():
@@ -241,7 +308,11 @@ def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[Embed
 # ---------------------------------------------------------------------------------------------------- inputs
 def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
     """Every input path exists, and no output would replace an input or land inside an input folder."""
-    paths = [Path(value) for value in inputs if isinstance(value, (str, Path))]
+    inputs = list(inputs)
+    for value in inputs:
+        if is_reference(value):
+            lookup(value)  # an unknown name fails here, before any work
+    paths = [Path(value) for value in inputs if isinstance(value, (str, Path)) and not is_reference(value)]
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise InputError(f"{path}: no such file or folder")

@@ -19,15 +19,16 @@ import torch
 from tqdm import tqdm
 
 from frechet import distributed
-from frechet.embedding import Task, embed, forward_outputs
+from frechet.embedding import forward_outputs
 from frechet.errors import ConfigError, FrechetError, InputError
 from frechet.metrics.base import Side
 from frechet.plan import Result, chosen_metrics, metric_options, run_facts, score, skipped_facts
 from frechet.plugins import get_registry
-from frechet.runner import build_embedders, feature_cache, plan_run, statistics_side
+from frechet.references import settings_for
+from frechet.runner import build_embedders, embed_side, feature_cache, plan_run, statistics_side
 from frechet.settings import settings_from
 from frechet.stats import FeatureStats
-from frechet.statsfiles import is_stats_input
+from frechet.statsfiles import is_stats_input, source_with_stored_stats
 
 SIDES = ("real", "fake")
 #: Seconds every rank waits for the others to reach ``compute()`` before it is called an error.
@@ -50,6 +51,7 @@ class Scorer:
         self.metrics = chosen_metrics(registry, self.settings)
         options = metric_options(self.metrics, self.settings.metric_options)
         inputs = [] if reference is None else [reference]
+        self.settings = settings_for(registry, self.settings, inputs)  # a ref:NAME brings its embedder and mode
         with _caller_rng_kept():
             [self.embedder] = build_embedders(registry, self.settings, inputs, self.metrics)
         self.run = plan_run(self.embedder, self.settings, self.metrics, options)
@@ -114,11 +116,14 @@ class Scorer:
 
     def _embed_reference(self, registry: Any, reference: Any) -> Side:
         if is_stats_input(reference):
-            return statistics_side(reference, self.run, self.settings)
-        source = registry.open_source(reference, self.embedder.domain)
+            source = source_with_stored_stats(registry, reference, self.embedder.domain, progress=False)
+            if source is None:
+                return statistics_side(reference, self.run, self.settings)
+        else:
+            source = registry.open_source(reference, self.embedder.domain)
         with _caller_rng_kept():
-            [side] = embed(source, [Task(self.embedder, self.run.needs["real"])], self.settings,
-                           cache=feature_cache(reference, [self.embedder], self.settings))
+            [side] = embed_side(source, [(self.embedder, self.run.needs["real"])], self.settings,
+                                cache=feature_cache([reference], [self.embedder], self.settings))
         return side
 
     def _side(self, label: str, world: distributed.World) -> Side:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
 
 from frechet.errors import InputError
+
+if TYPE_CHECKING:
+    from frechet.stats import FeatureStats
+
+log = logging.getLogger("frechet")
 
 
 class Source(ABC):
@@ -31,6 +40,9 @@ class Source(ABC):
     #: the runner then loads them without DataLoader worker processes, in increasing index order — with gaps under
     #: torch.distributed, where each rank reads only its own shards.
     parallel_load: ClassVar[bool] = True
+    #: True when the items are the rows of one matrix and :meth:`load_rows` reads a block of them at once (feature
+    #: files): the loading stage then reads large blocks for embedders that take them, whatever the batch size.
+    row_blocks: ClassVar[bool] = False
 
     def __init__(self, label: str) -> None:
         #: The input as the user named it (a path, or a short description of an in-memory object).
@@ -48,6 +60,11 @@ class Source(ABC):
     def item_name(self, index: int) -> str:
         """Human-readable name of item ``index`` for messages (e.g. its path)."""
 
+    def load_rows(self, start: int, stop: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """Items ``start:stop`` at once, for a source with ``row_blocks``: the good ones as one float64 (k, d)
+        block in order, and the bad ones as (index, message) — the message ``load`` would raise."""
+        raise NotImplementedError(f"{type(self).__name__} does not read blocks of rows")
+
     def item_path(self, index: int) -> str | Path | None:
         """The file holding exactly item ``index`` (its bytes determine ``load(index)``), or None if it has none."""
         return None
@@ -61,20 +78,36 @@ class Source(ABC):
         """Source options that change what ``load`` returns (e.g. a sample rate); part of the cache key."""
         return {}
 
+    def stored_stats(self) -> dict[str, FeatureStats]:
+        """Statistics the input already holds, by embedder output (e.g. an ADM reference batch's, computed over a
+        whole dataset of which it holds only a sample). Each carries ``meta`` naming the embedder that made it
+        (``embedder`` id, or ``embedder_name`` and the ``config`` it used); a run with that embedder uses them as
+        given instead of embedding the items for them."""
+        return {}
+
 
 def list_files(folder: str | Path, suffixes: Collection[str]) -> list[Path]:
     """The files under ``folder`` whose suffix (any case) is in ``suffixes``, recursively, sorted by relative path.
 
-    Names starting with '.' are skipped, and so are the folders they name. Links to folders are not followed (so a
-    link loop cannot recurse); links to files are listed, a broken or looping one too, so that reading it fails by
-    name instead of the item silently going missing. A subfolder that cannot be listed is an InputError.
+    Names starting with '.' are skipped, and so are the folders they name; other files left out for their type
+    are counted by suffix in one informational line, so that none goes missing unsaid. Links to folders are not
+    followed (so a link loop cannot recurse); links to files are listed, a broken or looping one too, so that
+    reading it fails by name instead of the item silently going missing. A subfolder that cannot be listed is an
+    InputError.
     """
     folder = Path(folder)
     wanted = {suffix.lower() for suffix in suffixes}
     found = []
+    left_out: Counter[str] = Counter()
     for root, folders, files in os.walk(folder, onerror=_refuse_unlistable):
         folders[:] = [name for name in folders if not name.startswith(".")]
         found.extend(Path(root) / name for name in files if _is_listed(name, wanted))
+        left_out.update(os.path.splitext(name)[1].lower() or "no suffix" for name in files
+                        if not name.startswith(".") and not _is_listed(name, wanted))
+    if left_out:
+        kinds = ", ".join(f"{suffix} ×{count}" for suffix, count in sorted(left_out.items()))
+        log.info("%s: %d files left out, of types not read here (%s); read are %s", folder, sum(left_out.values()),
+                 kinds, ", ".join(sorted(wanted)))
     return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
 
 

@@ -15,25 +15,34 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.io import read_npz
-from frechet.io import atomic_write
-from frechet.errors import InputError, StatsFileError
+from frechet.errors import InputError, OutputError, StatsFileError
+from frechet.io import atomic_write, read_npz
+from frechet.meta import STATS_SCHEMA, MetaError, NewerFormatError, check_meta, parse_json
 
 ArrayLike = np.ndarray | torch.Tensor
 
+#: What statistics files say they are in ``meta`` (docs/formats.md), and the newest layout this frechet reads.
+STATS_FORMAT = "frechet-stats"
+STATS_FORMAT_VERSION = 1
 #: Relative asymmetry a loaded covariance may have (float32 round trips in other tools) before it is rejected.
 _SYMMETRY_RTOL = 1e-5
 
 
 class FeatureStats:
-    """Mean and unbiased covariance (as ``np.cov(x, rowvar=False)``) of a stream of (B, d) feature batches."""
+    """Mean and unbiased covariance (as ``np.cov(x, rowvar=False)``) of a stream of (B, d) feature batches.
 
-    def __init__(self, dim: int | None = None, *, meta: Mapping[str, Any] | None = None) -> None:
+    While N ≤ d the rows themselves are the state and the (d, d) second moment is formed only when something asks
+    for the covariance, so a run with few samples of wide features never holds a d × d matrix it does not need.
+    """
+
+    def __init__(self, dim: int | None = None, *, meta: Mapping[str, Any] | None = None, label: str = "") -> None:
         self.meta: dict[str, Any] = dict(meta or {})
+        #: Where the statistics come from (a file, an input), for messages.
+        self.label = label
         self._dim = dim
         self._n: int | None = 0
         self._mean: torch.Tensor | None = None
-        self._m2: torch.Tensor | None = None  # sum of outer products of centred rows
+        self._m2: torch.Tensor | None = None  # sum of outer products of centred rows; None while the rows stand in
         self._fixed_cov: np.ndarray | None = None  # loaded from a file that has no sample count
         self._rows: list[torch.Tensor] | None = []
 
@@ -45,13 +54,14 @@ class FeatureStats:
 
     @classmethod
     def from_moments(
-        cls, mean: ArrayLike, cov: ArrayLike, n: int | None = None, *, meta: Mapping[str, Any] | None = None
+        cls, mean: ArrayLike, cov: ArrayLike, n: int | None = None, *, meta: Mapping[str, Any] | None = None,
+        label: str = "",
     ) -> FeatureStats:
         """Statistics given by their mean and covariance; with ``n`` they can still be merged with others."""
         mu = _as_float64_numpy(mean)
         sigma = _as_float64_numpy(cov)
-        _check_moments(mu, sigma, "mean/cov")
-        stats = cls(mu.shape[0], meta=meta)
+        check_moments(mu, sigma, label or "mean/cov")
+        stats = cls(mu.shape[0], meta=meta, label=label)
         stats._rows = None
         stats._mean = torch.from_numpy(mu.copy())
         if n is None:
@@ -62,6 +72,7 @@ class FeatureStats:
                 raise InputError(f"a covariance needs at least 2 samples, got n={n}")
             stats._n = int(n)
             stats._m2 = torch.from_numpy(sigma * (n - 1))
+            _check_finite(stats._m2, stats._mean, label)
         return stats
 
     def update(self, batch: ArrayLike) -> FeatureStats:
@@ -69,6 +80,8 @@ class FeatureStats:
         x = _as_float64_tensor(batch)
         if x.ndim != 2:
             raise InputError(f"features must be a 2-D (samples, dims) array, got shape {tuple(x.shape)}")
+        if x.shape[1] == 0:
+            raise InputError("features have no dimensions (shape (N, 0)); check the model or the feature file")
         self._require_mergeable("update")
         self._check_dim(x.shape[1])
         if x.shape[0] == 0:
@@ -76,8 +89,9 @@ class FeatureStats:
         if not bool(torch.isfinite(x).all()):
             raise InputError("features contain NaN or Inf; check the inputs or the model that produced them")
         batch_mean = x.mean(dim=0)
-        centred = x - batch_mean
-        self._combine(x.shape[0], batch_mean, centred.T @ centred, rows=x)
+        keep = self._rows is not None and self._n + x.shape[0] <= self.dim
+        m2 = None if keep else _scatter(x, batch_mean)
+        self._combine(x.shape[0], batch_mean, m2, rows=x if keep else None)
         return self
 
     def merge(self, other: FeatureStats) -> FeatureStats:
@@ -88,27 +102,40 @@ class FeatureStats:
             return self
         self._check_dim(other.dim)
         device = self._mean.device if self._mean is not None else other._mean.device
-        rows = torch.cat(other._rows).to(device) if other._rows is not None else None
-        self._combine(other._n, other._mean.to(device), other._m2.to(device), rows=rows, rows_complete=rows is not None)
+        keep = self._rows is not None and other._rows is not None and self._n + other._n <= self.dim
+        rows = torch.cat(other._rows).to(device) if keep else None
+        m2 = None if keep else other._second_moment().to(device)
+        self._combine(other._n, other._mean.to(device), m2, rows=rows)
         return self
 
-    def _combine(
-        self, n_b: int, mean_b: torch.Tensor, m2_b: torch.Tensor, *, rows: torch.Tensor | None, rows_complete: bool = True
-    ) -> None:
+    def _combine(self, n_b: int, mean_b: torch.Tensor, m2_b: torch.Tensor | None, *, rows: torch.Tensor | None) -> None:
+        """Chan et al.'s pairwise update; ``rows`` (and no ``m2_b``) while the total stays at most d samples."""
+        if rows is None and self._rows is not None:
+            self._m2 = self._second_moment() if self._n else None  # from here on the second moment is the state
+            self._rows = None
         if self._n == 0:
-            self._n, self._mean, self._m2 = n_b, mean_b.clone(), m2_b.clone()
+            self._n, self._mean = n_b, mean_b.clone()
+            self._m2 = m2_b.clone() if m2_b is not None else None
         else:
             n_a = self._n
             n = n_a + n_b
             delta = mean_b.to(self._mean.device) - self._mean
-            self._m2 += m2_b.to(self._m2.device) + torch.outer(delta, delta) * (n_a * n_b / n)
+            if self._m2 is not None:
+                self._m2 += m2_b.to(self._m2.device) + torch.outer(delta, delta) * (n_a * n_b / n)
             self._mean += delta * (n_b / n)
             self._n = n
-        if self._rows is not None:
-            if rows is not None and rows_complete and self._n <= self.dim:
-                self._rows.append(rows.detach().to("cpu", copy=True))
-            else:
-                self._rows = None
+        if rows is not None:
+            self._rows.append(rows.detach().to("cpu", copy=True))
+        _check_finite(self._m2, self._mean, self.label)
+
+    def _second_moment(self) -> torch.Tensor:
+        """Σ (x − x̄)(x − x̄)ᵀ: the state itself, or formed from the kept rows."""
+        if self._m2 is not None:
+            return self._m2
+        rows = torch.cat(self._rows).to(self._mean.device)
+        m2 = _scatter(rows, self._mean)
+        _check_finite(m2, self._mean, self.label)
+        return m2
 
     # ------------------------------------------------------------------ reading
     @property
@@ -132,12 +159,12 @@ class FeatureStats:
 
     @property
     def cov(self) -> np.ndarray:
-        """Unbiased covariance (divisor N−1), float64 (d, d), exactly symmetric."""
+        """Unbiased covariance (divisor N−1), float64 (d, d), exactly symmetric (formed on request while N ≤ d)."""
         if self._fixed_cov is not None:
             return self._fixed_cov.copy()
         if self._n is None or self._n < 2:
             raise InputError(f"a covariance needs at least 2 samples, these statistics have {self._n or 0}")
-        m2 = self._m2.cpu().numpy()
+        m2 = self._second_moment().cpu().numpy()
         cov = m2 / (self._n - 1)
         return (cov + cov.T) / 2
 
@@ -149,34 +176,56 @@ class FeatureStats:
         return torch.cat(self._rows).numpy()
 
     # ------------------------------------------------------------------ exact state (cache shards, distributed ranks)
-    def state(self) -> dict[str, np.ndarray]:
-        """The exact accumulator as CPU arrays: ``n``, and once data was added ``mean``, ``m2`` (float64) and, while
-        N ≤ d, ``rows``. :meth:`from_state` rebuilds it bit for bit, so partial statistics can be stored or sent and
-        merged later exactly as if they had never left memory."""
+    def state(self, *, rows: bool = True) -> dict[str, np.ndarray]:
+        """The exact accumulator as CPU arrays: ``n``, and once data was added ``mean`` (float64) and either
+        ``rows`` (while N ≤ d) or ``m2``. :meth:`from_state` rebuilds it bit for bit, so partial statistics can be
+        stored or sent and merged later exactly as if they had never left memory. ``rows=False`` gives ``m2``
+        even while N ≤ d."""
         self._require_mergeable("export the state of")
         state = {"n": np.asarray(self._n, dtype=np.int64)}
         if self._n:
             state["mean"] = self._mean.cpu().numpy().copy()
-            state["m2"] = self._m2.cpu().numpy().copy()
-            if self._rows is not None:
+            if self._rows is not None and rows:
                 state["rows"] = torch.cat(self._rows).cpu().numpy()
+            else:
+                state["m2"] = self._second_moment().cpu().numpy().copy()
         return state
 
     @classmethod
-    def from_state(cls, state: Mapping[str, np.ndarray], *, meta: Mapping[str, Any] | None = None) -> FeatureStats:
-        """Statistics from a :meth:`state` (CPU, float64), identical to the ones that produced it."""
-        n = int(state["n"])
-        stats = cls(meta=meta)
+    def from_state(
+        cls, state: Mapping[str, np.ndarray], *, meta: Mapping[str, Any] | None = None, label: str = ""
+    ) -> FeatureStats:
+        """Statistics from a :meth:`state` (CPU, float64), identical to the ones that produced it. A state that
+        cannot come from data (a negative count, shapes that disagree, NaN or Inf) is an InputError."""
+        n = _state_count(state.get("n"))
+        stats = cls(meta=meta, label=label)
         if n == 0:
             return stats
-        mean = np.asarray(state["mean"], dtype=np.float64)
-        m2 = np.asarray(state["m2"], dtype=np.float64)
-        if mean.ndim != 1 or m2.shape != (mean.shape[0], mean.shape[0]):
-            raise InputError(f"statistics state has mean {mean.shape} and m2 {m2.shape}; expected (d,) and (d, d)")
-        stats._dim, stats._n = mean.shape[0], n
-        stats._mean, stats._m2 = torch.from_numpy(mean.copy()), torch.from_numpy(m2.copy())
-        rows = state.get("rows")
-        stats._rows = [torch.from_numpy(np.asarray(rows, dtype=np.float64).copy())] if rows is not None else None
+        mean = np.asarray(state.get("mean"), dtype=np.float64)
+        rows, m2 = state.get("rows"), state.get("m2")
+        if mean.ndim != 1 or mean.shape[0] == 0 or (rows is None) == (m2 is None):
+            raise InputError(f"statistics state has mean {mean.shape} and {'both' if rows is not None else 'neither'} "
+                             "of rows and m2; expected (d,) and one of them")
+        d = mean.shape[0]
+        stats._dim, stats._n = d, n
+        stats._mean = torch.from_numpy(mean.copy())
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.float64)
+            if rows.shape != (n, d) or n > d:
+                raise InputError(
+                    f"statistics state has {rows.shape} rows for n={n} and d={d}; expected (n, d), n ≤ d"
+                )
+            if not np.isfinite(rows).all():
+                raise InputError("statistics state holds NaN or Inf")
+            stats._rows = [torch.from_numpy(rows.copy())]
+        else:
+            m2 = np.asarray(m2, dtype=np.float64)
+            if m2.shape != (d, d):
+                raise InputError(f"statistics state has mean {mean.shape} and m2 {m2.shape}; expected (d,) and (d, d)")
+            stats._rows, stats._m2 = None, torch.from_numpy(m2.copy())
+            if n >= 2:
+                check_moments(mean, m2 / (n - 1), "statistics state")
+        _check_finite(stats._m2, stats._mean, label)
         return stats
 
     def __repr__(self) -> str:
@@ -188,41 +237,65 @@ class FeatureStats:
         """Write ``mu``, ``sigma`` (pytorch-fid/TTUR/clean-fid compatible), ``n`` and JSON ``meta`` atomically."""
         path = Path(path)
         full_meta = {**self.meta, **(meta or {})}
-        arrays: dict[str, np.ndarray] = {"mu": self.mean, "sigma": self.cov}
+        mean, cov = self.mean, self.cov
+        if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
+            raise InputError(f"{self.label or path}: the statistics hold NaN or Inf; nothing was written to {path}")
+        text = json.dumps(full_meta, sort_keys=True)
+        try:
+            check_meta(parse_json(text), STATS_SCHEMA, format=STATS_FORMAT, version=STATS_FORMAT_VERSION)
+        except MetaError as error:
+            raise OutputError(f"{path}: {error}; nothing was written") from None
+        arrays: dict[str, np.ndarray] = {"mu": mean, "sigma": cov}
         if self._n is not None:
             arrays["n"] = np.asarray(self._n, dtype=np.int64)
-        arrays["meta"] = np.asarray(json.dumps(full_meta, sort_keys=True))
+        arrays["meta"] = np.asarray(text)
         with atomic_write(path) as handle:
             np.savez(handle, **arrays)
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> FeatureStats:
-        """Read and validate a statistics ``.npz`` (ours, pytorch-fid's, TTUR's or clean-fid's); never unpickles."""
+    def load(cls, path: str | Path, *, key: str | None = None) -> FeatureStats:
+        """Read and validate statistics: a ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's, an ADM evaluator batch)
+        or an EDM/EDM2 ``.pkl`` (through a reader that builds nothing but numbers, arrays and dicts). Never unpickles
+        anything else.
+
+        ``key`` picks one of several statistics in a file: in an ``.npz`` it reads ``mu_KEY``/``sigma_KEY`` (an ADM
+        batch keeps its spatial statistics as ``mu_s``/``sigma_s``), in an EDM2 pickle the entry ``KEY`` ("fid", the
+        default, or "fd_dinov2").
+        """
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise StatsFileError(f"{path}: no such statistics file")
-        arrays = read_npz(path, StatsFileError, "; recreate it with `frechet stats`")
-        if "mu" not in arrays or "sigma" not in arrays:
+        if path.suffix.lower() == ".pkl":
+            from frechet.pickled_stats import read_edm2_stats
+
+            return read_edm2_stats(path, key or "fid")
+        names = ("mu", "sigma") if key is None else (f"mu_{key}", f"sigma_{key}")
+        arrays = read_npz(path, StatsFileError, "; recreate it with `frechet stats`", keys={*names, "n", "meta"})
+        if not set(names) <= set(arrays):
+            with np.load(path, allow_pickle=False) as npz:  # read_npz checked the file: listing its members is safe
+                members = sorted(npz.files)
             raise StatsFileError(
-                f"{path}: not a statistics file (has {sorted(arrays) or 'no arrays'}, needs 'mu' and 'sigma'); "
-                "make one with `frechet stats`"
+                f"{path}: not a statistics file (has {members or 'no arrays'}, needs '{names[0]}' and "
+                f"'{names[1]}'); make one with `frechet stats`"
             )
-        mu, sigma = arrays["mu"], arrays["sigma"]
-        for key, value in (("mu", mu), ("sigma", sigma)):
+        mu, sigma = arrays[names[0]], arrays[names[1]]
+        for name, value in zip(names, (mu, sigma)):
             if value.dtype.kind not in "fiu":
-                raise StatsFileError(f"{path}: '{key}' has dtype {value.dtype}, expected real numbers")
+                raise StatsFileError(f"{path}: '{name}' has dtype {value.dtype}, expected real numbers")
         mu, sigma = mu.astype(np.float64), sigma.astype(np.float64)
         try:
-            _check_moments(mu, sigma, "mu/sigma")
+            check_moments(mu, sigma, "/".join(names))
         except InputError as error:
             raise StatsFileError(f"{path}: {error}; recreate the file with `frechet stats`") from None
         n = _read_count(arrays, path)
         meta = _read_meta(arrays, path)
         if n is not None and n < 2:
             raise StatsFileError(f"{path}: n={n}, a covariance needs at least 2 samples")
-        stats = cls.from_moments(mu, (sigma + sigma.T) / 2, n, meta=meta)
-        return stats
+        try:
+            return cls.from_moments(mu, (sigma + sigma.T) / 2, n, meta=meta, label=str(path))
+        except InputError as error:
+            raise StatsFileError(f"{error}; recreate the file with `frechet stats`") from None
 
     def _require_mergeable(self, action: str) -> None:
         if self._n is None:
@@ -233,6 +306,34 @@ class FeatureStats:
             self._dim = dim
         elif dim != self._dim:
             raise InputError(f"feature dimension {dim} does not match the statistics' dimension {self._dim}")
+
+
+def _scatter(rows: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """Σ (x − mean)(x − mean)ᵀ over the rows."""
+    centred = rows - mean
+    return centred.T @ centred
+
+
+def _check_finite(m2: torch.Tensor | None, mean: torch.Tensor | None, label: str) -> None:
+    """Features whose squares or sums overflow float64 (values beyond about 1e150) cannot make statistics."""
+    if (mean is not None and not bool(torch.isfinite(mean).all())) or (
+        m2 is not None and not bool(torch.isfinite(m2).all())
+    ):
+        where = f"{label}: " if label else ""
+        raise InputError(
+            f"{where}the features are too large for float64 statistics (their squares or sums overflow, as values "
+            "beyond about 1e150 do); rescale them, e.g. divide them by a power of ten, and compare scaled features"
+        )
+
+
+def _state_count(value: Any) -> int:
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        array = np.asarray(None)
+    if array.shape != () or array.dtype.kind not in "iu" or int(array) < 0:
+        raise InputError(f"statistics state has sample count {array.tolist()!r}; expected a whole number ≥ 0")
+    return int(array)
 
 
 def _as_float64_tensor(batch: ArrayLike) -> torch.Tensor:
@@ -252,7 +353,9 @@ def _as_float64_numpy(value: ArrayLike) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _check_moments(mu: np.ndarray, sigma: np.ndarray, what: str) -> None:
+def check_moments(mu: np.ndarray, sigma: np.ndarray, what: str) -> None:
+    """Refuse a mean and covariance that cannot come from data: shapes, NaN/Inf, asymmetry, negative variances;
+    the message starts with ``what`` (a file, or the argument names)."""
     if mu.ndim != 1 or mu.shape[0] == 0:
         raise InputError(f"{what}: the mean must be a non-empty vector, got shape {mu.shape}")
     d = mu.shape[0]
@@ -283,9 +386,8 @@ def _read_meta(arrays: Mapping[str, np.ndarray], path: Path) -> dict[str, Any]:
     if raw.shape != () or raw.dtype.kind != "U":
         raise StatsFileError(f"{path}: 'meta' must be a JSON string")
     try:
-        meta = json.loads(str(raw))
-    except json.JSONDecodeError as error:
-        raise StatsFileError(f"{path}: 'meta' is not valid JSON ({error.msg})") from None
-    if not isinstance(meta, dict):
-        raise StatsFileError(f"{path}: 'meta' must be a JSON object")
-    return meta
+        return check_meta(parse_json(str(raw)), STATS_SCHEMA, format=STATS_FORMAT, version=STATS_FORMAT_VERSION)
+    except NewerFormatError as error:
+        raise StatsFileError(f"{path}: {error}") from None
+    except MetaError as error:
+        raise StatsFileError(f"{path}: {error}; recreate the file with `frechet stats`") from None

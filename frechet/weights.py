@@ -2,19 +2,23 @@
 
 Lookup order for a spec: an explicit path (``--weights PATH``, not checked against the canonical checksum since it
 may be the user's own file), then ``FRECHET_WEIGHTS_DIR``, then torch hub's ``checkpoints`` folder (so files already
-fetched by pytorch-fid or torchvision are reused). Missing files are downloaded into the first of those folders to a
-temporary file, verified, then renamed; ``FRECHET_OFFLINE=1`` forbids the network and says what to fetch where.
+fetched by pytorch-fid or torchvision are reused). Missing files are downloaded into the first of those folders
+(:mod:`frechet.download`: temporary file, verified, renamed) from the canonical URL, or from
+``$FRECHET_MIRROR/<file name>`` when a mirror is set; ``FRECHET_OFFLINE=1`` forbids the network and says what to
+fetch where. Files whose publisher gives no checksum are pinned: the sha256 of the first copy seen is recorded in
+the folder's ``frechet-pins.json`` and every later copy must match it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
+import json
 import logging
 import os
 import re
-import urllib.error
+import urllib.parse
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,40 +26,53 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.io import describe_os_error, file_sha256, is_disk_full
-from frechet.errors import WeightsError
+from frechet.caller import from_command_line, spell_embedder_option
+from frechet.download import DownloadFailed, fetch
+from frechet.errors import OutputError, WeightsError
+from frechet.io import atomic_write, describe_os_error, file_sha256, is_disk_full
 
 log = logging.getLogger("frechet")
 
+OFFLINE_ENV = "FRECHET_OFFLINE"
+WEIGHTS_DIR_ENV = "FRECHET_WEIGHTS_DIR"
+MIRROR_ENV = "FRECHET_MIRROR"
+#: The first-use pins (canonical URL -> sha256) of files published without a checksum, in the weights folder.
+PINS_FILE = "frechet-pins.json"
 #: torch hub's convention: "name-<sha256 prefix>.ext" (e.g. pt_inception-2015-12-05-6726825d.pth -> 6726825d).
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]+)\.")
 
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """One downloadable weights file: where it lives canonically and how to recognise it."""
+    """One downloadable file (weights, or reference statistics): where it lives canonically and how to recognise it.
+
+    ``pin=True`` is for files whose publisher gives no checksum: the first copy's sha256 is recorded and later
+    copies must match it. Several specs with the same checksum are the same file under other names and URLs.
+    """
 
     name: str
     url: str
     sha256: str | None = None  # full digest or a prefix; None: the prefix in the file name (torch hub convention)
     filename: str | None = None  # None: the URL's last component
     description: str = ""
+    pin: bool = False
+    kind: str = "weights"  # what the file is, for messages ("weights", "reference statistics")
 
     def __post_init__(self) -> None:
-        if self.expected_hash is None:
+        if self.expected_hash is None and not self.pin:
             raise ValueError(
-                f"weights '{self.name}': give sha256= (or a file name with torch hub's '-<sha256 prefix>.' part); "
-                "unverified downloads are not supported"
+                f"weights '{self.name}': give sha256= (or a file name with torch hub's '-<sha256 prefix>.' part), or "
+                "pin=True where the publisher gives no checksum; unverified downloads are not supported"
             )
 
     @property
     def file_name(self) -> str:
-        """Name of the file in the cache folder."""
-        return self.filename or self.url.rstrip("/").rsplit("/", 1)[-1]
+        """Name of the file in the cache folder (and on a mirror)."""
+        return self.filename or urllib.parse.unquote(self.url.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
 
     @property
     def expected_hash(self) -> str | None:
-        """The sha256 (or its prefix) the file must have, lower-case hex."""
+        """The published sha256 (or its prefix) the file must have, lower-case hex; None when it is pinned."""
         if self.sha256:
             return self.sha256.lower()
         match = _HASH_IN_NAME.search(self.file_name)
@@ -71,94 +88,241 @@ def weights_identity(spec: WeightsSpec | None = None, path: str | Path | None = 
     its sha256 (without reading it), and any other file by ``sha256:`` and the first 16 of its own — a local copy
     of the canonical file is recognised as such, so statistics made from either stay comparable."""
     if path is None:
-        if spec is None:
-            raise ValueError("weights_identity needs a spec or a path")
+        if spec is None or spec.expected_hash is None:
+            raise ValueError("weights_identity needs a spec with a published checksum, or a path")
         return spec.expected_hash[:8]
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
     digest = file_sha256(path)
-    if spec is not None and digest.startswith(spec.expected_hash):
+    if spec is not None and spec.expected_hash is not None and digest.startswith(spec.expected_hash):
         return spec.expected_hash[:8]
     return f"sha256:{digest[:IDENTITY_DIGITS]}"
 
 
 def is_offline() -> bool:
     """True when ``FRECHET_OFFLINE`` is set to a true value: no network access at all."""
-    return os.environ.get("FRECHET_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def weights_dir() -> Path:
     """Folder weights are looked up in and downloaded to: ``FRECHET_WEIGHTS_DIR`` or torch hub's checkpoints."""
-    override = os.environ.get("FRECHET_WEIGHTS_DIR")
+    override = os.environ.get(WEIGHTS_DIR_ENV)
     if override:
         return Path(override).expanduser()
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def verify(path: Path, spec: WeightsSpec) -> None:
-    """Raise WeightsError unless ``path`` has the spec's checksum."""
-    expected = spec.expected_hash
-    if expected is None:
+def mirror() -> str | None:
+    """``FRECHET_MIRROR`` without a trailing slash, or None: a server (or file:// folder) serving every file by name."""
+    base = os.environ.get(MIRROR_ENV, "").strip()
+    return base.rstrip("/") or None
+
+
+def download_url(spec: WeightsSpec) -> str:
+    """Where ``spec`` is downloaded from: ``$FRECHET_MIRROR/<file name>`` when a mirror is set, else its URL."""
+    base = mirror()
+    return f"{base}/{urllib.parse.quote(spec.file_name)}" if base else spec.url
+
+
+# ---------------------------------------------------------------------------------------------------- first-use pins
+def pins_path() -> Path:
+    """The pins file of the current weights folder."""
+    return weights_dir() / PINS_FILE
+
+
+def pinned_sha256(spec: WeightsSpec) -> str | None:
+    """The sha256 recorded for ``spec``'s canonical URL at its first use, or None."""
+    return _read_pins().get(spec.url)
+
+
+def _read_pins() -> dict[str, str]:
+    path = pins_path()
+    try:
+        pins = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as error:
+        raise WeightsError(
+            f"{path}: unreadable pins file ({type(error).__name__}); it records the sha256 of files published "
+            "without a checksum: repair it, or delete it to pin them again at their next use"
+        ) from None
+    if not isinstance(pins, dict) or not all(isinstance(v, str) for v in pins.values()):
+        raise WeightsError(f"{path}: not a pins file (a JSON object of URL -> sha256); repair or delete it")
+    return pins
+
+
+def _record_pin(spec: WeightsSpec, digest: str, path: Path) -> None:
+    pins = {**_read_pins(), spec.url: digest}
+    try:
+        with atomic_write(pins_path()) as handle:
+            handle.write((json.dumps(pins, indent=1, sort_keys=True) + "\n").encode())
+    except OutputError as error:
+        log.warning("could not record the sha256 of %s (%s); it is checked again at its next use", path, error)
         return
+    log.info(
+        "%s: no checksum is published for %s; recorded its sha256 %s… in %s, later copies must match it",
+        path, spec.url, digest[:16], pins_path(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- lookup
+def verify(path: Path, spec: WeightsSpec) -> None:
+    """Raise WeightsError unless ``path`` has the spec's checksum (pinning it on first use when none is published)."""
+    expected = spec.expected_hash
+    pinned = None if expected else pinned_sha256(spec)
     actual = file_sha256(path)
-    if not actual.startswith(expected):
+    if expected is not None and not actual.startswith(expected):
         raise WeightsError(
             f"{path}: checksum mismatch for {spec.name} (sha256 {actual[:16]}…, expected {expected}…); "
-            f"delete the file to download it again from {spec.url}"
+            f"delete the file to download it again from {download_url(spec)}"
+        )
+    if expected is None and pinned is None:
+        _record_pin(spec, actual, path)
+    elif pinned is not None and actual != pinned:
+        raise WeightsError(
+            f"{path}: checksum mismatch for {spec.name} (sha256 {actual[:16]}…, but {pinned[:16]}… was recorded "
+            f"when it was first used, in {pins_path()}); delete the file to download it again from "
+            f"{download_url(spec)}, or, if its publisher replaced it on purpose, remove its line from the pins file"
         )
 
 
-def resolve_weights(spec: WeightsSpec, path: str | Path | None = None, *, progress: bool = True) -> Path:
-    """Local path of the weights for ``spec``: the given file, a verified cached copy, or a fresh verified download."""
+def cached_path(specs: WeightsSpec | Sequence[WeightsSpec]) -> Path | None:
+    """The cached copy of the file (under any of its specs' names), unverified, or None."""
+    for spec in _as_specs(specs):
+        candidate = weights_dir() / spec.file_name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve_weights(
+    specs: WeightsSpec | Sequence[WeightsSpec],
+    path: str | Path | None = None,
+    *,
+    progress: bool = True,
+    instead: str | None = None,
+) -> Path:
+    """Local path of a file: the given ``path``, a verified cached copy, or a fresh verified download.
+
+    ``specs`` is one spec or several for the same file (same bytes under other names and URLs): a copy cached under
+    any name is used, and downloads try each URL in turn. ``instead`` tells the user, in messages, how to give a
+    file of their own (default: the ``weights`` embedder option, in the caller's words).
+    """
+    specs = _as_specs(specs)
+    if instead is None:
+        instead = "pass --weights PATH" if from_command_line() else f"pass {spell_embedder_option('weights', 'PATH')}"
     if path is not None:
         explicit = Path(path).expanduser()
         if not explicit.is_file():
-            raise WeightsError(f"{explicit}: weights file not found (given for {spec.name})")
+            raise WeightsError(f"{explicit}: weights file not found (given for {specs[0].name})")
         return explicit
-    destination = weights_dir() / spec.file_name
-    if destination.is_file():
-        verify(destination, spec)
-        return destination
+    for spec in specs:
+        cached = weights_dir() / spec.file_name
+        if cached.is_file():
+            verify(cached, spec)
+            return cached
+    destination = weights_dir() / specs[0].file_name
     if is_offline():
-        raise WeightsError(
-            f"{spec.name} weights are not cached and FRECHET_OFFLINE is set: download {spec.url} "
-            f"and save it as {destination} (or pass --weights PATH)"
-        )
-    _download(spec, destination, progress=progress)
+        raise WeightsError(_unavailable_offline(specs, destination, instead))
+    failures: list[tuple[str, str]] = []
+    for spec in specs:
+        url = download_url(spec)
+        try:
+            return _download(spec, url, weights_dir() / spec.file_name, progress=progress)
+        except DownloadFailed as failure:
+            if failure.error is not None and is_disk_full(failure.error):
+                raise WeightsError(
+                    f"{weights_dir() / spec.file_name}: downloading {spec.name} {spec.kind} failed "
+                    f"({describe_os_error(failure.error)}, or set {WEIGHTS_DIR_ENV} to a folder with room); "
+                    "nothing was saved"
+                ) from None
+            failures.append((url, failure.reason))
+    raise WeightsError(_unavailable_online(specs, destination, failures, instead))
+
+
+def _as_specs(specs: WeightsSpec | Sequence[WeightsSpec]) -> tuple[WeightsSpec, ...]:
+    return (specs,) if isinstance(specs, WeightsSpec) else tuple(specs)
+
+
+def _download(spec: WeightsSpec, url: str, destination: Path, *, progress: bool) -> Path:
+    log.info("downloading %s %s from %s to %s", spec.name, spec.kind, url, destination)
+    expected = spec.expected_hash
+    pinned = None if expected else pinned_sha256(spec)
+
+    def check(actual: str) -> None:
+        if expected is not None and not actual.startswith(expected):
+            raise DownloadFailed(f"the file failed its checksum: sha256 {actual[:16]}…, expected {expected[:16]}…")
+        if pinned is not None and actual != pinned:
+            raise DownloadFailed(
+                f"the file failed its checksum: sha256 {actual[:16]}…, but {pinned[:16]}… was recorded at its "
+                f"first download ({pins_path()})"
+            )
+
+    digest = fetch(url, destination, check, progress=progress)
+    if expected is None and pinned is None:
+        _record_pin(spec, digest, destination)
     return destination
 
 
-def _download(spec: WeightsSpec, destination: Path, *, progress: bool) -> None:
-    log.info("downloading %s weights from %s to %s", spec.name, spec.url, destination)
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(spec.url, str(destination), hash_prefix=spec.expected_hash, progress=progress)
-    except RuntimeError as error:
-        if "invalid hash value" not in str(error):
-            raise
-        raise WeightsError(
-            f"{spec.url}: the downloaded file failed its checksum ({error}); nothing was saved. Try again later, "
-            f"or fetch it yourself and save it as {destination}"
-        ) from None
-    except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError) as error:
-        if isinstance(error, OSError) and is_disk_full(error):
-            raise WeightsError(
-                f"{destination}: downloading {spec.name} weights failed ({describe_os_error(error)}, or set "
-                "FRECHET_WEIGHTS_DIR to a folder with room); nothing was saved"
-            ) from None
-        raise WeightsError(
-            f"{spec.url}: download failed ({_reason(error)}); nothing was saved. Check the network, or fetch the "
-            f"file yourself and save it as {destination} (or pass --weights PATH)"
-        ) from None
+def _unavailable_offline(specs: Sequence[WeightsSpec], destination: Path, instead: str) -> str:
+    urls = " or ".join(dict.fromkeys(download_url(spec) for spec in specs))
+    return (
+        f"{specs[0].name} {specs[0].kind} are not cached and {OFFLINE_ENV} is set: download {urls} on a machine "
+        f"with internet and save it as {destination}{_other_names(specs)}; or set {WEIGHTS_DIR_ENV} to a folder "
+        f"that holds it, or unset {OFFLINE_ENV} and set {MIRROR_ENV} to a server that serves it; or {instead}"
+    )
 
 
-def _reason(error: BaseException) -> str:
-    if isinstance(error, urllib.error.HTTPError):
-        return f"HTTP {error.code}"
-    if isinstance(error, urllib.error.URLError):
-        return str(error.reason)
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+def _unavailable_online(
+    specs: Sequence[WeightsSpec], destination: Path, failures: Sequence[tuple[str, str]], instead: str
+) -> str:
+    tried = "; ".join(f"{url} ({reason})" for url, reason in failures)
+    base = mirror()
+    names = " or ".join(dict.fromkeys(spec.file_name for spec in specs))
+    check = (
+        f"check that the mirror {MIRROR_ENV}={base} serves {names}" if base
+        else f"check the network, or set {MIRROR_ENV} to a server that serves {names}"
+    )
+    return (
+        f"{specs[0].name} {specs[0].kind}: download failed from {tried}; nothing was saved. To fix: {check}; or "
+        f"fetch it on a machine with internet and save it as {destination}{_other_names(specs)} "
+        f"({WEIGHTS_DIR_ENV} sets the folder); or {instead}"
+    )
+
+
+def _other_names(specs: Sequence[WeightsSpec]) -> str:
+    others = list(dict.fromkeys(spec.file_name for spec in specs[1:] if spec.file_name != specs[0].file_name))
+    return f" (or under the name {' or '.join(others)})" if others else ""
+
+
+# ---------------------------------------------------------------------------------------------------- listing
+@dataclass(frozen=True)
+class FileStatus:
+    """Whether a file is in the weights folder, where, and whether it passed its checksum (``status``: "verified",
+    "pinned" (matches its first-use pin), "not pinned yet", "checksum mismatch", "unchecked" or "missing")."""
+
+    specs: tuple[WeightsSpec, ...]
+    path: Path | None
+    status: str
+
+
+def file_status(specs: WeightsSpec | Sequence[WeightsSpec], *, check: bool = True) -> FileStatus:
+    """The state of a file in the weights folder, hashing it when ``check`` (never records a pin)."""
+    specs = _as_specs(specs)
+    path = cached_path(specs)
+    if path is None:
+        return FileStatus(specs, None, "missing")
+    if not check:
+        return FileStatus(specs, path, "unchecked")
+    spec = next(spec for spec in specs if spec.file_name == path.name)
+    actual = file_sha256(path)
+    if spec.expected_hash is not None:
+        return FileStatus(specs, path, "verified" if actual.startswith(spec.expected_hash) else "checksum mismatch")
+    pinned = pinned_sha256(spec)
+    if pinned is None:
+        return FileStatus(specs, path, "not pinned yet")
+    return FileStatus(specs, path, "pinned" if actual == pinned else "checksum mismatch")
 
 
 def load_state_dict(path: str | Path, *, numpy_arrays: bool = False, mmap: bool = False) -> dict[str, Any]:

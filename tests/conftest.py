@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import importlib
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,34 @@ def run_unprivileged():
         )
 
     return run
+
+
+class _FolderHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the files of one folder, recording each request's path on the server."""
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        self.server.requests.append(self.path)
+        super().do_GET()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """A loopback HTTP server on an ephemeral port serving ``file_server.folder``; ``file_server.url`` is its base URL
+    and ``file_server.requests`` the paths asked for. Shut down when the test ends."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_FolderHandler, directory=str(folder))
+    )
+    httpd.requests = []
+    httpd.folder = folder
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)

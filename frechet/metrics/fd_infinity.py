@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from frechet.caller import spell_metric_option
 from frechet.distance import FrechetReference
 from frechet.errors import InputError
 from frechet.metrics._options import real_number, whole_number
@@ -33,8 +34,11 @@ def subset_sizes(n: int, points: int = POINTS, start: float = START) -> np.ndarr
         raise InputError(f"the 1/N extrapolation needs at least 2 points and 0 < start < 1, got {points} and {start}")
     sizes = np.unique(np.linspace(start * n, n, points).astype(np.int64))
     if sizes[0] < 2 or len(sizes) < 2:
-        raise InputError(f"the 1/N extrapolation needs subsets of at least 2 distinct sizes ≥ 2; {n} samples give "
-                         f"{sizes.tolist()}: use more samples or a larger start")
+        needed = max(3, math.ceil(2 / start))
+        raise InputError(
+            f"the 1/N extrapolation needs at least {needed} samples (its smallest subset, {start:g} × N, must hold 2 "
+            f"or more); found {n}: use more samples, or a larger {spell_metric_option('infinity_start', 'S')}"
+        )
     return sizes
 
 

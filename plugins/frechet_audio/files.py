@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from frechet.errors import InputError
+from frechet.io import check_regular_file
 from frechet_audio.clips import Clip
 
 #: File suffixes the audio sources read (what libsndfile ≥ 1.1 decodes).
@@ -41,6 +42,7 @@ class FileClip(Clip):
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        check_regular_file(self.path)  # a FIFO or a device would block or never end
         soundfile = soundfile_module()
         try:
             info = soundfile.info(str(self.path))

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from frechet.caller import spell_embedder_option
 from frechet.embedder import Embedder
 from frechet.errors import ConfigError, FrechetError, one_line
+from frechet.memory import CHECK_ABOVE_BYTES, available_memory, describe_bytes
 from frechet_custom.preprocessing import ImagePreprocessing
 
 #: Output name of a model that returns a single tensor instead of a dict of named ones.
@@ -56,6 +58,7 @@ class ImageModelEmbedder(Embedder):
         (batch, dims) features (a dict model may also return maps) are left out; a model without any, or an
         ``output`` choosing one of those or none of the model's, is an error naming the model."""
         height, width = self.preprocessing.size
+        _check_room(self.label, height, width)
         grey = self.preprocessing.normalize(torch.full((_PROBE_BATCH, 3, height, width), 0.5))
         try:
             with torch.inference_mode():
@@ -76,6 +79,9 @@ class ImageModelEmbedder(Embedder):
             wrong = next(iter(outputs))
         if wrong is not None:
             value = outputs[wrong]
+            if value.ndim == 2 and value.shape[1] == 0:
+                raise ConfigError(f"{self.label}: output '{wrong}' has zero width (shape {tuple(value.shape)} for a "
+                                  f"batch of {_PROBE_BATCH}): there are no features to compare; check the model")
             raise ConfigError(
                 f"{self.label}: output '{wrong}' is a {value.dtype} tensor of shape {tuple(value.shape)} for a "
                 f"batch of {_PROBE_BATCH}; frechet needs float (batch, dims) features: pool or flatten them in "
@@ -85,7 +91,24 @@ class ImageModelEmbedder(Embedder):
 
 
 def _is_feature_batch(value: torch.Tensor) -> bool:
-    return value.ndim == 2 and value.shape[0] == _PROBE_BATCH and value.is_floating_point()
+    return value.ndim == 2 and value.shape[0] == _PROBE_BATCH and value.shape[1] > 0 and value.is_floating_point()
+
+
+def _check_room(label: str, height: int, width: int) -> None:
+    """Refuse an input size whose probe batch could not even be allocated (``size=100000`` would take 240 GB), by
+    name, before anything is allocated; a run's batches are checked the same way by the core."""
+    needed = _PROBE_BATCH * 3 * height * width * 4
+    if needed <= CHECK_ABOVE_BYTES:
+        return
+    available = available_memory()
+    if available is not None and needed > available:
+        size = str(height) if height == width else f"{height}x{width}"
+        raise ConfigError(
+            f"{label}: {spell_embedder_option('size', size)} makes each image a 3×{height}×{width} float32 input "
+            f"({describe_bytes(needed / _PROBE_BATCH)}), so even the check batch of {_PROBE_BATCH} needs "
+            f"{describe_bytes(needed)}, more than the {describe_bytes(available)} of memory available; give the "
+            "model's real input size"
+        )
 
 
 def named_outputs(raw: Any, label: str) -> dict[str, torch.Tensor]:

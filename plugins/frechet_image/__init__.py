@@ -9,6 +9,7 @@ from typing import Any
 
 from frechet.hookspecs import hookimpl
 from frechet_image.decode import MAX_PIXELS_ENV, decode_image
+from frechet_image.npz import open_image_npz
 from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, resize_float, to_model_input
 from frechet_image.sources import (
     IMAGE_SUFFIXES,
@@ -56,6 +57,14 @@ def frechet_register_sources(register: Any) -> None:
         domain="image",
         suffixes=(".zip",),
         description=".zip archive of image files, read in place, members sorted",
+    )
+    register(
+        "image-npz",
+        open_image_npz,
+        domain="image",
+        suffixes=(".npz",),
+        description="images in an .npz (the ADM evaluator's batches: arr_0, N×H×W×3 uint8), read in place; a "
+        "reference batch's stored statistics are used as given",
     )
     register(
         "image-array",

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from frechet.errors import ConfigError, InputError
+from frechet.io import check_regular_file
 
 log = logging.getLogger("frechet")
 
@@ -59,6 +60,8 @@ def decode_image(
     """
     label = name or (str(file) if isinstance(file, (str, Path)) else f"<{type(file).__name__}>")
     limit = pixel_limit() if max_pixels is None else (max_pixels or None)
+    if isinstance(file, (str, Path)):
+        check_regular_file(file, label)  # a FIFO or a device would block or never end
     if _is_empty(file, label):
         raise InputError(f"{label}: empty file (0 bytes); remove it or regenerate it")
     _let_pillow_open(limit)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.io import check_member_size
+from frechet.io import check_member_size, check_regular_file
 from frechet.errors import InputError
 from frechet.sources import Source, list_files
 from frechet_image.decode import decode_image, pixel_limit
@@ -95,6 +95,7 @@ class ZipImageSource(Source):
         super().__init__(str(path))
         self.path = Path(path)
         self.max_pixels = max_pixels
+        check_regular_file(self.path)
         try:
             with zipfile.ZipFile(self.path) as archive:
                 members = archive.infolist()
@@ -181,8 +182,9 @@ class ImageArraySource(Source):
 
 
 def is_image_batch(obj: Any) -> bool:
-    """True for a 4-D numpy array or torch tensor (a batch of images; its layout is checked when opened)."""
-    return isinstance(obj, (np.ndarray, torch.Tensor)) and obj.ndim == 4
+    """True for a 4-D numpy array or torch tensor (a batch of images; its layout is checked when opened), and for a
+    3-D one, refused when opened with how to give grey images their 3 channels."""
+    return isinstance(obj, (np.ndarray, torch.Tensor)) and obj.ndim in (3, 4)
 
 
 def open_image_array(images: np.ndarray | torch.Tensor) -> ImageArraySource:
@@ -196,6 +198,10 @@ def channels_first(images: np.ndarray | torch.Tensor, label: str) -> torch.Tenso
     is_array = isinstance(images, np.ndarray)
     batch = torch.from_numpy(images) if is_array else images.detach().cpu()
     shape = tuple(batch.shape)
+    if len(shape) == 3:
+        fix = "np.repeat(images[..., None], 3, axis=-1)" if is_array else "images[:, None].expand(-1, 3, -1, -1)"
+        raise InputError(f"{label}: a 3-D array is a batch of grey (N, H, W) images; give them 3 RGB channels first, "
+                         f"e.g. {fix}")
     if len(shape) != 4 or (shape[1] != 3 and shape[3] != 3):
         raise InputError(f"{label}: images must be laid out as (N, H, W, 3) or (N, 3, H, W) with 3 RGB channels, "
                          f"got shape {shape}")

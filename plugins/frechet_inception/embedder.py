@@ -19,7 +19,8 @@ INPUT_SIZE = 299
 
 
 class InceptionEmbedder(Embedder):
-    """FID Inception-v3: ``pool`` (2048, FID), ``block64``/``block192``/``block768``, ``logits``, ``logits_unbiased``.
+    """FID Inception-v3: ``pool`` (2048, FID), ``block64``/``block192``/``block768``, ``sfid`` (2023, sFID),
+    ``logits``, ``logits_unbiased``.
 
     ``preprocess`` picks whose resize and scaling the inputs get ("tf", "pytorch-fid", "clean"); ``weights`` is a
     local file to use instead of the canonical one. The network loads on the first batch, so workers never copy it.
@@ -27,7 +28,7 @@ class InceptionEmbedder(Embedder):
 
     name = "inception"
     domain = "image"
-    description = "FID Inception-v3 (TensorFlow 2015-12-05 weights): pool3 for FID, logits for IS"
+    description = "FID Inception-v3 (TensorFlow 2015-12-05 weights): pool3 for FID, logits for IS, sfid for sFID"
     fd_key = "fid"
     outputs = dict(OUTPUTS)
     default_output = "pool"

@@ -15,18 +15,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+#: The spatial features of sFID (the ADM evaluator's ``mixed_6/conv:0``, its first 7 channels): ``Mixed_6d``'s 1x1
+#: branch after batch norm and ReLU, on its 17x17 grid, flattened per image in (height, width, channel) order.
+SFID_CHANNELS = 7
+SFID_GRID = 17
 #: Output name -> dimension. ``block64``/``block192``/``block768`` are pytorch-fid's ``--dims`` 64/192/768 feature
-#: maps, average-pooled; ``pool`` is pool3 (FID); ``logits_unbiased`` is pool3 @ fc.weight.T (torch-fidelity's IS).
+#: maps, average-pooled; ``sfid`` the spatial features above; ``pool`` is pool3 (FID); ``logits_unbiased`` is
+#: pool3 @ fc.weight.T (torch-fidelity's IS, and the ADM evaluator's).
 OUTPUTS = {
     "block64": 64,
     "block192": 192,
     "block768": 768,
+    "sfid": SFID_GRID * SFID_GRID * SFID_CHANNELS,
     "pool": 2048,
     "logits_unbiased": 1008,
     "logits": 1008,
 }
 #: The stage each output is read after; later stages are skipped when no requested output needs them.
-_STAGE_OF = {"block64": 0, "block192": 1, "block768": 2, "pool": 3, "logits_unbiased": 4, "logits": 4}
+_STAGE_OF = {"block64": 0, "block192": 1, "sfid": 2, "block768": 2, "pool": 3, "logits_unbiased": 4, "logits": 4}
 _BN_EPS = 1e-3
 #: oneDNN's convolution with a fused ReLU (one pass over the output instead of two) where this torch build has it.
 _FUSED_CPU_CONV = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
@@ -57,6 +63,13 @@ class _ConvUnit(nn.Module):
                 x, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups, "relu", [None], ""
             )
         return F.relu(conv(x), inplace=True)
+
+    def first_channels(self, x: torch.Tensor, count: int) -> torch.Tensor:
+        """The unit's first ``count`` output channels (computing only those once the norm is folded)."""
+        if self.bn is not None:
+            return F.relu(self.bn(self.conv(x)))[:, :count]
+        conv = self.conv
+        return F.relu(F.conv2d(x, conv.weight[:count], conv.bias[:count], conv.stride, conv.padding))
 
     def fold(self) -> None:
         """Replace conv + batch norm by one convolution with bias (same function, one pass over the data)."""
@@ -235,9 +248,14 @@ class FIDInceptionV3(nn.Module):
             x = F.max_pool2d(self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x)), kernel_size=3, stride=2)
             keep("block192", x)
         if last >= 2:
-            for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c,
-                          self.Mixed_6d, self.Mixed_6e):
+            for block in (self.Mixed_5b, self.Mixed_5c, self.Mixed_5d, self.Mixed_6a, self.Mixed_6b, self.Mixed_6c):
                 x = block(x)
+            if "sfid" in outputs:
+                spatial = self.Mixed_6d.branch1x1.first_channels(x, SFID_CHANNELS)
+                result["sfid"] = spatial.permute(0, 2, 3, 1).reshape(spatial.shape[0], -1)
+            if last == 2 and "block768" not in outputs:
+                return result
+            x = self.Mixed_6e(self.Mixed_6d(x))
             keep("block768", x)
         if last >= 3:
             x = self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x)))

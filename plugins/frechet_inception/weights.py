@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from frechet.errors import WeightsError
-from frechet.weights import WeightsSpec, is_offline, load_state_dict, resolve_weights, weights_dir
+from frechet.weights import WeightsSpec, load_state_dict, resolve_weights
 from frechet_inception.network import FIDInceptionV3, load_network_state
 
 #: Full sha256 of the canonical file; the first 8 hex digits are the "-6726825d" in both file names.
@@ -36,20 +36,7 @@ def resolve_inception_weights(path: str | Path | None = None, specs: Sequence[We
     """The weights file: ``path`` if given, else a cached canonical copy under either name, else a download
     (from pytorch-fid's URL, then torch-fidelity's). With FRECHET_OFFLINE set, a missing file is an error that says
     where to put it."""
-    if path is not None:
-        return resolve_weights(specs[0], path)
-    for spec in specs:
-        if (weights_dir() / spec.file_name).is_file():
-            return resolve_weights(spec)
-    failures: list[WeightsError] = []
-    for spec in specs:
-        try:
-            return resolve_weights(spec)
-        except WeightsError as error:
-            failures.append(error)
-            if is_offline():
-                break
-    raise failures[0]
+    return resolve_weights(specs, path)
 
 
 def load_network(path: str | Path, device: torch.device | str = "cpu") -> FIDInceptionV3:

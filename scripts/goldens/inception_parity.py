@@ -6,10 +6,11 @@ Writes tests/goldens/inception/parity.json and tests/goldens/inception/features.
 in a temporary folder and not kept: the tests regenerate them from the same seeds).
 
 How each reference runs with the random weights:
-- The weights (``frechet_inception/synthetic.py``, seed PARITY_SEED, key layout from ``network.py``; both files are
-  loaded by path, so frechet itself is not needed here) are saved under both canonical file names in a temporary
-  TORCH_HOME. pytorch-fid's ``fid_inception_v3`` and torch-fidelity's ``FeatureExtractorInceptionV3`` load them
-  there with their own strict ``load_state_dict`` -- which also proves the key layout is theirs.
+- The weights (``tests/plugins/inception/inception_random_weights.py``, seed PARITY_SEED, key layout from
+  ``network.py``; both files are loaded by path, so frechet itself is not needed here) are saved under both
+  canonical file names in a temporary TORCH_HOME. pytorch-fid's ``fid_inception_v3`` and torch-fidelity's
+  ``FeatureExtractorInceptionV3`` load them there with their own strict ``load_state_dict`` -- which also proves
+  the key layout is theirs.
 - pytorch-fid mode: ``compute_statistics_of_path`` + ``calculate_frechet_distance`` (batch size 1, since the images
   have different sizes and pytorch-fid resizes whole batches).
 - tf mode: ``torch_fidelity.calculate_metrics`` (FID of real vs fake; ISC of fake, as frechet's IS is of the second
@@ -40,6 +41,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = ROOT / "plugins" / "frechet_inception"
+FIXTURES = ROOT / "tests" / "plugins" / "inception"
 GOLDENS = ROOT / "tests" / "goldens" / "inception"
 IMAGE_SEED = 3
 IMAGES_PER_SIDE = 24
@@ -47,8 +49,8 @@ FEATURE_ITEMS = (0, 1, 6, 9)  # real-side images whose features are stored: 299x
 FILE_NAMES = ("pt_inception-2015-12-05-6726825d.pth", "weights-inception-2015-12-05-6726825d.pth")
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"frechet_inception_{name}", PLUGIN / f"{name}.py")
+def _load(name: str, folder: Path = PLUGIN):
+    spec = importlib.util.spec_from_file_location(f"frechet_inception_{name}", folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -72,7 +74,7 @@ def main() -> None:
     import torch
     from PIL import Image
 
-    network, synthetic = _load("network"), _load("synthetic")
+    network, synthetic = _load("network"), _load("inception_random_weights", FIXTURES)
     state = synthetic.random_state_dict(network.state_dict_layout(), synthetic.PARITY_SEED)
     checkpoints = work / "torch" / "hub" / "checkpoints"
     checkpoints.mkdir(parents=True)

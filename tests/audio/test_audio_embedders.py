@@ -40,7 +40,8 @@ def test_every_weights_file_is_downloaded_over_https_and_checked_against_a_sha25
 
 
 def test_missing_weights_offline_say_what_to_download_and_where():
-    with pytest.raises(WeightsError, match=r"vggish weights are not cached.*vggish-10086976\.pth.*--weights PATH"):
+    message = r"vggish weights are not cached.*vggish-10086976\.pth.*embedder_options=\{.weights.: .PATH.\}"
+    with pytest.raises(WeightsError, match=message):
         VGGishEmbedder()
 
 

@@ -14,7 +14,7 @@ import pytest
 
 import frechet
 from frechet import cache as cache_module
-from frechet.cache import FeatureCache
+from frechet.cache import SHARDS_FOLDER, FeatureCache
 from frechet.cli import main
 from frechet.errors import InputError
 
@@ -29,7 +29,7 @@ def _identical(a, b):
 
 
 def _shard_files(folder):
-    return sorted(folder.glob("shards-v2/*/*.npz"))
+    return sorted(folder.glob(f"{SHARDS_FOLDER}/*/*.npz"))
 
 
 def test_a_second_run_on_the_same_inputs_reads_the_cache_and_embeds_nothing(projection, rows_file):
@@ -99,6 +99,17 @@ def test_skipped_items_are_remembered_and_reported_the_same_from_the_cache(proje
         frechet.compute(path, path, embedder="projection", shard_size=50, progress=False)
 
 
+def test_a_hostile_file_digest_index_is_ignored_and_the_files_are_hashed_again(projection, tmp_path):
+    folder = tmp_path / "rows"
+    folder.mkdir()
+    for index, row in enumerate(np.random.default_rng(6).standard_normal((12, 4))):
+        np.save(folder / f"{index:03d}.npy", row)
+    first = _stats(folder, shard_size=4)
+    for index_file in (FeatureCache().root / "file-digests-v1").glob("*.json"):
+        index_file.write_text('{"folder": ' + "[" * 200_000)  # the JSON parser alone would overflow its stack
+    assert _identical(_stats(folder, shard_size=4), first)
+
+
 def test_file_items_are_hashed_once_and_again_only_when_they_change(projection, tmp_path, monkeypatch):
     folder = tmp_path / "rows"
     folder.mkdir()
@@ -132,7 +143,7 @@ def test_a_damaged_shard_is_reported_and_recomputed(projection, rows_file, caplo
 def test_a_cache_that_cannot_be_written_is_reported_and_the_run_goes_on(projection, rows_file, tmp_path, caplog):
     blocked = tmp_path / "read-only"
     blocked.mkdir()
-    (blocked / "shards-v2").write_text("a file where the shard folders should be")
+    (blocked / SHARDS_FOLDER).write_text("a file where the shard folders should be")
     with caplog.at_level(logging.WARNING, logger="frechet"):
         assert _identical(_stats(rows_file, cache_dir=blocked), _stats(rows_file, cache=False))
     assert caplog.text.count("feature cache not written, continuing without it") == 1
@@ -213,4 +224,128 @@ def test_two_concurrent_runs_on_the_same_inputs_agree_and_leave_a_valid_cache(
     alone = frechet.load_stats(tmp_path / "alone.npz")
     for name in ("run1", "run2", "after"):
         assert _identical(frechet.load_stats(tmp_path / f"{name}.npz"), alone)
-    assert not list(FeatureCache().root.glob("shards-v2/*/.*.tmp"))
+    assert not list(FeatureCache().root.glob(f"{SHARDS_FOLDER}/*/.*.tmp"))
+
+
+def _repack(path, change):
+    """Rewrite the shard at ``path`` as a valid archive after ``change(arrays, meta)``; returns the new meta."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    meta = json.loads(str(arrays["meta"]))
+    change(arrays, meta)
+    arrays["meta"] = np.asarray(json.dumps(meta, sort_keys=True))
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+    return meta
+
+
+@pytest.mark.parametrize("edit", ["count", "mean", "skipped"])
+def test_a_shard_repacked_by_hand_fails_its_digest_is_reported_once_and_recomputed(projection, rows_file, caplog, edit):
+    first = _stats(rows_file)
+    shard = _shard_files(FeatureCache().root)[2]
+
+    def change(arrays, meta):
+        if edit == "count":
+            arrays["0.n"] = np.asarray(int(arrays["0.n"]) * 2, dtype=np.int64)
+        elif edit == "mean":
+            arrays["0.mean"] = arrays["0.mean"] + 10.0
+        else:
+            meta["skipped"], meta["n_good"] = [[0, "made up"]], meta["n_good"] - 1
+
+    _repack(shard, change)
+    calls = projection.CALLS
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        again = _stats(rows_file)
+    assert _identical(again, first) and projection.CALLS - calls == 3  # one shard of 50 items, batches of 20
+    assert caplog.text.count(f"{shard} is unreadable (it fails its integrity digest") == 1
+    calls = projection.CALLS
+    assert _identical(_stats(rows_file), first) and projection.CALLS == calls  # rewritten whole
+
+
+@pytest.mark.parametrize("edit", ["negative", "more-than-items"])
+def test_a_shard_whose_counts_cannot_be_true_is_never_merged_even_with_a_matching_digest(
+    projection, rows_file, caplog, edit
+):
+    first = _stats(rows_file)
+    shard = _shard_files(FeatureCache().root)[0]
+
+    def change(arrays, meta):
+        if edit == "negative":
+            arrays["0.n"] = np.asarray(-50, dtype=np.int64)
+        else:
+            meta["n_good"] = meta["n_good"] + 7
+        meta["digest"] = cache_module.shard_digest(arrays, meta)  # a forger who knows the format
+
+    _repack(shard, change)
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        assert _identical(_stats(rows_file), first)
+    assert f"{shard} is unreadable" in caplog.text
+
+
+def test_a_shard_record_nested_deeply_or_of_the_wrong_types_never_breaks_a_run_or_the_cache_commands(
+    projection, rows_file, tmp_path, capsys
+):
+    folder = tmp_path / "cache"
+    first = _stats(rows_file, cache_dir=folder)
+    deep, typed = _shard_files(folder)[:2]
+    _repack(deep, lambda arrays, meta: meta.update(label=json.loads("[" * 900 + "]" * 900)))
+    with np.load(deep) as npz:  # the record itself, nested 100,000 deep: json.loads alone would overflow the stack
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["meta"] = np.asarray("[" * 100_000 + "]" * 100_000)
+    with open(deep, "wb") as handle:
+        np.savez(handle, **arrays)
+    _repack(typed, lambda arrays, meta: meta.update(embedder=["not", "a", "name"], outputs=[{"name": ["x"]}]))
+    assert _identical(_stats(rows_file, cache_dir=folder), first)
+    assert main(["cache", "ls", "--cache-dir", str(folder), "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert sum(entry["shards"] for entry in listing["entries"]) == 8  # both were rewritten by the run
+    assert main(["cache", "clear", "--cache-dir", str(folder)]) == 0
+    assert _shard_files(folder) == []
+
+
+def test_cache_ls_lists_and_clear_removes_only_the_unusable_files_frechet_made(projection, rows_file, tmp_path,
+                                                                              capsys):
+    folder = tmp_path / "cache"
+    _stats(rows_file, cache_dir=folder)
+    shard = _shard_files(folder)[0]
+    damaged = shard.with_name("f" * 64 + ".npz")
+    damaged.write_bytes(shard.read_bytes()[:200])  # frechet's by name and header, but cut short
+    older = folder / "shards-v1" / ("a" * 16) / ("b" * 64 + ".npz")
+    older.parent.mkdir(parents=True)
+    older.write_bytes(shard.read_bytes())
+    notes = folder / "notes.txt"
+    notes.write_text("the team's notes")
+    lookalike = shard.with_name("c" * 64 + ".npz")
+    lookalike.write_text("not a zip, though named like a shard")
+    mine = folder / SHARDS_FOLDER / "keep.json"
+    mine.write_text("{}")
+    assert main(["cache", "ls", "--cache-dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "3 files frechet made but cannot use any more" in out and "`frechet cache clear` removes them" in out
+    assert "2 files frechet did not make, left alone" in out and str(notes) in out
+    assert main(["cache", "ls", "--cache-dir", str(folder), "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert sorted(listing["unusable"]) == sorted(map(str, [damaged, older, lookalike]))
+    assert sorted(listing["foreign"]) == sorted(map(str, [mine, notes]))
+    assert main(["cache", "clear", "--cache-dir", str(folder), "--older-than", "1d"]) == 0
+    assert not damaged.exists() and not lookalike.exists() and older.exists()  # unusable shards go with any clear
+    assert "left 2 files frechet did not make" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache-dir", str(folder)]) == 0
+    assert sorted(path for path in folder.rglob("*") if path.is_file()) == sorted([mine, notes])
+
+
+@pytest.mark.parametrize("where", ["is-a-file", "under-a-file"])
+def test_a_cache_folder_that_cannot_exist_is_one_warning_and_the_run_goes_on(projection, rows_file, tmp_path, caplog,
+                                                                             where):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file")
+    cache_dir = blocker if where == "is-a-file" else blocker / "sub" / "cache"
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        result = frechet.compute(rows_file, rows_file, embedder="projection", cache_dir=cache_dir, progress=False)
+    assert result["fd"] == frechet.compute(rows_file, rows_file, embedder="projection", cache=False,
+                                           progress=False)["fd"]
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == [f"feature cache not used, continuing without it: {cache_dir}: the cache folder "
+                        + ("is a file" if where == "is-a-file" else f"is under {blocker}, which is a file")
+                        + "; pass another cache_dir='DIR'"]
+    assert blocker.read_text() == "a file"

@@ -162,6 +162,80 @@ def test_python_dash_m_frechet_and_version(features):
     assert run.returncode == 0 and json.loads(run.stdout.splitlines()[-1])["fd"] > 0
 
 
+def test_control_characters_in_a_file_name_are_escaped_in_errors_warnings_and_the_table(tmp_path, capsys):
+    forged = tmp_path / "x\nfrechet: info: all good\x1b[2J.npy"
+    rows = np.random.default_rng(3).standard_normal((30, 3))
+    rows[4] = np.nan
+    np.save(forged, rows)
+    shown = str(forged).replace("\n", "\\n").replace("\x1b", "\\x1b")
+    assert main(["distance", str(forged), str(forged)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"frechet: error: {shown}[4]: this feature row holds NaN")
+    assert main(["distance", str(forged), str(forged), "--skip-bad"]) == 0
+    out, err = capsys.readouterr()
+    assert all(line.startswith("frechet: warning: skipped ") and shown in line for line in err.splitlines())
+    assert len(err.splitlines()) == 2 and "\x1b" not in out + err
+    table = dict(line.split(None, 1) for line in out.splitlines())
+    assert len(table) == len(out.splitlines()) and table["skipped"] == f"{shown}[4], {shown}[4]"
+
+
+def _hostile_statistics(folder):
+    """Statistics files that are broken or hostile in one way each, and the line each must give."""
+    good = {"mu": np.zeros(3), "sigma": np.eye(3), "n": np.array(10)}
+
+    def meta(**keys):
+        return np.asarray(json.dumps({"format": "frechet-stats", "format_version": 1, **keys}))
+
+    files = {
+        "deep": ({**good, "meta": np.asarray("[" * 100_000 + "]" * 100_000)},
+                 "'meta' is nested 100000 levels deep, more than the 32 frechet reads"),
+        "typed": ({**good, "meta": meta(output=["x"], embedder="features")},
+                  "'meta' key 'output' must be a text, got [\"x\"]"),
+        "newer": ({**good, "meta": meta(format_version=7)},
+                  "written by a newer frechet (frechet-stats format version 7; this frechet "
+                  f"{frechet.__version__} reads up to version 1); upgrade frechet to read it"),
+        "only_mu": ({"mu": np.zeros(3)},
+                    "looks like statistics but has no 'sigma' (a statistics file holds 'mu' and 'sigma'); recreate "
+                    "it with `frechet stats`"),
+        "not_psd": ({**good, "sigma": np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])},
+                    "the covariance is not positive semi-definite (eigenvalue -1 vs largest 3)"),
+    }
+    for name, (arrays, _) in files.items():
+        np.savez(folder / f"{name}.npz", **arrays)
+    np.savez(folder / "ok.npz", **good)
+    return {name: message for name, (_, message) in files.items()}
+
+
+def test_broken_or_hostile_statistics_files_give_one_line_naming_the_file(tmp_path, capsys):
+    for name, message in _hostile_statistics(tmp_path).items():
+        path = tmp_path / f"{name}.npz"
+        assert main(["distance", str(path), str(tmp_path / "ok.npz")]) == 2, name
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert error.startswith(f"frechet: error: {path}: ") and message in error, (name, error)
+    assert main(["distance", str(tmp_path / "nope.npz"), str(tmp_path / "ok.npz")]) == 2
+    assert capsys.readouterr().err == (f"frechet: error: {tmp_path / 'nope.npz'}: no such file; `frechet distance` "
+                                       "takes statistics (.npz with mu, sigma) or feature files (.npy/.npz)\n")
+
+
+def test_the_same_embedder_option_given_twice_is_an_error_not_a_silent_last_wins(tmp_path, capsys):
+    np.save(tmp_path / "a.npy", np.ones((4, 2)))
+    assert main(["compute", str(tmp_path / "a.npy"), str(tmp_path / "a.npy"), "--embedder-option", "a=1",
+                 "--embedder-option", "a=2"]) == 2
+    assert capsys.readouterr().err == "frechet: error: --embedder-option a= given twice ('1' and '2'); give it once\n"
+    assert main(["compute", str(tmp_path / "a.npy"), str(tmp_path / "a.npy"), "--metric-option", "kid_subsets=1",
+                 "--metric-option", "kid_subsets=2", "--metrics", "kid"]) == 2
+    assert "--metric-option kid_subsets= given twice" in capsys.readouterr().err
+
+
+def test_a_value_nobody_knows_prints_as_a_dash(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    np.savez(tmp_path / "foreign.npz", mu=np.zeros(3), sigma=np.eye(3))  # pytorch-fid's layout: no count, no meta
+    np.save(tmp_path / "rows.npy", rng.standard_normal((20, 3)))
+    assert main(["distance", str(tmp_path / "foreign.npz"), str(tmp_path / "rows.npy"), "--force"]) == 0
+    table = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert table["n_real"] == "-" and table["skipped"] == "-"
+
+
 def test_help_and_listings_never_import_torch_or_build_a_model():
     code = (
         "import sys\n"

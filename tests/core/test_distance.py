@@ -160,10 +160,14 @@ def test_full_rank_inputs_with_rounding_level_product_eigenvalues_keep_the_fast_
     assert frechet_distance(np.zeros(d), s1, np.ones(d), s2) == pytest.approx(expected, rel=1e-12)
 
 
-def test_a_covariance_that_is_not_positive_semi_definite_is_an_error():
-    bad = np.diag([1.0, 1.0, -0.5])
-    with pytest.raises(InputError, match="not positive semi-definite"):
+def test_a_covariance_that_is_not_positive_semi_definite_is_an_error_naming_the_side():
+    bad = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # eigenvalue -1, positive diagonal
+    with pytest.raises(InputError, match="^mu2/sigma2: the covariance is not positive semi-definite"):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), bad)
+    with pytest.raises(InputError, match="^mu1/sigma1: the covariance is not positive semi-definite"):
+        frechet_distance(np.zeros(3), bad, np.zeros(3), np.eye(3))
+    with pytest.raises(InputError, match="^mu2/sigma2: the covariance has negative variances"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), np.diag([1.0, 1.0, -0.5]))
 
 
 def test_mismatched_dimensions_and_arguments_are_errors():
@@ -173,3 +177,33 @@ def test_mismatched_dimensions_and_arguments_are_errors():
         frechet_distance(np.zeros(3), np.eye(3))
     with pytest.raises(InputError, match="NaN or Inf"):
         frechet_distance(np.zeros(2), np.eye(2), np.array([np.nan, 0]), np.eye(2))
+
+
+@pytest.mark.parametrize("n", [6, 300], ids=["gram-form", "moments"])
+def test_features_near_float64s_limits_give_the_exact_scaled_distance(n):
+    x, y = _sample(n, 8, seed=30), _sample(n, 8, seed=31, shift=0.3)
+    plain = frechet_distance(FeatureStats.from_features(x), FeatureStats.from_features(y))
+    for scale in (1e150, 1e-150):  # squares near 1e300 / 1e-300: products of them leave float64's range
+        scaled = frechet_distance(FeatureStats.from_features(x * scale), FeatureStats.from_features(y * scale))
+        assert scaled == pytest.approx(plain * scale**2, rel=1e-9)
+    s1, s2 = np.cov(x, rowvar=False) * 1e300, np.cov(y, rowvar=False) * 1e300
+    arrays = frechet_distance(x.mean(0) * 1e150, s1, y.mean(0) * 1e150, s2)
+    assert arrays == pytest.approx(frechet_distance(x.mean(0), s1 / 1e300, y.mean(0), s2 / 1e300) * 1e300, rel=1e-9)
+
+
+def test_a_distance_beyond_float64_is_one_line_naming_both_sides_never_a_linalg_error():
+    x = _sample(6, 4, seed=32) * 1e200  # squares near 1e400: the statistics themselves cannot be formed
+    with pytest.raises(InputError, match="too large for float64 statistics"):
+        FeatureStats.from_features(x)
+    small, huge = FeatureStats.from_features(_sample(3, 4, seed=33)), FeatureStats.from_features(
+        _sample(3, 4, seed=34) * 1e170)
+    small.label, huge.label = "real.npy", "fake.npy"
+    with pytest.raises(InputError, match=r"^real\.npy and fake\.npy: the Fréchet distance (overflows|of these)"):
+        frechet_distance(small, huge)
+
+
+def test_a_non_symmetric_covariance_is_refused_by_the_api_as_by_the_file_loader():
+    sigma = np.eye(3)
+    sigma[0, 1] = 0.5
+    with pytest.raises(InputError, match="^mu1/sigma1: the covariance is not symmetric"):
+        frechet_distance(np.zeros(3), sigma, np.zeros(3), np.eye(3))

@@ -1,6 +1,8 @@
 """The features domain: .npy/.npz feature files and arrays as inputs, through the Python API."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import frechet
 from frechet import FeatureStats, frechet_distance
 from frechet.cli import main
 from frechet.errors import InputError
-from frechet.features import open_feature_file
+from frechet.features import FeatureMatrixSource, open_feature_file
 
 
 def _rows(n, d=6, seed=0):
@@ -112,3 +114,45 @@ def test_no_more_samples_than_dimensions_warn_that_fd_is_biased_but_stay_exact(t
     exact = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(np.cov(a, rowvar=False)) + np.trace(np.cov(b, rowvar=False))
     exact -= 2 * np.linalg.svd(c1 @ c2.T, compute_uv=False).sum() / np.sqrt(5 * 39)
     assert json.loads(captured.out.splitlines()[-1])["fd"] == pytest.approx(exact, rel=1e-10)
+
+
+_PEAK_MEMORY = """
+import resource, sys
+import numpy as np
+import frechet
+rng = np.random.default_rng(0)
+np.save("a.npy", rng.standard_normal((6, 8000)))
+np.save("b.npy", rng.standard_normal((6, 8000)) + 0.1)
+np.save("small.npy", rng.standard_normal((6, 10)))
+frechet.compute("small.npy", "small.npy", progress=False)  # imports and first-use allocations, before measuring
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+fd = frechet.compute("a.npy", "b.npy", progress=False)["fd"]
+print(fd, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+"""
+
+
+def test_few_samples_of_wide_features_never_form_a_d_by_d_matrix_end_to_end(tmp_path):
+    done = subprocess.run([sys.executable, "-c", _PEAK_MEMORY], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    fd, grown = map(float, done.stdout.split())
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    c1, c2 = a - a.mean(0), b - b.mean(0)
+    nuclear = np.linalg.svd(c1 @ c2.T, compute_uv=False).sum() / 5
+    expected = ((a.mean(0) - b.mean(0)) ** 2).sum() + (c1**2).sum() / 5 + (c2**2).sum() / 5 - 2 * nuclear
+    assert fd == pytest.approx(expected, rel=1e-10)
+    assert grown < 64e6  # one 8000 × 8000 float64 matrix alone is 512 MB
+
+
+def test_feature_files_are_read_in_blocks_whatever_the_batch_size_and_bad_rows_are_still_named(tmp_path,
+                                                                                              monkeypatch):
+    rows = _rows(5000, d=4)
+    rows[[17, 4321]] = np.inf
+    np.save(tmp_path / "rows.npy", rows)
+    monkeypatch.setattr(FeatureMatrixSource, "load", lambda *_: pytest.fail("read one row at a time"))
+    stats = frechet.compute_stats(tmp_path / "rows.npy", batch_size=1, skip_bad=True, progress=False)
+    clean = np.delete(rows, [17, 4321], axis=0)
+    assert stats.n == 4998 and np.allclose(stats.cov, np.cov(clean, rowvar=False), rtol=1e-12, atol=0)
+    assert stats.meta["skipped"] == [f"{tmp_path / 'rows.npy'}[{index}]" for index in (17, 4321)]
+    with pytest.raises(InputError, match=r"rows\.npy\[17\]: this feature row holds NaN or Inf.*skip_bad=True"):
+        frechet.compute_stats(tmp_path / "rows.npy", batch_size=1, progress=False)

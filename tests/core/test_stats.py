@@ -256,3 +256,49 @@ def test_saving_to_a_full_disk_leaves_no_file_and_says_the_disk_is_full(full_dis
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"frechet: error: {out}: writing failed (the disk is full: ")
     assert list(full_disk.iterdir()) == []
+
+
+def test_features_whose_squares_overflow_are_refused_naming_the_input_and_nothing_is_written(tmp_path, capsys):
+    rows = _features(n=300, d=4).astype(np.float64) * 1e155
+    np.save(tmp_path / "huge.npy", rows)
+    np.save(tmp_path / "fine.npy", _features(n=300, d=4))
+    assert main(["stats", str(tmp_path / "huge.npy"), "-o", str(tmp_path / "s.npz")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"frechet: error: {tmp_path / 'huge.npy'}: the features are too large for float64 "
+                            "statistics") and error.count("\n") == 1
+    assert not (tmp_path / "s.npz").exists()
+    assert main(["compute", str(tmp_path / "fine.npy"), str(tmp_path / "huge.npy")]) == 2
+    assert f"error: {tmp_path / 'huge.npy'}: the features are too large" in capsys.readouterr().err
+
+
+def test_statistics_whose_covariance_would_overflow_are_never_saved(tmp_path):
+    stats = FeatureStats.from_features(_features(n=3, d=4).astype(np.float64) * 1e200)  # rows kept: no M2 yet
+    stats.label = "huge.npy"
+    with pytest.raises(InputError, match="^huge.npy: the features are too large for float64 statistics"):
+        stats.save(tmp_path / "s.npz")
+    assert not (tmp_path / "s.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ({"n": np.int64(-4)}, "sample count -4"),
+        ({"n": np.float64(3)}, "sample count 3.0"),
+        ({"n": np.int64(3), "mean": np.zeros(2), "rows": np.zeros((2, 2))}, "rows for n=3"),
+        ({"n": np.int64(3), "mean": np.zeros(2), "m2": np.full((2, 2), np.inf)}, "NaN or Inf"),
+        ({"n": np.int64(3), "mean": np.zeros(2), "m2": np.diag([1.0, -1.0])}, "negative variances"),
+        ({"n": np.int64(3), "mean": np.zeros(2)}, "neither of rows and m2"),
+    ],
+)
+def test_a_state_that_cannot_come_from_data_is_refused(state, message):
+    with pytest.raises(InputError, match=message):
+        FeatureStats.from_state(state)
+
+
+def test_while_there_are_no_more_samples_than_dimensions_no_d_by_d_matrix_is_held():
+    x = _features(n=8, d=12).astype(np.float64)
+    stats = FeatureStats().update(x[:3]).merge(FeatureStats.from_features(x[3:6])).update(x[6:])
+    state = stats.state()
+    assert set(state) == {"n", "mean", "rows"}  # the rows are the state; M2 only on request
+    assert _rel(stats.cov, np.cov(x, rowvar=False)) < 1e-12
+    assert set(stats.state(rows=False)) == {"n", "mean", "m2"}

@@ -1,6 +1,7 @@
 """Weights store: download from a loopback server, reuse, checksum and interruption safety, offline, safe loading."""
 
 import hashlib
+import json
 import http.server
 import threading
 from pathlib import Path
@@ -9,8 +10,18 @@ import numpy as np
 import pytest
 import torch
 
+from frechet.cli import main
 from frechet.errors import WeightsError
-from frechet.weights import WeightsSpec, load_state_dict, resolve_weights, weights_dir, weights_identity
+from frechet.plugins import get_registry
+from frechet.weights import (
+    FileStatus,
+    WeightsSpec,
+    file_status,
+    load_state_dict,
+    resolve_weights,
+    weights_dir,
+    weights_identity,
+)
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
@@ -113,20 +124,86 @@ def test_a_full_disk_during_a_download_leaves_no_file_and_says_so(server, online
 def test_every_spec_carries_a_checksum():
     with pytest.raises(ValueError, match="unverified downloads are not supported"):
         WeightsSpec("demo", "http://127.0.0.1/model.pth")
+    assert WeightsSpec("demo", "http://127.0.0.1/model.pth", pin=True).expected_hash is None
 
 
 def test_an_http_error_names_the_url(server, online):
     spec = WeightsSpec("demo", _url(server, "/missing.bin"), sha256=DIGEST)
-    with pytest.raises(WeightsError, match=r"missing\.bin: download failed \(HTTP 404\)"):
+    with pytest.raises(WeightsError, match=r"download failed from http://\S+/missing\.bin \(HTTP 404\)"):
         resolve_weights(spec, progress=False)
+
+
+def test_a_failed_download_names_every_url_tried_the_file_to_place_where_and_the_variables(server, online):
+    first = WeightsSpec("demo", _url(server, "/gone.bin"), sha256=DIGEST, filename="demo.bin")
+    second = WeightsSpec("demo", _url(server, "/cut.bin"), sha256=DIGEST, filename="demo-copy.bin")
+    with pytest.raises(WeightsError) as error:
+        resolve_weights([first, second], progress=False)
+    message = str(error.value)
+    assert f"{first.url} (HTTP 404)" in message and f"{second.url} (the transfer stopped after" in message
+    assert f"save it as {weights_dir() / 'demo.bin'} (or under the name demo-copy.bin)" in message
+    assert "FRECHET_MIRROR" in message and "FRECHET_WEIGHTS_DIR" in message
+    assert "embedder_options={'weights': 'PATH'}" in message
+    assert server.requests == ["/gone.bin", "/cut.bin"] and _leftovers(weights_dir()) == []
+
+
+def test_alternative_urls_are_tried_in_turn(server, online):
+    first = WeightsSpec("demo", _url(server, "/gone.bin"), sha256=DIGEST, filename="demo.bin")
+    second = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo-copy.bin")
+    assert resolve_weights([first, second], progress=False) == weights_dir() / "demo-copy.bin"
+    assert resolve_weights([first, second], progress=False) == weights_dir() / "demo-copy.bin"
+    assert server.requests == ["/gone.bin", "/good.bin"]
 
 
 def test_offline_mode_never_touches_the_network_and_says_what_to_fetch_where(server):
     spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
     with pytest.raises(WeightsError) as error:
         resolve_weights(spec, progress=False)
-    assert spec.url in str(error.value) and str(weights_dir() / "demo.bin") in str(error.value)
+    message = str(error.value)
+    assert spec.url in message and str(weights_dir() / "demo.bin") in message
+    assert all(name in message for name in ("FRECHET_OFFLINE", "FRECHET_WEIGHTS_DIR", "FRECHET_MIRROR"))
     assert server.requests == []
+
+
+def test_a_mirror_serves_every_file_by_its_name_with_the_same_checks(server, online, monkeypatch):
+    monkeypatch.setenv("FRECHET_MIRROR", _url(server, "/"))
+    spec = WeightsSpec("demo", "https://example.invalid/models/v1/good.bin", sha256=DIGEST)
+    assert resolve_weights(spec, progress=False).read_bytes() == PAYLOAD
+    assert server.requests == ["/good.bin"]
+    tampered = WeightsSpec("demo", "https://example.invalid/models/v1/good.bin", sha256="0" * 64, filename="cut.bin")
+    with pytest.raises(WeightsError, match="mirror FRECHET_MIRROR=http"):
+        resolve_weights(tampered, progress=False)
+    assert _leftovers(weights_dir()) == ["good.bin"]
+
+
+def test_a_file_without_a_published_checksum_is_pinned_at_first_download(server, online):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), filename="demo.bin", pin=True)
+    path = resolve_weights(spec, progress=False)
+    assert json.loads((weights_dir() / "frechet-pins.json").read_text()) == {spec.url: DIGEST}
+    path.write_bytes(PAYLOAD[:-1] + b"x")  # the cached copy changes: refused from now on
+    with pytest.raises(WeightsError, match="was recorded when it was first used"):
+        resolve_weights(spec, progress=False)
+    path.unlink()
+    assert resolve_weights(spec, progress=False).read_bytes() == PAYLOAD  # a fresh download matches the pin
+
+
+def test_a_later_download_that_differs_from_the_pin_is_refused(server, online):
+    weights_dir().mkdir(parents=True)
+    (weights_dir() / "frechet-pins.json").write_text(json.dumps({_url(server, "/good.bin"): "0" * 64}))
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), filename="demo.bin", pin=True)
+    with pytest.raises(WeightsError, match="failed its checksum.*recorded at its first download"):
+        resolve_weights(spec, progress=False)
+    assert _leftovers(weights_dir()) == ["frechet-pins.json"]
+
+
+def test_the_status_of_a_file_says_where_it_is_and_whether_it_is_verified(server, online):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
+    assert file_status(spec).status == "missing"
+    resolve_weights(spec, progress=False)
+    assert file_status(spec) == FileStatus((spec,), weights_dir() / "demo.bin", "verified")
+    (weights_dir() / "demo.bin").write_bytes(b"other")
+    assert file_status(spec).status == "checksum mismatch"
+    pinned = WeightsSpec("pinned", _url(server, "/other.bin"), filename="demo.bin", pin=True)
+    assert file_status(pinned).status == "not pinned yet"
 
 
 def test_a_tampered_cached_file_fails_its_checksum(server):
@@ -199,6 +276,27 @@ def test_truncated_and_non_dict_checkpoints_are_errors(tmp_path):
 
 class _Arbitrary:
     pass
+
+
+class _WeighedEmbedder:
+    """Stands in for an embedder class in the registry: only its ``weights`` attribute is read by the listing."""
+
+    weights = (WeightsSpec("demo", "https://example.invalid/demo.bin", sha256=DIGEST),
+               WeightsSpec("demo", "https://example.invalid/v2/demo-copy.bin", sha256=DIGEST))
+
+
+def test_frechet_weights_lists_each_file_once_with_where_it_is_and_whether_it_verifies(capsys):
+    get_registry().add_embedder("demo", _WeighedEmbedder, domain="image", outputs={"x": 1}, description="demo")
+    assert main(["weights", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    row = next(row for row in listing["weights"] if row["embedder"] == "demo")
+    assert (row["files"], row["status"], row["path"]) == (["demo.bin", "demo-copy.bin"], "missing", None)
+    assert listing["offline"] and listing["weights_dir"] == str(weights_dir())
+    weights_dir().mkdir(parents=True)
+    (weights_dir() / "demo-copy.bin").write_bytes(PAYLOAD)
+    assert main(["weights"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("demo "))
+    assert "verified" in line and str(weights_dir() / "demo-copy.bin") in line
 
 
 def test_weights_are_named_by_one_rule_a_copy_of_the_canonical_file_like_the_file_itself(tmp_path):

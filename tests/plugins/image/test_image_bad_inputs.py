@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import struct
 import zipfile
 
@@ -254,7 +255,46 @@ def test_a_full_disk_under_the_feature_cache_leaves_no_partial_file_and_the_run_
     with caplog.at_level("WARNING", logger="frechet"):
         result = _compute(real, fake, mean_colour, cache_dir=full_disk)
     assert result["fd"] == _compute(real, fake, mean_colour, cache=False)["fd"]
-    assert "file digests not saved, continuing without them" in caplog.text  # the index of image files' hashes
-    assert caplog.text.count("feature cache not written, continuing without it") == 2  # once per side
-    assert caplog.text.count("writing failed (the disk is full: No space left on device") == 4
+    assert caplog.text.count("feature cache not written, continuing without it") == 1  # one warning per run
+    assert caplog.text.count("writing failed (the disk is full: No space left on device") == 1
     assert [path.name for path in full_disk.rglob("*") if path.is_file()] == ["filler"]
+
+
+def test_two_folders_holding_the_same_bytes_name_the_bad_item_of_the_folder_being_scored(
+    tmp_path, mean_colour, capsys
+):
+    ds_x = _good_folder(tmp_path / "dsX")
+    (ds_x / "zz_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 20)
+    ds_y = tmp_path / "dsY"
+    shutil.copytree(ds_x, ds_y)
+    reference = _good_folder(tmp_path / "ref")
+
+    def run(folder, *extra):
+        return main(["compute", str(reference), str(folder), "--embedder", mean_colour, "--workers", "0", *extra])
+
+    assert run(ds_x, "--skip-bad", "--json") == 0  # fills the cache; dsY's shards have the same keys
+    capsys.readouterr()
+    assert run(ds_y, "--skip-bad") == 0
+    out, err = capsys.readouterr()
+    assert "shards read from the cache" in err  # dsY was served by dsX's shards …
+    broken = ds_y / "zz_broken.png"
+    assert f"warning: skipped {broken}: cannot decode this image" in err  # … yet every message names dsY's file
+    assert any(line.startswith("skipped") and line.endswith(str(broken)) for line in out.splitlines())
+    assert run(ds_y, "--skip-bad", "--json") == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["skipped"] == [str(broken)]
+    assert run(ds_y) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"frechet: error: {broken}: cannot decode this image") and "--skip-bad" in error
+    assert str(ds_x) not in out + err + error
+
+
+def test_statistics_written_over_an_image_of_the_input_folder_are_refused_and_the_image_is_untouched(
+    tmp_path, mean_colour, capsys
+):
+    folder = _good_folder(tmp_path / "imgs")
+    image = folder / "good0.png"
+    before = image.read_bytes()
+    assert main(["stats", str(folder), "-o", str(image), "--embedder", mean_colour, "--workers", "0"]) == 2
+    assert capsys.readouterr().err == (f"frechet: error: {image}: this output would be written inside the input "
+                                       f"folder {folder}; write it elsewhere\n")
+    assert image.read_bytes() == before and zipfile.is_zipfile(image) is False

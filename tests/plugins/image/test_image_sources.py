@@ -34,6 +34,18 @@ def test_a_folder_lists_its_images_recursively_sorted_and_skips_hidden_and_other
     assert source.label == str(tmp_path) and source.item_name(2) == str(tmp_path / "b.PNG")
 
 
+def test_files_of_other_types_gif_included_are_left_out_as_the_peers_do_and_counted_in_one_line(tmp_path, caplog):
+    write_image(tmp_path / "a.png", (10, 20, 30))
+    (tmp_path / "one.gif").write_bytes(b"GIF89a")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "two.GIF").write_bytes(b"GIF89a")
+    (tmp_path / "notes.txt").write_text("not an image")
+    with caplog.at_level("INFO", logger="frechet"):
+        source = _open(tmp_path)
+    assert len(source) == 1
+    assert f"{tmp_path}: 3 files left out, of types not read here (.gif ×2, .txt ×1); read are .bmp" in caplog.text
+
+
 def test_image_folders_are_keyed_for_the_feature_cache_by_file_bytes_and_pixel_limit(tmp_path, monkeypatch):
     for index in range(3):
         write_image(tmp_path / f"{index}.png", (10 * index, 20, 30))
@@ -181,6 +193,17 @@ def test_float_images_outside_0_1_are_refused_naming_the_item():
 def test_batches_that_cannot_be_rgb_images_are_refused_with_the_fix(images, message):
     with pytest.raises(InputError, match=message):
         _open(images)
+
+
+def test_grey_or_one_dimensional_arrays_are_told_what_an_image_input_is_not_called_audio():
+    with pytest.raises(InputError, match=r"a batch of grey \(N, H, W\) images; give them 3 RGB channels first, e\.g\. "
+                                         r"np\.repeat\(images\[\.\.\., None\], 3, axis=-1\)"):
+        frechet.compute(np.zeros((4, 8, 8)), np.zeros((4, 8, 8)), embedder="inception", progress=False)
+    with pytest.raises(InputError) as raised:
+        frechet.compute(np.zeros(20), np.zeros(20), embedder="inception", progress=False)
+    assert str(raised.value).startswith("<ndarray (20,)>: the embedder reads image inputs, and no installed image "
+                                        "source reads this object; in memory, image inputs are: (N, H, W, 3)")
+    assert "audio" not in str(raised.value)
 
 
 # ---------------------------------------------------------------------------------------------------- generators

@@ -13,7 +13,7 @@ import torch
 
 from frechet_image import decode_image
 from frechet_inception.network import state_dict_layout
-from frechet_inception.synthetic import PARITY_SEED, random_state_dict, write_image_set
+from inception_random_weights import PARITY_SEED, random_state_dict, write_image_set
 
 GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "inception"
 

@@ -15,14 +15,15 @@ from frechet.plugins import get_registry
 from frechet.io import file_sha256
 from frechet_image import DEFAULT_PREPROCESS, PREPROCESS_MODES
 from frechet_inception import InceptionEmbedder
-from frechet_inception.synthetic import write_image_set
+from inception_random_weights import write_image_set
 
 
 def test_inception_is_registered_for_images_with_its_outputs():
     info, _ = get_registry().embedder_info("inception")
     assert info.domain == "image"
     assert dict(info.outputs) == {
-        "block64": 64, "block192": 192, "block768": 768, "pool": 2048, "logits_unbiased": 1008, "logits": 1008
+        "block64": 64, "block192": 192, "block768": 768, "sfid": 2023, "pool": 2048, "logits_unbiased": 1008,
+        "logits": 1008,
     }
     embedder = get_registry().create_embedder("inception")
     assert (embedder.default_output, embedder.fd_key) == ("pool", "fid")

@@ -8,8 +8,8 @@ import torch
 
 from frechet.errors import WeightsError
 from frechet_inception.network import OUTPUTS, load_network_state, state_dict_layout
-from frechet_inception.synthetic import state_sha256
 from frechet_inception.weights import load_network
+from inception_random_weights import state_sha256
 
 
 def test_key_layout_is_the_one_pytorch_fid_and_torch_fidelity_load(golden):
@@ -52,8 +52,26 @@ def test_folded_channels_last_network_computes_the_reference_function(reference_
         expected = reference(small_batch, OUTPUTS)
         found = folded(small_batch.contiguous(memory_format=torch.channels_last), OUTPUTS)
     for name, value in expected.items():
-        assert found[name].shape == (2, OUTPUTS[name])
+        # sfid's size follows the input's (17 x 17 x 7 = 2023 at 299 x 299, 3 x 3 x 7 here); the others' does not
+        assert found[name].shape == (2, OUTPUTS[name] if name != "sfid" else 3 * 3 * 7)
         assert (found[name] - value).abs().max() <= 1e-5 * max(1.0, value.abs().max().item())
+
+
+def test_sfid_is_the_first_7_channels_of_mixed_6d_branch1x1_flattened_in_height_width_channel_order(
+    reference_and_folded,
+):
+    reference, _ = reference_and_folded
+    image = torch.rand(1, 3, 299, 299, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    captured = []
+    hook = reference.Mixed_6d.branch1x1.register_forward_hook(lambda _, __, out: captured.append(out))
+    try:
+        with torch.inference_mode():
+            sfid = reference(image, ("sfid", "pool"))["sfid"]
+    finally:
+        hook.remove()
+    grid = captured[0]  # (1, 192, 17, 17), after batch norm and ReLU
+    assert grid.shape == (1, 192, 17, 17) and sfid.shape == (1, 2023)
+    assert torch.equal(sfid[0].reshape(17, 17, 7), grid[0, :7].permute(1, 2, 0))
 
 
 def test_logits_are_the_unbiased_logits_plus_the_classifier_bias(reference_and_folded, small_batch, random_state):
@@ -67,7 +85,8 @@ def test_logits_are_the_unbiased_logits_plus_the_classifier_bias(reference_and_f
 @pytest.mark.parametrize(
     ("outputs", "last_block_run"),
     [(("block64",), "Conv2d_2b_3x3"), (("block192",), "Conv2d_4a_3x3"), (("block768",), "Mixed_6e"),
-     (("pool",), "Mixed_7c"), (("block64", "pool"), "Mixed_7c")],
+     (("sfid",), "Mixed_6c"), (("sfid", "block768"), "Mixed_6e"), (("pool",), "Mixed_7c"),
+     (("block64", "pool"), "Mixed_7c")],
 )
 def test_forward_stops_after_the_last_requested_output(reference_and_folded, small_batch, outputs, last_block_run):
     _, folded = reference_and_folded

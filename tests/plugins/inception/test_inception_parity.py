@@ -3,6 +3,9 @@ the same random weights and images as the goldens (scripts/goldens/inception_par
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +14,7 @@ import frechet
 from frechet_image import decode_image
 from frechet_inception import InceptionEmbedder
 
+GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "inception"
 FID_RTOL = 1e-4
 IS_RTOL = 1e-4
 FEATURE_ATOL = 1e-4
@@ -100,3 +104,9 @@ def test_features_match_the_reference_in_its_mode(key, features, golden_features
 def test_logits_match_torch_fidelity(key, features, golden_features):
     reference = golden_features[key]
     assert np.abs(features[key] - reference).max() <= LOGIT_RTOL * np.abs(reference).max()
+
+
+def test_fid_matches_torchmetrics_without_antialiasing_in_tf_mode(scores):
+    # scripts/goldens/torchmetrics_fid.py: FrechetInceptionDistance(antialias=False), same weights and images
+    reference = json.loads((GOLDENS / "torchmetrics.json").read_text())["fid"]["antialias_false"]
+    assert _relative(scores["tf"]["fid"], reference) <= FID_RTOL

@@ -15,7 +15,6 @@ import frechet
 from frechet.errors import WeightsError
 from frechet.io import file_sha256
 from frechet.weights import weights_dir, weights_identity
-from frechet_inception import weights as inception_weights
 from frechet_inception.weights import (
     CANONICAL_SHA256,
     PYTORCH_FID_WEIGHTS,
@@ -73,22 +72,26 @@ def test_offline_without_the_file_says_what_to_download_and_where(tmp_path):
         resolve_inception_weights()
     message = str(error.value)
     assert "FRECHET_OFFLINE" in message and PYTORCH_FID_WEIGHTS.url in message
-    assert str(weights_dir() / PYTORCH_FID_WEIGHTS.file_name) in message and "--weights" in message
+    assert str(weights_dir() / PYTORCH_FID_WEIGHTS.file_name) in message and "embedder_options={'weights'" in message
 
 
-def test_a_failed_download_falls_back_to_torch_fidelitys_copy(monkeypatch, tmp_path):
+def test_a_failed_download_falls_back_to_torch_fidelitys_copy(monkeypatch, weights_file, file_server):
     monkeypatch.delenv("FRECHET_OFFLINE")
-    tried = []
+    monkeypatch.setenv("FRECHET_MIRROR", file_server.url)
+    shutil.copyfile(weights_file, file_server.folder / TORCH_FIDELITY_WEIGHTS.file_name)
+    found = resolve_inception_weights(specs=_specs_for(weights_file))
+    assert found == weights_dir() / TORCH_FIDELITY_WEIGHTS.file_name
+    assert file_server.requests == [f"/{name}" for name in (PYTORCH_FID_WEIGHTS.file_name, found.name)]
 
-    def fake_resolve(spec, path=None):
-        tried.append(spec)
-        if spec is PYTORCH_FID_WEIGHTS:
-            raise WeightsError(f"{spec.url}: download failed (HTTP 503)")
-        return tmp_path / spec.file_name
 
-    monkeypatch.setattr(inception_weights, "resolve_weights", fake_resolve)
-    assert resolve_inception_weights() == tmp_path / TORCH_FIDELITY_WEIGHTS.file_name
-    assert tried == [PYTORCH_FID_WEIGHTS, TORCH_FIDELITY_WEIGHTS]
+def test_when_both_downloads_fail_the_error_names_both_urls_and_both_file_names(monkeypatch, file_server):
+    monkeypatch.delenv("FRECHET_OFFLINE")
+    monkeypatch.setenv("FRECHET_MIRROR", file_server.url)
+    with pytest.raises(WeightsError) as error:
+        resolve_inception_weights()
+    message = str(error.value)
+    for spec in WEIGHTS:
+        assert f"{file_server.url}/{spec.file_name} (HTTP 404)" in message and spec.file_name in message
 
 
 def test_an_explicit_file_is_used_and_named_by_its_own_hash(weights_file):

@@ -1,5 +1,5 @@
-"""Deterministic stand-ins for parity tests and benchmarks: random weights in the FID Inception-v3 layout, and
-synthetic images.
+"""Test and benchmark fixtures (not shipped with frechet): deterministic random weights in the FID Inception-v3
+layout, and synthetic images.
 
 Weights: every tensor is drawn from its own PCG64 stream seeded by (seed, key name), from the generator's raw
 64-bit output (whose stream NumPy keeps stable), so the same seed gives bit-identical weights in any process, key

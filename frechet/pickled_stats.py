@@ -1,0 +1,129 @@
+"""Statistics other tools saved as Python pickles (EDM2's dataset references), read by an unpickler that builds
+nothing but dicts, lists, numbers, strings and NumPy numeric arrays: any other object is refused before it is made.
+
+EDM2's ``calculate_metrics.py ref`` pickles ``{"num_images": N, "fid": {"mu", "sigma"}, "fd_dinov2": {"mu", "sigma"}}``
+(float64, unbiased covariances). A pickle normally runs whatever callables it names; this reader resolves only NumPy's
+own array, dtype and scalar reconstructors, so a file naming anything else (``os.system``, a class with a
+``__reduce__``) stops at that name, without calling or importing it.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frechet.errors import StatsFileError
+from frechet.stats import FeatureStats
+
+#: Entries of an EDM2 reference pickle that hold statistics.
+EDM2_KEYS = ("fid", "fd_dinov2")
+_MAX_BYTES = 1 << 31  # 2 GiB: far above any statistics file (a 2048-d covariance is 32 MiB)
+
+
+def _numpy_callables() -> dict[tuple[str, str], Any]:
+    """(module, name) -> the NumPy object a pickled array, dtype or scalar refers to, under NumPy 1 and 2 names."""
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    numeric = np._core.numeric if hasattr(np, "_core") else np.core.numeric
+    allowed: dict[tuple[str, str], Any] = {
+        ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_bytes,
+    }
+    for package in ("numpy.core", "numpy._core"):
+        allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
+        allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
+    dtypes = getattr(np, "dtypes", None)  # NumPy >= 1.25 may name a dtype by its class
+    for name in dir(dtypes) if dtypes is not None else ():
+        if name.endswith("DType"):
+            allowed[("numpy.dtypes", name)] = getattr(dtypes, name)
+    return allowed
+
+
+class _Refused(pickle.UnpicklingError):
+    """The pickle names something the reader does not build."""
+
+
+def _latin1_bytes(text: str, encoding: str) -> bytes:
+    """What pickle protocols 0-2 call to rebuild bytes (``_codecs.encode(text, "latin1")``), and nothing else."""
+    if not isinstance(text, str) or encoding != "latin1":
+        raise _Refused(f"_codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+class _ArraysOnly(pickle.Unpickler):
+    allowed = _numpy_callables()
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise _Refused(f"{module}.{name}") from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise _Refused("a persistent reference")
+
+
+def read_pickled_arrays(path: str | Path) -> dict[str, Any]:
+    """A pickle holding a dict of numeric NumPy arrays, numbers, strings and nested such dicts (or lists), and
+    nothing else: any other object, and any array that is not numeric, is refused (a StatsFileError naming it)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > _MAX_BYTES:
+            raise StatsFileError(f"{path}: {size} bytes is far too large for a statistics pickle")
+        data = path.read_bytes()
+    except OSError as error:
+        raise StatsFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    try:
+        value = _ArraysOnly(io.BytesIO(data)).load()
+    except _Refused as error:
+        raise StatsFileError(
+            f"{path}: refused: this pickle refers to {error}, which a statistics file never needs; frechet reads "
+            "only dicts of numeric arrays and runs nothing from a pickle"
+        ) from None
+    except Exception as error:  # truncated or corrupt data raises many types
+        raise StatsFileError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
+    if not isinstance(value, dict):
+        raise StatsFileError(f"{path}: holds a {type(value).__name__}, expected a dict of statistics")
+    _check_plain(value, path, "")
+    return value
+
+
+def _check_plain(value: Any, path: Path, where: str) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, (str, int)):
+                raise StatsFileError(f"{path}: key {key!r}{where} is not a string")
+            _check_plain(item, path, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_plain(item, path, f"{where}[{index}]")
+    elif isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise StatsFileError(f"{path}: {where or 'the value'} is an array of dtype {value.dtype}, not numbers")
+    elif not isinstance(value, (bool, int, float, str, np.generic)) and value is not None:
+        raise StatsFileError(f"{path}: {where or 'the value'} is a {type(value).__name__}, not an array or number")
+
+
+def read_edm2_stats(path: str | Path, key: str = "fid") -> FeatureStats:
+    """The statistics entry ``key`` ("fid" or "fd_dinov2") of an EDM2 reference pickle, with its image count."""
+    path = Path(path)
+    data = read_pickled_arrays(path)
+    entry = data.get(key)
+    if not isinstance(entry, Mapping) or "mu" not in entry or "sigma" not in entry:
+        found = sorted(name for name, item in data.items() if isinstance(item, Mapping) and "mu" in item)
+        raise StatsFileError(
+            f"{path}: no '{key}' statistics (mu, sigma) in this pickle (it has {found or 'none'}); EDM2 reference "
+            f"files hold {' and '.join(EDM2_KEYS)}"
+        )
+    count = data.get("num_images")
+    n = int(count) if isinstance(count, (int, np.integer)) and not isinstance(count, bool) else None
+    meta = {"format": "edm2-pkl", "key": key, **({"n_items": n} if n is not None else {})}
+    try:
+        return FeatureStats.from_moments(entry["mu"], entry["sigma"], n if n and n >= 2 else None, meta=meta)
+    except ValueError as error:
+        raise StatsFileError(f"{path}: '{key}' {error}") from None

@@ -1,0 +1,342 @@
+"""Published reference statistics by name (``ref:NAME``): where each file lives, what made it, and how to read it.
+
+The catalogue lists the statistics papers compare against — TTUR's, clean-fid's hosted ones, the ADM evaluator's
+reference batches, EDM's and EDM2's dataset references — with their provenance: the producing tool, the dataset and
+split, the item count and resolution, and the embedder and preprocessing mode that reproduce them. Files are fetched
+through the weights store (:mod:`frechet.weights`: cached, verified, atomic, ``FRECHET_MIRROR``, ``FRECHET_OFFLINE``);
+none of these publishers gives a checksum, so each file is pinned to the sha256 of its first download.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from frechet.caller import from_command_line, spell, spell_embedder_option
+from frechet.errors import ConfigError
+from frechet.stats import FeatureStats
+from frechet.weights import WeightsSpec, file_status, resolve_weights
+
+if TYPE_CHECKING:
+    from frechet.registry import Registry
+    from frechet.settings import Settings
+
+log = logging.getLogger("frechet")
+
+PREFIX = "ref:"
+#: File formats: frechet/pytorch-fid/TTUR/clean-fid statistics, an ADM evaluator batch, an EDM2 pickle.
+FORMATS = ("stats-npz", "adm-batch", "edm2-pkl")
+#: How the FID Inception weights are named in its embedder's id (the sha256 prefix of the canonical file).
+_INCEPTION_WEIGHTS = "6726825d"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One named reference: its file (``url``, ``format``, statistics ``key`` inside it) and its provenance."""
+
+    name: str
+    url: str
+    format: str
+    tool: str
+    dataset: str
+    split: str
+    items: int | None  # samples behind the statistics; None where the publisher does not say
+    resolution: str | None  # of the images the statistics were computed from, e.g. "32x32"
+    embedder: str
+    options: Mapping[str, Any] = field(default_factory=dict)  # embedder options that reproduce it
+    weights: str | None = _INCEPTION_WEIGHTS  # the weights identity in the embedder's id; None: not recorded
+    output: str | None = "pool"  # None: the embedder's default output
+    key: str | None = None  # which statistics of a file holding several (EDM2: "fid", "fd_dinov2")
+    fd_key: str = "fid"  # the name the distance goes by with this embedder
+    sha256: str | None = None  # None: not published, pinned at the first download
+    notes: str = ""
+
+    @property
+    def spec(self) -> WeightsSpec:
+        """The file, as the weights store fetches it."""
+        return WeightsSpec(
+            f"ref:{self.name}", self.url, sha256=self.sha256, pin=self.sha256 is None, kind="reference statistics"
+        )
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What the embedder's config must hold for its statistics to be comparable with these."""
+        return {**self.options, **({"weights": self.weights} if self.weights else {})}
+
+    @property
+    def flags(self) -> str:
+        """The ``frechet compute`` options that reproduce the published numbers."""
+        flags = [f"--embedder {self.embedder}"] + [
+            f"--preprocess {value}" if key == "preprocess" else f"--embedder-option {key}={value}"
+            for key, value in self.options.items()
+        ]
+        return " ".join(flags)
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance fields, JSON-serialisable (what ``frechet refs`` prints)."""
+        return {
+            "name": self.name, "tool": self.tool, "dataset": self.dataset, "split": self.split, "items": self.items,
+            "resolution": self.resolution, "embedder": self.embedder, "options": dict(self.options),
+            "reproduce_with": self.flags,
+            "output": self.output, "format": self.format, "key": self.key, "file": self.spec.file_name,
+            "url": self.url, "sha256": self.sha256, "notes": self.notes,
+        }
+
+
+def _inception(mode: str) -> dict[str, Any]:
+    return {"embedder": "inception", "options": {"preprocess": mode}}
+
+
+# ---------------------------------------------------------------------------------------------------- TTUR
+_TTUR = "http://bioinf.jku.at/research/ttur/ttur_stats"  # as TTUR's README publishes it
+_TTUR_TOOL = "TTUR fid.py (TensorFlow 1.x, Inception 2015-12-05 graph)"
+
+
+def _ttur() -> list[Reference]:
+    table = [  # name, file, dataset, split, items, resolution, notes
+        ("cifar10-train", "fid_stats_cifar10_train.npz", "CIFAR-10", "train", 50_000, "32x32", ""),
+        ("celeba", "fid_stats_celeba.npz", "CelebA (cropped)", "all", 202_599, "64x64", ""),
+        ("lsun-bedroom-train", "fid_stats_lsun_train.npz", "LSUN bedroom", "train", 3_033_042, None, ""),
+        ("svhn-train", "fid_stats_svhn_train.npz", "SVHN", "train", 73_257, "32x32", ""),
+        ("imagenet-train", "fid_stats_imagenet_train.npz", "ImageNet (ILSVRC2012)", "train", 1_281_167, None, ""),
+        ("imagenet-valid", "fid_stats_imagenet_valid.npz", "ImageNet (ILSVRC2012)", "validation", 50_000, None, ""),
+    ]
+    return [
+        Reference(
+            f"ttur-{name}", f"{_TTUR}/{file}", "stats-npz", _TTUR_TOOL, dataset, split, items, resolution,
+            **_inception("tf"),
+            notes=notes or "TTUR: 'calculated on all samples' of the split; the count is the split's size",
+        )
+        for name, file, dataset, split, items, resolution, notes in table
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------- clean-fid
+_CLEAN_FID = "https://www.cs.cmu.edu/~clean-fid/stats"
+_CLEAN_FID_TOOL = "clean-fid (its hosted statistics; URL scheme of clean-fid 0.1.35)"
+#: clean-fid's mode -> frechet's --preprocess that computes the same network input.
+_CLEAN_FID_MODES = {"clean": "clean", "legacy_tensorflow": "tf", "legacy_pytorch": "pytorch-fid"}
+_ALL_MODES = tuple(_CLEAN_FID_MODES)
+
+
+def _clean_fid() -> list[Reference]:
+    table = [  # clean-fid dataset name, dataset, resolutions, split, items, modes (its README's table)
+        ("cifar10", "CIFAR-10", (32,), "train", 50_000, _ALL_MODES),
+        ("cifar10", "CIFAR-10", (32,), "test", 10_000, _ALL_MODES),
+        ("ffhq", "FFHQ", (1024, 256), "trainval", 50_000, _ALL_MODES),
+        ("ffhq", "FFHQ", (1024, 256), "trainval70k", 70_000, _ALL_MODES),
+        ("lsun_church", "LSUN church", (256,), "train", 50_000, _ALL_MODES),
+        ("lsun_church", "LSUN church", (256,), "trainfull", 126_227, ("clean",)),
+        ("lsun_horse", "LSUN horse", (256,), "train", 50_000, _ALL_MODES),
+        ("lsun_horse", "LSUN horse", (256,), "trainfull", 2_000_340, ("clean",)),
+        ("lsun_cat", "LSUN cat", (256,), "train", 50_000, _ALL_MODES),
+        ("lsun_cat", "LSUN cat", (256,), "trainfull", 1_657_264, _ALL_MODES),
+        ("afhq_cat", "AFHQ cat", (512,), "train", 5_153, _ALL_MODES),
+        ("afhq_dog", "AFHQ dog", (512,), "train", 4_739, _ALL_MODES),
+        ("afhq_wild", "AFHQ wild", (512,), "train", 4_738, _ALL_MODES),
+        ("brecahad", "BreCaHAD", (512,), "train", 1_944, _ALL_MODES),
+        ("metfaces", "MetFaces", (1024,), "train", 1_336, _ALL_MODES),
+        ("horse2zebra", "horse2zebra", (256,), "test", 140, _ALL_MODES),
+        ("cat2dog", "cat2dog", (256,), "test", 500, _ALL_MODES),
+    ]
+    references = []
+    for dataset_name, dataset, resolutions, split, items, modes in table:
+        for resolution in resolutions:
+            for mode in modes:
+                file = f"{dataset_name}_{mode}_{split}_{resolution}.npz"
+                name = f"cleanfid-{dataset_name}-{mode}-{split}-{resolution}".replace("_", "-")
+                notes = (
+                    "clean-fid's legacy_tensorflow resizes with a grid_sample emulation of TensorFlow's bilinear "
+                    "resize inside NVIDIA's TorchScript port of the graph"
+                    if mode == "legacy_tensorflow" else ""
+                )
+                references.append(Reference(
+                    name, f"{_CLEAN_FID}/{file}", "stats-npz", _CLEAN_FID_TOOL, dataset, split, items,
+                    f"{resolution}x{resolution}", **_inception(_CLEAN_FID_MODES[mode]), notes=notes,
+                ))
+    return references
+
+
+# ---------------------------------------------------------------------------------------------------- ADM evaluator
+_ADM = "https://openaipublic.blob.core.windows.net/diffusion/jul-2021/ref_batches"
+_ADM_TOOL = "guided-diffusion evaluations/evaluator.py (TensorFlow, classify_image_graph_def.pb)"
+_ADM_NOTES = (
+    "mu/sigma (pool3) and mu_s/sigma_s (sFID) over the whole dataset (count not stated); arr_0 holds 10,000 "
+    "images for precision/recall"
+)
+
+
+def _adm() -> list[Reference]:
+    table = [  # name, path, dataset, resolution
+        ("imagenet64", "imagenet/64/VIRTUAL_imagenet64_labeled.npz", "ImageNet (ILSVRC2012)", "64x64"),
+        ("imagenet128", "imagenet/128/VIRTUAL_imagenet128_labeled.npz", "ImageNet (ILSVRC2012)", "128x128"),
+        ("imagenet256", "imagenet/256/VIRTUAL_imagenet256_labeled.npz", "ImageNet (ILSVRC2012)", "256x256"),
+        ("imagenet512", "imagenet/512/VIRTUAL_imagenet512.npz", "ImageNet (ILSVRC2012)", "512x512"),
+        ("lsun-bedroom256", "lsun/bedroom/VIRTUAL_lsun_bedroom256.npz", "LSUN bedroom", "256x256"),
+        ("lsun-cat256", "lsun/cat/VIRTUAL_lsun_cat256.npz", "LSUN cat", "256x256"),
+        ("lsun-horse256", "lsun/horse/VIRTUAL_lsun_horse256.npz", "LSUN horse", "256x256"),
+    ]
+    return [
+        Reference(
+            f"adm-{name}", f"{_ADM}/{path}", "adm-batch", _ADM_TOOL, dataset, "train", None, resolution,
+            **_inception("tf"), notes=_ADM_NOTES,
+        )
+        for name, path, dataset, resolution in table
+    ]
+
+
+# ---------------------------------------------------------------------------------------------------- EDM and EDM2
+_EDM = "https://nvlabs-fi-cdn.nvidia.com/edm/fid-refs"
+_EDM2 = "https://nvlabs-fi-cdn.nvidia.com/edm2/dataset-refs"
+
+
+def _edm() -> list[Reference]:
+    table = [  # name, file, dataset, items, resolution
+        ("cifar10-32", "cifar10-32x32.npz", "CIFAR-10", 50_000, "32x32"),
+        ("ffhq-64", "ffhq-64x64.npz", "FFHQ", 70_000, "64x64"),
+        ("afhqv2-64", "afhqv2-64x64.npz", "AFHQv2", 15_803, "64x64"),
+        ("imagenet-64", "imagenet-64x64.npz", "ImageNet (ILSVRC2012)", 1_281_167, "64x64"),
+    ]
+    return [
+        Reference(
+            f"edm-{name}", f"{_EDM}/{file}", "stats-npz", "EDM fid.py ref (StyleGAN3's port of the Inception graph)",
+            dataset, "train", items, resolution, **_inception("tf"),
+            notes="the training set EDM trains on (the count is that dataset's size)",
+        )
+        for name, file, dataset, items, resolution in table
+    ]
+
+
+def _edm2() -> list[Reference]:
+    references = []
+    for name, resolution in (("img64", "64x64"), ("img512", "512x512")):
+        common = {
+            "url": f"{_EDM2}/{name}.pkl", "format": "edm2-pkl", "tool": "EDM2 calculate_metrics.py ref",
+            "dataset": "ImageNet (ILSVRC2012), center-crop-dhariwal", "split": "train", "items": 1_281_167,
+            "resolution": resolution,
+        }
+        references.append(Reference(f"edm2-{name}", **common, **_inception("tf"), key="fid"))
+        references.append(Reference(
+            f"edm2-{name}-dinov2", **common, embedder="dinov2-vitl14", options={"preprocess": "edm2"}, weights=None,
+            output=None, key="fd_dinov2", fd_key="fd_dinov2",
+            notes="FD_DINOv2: DINOv2 ViT-L/14 features, torch bicubic antialiased resize to 224, ImageNet scaling",
+        ))
+    return references
+
+
+CATALOGUE: dict[str, Reference] = {ref.name: ref for ref in [*_ttur(), *_clean_fid(), *_adm(), *_edm(), *_edm2()]}
+
+
+# ---------------------------------------------------------------------------------------------------- use
+def is_reference(value: Any) -> bool:
+    """True for a ``ref:NAME`` string."""
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def lookup(name: str) -> Reference:
+    """The catalogue entry for ``NAME`` or ``ref:NAME``; an unknown name suggests the nearest ones."""
+    key = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    if key in CATALOGUE:
+        return CATALOGUE[key]
+    words = [word for word in key.lower().replace("_", "-").split("-") if word]
+    near = [ref for ref in CATALOGUE if all(word in ref for word in words)] or difflib.get_close_matches(
+        key, list(CATALOGUE), n=6, cutoff=0.5
+    )
+    hint = f"; did you mean {', '.join(f'ref:{ref}' for ref in near[:6])}" if near else ""
+    raise ConfigError(f"unknown reference 'ref:{key}'{hint} (`frechet refs` lists them all)")
+
+
+def local_path(reference: Reference, *, progress: bool = True) -> Path:
+    """The reference's file: a verified cached copy, or a verified download (through the weights store)."""
+    return resolve_weights(
+        reference.spec, progress=progress, instead=f"pass the file's path in place of ref:{reference.name}"
+    )
+
+
+def is_cached(reference: Reference) -> bool:
+    """True when the file is in the weights folder (not hashed here)."""
+    return file_status(reference.spec, check=False).path is not None
+
+
+def reference_meta(reference: Reference) -> dict[str, Any]:
+    """The ``meta`` of a reference's statistics: which embedder, configuration and output they match, and where they
+    come from."""
+    meta = {**_embedder_meta(reference), "reference": reference.name, "dataset": f"{reference.dataset} "
+            f"({reference.split})"}
+    if reference.items is not None:
+        meta["n_items"] = reference.items
+    return meta
+
+
+def format_meta(format: str, key: str | None = None) -> dict[str, Any]:
+    """What any file of ``format`` (statistics ``key``) says about its embedder, for formats whose tool always uses
+    the same one (an ADM batch, an EDM2 pickle's entries); empty for formats that do not tell."""
+    for reference in CATALOGUE.values():
+        if reference.format == format and reference.key == key and format != "stats-npz":
+            return _embedder_meta(reference)
+    return {}
+
+
+def key_for_embedder(format: str, embedder_name: str | None) -> str | None:
+    """Which statistics of a multi-statistics ``format`` belong to ``embedder_name`` (EDM2: "fid" for inception,
+    "fd_dinov2" for dinov2-vitl14); None when none does."""
+    keys = [ref.key for ref in CATALOGUE.values() if ref.format == format and ref.embedder == embedder_name]
+    return keys[0] if keys else None
+
+
+def _embedder_meta(reference: Reference) -> dict[str, Any]:
+    meta = {
+        "embedder_name": reference.embedder, "config": reference.config, "fd_key": reference.fd_key,
+        "made_by": reference.tool,
+    }
+    if reference.output is not None:
+        meta["output"] = reference.output
+    return meta
+
+
+def load(reference: Reference, *, progress: bool = True) -> FeatureStats:
+    """The reference's statistics (downloaded if needed), with :func:`reference_meta` as their ``meta``."""
+    path = local_path(reference, progress=progress)
+    stats = FeatureStats.load(path, key=reference.key)
+    stats.meta = {**stats.meta, **reference_meta(reference)}
+    return stats
+
+
+def settings_for(registry: Registry, settings: Settings, inputs: Iterable[Any]) -> Settings:
+    """A run's settings completed from its first ``ref:NAME`` input: the reference's embedder when none is named,
+    its options where the caller gave none, and its output, so the published numbers are reproduced by default."""
+    named = [lookup(value) for value in inputs if is_reference(value)]
+    if not named:
+        return settings
+    reference = named[0]
+    if settings.embedder not in (None, (reference.embedder,)):
+        return settings
+    try:
+        registry.embedder_info(reference.embedder)
+    except ConfigError:
+        raise ConfigError(
+            f"ref:{reference.name} was made with embedder {reference.embedder} ({_options(reference.options)}), "
+            "which is not installed; install the plugin that provides it (`frechet embedders` lists the installed "
+            f"ones), or name another {spell('embedder', '…')} and pass {spell('force')} to compare anyway"
+        ) from None
+    options = {**reference.options, **settings.embedder_options}
+    if settings.embedder is None or options != dict(settings.embedder_options):
+        log.info("ref:%s was computed with embedder %s (%s); this run uses the same", reference.name,
+                 reference.embedder, _options(reference.options))
+    return dataclasses.replace(
+        settings, embedder=(reference.embedder,), embedder_options=options, layer=settings.layer or reference.output
+    )
+
+
+def _options(options: Mapping[str, Any]) -> str:
+    return ", ".join(spell_option(key, value) for key, value in options.items())
+
+
+def spell_option(key: str, value: Any) -> str:
+    """An embedder option as the caller writes it, with the command line's shorthand for the preprocessing mode."""
+    return f"--preprocess {value}" if key == "preprocess" and from_command_line() else spell_embedder_option(key, value)

@@ -1,0 +1,198 @@
+"""Named references (ref:NAME): the catalogue, downloads through FRECHET_MIRROR from a loopback server (checksum
+pinned at the first download, a tampered copy refused, offline reuse), and their use in compute and distance."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import frechet
+from frechet import references
+from frechet.cli import main
+from frechet.distance import frechet_distance
+from frechet.errors import ConfigError, IncompatibleStatsError, WeightsError
+from frechet.plugins import get_registry
+from frechet.settings import Settings
+from frechet.stats import FeatureStats
+from frechet.weights import weights_dir
+
+TTUR_CIFAR = references.lookup("ttur-cifar10-train")
+
+
+def _moments(seed: int, dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.random.default_rng(seed).standard_normal((200, dim)) + seed
+    return rows.mean(0), np.cov(rows, rowvar=False)
+
+
+@pytest.fixture
+def mirror(file_server, monkeypatch):
+    """FRECHET_MIRROR pointing at the loopback server, network allowed; the served folder is ``mirror.folder``."""
+    monkeypatch.setenv("FRECHET_MIRROR", file_server.url)
+    monkeypatch.delenv("FRECHET_OFFLINE")
+    return file_server
+
+
+def _serve_ttur_cifar(folder, seed: int = 0):
+    mu, sigma = _moments(seed)
+    np.savez(folder / TTUR_CIFAR.spec.file_name, mu=mu.astype(np.float32), sigma=sigma.astype(np.float32))
+    return mu, sigma
+
+
+def test_a_reference_is_downloaded_from_the_mirror_pinned_and_then_reused_offline(mirror, monkeypatch):
+    mu, sigma = _serve_ttur_cifar(mirror.folder)
+    stats = frechet.load_stats("ref:ttur-cifar10-train")
+    np.testing.assert_allclose(stats.mean, mu, rtol=1e-6)
+    np.testing.assert_allclose(stats.cov, sigma, rtol=1e-5, atol=1e-6)
+    assert stats.meta["reference"] == "ttur-cifar10-train" and stats.meta["config"]["preprocess"] == "tf"
+    assert mirror.requests == ["/fid_stats_cifar10_train.npz"]
+    pins = json.loads((weights_dir() / "frechet-pins.json").read_text())
+    served = mirror.folder / "fid_stats_cifar10_train.npz"
+    assert pins == {TTUR_CIFAR.url: frechet.weights.file_sha256(served)}
+    monkeypatch.setenv("FRECHET_OFFLINE", "1")
+    served.unlink()
+    assert np.array_equal(frechet.load_stats("ref:ttur-cifar10-train").mean, stats.mean)
+    assert mirror.requests == ["/fid_stats_cifar10_train.npz"]
+
+
+def test_a_tampered_reference_is_refused_and_nothing_is_saved(mirror):
+    _serve_ttur_cifar(mirror.folder)
+    cached = references.local_path(TTUR_CIFAR, progress=False)
+    cached.unlink()
+    _serve_ttur_cifar(mirror.folder, seed=1)  # the host now serves other bytes under the same name
+    with pytest.raises(WeightsError, match="failed its checksum.*recorded at its first download"):
+        frechet.load_stats("ref:ttur-cifar10-train")
+    assert not cached.exists()
+
+
+def test_a_cached_reference_that_changed_is_refused(mirror):
+    _serve_ttur_cifar(mirror.folder)
+    cached = references.local_path(TTUR_CIFAR, progress=False)
+    np.savez(cached, mu=np.zeros(8), sigma=np.eye(8))
+    with pytest.raises(WeightsError, match="checksum mismatch.*recorded when it was first used"):
+        frechet.load_stats("ref:ttur-cifar10-train")
+
+
+def test_offline_a_missing_reference_says_which_file_to_place_where(mirror, monkeypatch):
+    monkeypatch.setenv("FRECHET_OFFLINE", "1")
+    with pytest.raises(WeightsError) as error:
+        frechet.load_stats("ref:ttur-cifar10-train")
+    message = str(error.value)
+    assert str(weights_dir() / "fid_stats_cifar10_train.npz") in message
+    assert "in place of ref:ttur-cifar10-train" in message and mirror.requests == []
+
+
+def test_distance_against_a_reference_is_the_distance_of_its_statistics(mirror, tmp_path, capsys):
+    ref_mu, ref_sigma = _serve_ttur_cifar(mirror.folder)
+    mu, sigma = _moments(5)
+    meta = {"embedder": "inception(preprocess=tf,weights=6726825d)", "embedder_name": "inception",
+            "config": {"preprocess": "tf", "weights": "6726825d"}, "output": "pool", "fd_key": "fid"}
+    FeatureStats.from_moments(mu, sigma, 200, meta=meta).save(tmp_path / "mine.npz")
+    assert main(["distance", "ref:ttur-cifar10-train", str(tmp_path / "mine.npz"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    expected = frechet_distance(FeatureStats.load(mirror.folder / "fid_stats_cifar10_train.npz"),
+                                FeatureStats.from_moments(mu, sigma))
+    assert result["fid"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_statistics_of_another_preprocessing_mode_are_refused_against_a_reference(mirror, tmp_path):
+    _serve_ttur_cifar(mirror.folder)
+    mu, sigma = _moments(5)
+    meta = {"embedder": "inception(preprocess=clean,weights=6726825d)", "embedder_name": "inception",
+            "config": {"preprocess": "clean", "weights": "6726825d"}, "output": "pool"}
+    FeatureStats.from_moments(mu, sigma, 200, meta=meta).save(tmp_path / "clean.npz")
+    with pytest.raises(IncompatibleStatsError, match="preprocess=clean.*preprocess=tf"):
+        frechet.fd("ref:ttur-cifar10-train", tmp_path / "clean.npz")
+    assert frechet.fd("ref:ttur-cifar10-train", tmp_path / "clean.npz", force=True)["fd"] > 0
+
+
+def test_a_run_against_a_reference_uses_its_embedder_and_mode_unless_told_otherwise():
+    registry = get_registry()
+    chosen = references.settings_for(registry, Settings(), ["ref:cleanfid-cifar10-clean-train-32", "fake/"])
+    assert (chosen.embedder, chosen.embedder_options, chosen.layer) == (("inception",), {"preprocess": "clean"}, "pool")
+    told = references.settings_for(
+        registry, Settings(embedder="inception", embedder_options={"preprocess": "tf"}), ["ref:ttur-celeba"]
+    )
+    assert told.embedder_options == {"preprocess": "tf"}
+
+
+def test_a_run_in_another_mode_than_the_references_names_the_flag_that_reproduces_it(mirror, tmp_path):
+    _serve_ttur_cifar(mirror.folder)
+    images = np.zeros((3, 8, 8, 3), dtype=np.uint8)
+    with pytest.raises(IncompatibleStatsError, match=r"pass embedder_options=\{'preprocess': 'tf'\} to reproduce"):
+        frechet.compute("ref:ttur-cifar10-train", images, embedder_options={"preprocess": "clean"}, progress=False)
+
+
+def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
+    fid, dino = _moments(0), _moments(1, dim=4)
+    payload = {"num_images": 200, "fid": {"mu": fid[0], "sigma": fid[1]},
+               "fd_dinov2": {"mu": dino[0], "sigma": dino[1]}}
+    (mirror.folder / "img512.pkl").write_bytes(pickle.dumps(payload))
+    stats = frechet.load_stats("ref:edm2-img512")
+    assert stats.n == 200 and np.array_equal(stats.mean, fid[0]) and stats.meta["config"]["preprocess"] == "tf"
+    dinov2 = frechet.load_stats("ref:edm2-img512-dinov2")
+    assert np.array_equal(dinov2.mean, dino[0]) and dinov2.meta["embedder_name"] == "dinov2-vitl14"
+    assert mirror.requests == ["/img512.pkl"]
+
+
+def test_a_reference_whose_embedder_is_not_installed_says_so():
+    message = r"dinov2-vitl14 \(embedder_options=\{'preprocess': 'edm2'\}\).*not installed"
+    with pytest.raises(ConfigError, match=message):
+        references.settings_for(get_registry(), Settings(), ["ref:edm2-img512-dinov2", "fake/"])
+
+
+def test_an_unknown_reference_suggests_names():
+    with pytest.raises(ConfigError, match="unknown reference 'ref:cifar10-train'; did you mean .*ttur-cifar10-train"):
+        references.lookup("ref:cifar10-train")
+
+
+def test_the_catalogue_covers_the_peers_references_with_their_provenance():
+    names = set(references.CATALOGUE)
+    assert {"ttur-cifar10-train", "ttur-celeba", "ttur-lsun-bedroom-train", "ttur-imagenet-train",
+            "ttur-imagenet-valid"} <= names
+    assert {f"adm-imagenet{size}" for size in (64, 128, 256, 512)} | {"adm-lsun-bedroom256"} <= names
+    assert {"edm2-img64", "edm2-img512", "edm2-img64-dinov2", "edm2-img512-dinov2"} <= names
+    clean = [ref for ref in references.CATALOGUE.values() if ref.name.startswith("cleanfid-")]
+    assert {ref.options["preprocess"] for ref in clean} == {"clean", "tf", "pytorch-fid"}
+    for ref in references.CATALOGUE.values():
+        assert ref.format in references.FORMATS and ref.spec.pin and ref.url.startswith("http")
+    # clean-fid's URL scheme: {name}_{mode}_{split}_{res}.npz
+    assert references.lookup("cleanfid-ffhq-legacy-tensorflow-trainval70k-256").url.endswith(
+        "/ffhq_legacy_tensorflow_trainval70k_256.npz"
+    )
+
+
+def test_frechet_refs_lists_each_reference_with_the_flags_that_reproduce_it(capsys):
+    assert main(["refs", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["references"]
+    assert len(rows) == len(references.CATALOGUE)
+    row = next(row for row in rows if row["name"] == "cleanfid-cifar10-legacy-pytorch-train-32")
+    assert row["reproduce_with"] == "--embedder inception --preprocess pytorch-fid" and row["items"] == 50_000
+    assert main(["refs", "adm-imagenet256"]) == 0
+    assert "VIRTUAL_imagenet256_labeled.npz" in capsys.readouterr().out
+
+
+def test_the_references_page_lists_every_name_in_the_catalogue():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "references.md").read_text()
+    assert [name for name in references.CATALOGUE if f"`ref:{name}`" not in page] == []
+
+
+def test_a_scorer_takes_a_reference_by_name(mirror):
+    _serve_ttur_cifar(mirror.folder)
+    fake = np.random.default_rng(3).standard_normal((50, 8))
+    scorer = frechet.Scorer(reference="ref:ttur-cifar10-train", embedder="features", force=True)
+    scorer.update(fake)
+    expected = frechet_distance(FeatureStats.load(mirror.folder / "fid_stats_cifar10_train.npz"),
+                                FeatureStats.from_features(fake))
+    assert scorer.compute()["fd"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_frechet_stats_converts_a_reference_to_a_statistics_file_with_its_provenance(mirror, tmp_path):
+    mu, sigma = _serve_ttur_cifar(mirror.folder)
+    assert main(["stats", "ref:ttur-cifar10-train", "-o", str(tmp_path / "cifar.npz")]) == 0
+    saved = FeatureStats.load(tmp_path / "cifar.npz")
+    np.testing.assert_allclose(saved.mean, mu, rtol=1e-6)
+    assert saved.meta["reference"] == "ttur-cifar10-train" and saved.meta["config"]["preprocess"] == "tf"
