@@ -42,18 +42,18 @@ ENCODEC_48K = WeightsSpec(
     description="EnCodec 48 kHz (Défossez et al. 2022), the non-causal stereo codec; only its encoder is used",
 )
 
-# LAION-CLAP publishes no checksums for its checkpoints (neither the Hugging Face repository's model card nor
-# laion_clap's or fadtk's code name one): the sha256 of the first copy used is pinned.
+# LAION-CLAP publishes no checksums for its checkpoints (neither laion_clap's nor fadtk's code, nor the model card
+# of the Hugging Face repository, name one): the sha256 of the first copy used is pinned.
 CLAP_LAION_AUDIO = WeightsSpec(
     "clap-laion-audio",
     "https://huggingface.co/lukewys/laion_clap/resolve/main/630k-audioset-best.pt",
-    sha256="PIN",
+    pin=True,
     description="LAION-CLAP trained on LAION-Audio-630K and AudioSet, HTSAT-tiny audio tower (Wu et al. 2023)",
 )
 CLAP_LAION_MUSIC = WeightsSpec(
     "clap-laion-music",
     "https://huggingface.co/lukewys/laion_clap/resolve/main/music_audioset_epoch_15_esc_90.14.pt",
-    sha256="PIN",
+    pin=True,
     description="LAION-CLAP trained on music and AudioSet, HTSAT-base audio tower (ESC-50 accuracy 90.14 %)",
 )
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import json
+import shutil
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -9,11 +15,15 @@ import torch
 import clap_random_weights
 import frechet
 from frechet.errors import ConfigError, WeightsError
+from frechet.io import file_sha256
+from frechet.weights import weights_dir
 from frechet_audio import AudioClips
+from frechet_audio.checkpoints import CLAP_LAION_AUDIO
 from frechet_audio.clap import ClapLaionAudioEmbedder, ClapLaionMusicEmbedder, windows
 from frechet_audio.clips import ArrayClip
 from frechet_audio.fadtk import fadtk_windows, int16_round_trip
 from frechet_audio.files import FileClip
+from frechet_audio.resample import RESAMPLER
 
 
 def _embed(embedder, clip) -> np.ndarray:
@@ -108,3 +118,25 @@ def test_chains_differ_beyond_the_parity_tolerance_when_resampling(clap_weights,
         moved[key] = np.abs(_embed(fadtk, clip) - _embed(own, clip)).max()
     assert moved["eval/noise_quiet"] > 1e-3
     assert moved["eval48k/noise_quiet"] == 0
+
+
+def test_the_canonical_checkpoint_is_downloaded_pinned_and_named_like_a_local_copy(clap_weights, monkeypatch):
+    """No checksum is published: the first copy's sha256 is recorded; the id names it as it names the same file
+    given with weights=, so statistics made either way compare."""
+    folder = clap_weights.parent / "mirror"
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(clap_weights, folder / "630k-audioset-best.pt")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    monkeypatch.delenv("FRECHET_OFFLINE", raising=False)
+    monkeypatch.setenv("FRECHET_MIRROR", f"http://127.0.0.1:{httpd.server_address[1]}")
+    try:
+        downloaded = ClapLaionAudioEmbedder(chain="frechet")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    digest = file_sha256(clap_weights)
+    assert json.loads((weights_dir() / "frechet-pins.json").read_text()) == {CLAP_LAION_AUDIO.url: digest}
+    local = ClapLaionAudioEmbedder(chain="frechet", weights=str(clap_weights))
+    assert downloaded.id() == local.id() == f"clap-laion-audio(chain={RESAMPLER},float16=False,weights={digest[:8]})"

@@ -186,6 +186,18 @@ def test_a_file_without_a_published_checksum_is_pinned_at_first_download(server,
     assert resolve_weights(spec, progress=False).read_bytes() == PAYLOAD  # a fresh download matches the pin
 
 
+def test_a_pinned_file_is_named_in_embedder_ids_by_its_recorded_sha256(server, online, tmp_path):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), filename="demo.bin", pin=True)
+    with pytest.raises(ValueError, match="published or pinned checksum"):
+        weights_identity(spec)  # not pinned before its first use
+    resolve_weights(spec, progress=False)
+    copy = tmp_path / "copy.bin"
+    copy.write_bytes(PAYLOAD)
+    assert weights_identity(spec) == weights_identity(spec, copy) == DIGEST[:8]
+    (tmp_path / "own.bin").write_bytes(b"fine-tuned")
+    assert weights_identity(spec, tmp_path / "own.bin").startswith("sha256:")
+
+
 def test_a_later_download_that_differs_from_the_pin_is_refused(server, online):
     weights_dir().mkdir(parents=True)
     (weights_dir() / "frechet-pins.json").write_text(json.dumps({_url(server, "/good.bin"): "0" * 64}))
