@@ -3,7 +3,8 @@ files.
 
     python bench/audio.py --peer-python $(../shared/refenv.sh audio) --torchvggish-hub /tmp/torchvggish-hub \
         [--clips 12] [--seconds 8] [--rounds 2] [--out bench/results/audio.md]
-    python bench/audio.py --fadtk-python $(../shared/refenv.sh fadtk) [--out bench/results/audio_fadtk.md]
+    python bench/audio.py --fadtk-python $(../shared/refenv.sh fadtk) [--models encodec-24k,…] \
+        [--out bench/results/audio_fadtk.md]
 
 Two folders of generated clips (16 kHz mono; 44.1 kHz stereo, which both tools resample to 16 kHz: frechet with
 scipy's resample_poly, frechet-audio-distance with resampy) are embedded with VGGish and PANN CNN14, both tools using
@@ -12,10 +13,11 @@ their values). Timed: decoding, mixing down, resampling, front end and network, 
 not timed: loading the model. frechet-audio-distance runs as a subprocess in its own environment and times itself
 the same way. The rounds alternate between the tools and each time is the best of them, so background load hits both.
 
-With ``--fadtk-python`` the fadtk backbones (EnCodec 24 and 48 kHz) are timed against fadtk 1.1.0 instead: frechet
-in its fadtk chain (the default, which reproduces fadtk's numbers), fadtk through the per-file path its command line
-takes (``FrechetAudioDistance.cache_embedding_file``: convert to a 16-bit file, read it back, embed, save float16
-embeddings), in one process, both with the same random weights.
+With ``--fadtk-python`` the fadtk backbones (EnCodec 24 and 48 kHz, LAION-CLAP audio and music, or those named by
+``--models``) are timed against fadtk 1.1.0 instead: frechet in its fadtk chain (the default, which reproduces
+fadtk's numbers), fadtk through the per-file path its command line takes (``FrechetAudioDistance.cache_embedding_file``:
+convert to a 16-bit file, read it back, embed, save float16 embeddings), in one process, both with the same random
+weights (for LAION-CLAP, fadtk reads frechet's checkpoint file completed with its model's text branch).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ sys.path.insert(0, str(ROOT / "tests" / "audio"))
 CORPORA = {"16 kHz mono": (16000, 1), "44.1 kHz stereo": (44100, 2)}
 EMBEDDERS = ("vggish", "pann")
 #: frechet embedder -> fadtk model name, for the --fadtk-python comparison.
-FADTK_MODELS = {"encodec-24k": "encodec-emb", "encodec-48k": "encodec-emb-48k"}
+FADTK_MODELS = {"encodec-24k": "encodec-emb", "encodec-48k": "encodec-emb-48k",
+                "clap-laion-audio": "clap-laion-audio", "clap-laion-music": "clap-laion-music"}
 
 
 def write_inputs(folder: Path, clips: int, seconds: float) -> dict[str, Path]:
@@ -134,16 +137,22 @@ def _peer_main(request: str) -> None:
     print(json.dumps(times))
 
 
-def write_fadtk_weights(work: Path) -> dict[str, Path]:
-    """Random EnCodec encoder weights in the official layout, one file per frechet embedder."""
+def write_fadtk_weights(work: Path, models: list[str]) -> dict[str, Path]:
+    """Random weights in the official layouts, one file per frechet embedder: EnCodec's encoder, LAION-CLAP's
+    full-size audio tower (HTSAT-tiny for audio, HTSAT-base for music)."""
     import torch
 
     import audio_random_weights
+    import clap_random_weights
 
     paths = {}
-    for name in FADTK_MODELS:
+    for name in models:
         paths[name] = work / f"{name}-random.th"
-        torch.save(audio_random_weights.encodec_encoder_state(name.split("-")[1]), paths[name])
+        if name.startswith("clap-"):
+            geometry = clap_random_weights.TINY if name == "clap-laion-audio" else clap_random_weights.BASE
+            torch.save(clap_random_weights.checkpoint(geometry), paths[name])
+        else:
+            torch.save(audio_random_weights.encodec_encoder_state(name.split("-")[1]), paths[name])
     return paths
 
 
@@ -158,7 +167,7 @@ def time_frechet_fadtk(folders: dict[str, Path], weights: dict[str, Path]) -> di
     torch.set_num_threads(os.cpu_count() or 1)
     registry = get_registry()
     times = {}
-    for name in FADTK_MODELS:
+    for name in weights:
         embedder = registry.create_embedder(name, weights=str(weights[name]))
         warm_up = registry.open_source(sorted(next(iter(folders.values())).glob("*.wav"))[0], "audio")
         embed(warm_up, [Task(embedder, {"embedding": {"stats"}})], Settings(progress=False))
@@ -189,27 +198,38 @@ def _fadtk_main(request: str) -> None:
     import shutil
 
     import torch
+
+    import clap_peer
+
+    arguments = json.loads(request)
+    checkpoints = clap_peer.offline_fadtk(Path(tempfile.mkdtemp(dir=arguments["work"])))
     from encodec import EncodecModel
     from fadtk.fad import FrechetAudioDistance
-    from fadtk.model_loader import EncodecEmbModel
+    from fadtk.model_loader import CLAPLaionModel, EncodecEmbModel
 
     logging.disable(logging.INFO)
-    arguments = json.loads(request)
     torch.set_num_threads(os.cpu_count() or 1)
     variants = {"encodec-24k": "24k", "encodec-48k": "48k"}
     times = {}
-    for name, fadtk_name in FADTK_MODELS.items():
-        def pretrained(checkpoint_name: str, repository=None, _name=name):
+    for name, weights in arguments["weights"].items():
+        def pretrained(checkpoint_name: str, repository=None, _weights=weights):
             """The encodec package's checkpoint loader, answering with a fresh model's tensors and our encoder."""
             build = EncodecModel.encodec_model_24khz if "24khz" in checkpoint_name else EncodecModel.encodec_model_48khz
             state = build(pretrained=False).state_dict()
-            state.update(torch.load(arguments["weights"][_name]))
+            state.update(torch.load(_weights))
             return state
 
-        EncodecModel._get_pretrained = staticmethod(pretrained)
-        model = EncodecEmbModel(variants[name])
+        if name.startswith("clap-"):
+            kind = name.rsplit("-", 1)[1]
+            file = "630k-audioset-best.pt" if kind == "audio" else "music_audioset_epoch_15_esc_90.14.pt"
+            clap_peer.complete_checkpoint(checkpoints / file, Path(weights), "HTSAT-tiny" if kind == "audio"
+                                          else "HTSAT-base")
+            model = CLAPLaionModel(kind)
+        else:
+            EncodecModel._get_pretrained = staticmethod(pretrained)
+            model = EncodecEmbModel(variants[name])
         model.load_model()
-        assert model.name == fadtk_name
+        assert model.name == FADTK_MODELS[name]
         fad = FrechetAudioDistance(model, audio_load_worker=1, load_model=False)
         warm_up = Path(tempfile.mkdtemp(dir=arguments["work"]))
         shutil.copy(sorted(Path(next(iter(arguments["folders"].values()))).glob("*.wav"))[0], warm_up)
@@ -230,6 +250,7 @@ def main() -> None:
     parser.add_argument("--peer-python", help="python of the frechet-audio-distance env (../shared/refenv.sh audio)")
     parser.add_argument("--torchvggish-hub", type=Path, help="unpacked harritaylor/torchvggish repo")
     parser.add_argument("--fadtk-python", help="python of the fadtk env (../shared/refenv.sh fadtk): its backbones")
+    parser.add_argument("--models", default=",".join(FADTK_MODELS), help="fadtk backbones to time (comma-separated)")
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
@@ -240,7 +261,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="frechet-bench-audio-"))
     folders = write_inputs(work, args.clips, args.seconds)
     if args.fadtk_python:
-        weights = write_fadtk_weights(work)
+        models = args.models.split(",")
+        if not set(models) <= set(FADTK_MODELS):
+            parser.error(f"--models: choose from {', '.join(FADTK_MODELS)}")
+        weights = write_fadtk_weights(work, models)
         tools = {"frechet": lambda: time_frechet_fadtk(folders, weights),
                  "peer": lambda: time_fadtk(args.fadtk_python, folders, weights, work)}
         peer_name, out = "fadtk 1.1.0", args.out or ROOT / "bench" / "results" / "audio_fadtk.md"

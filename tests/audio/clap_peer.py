@@ -99,6 +99,23 @@ def write_checkpoint(path: Path, amodel: str, geometry: tuple) -> str:
     return weights.state_digest(weights.learned_state(geometry))
 
 
+def complete_checkpoint(path: Path, source: Path, amodel: str) -> None:
+    """Save at ``path`` the LAION-CLAP checkpoint ``source`` (its audio tower as frechet wrote it) completed with the
+    text branch of the peer's model for ``amodel``, which laion_clap's strict loading needs."""
+    import torch
+
+    factory, _, _ = _peer_modules()
+    model, _ = factory.create_model(amodel, "roberta", precision="fp32", device="cpu", enable_fusion=False)
+    audio = ("audio_branch.", "audio_projection.")
+    checkpoint = torch.load(source, weights_only=True)
+    text = {f"module.{key}": value for key, value in model.state_dict().items() if not key.startswith(audio)}
+    text["module.text_branch.embeddings.position_ids"] = torch.arange(514)[None]
+    checkpoint["state_dict"] = {**{key: value for key, value in checkpoint["state_dict"].items()
+                                   if key[len("module."):].startswith(audio)}, **text}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint, path)
+
+
 def _peer_modules():
     """laion_clap's factory, htsat and model modules as CLAP_Module uses them: laion_clap puts its own folder on
     sys.path and imports them as the top-level package ``clap_module`` (a second copy beside
