@@ -160,8 +160,11 @@ class ClapLaionEmbedder(Embedder):
         return {"embedding": torch.cat(rows).to(embeddings.device)}
 
     def config(self) -> dict[str, Any]:
-        config = {"weights": self._weights_id, "chain": FADTK_CHAIN if self.chain == "fadtk" else RESAMPLER}
-        config["float16"] = self.float16
+        config: dict[str, Any] = {"weights": self._weights_id, "float16": self.float16}
+        if self.chain == "fadtk":
+            config["chain"] = FADTK_CHAIN
+        else:
+            config.update(chain="frechet", resampler=RESAMPLER)
         return config
 
 

@@ -139,4 +139,4 @@ def test_the_canonical_checkpoint_is_downloaded_pinned_and_named_like_a_local_co
     digest = file_sha256(clap_weights)
     assert json.loads((weights_dir() / "frechet-pins.json").read_text()) == {CLAP_LAION_AUDIO.url: digest}
     local = ClapLaionAudioEmbedder(chain="frechet", weights=str(clap_weights))
-    assert downloaded.id() == local.id() == f"clap-laion-audio(chain={RESAMPLER},float16=False,weights={digest[:8]})"
+    assert downloaded.id() == local.id() == f"clap-laion-audio(chain=frechet,float16=False,resampler={RESAMPLER},weights={digest[:8]})"
