@@ -18,9 +18,11 @@ from frechet.metrics.fd import FrechetDistanceMetric
 from frechet.metrics.fd_infinity import FDInfinityMetric, ISInfinityMetric
 from frechet.metrics.inception_score import InceptionScoreMetric
 from frechet.metrics.kid import KernelInceptionDistanceMetric
+from frechet.metrics.mind import MINDMetric
 from frechet.metrics.mmd import MMDMetric
 from frechet.metrics.prdc import PRDCMetric
 from frechet.metrics.precision_recall import PrecisionRecallMetric
+from frechet.metrics.vendi import VendiMetric
 
 
 @hookimpl
@@ -89,7 +91,8 @@ def frechet_register_metrics(register: Any) -> None:
     register(
         "fd-ci",
         FDBootstrapMetric,
-        description="bootstrap percentile interval for FD (fd_ci_low, fd_ci_high)",
+        description="interval for the population FD, bias-corrected by half-sampling (fd_ci_low, fd_ci_high, "
+        "fd_ci_corrected)",
     )
     register(
         "mmd",
@@ -101,4 +104,14 @@ def frechet_register_metrics(register: Any) -> None:
         ISInfinityMetric,
         description="Inception Score extrapolated to infinitely many samples (is_inf, is_inf_r2)",
         aliases=("isc-inf",),
+    )
+    register(
+        "mind",
+        MINDMetric,
+        description="Monge Inception Distance: 3·d × sliced squared 2-Wasserstein over 1000 random directions (mind)",
+    )
+    register(
+        "vendi",
+        VendiMetric,
+        description="Vendi score: effective number of distinct samples, cosine kernel (vendi, vendi_real)",
     )

@@ -9,7 +9,6 @@ gathered in item order on rank 0. Several embedders share one decode of each ite
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from frechet import distributed
 from frechet.cache import FeatureCache, Shard, serves
@@ -28,6 +26,7 @@ from frechet.errors import ConfigError, FrechetError, InputError, PluginError, o
 from frechet.loading import Batch, open_batches
 from frechet.metrics.base import Side
 from frechet.precision import autocast
+from frechet.progress import Progress
 from frechet.settings import Settings
 from frechet.sources import Source
 from frechet.stats import FeatureStats
@@ -65,9 +64,9 @@ def embed(source: Source, tasks: Sequence[Task], settings: Settings, *, cache: F
     kept = [{output: [] for output, kinds in task.needs.items() if "features" in kinds} for task in tasks]
     skipped: list[list[tuple[int, str]]] = [[] for _ in tasks]
     n_good = [0] * len(tasks)
-    show = (settings.progress if settings.progress is not None else sys.stderr.isatty()) and world.is_main
     items = sum(ranges[shard][1] - ranges[shard][0] for shard in mine)
-    with tqdm(total=items, desc=source.label, unit="item", disable=not show, file=sys.stderr) as bar, \
+    show = settings.progress if world.is_main else False
+    with Progress(items, source.label, unit="item", show=show) as bar, \
             _ShardWriter(cache, source.label) as writer:
         for shard in mine:
             span = ranges[shard]
@@ -125,7 +124,7 @@ def _embed_shard(
     positions: Sequence[int],
     settings: Settings,
     span: tuple[int, int],
-    bar: tqdm | None,
+    bar: Progress | None,
 ) -> dict[int, Shard]:
     """Embed the items ``span`` = (start, stop) from ``batches`` for the tasks at ``positions``: statistics of every
     output each keeps, rows where it says so."""

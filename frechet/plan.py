@@ -61,6 +61,15 @@ def side_needs(metrics: Sequence[Metric], context: MetricContext) -> dict[str, d
     return needs
 
 
+def check_sizes(
+    metrics: Sequence[Metric], sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool
+) -> None:
+    """Let each metric refuse the sides' item counts before anything is embedded (``exact`` False: an item may yield
+    several examples, so the counts are lower bounds and metrics only warn)."""
+    for metric in metrics:
+        metric.check_sizes(sizes, context, exact=exact)
+
+
 def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricContext, world: World) -> dict[str, Any]:
     """The metrics' values, computed on rank 0 (which holds gathered features) and sent to every rank."""
     values: dict[str, Any] = {}

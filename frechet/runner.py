@@ -22,11 +22,12 @@ from frechet.embedder import Embedder
 from frechet.embedding import Task, embed
 from frechet.errors import ConfigError, InputError, OutputError
 from frechet.features import is_feature_input
-from frechet.io import check_outputs_apart
+from frechet.io import check_output_files, check_outputs_apart
 from frechet.loading import prepare_allocator
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.plan import (
     Result,
+    check_sizes,
     chosen_metrics,
     merge_results,
     metric_options,
@@ -78,19 +79,21 @@ def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Res
     settings = settings_for(registry, settings, inputs.values())
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
     runs = [plan_run(embedder, settings, metrics, options) for embedder in embedders]
+    sources = {
+        label: source_with_stored_stats(registry, value, embedders[0].domain, progress=settings.progress is not False)
+        if is_stats_input(value) else registry.open_source(value, embedders[0].domain)
+        for label, value in inputs.items()
+    }
+    sizes = {label: len(source) if source is not None else None for label, source in sources.items()}
+    for run in runs:  # before anything is embedded
+        check_sizes(metrics, sizes, run.context, exact=not run.embedder.multiple_examples)
     cache = feature_cache(inputs.values(), embedders, settings)
     sides: dict[str, list[Side]] = {}
     for label, value in inputs.items():
-        source = None
-        if is_stats_input(value):
-            source = source_with_stored_stats(
-                registry, value, embedders[0].domain, progress=settings.progress is not False
-            )
-            if source is None:
-                sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
-                continue
-        sides[label] = embed_side(source or registry.open_source(value, embedders[0].domain),
-                                  [(run.embedder, run.needs[label]) for run in runs], settings,
+        if sources[label] is None:  # statistics only
+            sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
+            continue
+        sides[label] = embed_side(sources[label], [(run.embedder, run.needs[label]) for run in runs], settings,
                                   cache=cache if isinstance(value, (str, Path)) else None)
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
@@ -223,7 +226,7 @@ def plan_run(embedder: Embedder, settings: Settings, metrics: Sequence[Metric], 
     output = _chosen_output(embedder, settings.layer)
     context = MetricContext(
         output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs), options, settings.seed,
-        str(embedder.device),
+        str(embedder.device), progress=settings.progress,
     )
     return EmbedderRun(embedder, output, context, side_needs(metrics, context))
 
@@ -285,7 +288,7 @@ def _compare_statistics(
     context = MetricContext(
         meta.get("output") or fake.get("output") or "", meta.get("embedder_name", ""),
         real.get("embedder") or fake.get("embedder", ""), real.get("fd_key") or fake.get("fd_key"),
-        options=options, seed=settings.seed,
+        options=options, seed=settings.seed, progress=settings.progress,
     )
     for side in sides.values():
         side.stats = {context.output: next(iter(side.stats.values()))}
@@ -316,6 +319,7 @@ def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise InputError(f"{path}: no such file or folder")
+    check_output_files(outputs)
     check_outputs_apart(outputs, paths)
 
 

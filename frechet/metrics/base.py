@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,8 +10,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from frechet.errors import InputError
+from frechet.errors import ConfigError, InputError
 from frechet.stats import FeatureStats
+
+log = logging.getLogger("frechet")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class MetricContext:
     options: Mapping[str, Any] = field(default_factory=dict)
     seed: int = 2020
     device: str | None = None
+    progress: bool | None = None
 
 
 class Metric(ABC):
@@ -84,3 +88,18 @@ class Metric(ABC):
     @abstractmethod
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         """The metric's values as flat lower-case keys (e.g. {"kid": …, "kid_std": …})."""
+
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        """Called before anything is embedded with the item count of each side ("real", "fake"; None: unknown).
+
+        Raise a :class:`~frechet.errors.ConfigError` naming the option to change when the counts cannot work; with
+        ``exact`` False an item may yield several examples (the counts are lower bounds), so only warn then
+        (:func:`too_few`). The default accepts any count.
+        """
+
+
+def too_few(message: str, *, exact: bool) -> None:
+    """Refuse (ConfigError) a sample count that cannot work, or, when counts are only lower bounds, warn."""
+    if exact:
+        raise ConfigError(message)
+    log.warning("%s (if each item yields one example)", message)

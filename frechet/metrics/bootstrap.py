@@ -1,20 +1,30 @@
-"""Bootstrap percentile interval for the Fréchet distance, from resampled per-chunk statistics (no re-embedding).
+"""Confidence interval for the population Fréchet distance: half-samples of per-chunk statistics, bias-corrected.
 
-Each side's features are shuffled (seeded) into ``chunks`` equal groups, and each group's count, mean and centred
-second moment Σ(x − x̄)(x − x̄)ᵀ are kept. A bootstrap replicate draws multinomial weights over the groups (a
-bootstrap of i.i.d. blocks), merges the weighted group statistics exactly (Chan et al.) into a mean and covariance,
-and evaluates the FD; the interval is the ((1 − c)/2, (1 + c)/2) percentiles of ``resamples`` replicates. A side
-given only as statistics (a saved ``.npz``) is held fixed and contributes no sampling error.
+FD computed from N samples is biased upward, E FD_N ≈ FD + a/N, and at N a few times d the bias is many standard
+deviations (a percentile bootstrap interval then misses both the population FD and the estimate). Each side's rows
+are shuffled (seeded) into ``chunks`` groups whose count, mean and centred second moment Σ(x − x̄)(x − x̄)ᵀ are kept.
+A replicate takes half of each resampled side's groups (⌊chunks/2⌋, without replacement), merges them exactly (Chan
+et al.) and evaluates FD_half, whose bias is about twice FD_N's. With r = N/m (about 2) the size ratio,
+
+    bias     b̂ = (mean FD_half − FD_N) / (r − 1)
+    FD_bc       = FD_N − b̂                                   (the two-point 1/N extrapolation of FD∞ at N and N/2)
+    spread   FD_half − mean FD_half, scaled by 1/√(r − 1)      (half-sampling's finite-population correction)
+
+and the interval is FD_bc minus the spread's ((1 + c)/2, (1 − c)/2) quantiles: an interval for the population FD.
+When the bias exceeds the spread, that window would exclude FD_N: it is then moved to the c-wide window of the
+spread's quantiles that ends at FD_N, so the interval always holds the estimate and keeps level c. The low end is
+clamped at 0. A side given only as statistics (a saved ``.npz``) is held fixed: it counts as the population.
 
 Cost: one pass over the features (as for the statistics), then per replicate O(chunks · d²) to merge and one FD
 evaluation (a d × d eigenproblem, about 1.7 s at d = 2048 on two CPU cores); memory: chunks · d² float32 values
 per resampled side (0.8 GiB at d = 2048 with 50 chunks). The moments are stored in float32 and summed in float64.
-With 50 blocks the interval's width itself varies by about ±10 % (a bootstrap of 50 items), and like any
-percentile interval it does not correct FD's O(1/N) bias: use fd-inf for that.
+Measured coverage: docs/metrics.md and bench/results/fd_ci_coverage.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,15 +32,19 @@ import numpy as np
 from frechet.distance import FrechetReference, frechet_distance
 from frechet.errors import InputError
 from frechet.metrics._options import real_number, whole_number
-from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
+from frechet.progress import track
 from frechet.stats import FeatureStats
 
-#: 200 resamples put the 95 % endpoints within about a tenth of the half-width, as precise as 50 blocks allow.
+#: 200 half-samples put the 95 % endpoints within about a tenth of the half-width, as precise as 50 groups allow.
 RESAMPLES = 200
 CONFIDENCE = 0.95
 CHUNKS = 50
+#: A half-sample needs at least 2 rows for a covariance.
+MIN_ROWS = 4
 #: Size of the float64 working copy of group moments while merging.
 _GROUP_BYTES = 64 * 2**20
+_STATS_BLOCK_ROWS = 4096
 
 
 class ChunkMoments:
@@ -38,8 +52,8 @@ class ChunkMoments:
 
     def __init__(self, features: np.ndarray, chunks: int, rng: np.random.Generator) -> None:
         features = np.asarray(features)
-        if features.ndim != 2 or features.shape[0] < 2:
-            raise InputError(f"bootstrap: features must be (samples ≥ 2, dims), got shape {features.shape}")
+        if features.ndim != 2 or features.shape[0] < MIN_ROWS:
+            raise InputError(f"FD interval: features must be (samples ≥ {MIN_ROWS}, dims), got shape {features.shape}")
         groups = np.array_split(rng.permutation(features.shape[0]), min(chunks, features.shape[0]))
         dim = features.shape[1]
         self.counts = np.array([len(group) for group in groups], dtype=np.float64)
@@ -66,11 +80,62 @@ class ChunkMoments:
         pooled = second + (deviations.T * counts) @ deviations
         return mean, pooled / (n - 1)
 
+    def half(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+        """Mean and covariance of a random half of the groups, and the size ratio N / m of the whole to the half."""
+        weights = np.zeros(len(self))
+        weights[rng.choice(len(self), len(self) // 2, replace=False)] = 1.0
+        mean, cov = self.resample(weights)
+        return mean, cov, float(self.counts.sum() / (weights @ self.counts))
+
     def __len__(self) -> int:
         return len(self.counts)
 
 
-def fd_bootstrap(
+@dataclass(frozen=True)
+class FDInterval:
+    """An interval for the population FD at level ``confidence``, the plain FD and its bias-corrected value."""
+
+    low: float
+    high: float
+    fd: float
+    corrected: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class HalfSamples:
+    """The plain FD, the FD of each half-sample replicate, and the size ratio r = N / m of whole to half."""
+
+    fd: float
+    values: np.ndarray
+    ratio: float
+
+    @property
+    def bias(self) -> float:
+        """Estimated upward bias of the plain FD, (mean FD_half − FD_N) / (r − 1)."""
+        return float((self.values.mean() - self.fd) / (self.ratio - 1.0))
+
+    def interval(self, confidence: float = CONFIDENCE) -> FDInterval:
+        """The bias-corrected interval at level ``confidence`` (see the module docstring)."""
+        if not 0.0 < confidence < 1.0:
+            raise InputError(f"FD interval: needs 0 < confidence < 1, got {confidence}")
+        bias = self.bias
+        corrected = self.fd - bias
+        spread = (self.values - self.values.mean()) / np.sqrt(self.ratio - 1.0)
+        tail = (1.0 - confidence) / 2.0
+        below = float(np.mean(spread < -bias))  # share of the spread that puts the population FD above FD_N
+        if below < tail:  # FD_N above the usual window: the window that ends at FD_N
+            low, high = corrected - np.quantile(spread, below + confidence), self.fd
+        elif below > 1.0 - tail:  # FD_N below it (a downward bias): the window that starts at FD_N
+            low, high = self.fd, corrected - np.quantile(spread, below - confidence)
+        else:
+            low, high = corrected - np.quantile(spread, 1.0 - tail), corrected - np.quantile(spread, tail)
+        # interpolated quantiles may stop one order statistic short of FD_N
+        low, high = max(0.0, min(float(low), self.fd)), max(float(high), self.fd)
+        return FDInterval(low, high, self.fd, corrected, confidence)
+
+
+def fd_interval(
     real: np.ndarray | FeatureStats,
     fake: np.ndarray | FeatureStats,
     *,
@@ -78,32 +143,87 @@ def fd_bootstrap(
     confidence: float = CONFIDENCE,
     chunks: int = CHUNKS,
     seed: int = 2020,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval (low, high) for the FD of two feature sets; a FeatureStats side stays fixed."""
-    if resamples < 2 or not 0.0 < confidence < 1.0 or chunks < 2:
-        raise InputError(f"bootstrap: needs resamples ≥ 2, 0 < confidence < 1 and chunks ≥ 2, got {resamples}, "
-                         f"{confidence} and {chunks}")
+    estimate: float | None = None,
+    progress: bool | None = False,
+) -> FDInterval:
+    """Bias-corrected half-sampling interval for the FD of two feature sets; a FeatureStats side stays fixed.
+
+    ``estimate`` is the plain FD the interval is built around and must hold (default: computed here from the
+    features in float64); pass the value reported beside the interval when it was computed already.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise InputError(f"FD interval: needs 0 < confidence < 1, got {confidence}")
+    samples = half_samples(real, fake, resamples=resamples, chunks=chunks, seed=seed, estimate=estimate,
+                           progress=progress)
+    return samples.interval(confidence)
+
+
+def half_samples(
+    real: np.ndarray | FeatureStats,
+    fake: np.ndarray | FeatureStats,
+    *,
+    resamples: int = RESAMPLES,
+    chunks: int = CHUNKS,
+    seed: int = 2020,
+    estimate: float | None = None,
+    progress: bool | None = False,
+) -> HalfSamples:
+    """FD of ``resamples`` random halves of the groups of each side given as features (see :func:`fd_interval`)."""
+    if resamples < 2 or chunks < 2:
+        raise InputError(f"FD interval: needs resamples ≥ 2 and chunks ≥ 2, got {resamples} and {chunks}")
+    if all(isinstance(side, FeatureStats) for side in (real, fake)):
+        raise InputError("FD interval: both sides are statistics; it needs the features of at least one side")
+    if estimate is None:
+        whole = [side if isinstance(side, FeatureStats) else _stats(side) for side in (real, fake)]
+        estimate = frechet_distance(*whole)
     rng = np.random.default_rng(seed)
     sides = [side if isinstance(side, FeatureStats) else ChunkMoments(side, chunks, rng) for side in (real, fake)]
     varying = [side for side in sides if isinstance(side, ChunkMoments)]
-    if not varying:
-        raise InputError("bootstrap: both sides are statistics; the interval needs the features of at least one side")
     fixed = [side for side in sides if isinstance(side, FeatureStats)]
     reference = FrechetReference(fixed[0]) if fixed else None
-    values = np.empty(resamples)
-    for index in range(resamples):
-        moments = [side.resample(rng.multinomial(len(side), np.full(len(side), 1.0 / len(side)))) for side in varying]
+    values, ratios = np.empty(resamples), []
+    for index in track(range(resamples), resamples, "fd-ci", unit="half-sample", show=progress):
+        halves = [side.half(rng) for side in varying]
+        ratios.extend(ratio for *_, ratio in halves)
         if reference is not None:
-            values[index] = reference.distance(*moments[0])
+            values[index] = reference.distance(*halves[0][:2])
         else:
-            values[index] = frechet_distance(*moments[0], *moments[1])
-    low, high = np.quantile(values, [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0])
-    return float(low), float(high)
+            values[index] = frechet_distance(*halves[0][:2], *halves[1][:2])
+    return HalfSamples(estimate, values, float(np.mean(ratios)))
+
+
+def _stats(features: np.ndarray) -> FeatureStats:
+    """Float64 statistics of a feature matrix, fed in blocks (no float64 copy of the whole matrix)."""
+    stats = FeatureStats()
+    for start in range(0, features.shape[0], _STATS_BLOCK_ROWS):
+        stats.update(features[start : start + _STATS_BLOCK_ROWS])
+    return stats
+
+
+def fd_bias(real: FeatureStats, fake: FeatureStats, *, halves: int = 10, seed: int = 2020) -> float | None:
+    """Estimated upward bias of the plain FD from ``halves`` random halves of the rows that statistics of N ≤ d
+    samples keep (a side without rows is held fixed); None when neither side has rows."""
+    rows = [side.rows if side.rows is not None and side.rows.shape[0] >= MIN_ROWS else None for side in (real, fake)]
+    if all(side is None for side in rows):
+        return None
+    rng = np.random.default_rng(seed)
+    values, ratios = np.empty(halves), []
+    for index in range(halves):
+        parts = []
+        for stats, own in zip((real, fake), rows):
+            if own is None:
+                parts.append(stats)
+            else:
+                parts.append(FeatureStats.from_features(own[rng.choice(len(own), len(own) // 2, replace=False)]))
+                ratios.append(len(own) / (len(own) // 2))
+        values[index] = frechet_distance(*parts)
+    return HalfSamples(frechet_distance(real, fake), values, float(np.mean(ratios))).bias
 
 
 class FDBootstrapMetric(Metric):
-    """Keys ``fd_ci_low`` and ``fd_ci_high``; options ``fd_ci_bootstrap`` (200 resamples), ``fd_ci_confidence``
-    (0.95) and ``fd_ci_chunks`` (50)."""
+    """Keys ``fd_ci_low``, ``fd_ci_high`` (an interval for the population FD that always holds the plain FD) and
+    ``fd_ci_corrected`` (the bias-corrected FD); options ``fd_ci_bootstrap`` (200 half-samples),
+    ``fd_ci_confidence`` (0.95) and ``fd_ci_chunks`` (50)."""
 
     name = "fd-ci"
     options = {"fd_ci_bootstrap": RESAMPLES, "fd_ci_confidence": CONFIDENCE, "fd_ci_chunks": CHUNKS}
@@ -111,15 +231,24 @@ class FDBootstrapMetric(Metric):
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
 
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        for label, count in sizes.items():
+            if count is not None and count < MIN_ROWS:
+                too_few(f"fd-ci: the {label} side has {count} items; its half-samples need at least {MIN_ROWS}",
+                        exact=exact)
+
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
-        low, high = fd_bootstrap(
+        estimate = frechet_distance(real.stats_of(context.output), fake.stats_of(context.output))  # as fd reports it
+        result = fd_interval(
             *(_features_or_stats(side, context.output) for side in (real, fake)),
             resamples=whole_number(context.options, "fd_ci_bootstrap", minimum=2),
             confidence=real_number(context.options, "fd_ci_confidence", above=0.0, below=1.0),
             chunks=whole_number(context.options, "fd_ci_chunks", minimum=2),
             seed=context.seed,
+            estimate=estimate,
+            progress=context.progress,
         )
-        return {"fd_ci_low": low, "fd_ci_high": high}
+        return {"fd_ci_low": result.low, "fd_ci_high": result.high, "fd_ci_corrected": result.corrected}
 
 
 def _features_or_stats(side: Side, output: str) -> np.ndarray | FeatureStats:

@@ -10,6 +10,7 @@ Computed by :mod:`frechet.metrics.prdc` in blocks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 
 from frechet.metrics._options import whole_number
 from frechet.metrics.base import Metric, MetricContext, Need, Side
-from frechet.metrics.prdc import manifold_scores
+from frechet.metrics.prdc import check_neighbour_counts, manifold_scores
 
 
 def density_coverage(
@@ -26,9 +27,10 @@ def density_coverage(
     nearest_k: int = 5,
     *,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """Density and coverage of ``fake`` against ``real`` (N, d) and (M, d) features with k = ``nearest_k``."""
-    scores = manifold_scores(real, fake, dc_nearest_k=nearest_k, device=device)
+    scores = manifold_scores(real, fake, dc_nearest_k=nearest_k, device=device, progress=progress)
     return scores["density"], scores["coverage"]
 
 
@@ -41,11 +43,15 @@ class DensityCoverageMetric(Metric):
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
 
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        check_neighbour_counts(self.name, sizes, None, whole_number(context.options, "dc_nearest_k"), exact)
+
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         density, coverage = density_coverage(
             real.features_of(context.output, self.name),
             fake.features_of(context.output, self.name),
             whole_number(context.options, "dc_nearest_k"),
             device=context.device,
+            progress=context.progress,
         )
         return {"density": density, "coverage": coverage}

@@ -11,6 +11,7 @@ paper. FD_N compares the subset with the reference side's full statistics, whose
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,9 @@ from frechet.caller import spell_metric_option
 from frechet.distance import FrechetReference
 from frechet.errors import InputError
 from frechet.metrics._options import real_number, whole_number
-from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
 from frechet.metrics.inception_score import inception_score, logits_output
+from frechet.progress import track
 from frechet.stats import FeatureStats
 
 #: The paper's grid: 15 sizes from a tenth of the samples to all of them.
@@ -59,6 +61,7 @@ def fd_infinity(
     points: int = POINTS,
     start: float = START,
     seed: int = 2020,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """FD∞ of (M, d) ``fake`` features against ``real`` (its statistics, or its features) and R² of the fit."""
     fake = np.asarray(fake)
@@ -69,7 +72,7 @@ def fd_infinity(
     rng = np.random.default_rng(seed)
     scores = [
         reference.distance(FeatureStats.from_features(fake[np.sort(rng.choice(fake.shape[0], size, replace=False))]))
-        for size in sizes
+        for size in track(sizes, len(sizes), "fd-inf", unit="subset", show=progress)
     ]
     return extrapolate(sizes, np.array(scores))
 
@@ -98,6 +101,20 @@ def _grid_options(context: MetricContext) -> dict[str, Any]:
     }
 
 
+def _check_grid(metric: str, sizes: Mapping[str, int | None], context: MetricContext, exact: bool) -> None:
+    """Refuse a fake side too small for the grid of subset sizes, naming the options that set the grid."""
+    count = sizes.get("fake")
+    if count is None:
+        return
+    grid = _grid_options(context)
+    try:
+        subset_sizes(count, grid["points"], grid["start"])
+    except InputError:
+        too_few(f"{metric}: the fake side's {count} items are too few for subsets of {grid['points']} distinct sizes "
+                f"≥ 2 from infinity_start={grid['start']:g} of them; add items, or set --metric-option "
+                "infinity_points=… (fewer) or infinity_start=… (larger)", exact=exact)
+
+
 class FDInfinityMetric(Metric):
     """Keys ``fd_inf`` and ``fd_inf_r2``; options ``infinity_points`` (15) and ``infinity_start`` (0.1)."""
 
@@ -107,9 +124,13 @@ class FDInfinityMetric(Metric):
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "stats"), Need(context.output, "features", sides="fake")]
 
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        _check_grid(self.name, sizes, context, exact)
+
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         value, r2 = fd_infinity(
-            real.stats_of(context.output), fake.features_of(context.output, self.name), **_grid_options(context)
+            real.stats_of(context.output), fake.features_of(context.output, self.name), **_grid_options(context),
+            progress=context.progress,
         )
         return {"fd_inf": value, "fd_inf_r2": r2}
 
@@ -122,6 +143,9 @@ class ISInfinityMetric(Metric):
 
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(logits_output(context), "features", sides="fake")]
+
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        _check_grid(self.name, sizes, context, exact)
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         value, r2 = is_infinity(fake.features_of(logits_output(context), self.name), **_grid_options(context))

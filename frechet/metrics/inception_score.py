@@ -7,12 +7,14 @@ mean and population standard deviation of the per-split scores.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from frechet.errors import ConfigError, InputError
-from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics._options import whole_number
+from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
 
 LOGIT_OUTPUTS = ("logits_unbiased", "logits")
 
@@ -63,7 +65,13 @@ class InceptionScoreMetric(Metric):
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(logits_output(context), "features", sides="fake")]
 
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        splits, count = whole_number(context.options, "is_splits"), sizes.get("fake")
+        if count is not None and count < splits:
+            too_few(f"is: the fake side has {count} items, fewer than is_splits={splits}; set --metric-option "
+                    f"is_splits=N with N ≤ {count}", exact=exact)
+
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
-        splits = int(context.options["is_splits"])
+        splits = whole_number(context.options, "is_splits")
         mean, std = inception_score(fake.features_of(logits_output(context), self.name), splits, seed=context.seed)
         return {"is_mean": mean, "is_std": std}

@@ -2,15 +2,21 @@
 
     MMD²ᵤ = 1/(m(m−1)) Σ_{i≠j} [k(xᵢ, xⱼ) + k(yᵢ, yⱼ)] − 2/m² Σ_{i,j} k(xᵢ, yⱼ)
 
-averaged over ``subsets`` random subsets of m = ``subset_size`` samples per side (clamped to the smaller side);
-``kid_std`` is the population standard deviation over the subsets. Subsets are drawn as torch-fidelity draws them
-— ``numpy.random.RandomState(seed)``, per subset ``choice(n, m, replace=False)`` from the generated side, then from
-the reference side — so with the same seed (2020, frechet's default) the subsets are the same and the values agree
-to float64 rounding (torch-fidelity computes in the features' float32; frechet always in float64).
+averaged over ``subsets`` random subsets of m = ``subset_size`` samples per side; ``kid_std`` is the population
+standard deviation over the subsets. When a side has fewer than m items, or both have exactly m (every subset would
+be the same and ``kid_std`` 0), m becomes the largest size below the smaller count n whose subsets can differ
+(C(n, m) ≥ ``subsets``), with a warning; the metric reports the size used as ``kid_subset_size``. Subsets are
+drawn as torch-fidelity draws them — ``numpy.random.RandomState(seed)``, per subset ``choice(n, m, replace=False)``
+from the generated side, then from the reference side — so with the same seed (2020, frechet's default) the subsets
+are the same and the values agree to float64 rounding (torch-fidelity computes in the features' float32; frechet
+always in float64).
 """
 
 from __future__ import annotations
 
+import logging
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,7 +25,10 @@ import torch
 from frechet.errors import InputError
 from frechet.metrics._options import whole_number
 from frechet.metrics._pairwise import feature_pair, spans
-from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
+from frechet.progress import track
+
+log = logging.getLogger("frechet")
 
 
 def kid(
@@ -30,23 +39,46 @@ def kid(
     subset_size: int = 1000,
     seed: int = 2020,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
-    """KID mean and standard deviation of ``fake`` against ``real`` over seeded random subsets."""
+    """KID mean and standard deviation of ``fake`` against ``real`` over seeded random subsets (``progress``: see
+    :class:`frechet.progress.Progress`)."""
     real_t, fake_t = feature_pair(real, fake, device, "KID")
     if subsets < 1 or subset_size < 2:
         raise InputError(f"KID needs at least 1 subset of at least 2 samples, got {subsets} × {subset_size}")
-    size = min(subset_size, real_t.shape[0], fake_t.shape[0])
-    if size < 2:
-        raise InputError(
-            f"KID needs at least 2 samples per side, got {real_t.shape[0]} real and {fake_t.shape[0]} fake"
-        )
+    size = usable_subset_size(real_t.shape[0], fake_t.shape[0], subset_size, subsets)
+    if size != subset_size:
+        log.warning("%s", _smaller_subsets(real_t.shape[0], fake_t.shape[0], subset_size, size))
     rng = np.random.RandomState(seed)
     values = np.empty(subsets)
-    for index in range(subsets):
+    for index in track(range(subsets), subsets, "kid", unit="subset", show=progress):
         fake_rows = torch.from_numpy(rng.choice(fake_t.shape[0], size, replace=False)).to(fake_t.device)
         real_rows = torch.from_numpy(rng.choice(real_t.shape[0], size, replace=False)).to(real_t.device)
         values[index] = unbiased_mmd2(fake_t[fake_rows], real_t[real_rows])
     return float(values.mean()), float(values.std())
+
+
+def usable_subset_size(n_real: int, n_fake: int, subset_size: int, subsets: int) -> int:
+    """``subset_size``, or, when a side has fewer items or both have exactly that many, the largest size m below the
+    smaller count n with C(n, m) ≥ ``subsets``, so that subsets can differ (one subset: at most n)."""
+    smaller = min(n_real, n_fake)
+    if subsets == 1:  # a single subset has nothing to differ from
+        return min(subset_size, smaller)
+    if subset_size < smaller or (subset_size == smaller and n_real != n_fake):
+        return subset_size
+    size = smaller - 1
+    while size >= 2 and math.comb(smaller, size) < subsets:
+        size -= 1
+    if size < 2:
+        raise InputError(f"KID needs at least 3 samples per side for {subsets} different subsets, got {n_real} real "
+                         f"and {n_fake} fake")
+    return size
+
+
+def _smaller_subsets(n_real: int, n_fake: int, requested: int, size: int) -> str:
+    why = "too few for" if min(n_real, n_fake) < requested else "so every subset would be the same with"
+    return (f"kid: {n_real} real and {n_fake} fake items, {why} kid_subset_size={requested}; using subsets of {size} "
+            "(set kid_subset_size to choose)")
 
 
 def unbiased_mmd2(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -71,21 +103,43 @@ def _kernel_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 class KernelInceptionDistanceMetric(Metric):
-    """Keys ``kid`` and ``kid_std``; options ``kid_subsets`` (100) and ``kid_subset_size`` (1000)."""
+    """Keys ``kid``, ``kid_std`` and ``kid_subset_size`` (the size used); options ``kid_subsets`` (100) and
+    ``kid_subset_size`` (1000)."""
 
     name = "kid"
     options = {"kid_subsets": 100, "kid_subset_size": 1000}
 
+    def __init__(self) -> None:
+        self._announced: tuple[int, int] | None = None  # (real, fake) counts whose smaller subsets were warned of
+
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
 
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        n_real, n_fake = sizes.get("real"), sizes.get("fake")
+        if n_real is None or n_fake is None:
+            return
+        subsets, requested = _settings(context)
+        try:
+            size = usable_subset_size(n_real, n_fake, requested, subsets)
+        except InputError as error:
+            too_few(f"kid: {error}; or lower kid_subsets", exact=exact)
+            return
+        if size != requested and exact:
+            log.warning("%s", _smaller_subsets(n_real, n_fake, requested, size))
+            self._announced = (n_real, n_fake)
+
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
-        mean, std = kid(
-            real.features_of(context.output, self.name),
-            fake.features_of(context.output, self.name),
-            subsets=whole_number(context.options, "kid_subsets"),
-            subset_size=whole_number(context.options, "kid_subset_size", minimum=2),
-            seed=context.seed,
-            device=context.device,
-        )
-        return {"kid": mean, "kid_std": std}
+        real_rows = real.features_of(context.output, self.name)
+        fake_rows = fake.features_of(context.output, self.name)
+        subsets, requested = _settings(context)
+        size = usable_subset_size(len(real_rows), len(fake_rows), requested, subsets)
+        if size != requested and self._announced != (len(real_rows), len(fake_rows)):
+            log.warning("%s", _smaller_subsets(len(real_rows), len(fake_rows), requested, size))
+        mean, std = kid(real_rows, fake_rows, subsets=subsets, subset_size=size, seed=context.seed,
+                        device=context.device, progress=context.progress)
+        return {"kid": mean, "kid_std": std, "kid_subset_size": size}
+
+
+def _settings(context: MetricContext) -> tuple[int, int]:
+    return whole_number(context.options, "kid_subsets"), whole_number(context.options, "kid_subset_size", minimum=2)

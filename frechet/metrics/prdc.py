@@ -9,6 +9,7 @@ squared (same order as the distances).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,8 @@ import torch
 from frechet.errors import InputError
 from frechet.metrics._options import whole_number
 from frechet.metrics._pairwise import CentredRows, block_pairs, centre_of, feature_pair, squared_distances
-from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
+from frechet.progress import Progress
 
 
 def manifold_scores(
@@ -27,6 +29,7 @@ def manifold_scores(
     pr_nearest_k: int | None = None,
     dc_nearest_k: int | None = None,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> dict[str, float]:
     """Precision/recall with ``pr_nearest_k`` and density/coverage with ``dc_nearest_k`` (None: skip that pair).
 
@@ -42,12 +45,16 @@ def manifold_scores(
             raise InputError(f"{metric}: nearest_k={k} needs more than {k} {label} samples, got {rows.shape[0]}")
     centre = centre_of(real_t)
     real_rows, fake_rows = CentredRows(real_t, centre), CentredRows(fake_t, centre)
-    real_radii = _kth_neighbour_squared(real_rows, ks)
-    fake_radii = _kth_neighbour_squared(fake_rows, [pr_nearest_k]) if pr_nearest_k is not None else {}
-    return _count(real_rows, fake_rows, real_radii, fake_radii, pr_nearest_k, dc_nearest_k)
+    blocks = sum(1 for _ in block_pairs(len(real_rows))) + sum(1 for _ in block_pairs(len(fake_rows), len(real_rows)))
+    if pr_nearest_k is not None:
+        blocks += sum(1 for _ in block_pairs(len(fake_rows)))
+    with Progress(blocks, metric, unit="block", show=progress) as bar:
+        real_radii = _kth_neighbour_squared(real_rows, ks, bar)
+        fake_radii = _kth_neighbour_squared(fake_rows, [pr_nearest_k], bar) if pr_nearest_k is not None else {}
+        return _count(real_rows, fake_rows, real_radii, fake_radii, pr_nearest_k, dc_nearest_k, bar)
 
 
-def _kth_neighbour_squared(rows: CentredRows, ks: list[int]) -> dict[int, torch.Tensor]:
+def _kth_neighbour_squared(rows: CentredRows, ks: list[int], bar: Progress) -> dict[int, torch.Tensor]:
     """Squared distance from each row to its k-th nearest other row, for each k: one pass over the upper triangle."""
     k_max = max(ks)
     nearest = torch.full((len(rows), k_max), torch.inf, dtype=torch.float64, device=rows.device)
@@ -59,6 +66,7 @@ def _kth_neighbour_squared(rows: CentredRows, ks: list[int]) -> dict[int, torch.
         nearest[span_a] = _smallest(nearest[span_a], distances, k_max)
         if span_a != span_b:
             nearest[span_b] = _smallest(nearest[span_b], distances.T, k_max)
+        bar.update()
     return {k: nearest[:, k - 1] for k in ks}
 
 
@@ -76,6 +84,7 @@ def _count(
     fake_radii: dict[int, torch.Tensor],
     pr_k: int | None,
     dc_k: int | None,
+    bar: Progress,
 ) -> dict[str, float]:
     """One pass over fake × real distances accumulating the counts each asked-for score needs."""
     device = real.device
@@ -91,6 +100,7 @@ def _count(
         if dc_k is not None:
             balls_hit[span_f] += (distances < real_radii[dc_k][span_r]).sum(dim=1)
             nearest_fake[span_r] = torch.minimum(nearest_fake[span_r], distances.min(dim=0).values)
+        bar.update()
     scores: dict[str, float] = {}
     if pr_k is not None:
         scores.update(precision=_mean(in_real), recall=_mean(in_fake))
@@ -113,12 +123,29 @@ def prdc(
     pr_nearest_k: int = 3,
     dc_nearest_k: int = 5,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> dict[str, float]:
     """All four scores: precision/recall with ``pr_nearest_k``, density/coverage with ``dc_nearest_k``.
 
     ``prdc(real, fake, pr_nearest_k=5, dc_nearest_k=5)`` reproduces the prdc package's ``compute_prdc(…, 5)``.
     """
-    return manifold_scores(real, fake, pr_nearest_k=pr_nearest_k, dc_nearest_k=dc_nearest_k, device=device)
+    return manifold_scores(real, fake, pr_nearest_k=pr_nearest_k, dc_nearest_k=dc_nearest_k, device=device,
+                           progress=progress)
+
+
+def check_neighbour_counts(
+    metric: str, sizes: Mapping[str, int | None], pr_k: int | None, dc_k: int | None, exact: bool
+) -> None:
+    """Refuse a side with no more items than its k: the real side needs > max(k) (its radii), the fake side > the
+    precision/recall k (recall's radii)."""
+    flags = {"real": [k for k in (pr_k, dc_k) if k is not None], "fake": [pr_k] if pr_k is not None else []}
+    for label, ks in flags.items():
+        count = sizes.get(label)
+        if ks and count is not None and count <= max(ks):
+            names = [name for name, k in (("pr_nearest_k", pr_k), ("dc_nearest_k", dc_k)) if k == max(ks)]
+            too_few(f"{metric}: the {label} side has {count} items, but k-nearest-neighbour radii with "
+                    f"{names[0]}={max(ks)} need more than {max(ks)}; add items or set --nearest-k K with K < {count}",
+                    exact=exact)
 
 
 class PRDCMetric(Metric):
@@ -130,6 +157,10 @@ class PRDCMetric(Metric):
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
 
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        check_neighbour_counts(self.name, sizes, whole_number(context.options, "pr_nearest_k"),
+                               whole_number(context.options, "dc_nearest_k"), exact)
+
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         return prdc(
             real.features_of(context.output, self.name),
@@ -137,4 +168,5 @@ class PRDCMetric(Metric):
             pr_nearest_k=whole_number(context.options, "pr_nearest_k"),
             dc_nearest_k=whole_number(context.options, "dc_nearest_k"),
             device=context.device,
+            progress=context.progress,
         )

@@ -9,6 +9,7 @@ torch-fidelity, whose values this reproduces. Computed by :mod:`frechet.metrics.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 
 from frechet.metrics._options import whole_number
 from frechet.metrics.base import Metric, MetricContext, Need, Side
-from frechet.metrics.prdc import manifold_scores
+from frechet.metrics.prdc import check_neighbour_counts, manifold_scores
 
 
 def precision_recall(
@@ -25,9 +26,10 @@ def precision_recall(
     nearest_k: int = 3,
     *,
     device: str | torch.device | None = None,
+    progress: bool | None = False,
 ) -> tuple[float, float]:
     """Precision and recall of ``fake`` against ``real`` (N, d) and (M, d) features with k = ``nearest_k``."""
-    scores = manifold_scores(real, fake, pr_nearest_k=nearest_k, device=device)
+    scores = manifold_scores(real, fake, pr_nearest_k=nearest_k, device=device, progress=progress)
     return scores["precision"], scores["recall"]
 
 
@@ -40,11 +42,15 @@ class PrecisionRecallMetric(Metric):
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "features")]
 
+    def check_sizes(self, sizes: Mapping[str, int | None], context: MetricContext, *, exact: bool = True) -> None:
+        check_neighbour_counts(self.name, sizes, whole_number(context.options, "pr_nearest_k"), None, exact)
+
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         precision, recall = precision_recall(
             real.features_of(context.output, self.name),
             fake.features_of(context.output, self.name),
             whole_number(context.options, "pr_nearest_k"),
             device=context.device,
+            progress=context.progress,
         )
         return {"precision": precision, "recall": recall}

@@ -31,3 +31,21 @@ def knn_features():
 def small_blocks(monkeypatch):
     """Blocks of 64 rows, so the fixtures exercise the multi-block paths (upper triangle, mirrored blocks)."""
     monkeypatch.setattr("frechet.metrics._pairwise.BLOCK_ROWS", 64)
+
+
+@pytest.fixture(scope="session")
+def mind_vendi_goldens():
+    """torch-fidelity master's MIND and the vendi-score package's scores (scripts/goldens/mind_vendi.py)."""
+    return json.loads((GOLDENS / "mind_vendi.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def mind_features():
+    """(real, fake) float32 features, 700 × 32 each, of different distributions."""
+    return np.load(GOLDENS / "mind_real.npy"), np.load(GOLDENS / "mind_fake.npy")
+
+
+@pytest.fixture(scope="session")
+def vendi_features():
+    """600 × 48 float32 features in six clusters of different spread."""
+    return np.load(GOLDENS / "vendi_features.npy")

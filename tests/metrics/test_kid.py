@@ -1,11 +1,14 @@
 """KID against torch-fidelity's (goldens) and against the unbiased MMD² formula written out in float64."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
 
-from frechet.errors import InputError
-from frechet.metrics.kid import kid, unbiased_mmd2
+from frechet.errors import ConfigError, InputError
+from frechet.metrics.base import MetricContext, Side
+from frechet.metrics.kid import KernelInceptionDistanceMetric, kid, unbiased_mmd2, usable_subset_size
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +70,42 @@ def _second_draw(seed, n_first, n_second, size):
     return rng.choice(n_second, size, replace=False)
 
 
-def test_kid_clamps_the_subset_size_to_the_smaller_side(knn_features):
+def test_one_subset_larger_than_a_side_takes_all_of_the_smaller_side(knn_features):
     real, fake = knn_features
     clamped = kid(real, fake, subsets=1, subset_size=1000)
     assert clamped[0] == pytest.approx(_direct_unbiased_mmd2(fake, real[_second_draw(2020, 250, 300, 250)]), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n_real", "n_fake", "requested", "size"), [(300, 250, 1000, 249), (250, 250, 250, 249), (4, 6, 1000, 2)]
+)
+def test_kid_with_too_few_items_for_its_subsets_warns_and_draws_subsets_that_differ(
+    knn_features, caplog, n_real, n_fake, requested, size
+):
+    real, fake = knn_features[0][:n_real], knn_features[1][:n_fake]
+    assert usable_subset_size(n_real, n_fake, requested, 5) == size
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        mean, std = kid(real, fake, subsets=5, subset_size=requested)
+    assert f"using subsets of {size}" in caplog.text
+    assert std > 1e-6 * abs(mean)  # identical subsets would give a spread of rounding level
+    assert (mean, std) == kid(real, fake, subsets=5, subset_size=size)
+
+
+def test_kid_metric_warns_once_before_embedding_and_reports_the_size_it_used(knn_features, caplog):
+    real, fake = knn_features
+    metric, context = KernelInceptionDistanceMetric(), MetricContext("f", options={"kid_subsets": 10,
+                                                                                   "kid_subset_size": 1000})
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        metric.check_sizes({"real": 300, "fake": 250}, context)
+        values = metric.compute(Side("real", features={"f": real}), Side("fake", features={"f": fake}), context)
+    assert caplog.text.count("using subsets of 249") == 1
+    assert values["kid_subset_size"] == 249
+
+
+def test_kid_refuses_before_embedding_when_no_subsets_could_differ():
+    context = MetricContext("f", options={"kid_subsets": 100, "kid_subset_size": 1000})
+    with pytest.raises(ConfigError, match="kid_subsets"):
+        KernelInceptionDistanceMetric().check_sizes({"real": 2, "fake": 500}, context)
 
 
 def test_kid_of_a_sample_against_itself_is_near_zero_and_can_be_negative(kid_features):
@@ -82,7 +117,7 @@ def test_kid_of_a_sample_against_itself_is_near_zero_and_can_be_negative(kid_fea
 def test_kid_rejects_mismatched_dimensions_and_tiny_sides():
     with pytest.raises(InputError, match="dims"):
         kid(np.zeros((10, 3)), np.zeros((10, 4)))
-    with pytest.raises(InputError, match="at least 2 samples"):
+    with pytest.raises(InputError, match="KID needs at least 3 samples per side"):
         kid(np.zeros((1, 3)), np.zeros((10, 3)))
     with pytest.raises(InputError, match="fake features contain NaN or Inf"):
         kid(np.zeros((10, 3)), np.full((10, 3), np.inf))

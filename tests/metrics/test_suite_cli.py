@@ -1,17 +1,22 @@
 """The metric suite through `frechet compute`: flags mapped onto metric options, values equal to the Python API."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
 
 from frechet.cli import main
+from frechet.errors import ConfigError
 from frechet.metrics.base import MetricContext, Need
-from frechet.metrics.bootstrap import fd_bootstrap
+from frechet.metrics.bootstrap import fd_interval
 from frechet.metrics.fd_infinity import FDInfinityMetric, fd_infinity
+from frechet.metrics.inception_score import InceptionScoreMetric
 from frechet.metrics.kid import KernelInceptionDistanceMetric, kid
+from frechet.metrics.mind import mind
 from frechet.metrics.mmd import mmd
-from frechet.metrics.prdc import prdc
+from frechet.metrics.prdc import PRDCMetric, prdc
+from frechet.metrics.vendi import vendi_score
 from frechet.stats import FeatureStats
 
 
@@ -35,9 +40,11 @@ def test_compute_reports_every_metric_as_the_python_api_computes_it(files, knn_f
     assert (result["kid"], result["kid_std"]) == pytest.approx(kid(real, fake, subsets=20, subset_size=100), rel=1e-12)
     assert {key: result[key] for key in ("precision", "recall", "density", "coverage")} == prdc(real, fake)
     assert (result["fd_inf"], result["fd_inf_r2"]) == pytest.approx(fd_infinity(real, fake), rel=1e-9)
-    assert (result["fd_ci_low"], result["fd_ci_high"]) == pytest.approx(
-        fd_bootstrap(real, fake, resamples=50, confidence=0.8), rel=1e-9
+    interval = fd_interval(real, fake, resamples=50, confidence=0.8)
+    assert (result["fd_ci_low"], result["fd_ci_high"], result["fd_ci_corrected"]) == pytest.approx(
+        (interval.low, interval.high, interval.corrected), rel=1e-9
     )
+    assert result["fd_ci_low"] <= result["fd"] <= result["fd_ci_high"]
     assert result["mmd"] == pytest.approx(mmd(real, fake), rel=1e-12)
 
 
@@ -94,10 +101,57 @@ def test_metrics_listing_shows_each_metrics_options(capsys):
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["metrics"]}
     assert rows["kid"]["options"] == {"kid_subsets": 100, "kid_subset_size": 1000}
     assert rows["prdc"]["options"] == {"pr_nearest_k": 3, "dc_nearest_k": 5}
-    assert {"fd", "kid", "pr", "dc", "prdc", "fd-inf", "fd-ci", "mmd", "is", "is-inf"} <= set(rows)
+    assert {"fd", "kid", "pr", "dc", "prdc", "fd-inf", "fd-ci", "mmd", "is", "is-inf", "mind", "vendi"} <= set(rows)
+    assert rows["mind"]["options"] == {"mind_directions": 1000} and rows["vendi"]["options"] == {"vendi_q": 1.0}
 
 
 def test_fd_infinity_keeps_features_of_the_fake_side_only():
     context = MetricContext("pool")
     assert FDInfinityMetric().needs(context) == [Need("pool", "stats"), Need("pool", "features", sides="fake")]
     assert KernelInceptionDistanceMetric().needs(context) == [Need("pool", "features")]
+
+
+def test_mind_and_vendi_through_compute_equal_the_python_api(files, knn_features, capsys):
+    result = _run(capsys, *files, "--metrics", "mind,vendi", "--metric-option", "mind_directions=64",
+                  "--metric-option", "vendi_q=2")
+    real, fake = knn_features
+    assert result["mind"] == pytest.approx(mind(real, fake, directions=64), rel=1e-12)
+    assert (result["vendi"], result["vendi_real"]) == pytest.approx(
+        (vendi_score(fake, q=2.0), vendi_score(real, q=2.0)), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("metrics", "rows", "message"),
+    [
+        ("prdc", 5, "dc_nearest_k=5 need more than 5; add items or set --nearest-k"),
+        ("pr", 3, "pr_nearest_k=3 need more than 3"),
+        ("fd-inf", 12, "set --metric-option infinity_points=… (fewer) or infinity_start=… (larger)"),
+        ("fd-ci", 3, "fd-ci: the real side has 3 items"),
+    ],
+)
+def test_counts_a_metric_cannot_work_with_are_refused_before_anything_is_embedded(
+    tmp_path, capsys, monkeypatch, metrics, rows, message
+):
+    monkeypatch.setattr("frechet.runner.embed", lambda *args, **kwargs: pytest.fail("embedded before the check"))
+    features = np.random.default_rng(0).standard_normal((rows, 4)).astype(np.float32)
+    for name in ("real", "fake"):
+        np.save(tmp_path / f"{name}.npy", features)
+    assert main(["compute", str(tmp_path / "real.npy"), str(tmp_path / "fake.npy"), "--metrics", metrics,
+                 "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_inception_score_refuses_fewer_items_than_splits_naming_the_option():
+    context = MetricContext("pool", outputs={"logits": 1008}, options={"is_splits": 10})
+    with pytest.raises(ConfigError, match="fewer than is_splits=10; set --metric-option is_splits=N with N ≤ 7"):
+        InceptionScoreMetric().check_sizes({"real": None, "fake": 7}, context)
+    InceptionScoreMetric().check_sizes({"real": None, "fake": 10}, context)
+
+
+def test_counts_that_are_lower_bounds_only_warn(caplog):
+    # an audio embedder yields several examples per item, so 3 items may still be enough examples
+    context = MetricContext("f", options={"pr_nearest_k": 3, "dc_nearest_k": 5})
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        PRDCMetric().check_sizes({"real": 3, "fake": 3}, context, exact=False)
+    assert "need more than 5" in caplog.text and "if each item yields one example" in caplog.text
