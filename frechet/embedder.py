@@ -157,7 +157,8 @@ class Embedder(ABC):
 
 def _parsing_options(init: Callable[..., None], cls: type[Embedder]) -> Callable[..., None]:
     """``init`` with its keyword options parsed by ``cls.options`` first (values already parsed pass unchanged).
-    Errors name the class being built, so subclasses sharing one ``__init__`` (one per model size) name themselves."""
+    Errors name the class being built, so subclasses sharing one ``__init__`` (one per model size) name themselves
+    and a base class may declare the options its registered subclasses share."""
     declared = cls.options
 
     @functools.wraps(init)

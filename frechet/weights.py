@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import urllib.parse
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,18 +85,20 @@ IDENTITY_DIGITS = 16
 
 def weights_identity(spec: WeightsSpec | None = None, path: str | Path | None = None) -> str:
     """How an embedder id names the weights it runs: the canonical file of ``spec`` by the first 8 hex digits of
-    its sha256 (without reading it), and any other file by ``sha256:`` and the first 16 of its own — a local copy
-    of the canonical file is recognised as such, so statistics made from either stay comparable."""
+    its sha256 (the published one without reading the file; for a pinned file, the one recorded at its first use,
+    so call this after :func:`resolve_weights`), and any other file by ``sha256:`` and the first 16 of its own — a
+    local copy of the canonical file is recognised as such, so statistics made from either stay comparable."""
+    known = None if spec is None else spec.expected_hash or (pinned_sha256(spec) if spec.pin else None)
     if path is None:
-        if spec is None or spec.expected_hash is None:
-            raise ValueError("weights_identity needs a spec with a published checksum, or a path")
-        return spec.expected_hash[:8]
+        if known is None:
+            raise ValueError("weights_identity needs a spec with a published or pinned checksum, or a path")
+        return known[:8]
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
     digest = file_sha256(path)
-    if spec is not None and spec.expected_hash is not None and digest.startswith(spec.expected_hash):
-        return spec.expected_hash[:8]
+    if known is not None and digest.startswith(known):
+        return known[:8]
     return f"sha256:{digest[:IDENTITY_DIGITS]}"
 
 
@@ -324,17 +327,20 @@ def file_status(specs: WeightsSpec | Sequence[WeightsSpec], *, check: bool = Tru
     return FileStatus(specs, path, "pinned" if actual == pinned else "checksum mismatch")
 
 
-def load_state_dict(path: str | Path, *, numpy_arrays: bool = False) -> dict[str, Any]:
+def load_state_dict(path: str | Path, *, numpy_arrays: bool = False, mmap: bool = False) -> dict[str, Any]:
     """Load a checkpoint with ``torch.load(weights_only=True)`` (tensors only, never arbitrary objects).
 
     ``numpy_arrays=True`` also admits plain NumPy arrays, dtypes and scalars, which some published checkpoints hold
     (e.g. a training sampler's state, or parameters saved as arrays); they are rebuilt by NumPy's own array
-    reconstructor, never by arbitrary callables.
+    reconstructor, never by arbitrary callables. ``mmap=True`` maps the file instead of reading it, so only the
+    tensors used are read (for large checkpoints of which a model needs a part); a file in torch's legacy
+    (non-zip) format is read whole.
     """
     allowed = torch.serialization.safe_globals(_numpy_globals()) if numpy_arrays else contextlib.nullcontext()
+    mmap = mmap and zipfile.is_zipfile(path)
     try:
         with allowed:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except FileNotFoundError:
         raise WeightsError(f"{path}: weights file not found") from None
     except Exception as error:  # torch raises many types for corrupt, truncated or pickled-object files

@@ -1,7 +1,9 @@
-"""The audio domain of frechet: FAD with VGGish and PANN CNN14, audio files, folders and in-memory clips; the audio
-disturbances of ``frechet sanity`` and the players of ``frechet report``.
+"""The audio domain of frechet: FAD with VGGish, PANN CNN14, LAION-CLAP and EnCodec; audio files, folders and
+in-memory clips; the audio disturbances of ``frechet sanity`` and the players of ``frechet report``.
 
     frechet compute background/ eval/ --embedder vggish      # fad = fd, over 0.96 s examples
+    frechet compute background/ eval/ --embedder clap-laion-audio   # fadtk's numbers, over 10 s windows
+    frechet compute background/ eval/ --embedder encodec-24k # fadtk's encodec-emb, read as fadtk reads
     frechet.compute(AudioClips(real, sample_rate=48000), "eval/", embedder="pann")
 """
 
@@ -10,21 +12,30 @@ from __future__ import annotations
 from typing import Any
 
 from frechet.hookspecs import hookimpl
+from frechet_audio.clap import ClapLaionAudioEmbedder, ClapLaionMusicEmbedder
 from frechet_audio.clips import AudioClips
 from frechet_audio.disturb import DISTURBANCES
+from frechet_audio.encodec import Encodec24kEmbedder, Encodec48kEmbedder
 from frechet_audio.files import AUDIO_SUFFIXES
 from frechet_audio.pann import PannEmbedder
 from frechet_audio.players import player
 from frechet_audio.sources import is_audio_object, open_audio_clips, open_audio_file, open_audio_folder
 from frechet_audio.vggish import VGGishEmbedder
 
-__all__ = ["AudioClips", "PannEmbedder", "VGGishEmbedder"]
+__all__ = [
+    "AudioClips", "ClapLaionAudioEmbedder", "ClapLaionMusicEmbedder", "Encodec24kEmbedder", "Encodec48kEmbedder",
+    "PannEmbedder", "VGGishEmbedder",
+]
 
 
 @hookimpl
 def frechet_register_embedders(register: Any) -> None:
     register(VGGishEmbedder)
     register(PannEmbedder)
+    register(ClapLaionAudioEmbedder)
+    register(ClapLaionMusicEmbedder)
+    register(Encodec24kEmbedder)
+    register(Encodec48kEmbedder)
 
 
 @hookimpl

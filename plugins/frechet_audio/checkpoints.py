@@ -29,6 +29,33 @@ PANN_CNN14_16K = WeightsSpec(
     filename="Cnn14_16k_mAP=0.438.pth",
     description="PANN CNN14 for 16 kHz audio trained on AudioSet (Kong et al. 2020), mAP 0.438",
 )
+# EnCodec's published files carry the start of their sha256 in their names (checked by the encodec package as by torch
+# hub); no full digest is published.
+ENCODEC_24K = WeightsSpec(
+    "encodec-24k",
+    "https://dl.fbaipublicfiles.com/encodec/v0/encodec_24khz-d7cc33bc.th",
+    description="EnCodec 24 kHz (Défossez et al. 2022), the causal mono codec; only its encoder is used",
+)
+ENCODEC_48K = WeightsSpec(
+    "encodec-48k",
+    "https://dl.fbaipublicfiles.com/encodec/v0/encodec_48khz-7e698e3e.th",
+    description="EnCodec 48 kHz (Défossez et al. 2022), the non-causal stereo codec; only its encoder is used",
+)
+
+# LAION-CLAP publishes no checksums for its checkpoints (neither laion_clap's nor fadtk's code, nor the model card
+# of the Hugging Face repository, name one): the sha256 of the first copy used is pinned.
+CLAP_LAION_AUDIO = WeightsSpec(
+    "clap-laion-audio",
+    "https://huggingface.co/lukewys/laion_clap/resolve/main/630k-audioset-best.pt",
+    pin=True,
+    description="LAION-CLAP trained on LAION-Audio-630K and AudioSet, HTSAT-tiny audio tower (Wu et al. 2023)",
+)
+CLAP_LAION_MUSIC = WeightsSpec(
+    "clap-laion-music",
+    "https://huggingface.co/lukewys/laion_clap/resolve/main/music_audioset_epoch_15_esc_90.14.pt",
+    pin=True,
+    description="LAION-CLAP trained on music and AudioSet, HTSAT-base audio tower (ESC-50 accuracy 90.14 %)",
+)
 
 
 @dataclass(frozen=True)
@@ -57,13 +84,14 @@ class Checkpoint:
             ) from None
 
 
-def load_checkpoint(spec: WeightsSpec, path: str | Path | None) -> Checkpoint:
+def load_checkpoint(spec: WeightsSpec, path: str | Path | None, *, mmap: bool = False) -> Checkpoint:
     """The weights of ``spec``: the local file ``path`` when given, else the verified canonical file, named in the
     embedder id by :func:`frechet.weights.weights_identity`. NumPy arrays inside the file (the PCA parameters,
-    PANN's training-sampler state) are admitted, arbitrary objects never.
+    PANN's training-sampler state) are admitted, arbitrary objects never. ``mmap=True`` reads only the tensors
+    used (for checkpoints that hold much more than the model needs).
     """
     file = resolve_weights(spec, path)
-    state = load_state_dict(file, numpy_arrays=True)
+    state = load_state_dict(file, numpy_arrays=True, mmap=mmap)
     return Checkpoint(spec, file, state, weights_identity(spec, path))
 
 

@@ -23,7 +23,7 @@ from frechet.errors import InputError
 from frechet_audio.checkpoints import PANN_CNN14_16K, load_checkpoint
 from frechet_audio.clips import Clip
 from frechet_audio.options import PAD_SHORT, weights_option
-from frechet_audio.pann_frontend import HOP, SAMPLE_RATE, LogMel, Spectrogram
+from frechet_audio.logmel import HOP, SAMPLE_RATE, LogMel, Spectrogram
 from frechet_audio.resample import RESAMPLER
 from frechet_audio.stream import mono_signal
 

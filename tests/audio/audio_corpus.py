@@ -173,3 +173,13 @@ def samples_digest(path: Path) -> str:
     would not do: encoders and WAV PEAK chunks vary)."""
     samples, rate = soundfile.read(path, dtype="float64", always_2d=True)
     return hashlib.sha256(f"{rate},{samples.shape}".encode() + samples.tobytes()).hexdigest()
+
+
+def clap_windows() -> np.ndarray:
+    """Two 10 s windows at 48 kHz for the LAION-CLAP network goldens, float32 (2, 480 000): a chirp with noise over
+    the whole window, and a 3 s tone zero-padded as fadtk pads a clip's last windows."""
+    rng = np.random.RandomState(48)
+    t = np.arange(480000) / 48000
+    chirp = 0.4 * np.sin(2 * np.pi * (80 * t + 900 * t * t / 10)) + rng.uniform(-0.1, 0.1, t.size)
+    tone = np.where(t < 3.0, 0.6 * np.sin(2 * np.pi * 523.25 * t), 0.0)
+    return np.stack([chirp, tone]).astype(np.float32)

@@ -123,3 +123,61 @@ def _pann_tensor(rng: np.random.RandomState, key: str, shape: tuple[int, ...]) -
     else:  # running_var
         values = rng.uniform(100.0, 900.0, shape) if first_norm else rng.uniform(0.5, 2.0, shape)
     return torch.from_numpy(np.asarray(values, dtype=np.float32))
+
+
+ENCODEC_SEEDS = {"24k": 8, "48k": 9}
+
+
+def encodec_encoder_layout(variant: str) -> list[tuple[str, tuple[int, ...]]]:
+    """(key, shape) of the ``encoder.*`` tensors of ``encodec_24khz-d7cc33bc.th`` ("24k": weight-normalised
+    convolutions) or ``encodec_48khz-7e698e3e.th`` ("48k": stereo input, convolutions followed by GroupNorm), in
+    order."""
+    layout: list[tuple[str, tuple[int, ...]]] = []
+
+    def conv(prefix: str, channels_in: int, channels_out: int, kernel: int) -> None:
+        prefix = f"encoder.model.{prefix}.conv"
+        if variant == "24k":
+            layout.extend([(f"{prefix}.conv.bias", (channels_out,)), (f"{prefix}.conv.weight_g", (channels_out, 1, 1)),
+                           (f"{prefix}.conv.weight_v", (channels_out, channels_in, kernel))])
+        else:
+            layout.extend([(f"{prefix}.conv.weight", (channels_out, channels_in, kernel)),
+                           (f"{prefix}.conv.bias", (channels_out,)), (f"{prefix}.norm.weight", (channels_out,)),
+                           (f"{prefix}.norm.bias", (channels_out,))])
+
+    conv("0", 1 if variant == "24k" else 2, 32, 7)
+    width, index = 32, 1
+    for ratio in (2, 4, 5, 8):
+        conv(f"{index}.block.1", width, width // 2, 3)
+        conv(f"{index}.block.3", width // 2, width, 1)
+        conv(f"{index}.shortcut", width, width, 1)
+        conv(str(index + 2), width, 2 * width, 2 * ratio)
+        width, index = 2 * width, index + 3
+    for layer in (0, 1):
+        layout += [(f"encoder.model.13.lstm.weight_ih_l{layer}", (4 * width, width)),
+                   (f"encoder.model.13.lstm.weight_hh_l{layer}", (4 * width, width)),
+                   (f"encoder.model.13.lstm.bias_ih_l{layer}", (4 * width,)),
+                   (f"encoder.model.13.lstm.bias_hh_l{layer}", (4 * width,))]
+    conv("15", width, 128, 7)
+    return layout
+
+
+def encodec_encoder_state(variant: str) -> dict[str, torch.Tensor]:
+    """Random EnCodec encoder weights ("24k" or "48k"): unit-norm-ish directions with gains around 1 (weight norm)
+    or He-initialised convolutions with GroupNorm gains around 1, small biases, LSTM weights as torch initialises
+    them."""
+    rng = np.random.RandomState(ENCODEC_SEEDS[variant])
+    state = {}
+    for key, shape in encodec_encoder_layout(variant):
+        name = key.rsplit(".", 1)[-1]
+        if name == "weight_g" or key.endswith("norm.weight"):
+            values = rng.uniform(0.7, 1.3, shape)
+        elif name == "weight_v":
+            values = _uniform(rng, shape, 1.0)
+        elif "lstm" in key:
+            values = _uniform(rng, shape, 1.0 / np.sqrt(3.0 * shape[-1] if "weight" in name else 3.0 * shape[0] / 4))
+        elif name == "weight":
+            values = _he_uniform(rng, shape)
+        else:
+            values = _uniform(rng, shape, 0.05)
+        state[key] = torch.from_numpy(np.asarray(values, dtype=np.float32))
+    return state

@@ -11,6 +11,7 @@ import torch
 
 import audio_corpus
 import audio_random_weights
+import clap_random_weights
 from frechet_audio.pann import Cnn14, PannEmbedder
 from frechet_audio.vggish import VGGishEmbedder
 
@@ -26,6 +27,17 @@ def goldens() -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def golden_facts() -> dict:
     return json.loads((GOLDENS / "goldens.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def clap_goldens() -> dict[str, np.ndarray]:
+    with np.load(GOLDENS / "clap.npz") as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+@pytest.fixture(scope="session")
+def clap_facts() -> dict:
+    return json.loads((GOLDENS / "clap.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +91,11 @@ def vggish(vggish_weights) -> VGGishEmbedder:
 @pytest.fixture(scope="session")
 def pann(pann_weights) -> PannEmbedder:
     return PannEmbedder(weights=str(pann_weights))
+
+
+@pytest.fixture(scope="session")
+def clap_weights(tmp_path_factory) -> Path:
+    """The reduced HTS-AT tower the suite runs end to end (the goldens' "reduced" model)."""
+    path = tmp_path_factory.mktemp("clap") / "clap-reduced.pt"
+    torch.save(clap_random_weights.checkpoint(clap_random_weights.REDUCED), path)
+    return path

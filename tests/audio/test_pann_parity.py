@@ -10,7 +10,7 @@ import audio_random_weights
 import frechet
 from frechet_audio.files import FileClip
 from frechet_audio.pann import Cnn14, PannEmbedder
-from frechet_audio.pann_frontend import dft_kernels
+from frechet_audio.logmel import dft_kernels
 
 #: One clip per kind: 16 kHz mono, stereo and speech; 44.1 and 48 kHz; 22.05 kHz speech; 6 channels; Ogg Vorbis.
 CLIPS = ["background/tone440", "background/am_stereo", "eval/speech_b", "eval44k/stereo_noise_tone",

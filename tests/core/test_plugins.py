@@ -293,3 +293,33 @@ def test_an_embedder_factory_that_fails_or_exits_is_one_line_naming_the_embedder
     with pytest.raises(PluginError) as raised:
         get_registry().create_embedder("fragile")
     assert str(raised.value) == f"embedder 'fragile' (plugin 'fragile') failed to build: {reason}"
+
+
+def test_options_a_base_class_declares_are_parsed_for_each_subclass_and_named_after_it():
+    from frechet import Embedder, Option
+
+    class Scaled(Embedder):
+        domain = "features"
+        outputs = {"scaled": 1}
+        default_output = "scaled"
+        options = (Option("scale", float, default=1.0, help="factor"),)
+
+        def __init__(self, scale: float = 1.0) -> None:
+            super().__init__()
+            self.scale = scale
+
+        def transform(self, item):
+            return item
+
+        def forward(self, batch):
+            return {"scaled": batch * self.scale}
+
+    class Small(Scaled):
+        name = "small"
+
+    class Large(Scaled):
+        name = "large"
+
+    assert Small(scale="2.5").scale == 2.5
+    with pytest.raises(ConfigError, match="large"):
+        Large(scale="big")

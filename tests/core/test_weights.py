@@ -186,6 +186,18 @@ def test_a_file_without_a_published_checksum_is_pinned_at_first_download(server,
     assert resolve_weights(spec, progress=False).read_bytes() == PAYLOAD  # a fresh download matches the pin
 
 
+def test_a_pinned_file_is_named_in_embedder_ids_by_its_recorded_sha256(server, online, tmp_path):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), filename="demo.bin", pin=True)
+    with pytest.raises(ValueError, match="published or pinned checksum"):
+        weights_identity(spec)  # not pinned before its first use
+    resolve_weights(spec, progress=False)
+    copy = tmp_path / "copy.bin"
+    copy.write_bytes(PAYLOAD)
+    assert weights_identity(spec) == weights_identity(spec, copy) == DIGEST[:8]
+    (tmp_path / "own.bin").write_bytes(b"fine-tuned")
+    assert weights_identity(spec, tmp_path / "own.bin").startswith("sha256:")
+
+
 def test_a_later_download_that_differs_from_the_pin_is_refused(server, online):
     weights_dir().mkdir(parents=True)
     (weights_dir() / "frechet-pins.json").write_text(json.dumps({_url(server, "/good.bin"): "0" * 64}))
@@ -248,6 +260,19 @@ def test_numpy_arrays_load_only_when_allowed_and_arbitrary_objects_never(tmp_pat
     torch.save({"means": np.arange(3.0), "obj": _Arbitrary()}, tmp_path / "evil.pth")
     with pytest.raises(WeightsError, match="refuses to unpickle"):
         load_state_dict(tmp_path / "evil.pth", numpy_arrays=True)
+
+
+def test_mapped_loading_gives_the_same_tensors_and_still_refuses_objects(tmp_path):
+    """mmap=True (for checkpoints a model needs only part of) maps zip files and reads legacy-format files whole."""
+    state = {"w": torch.arange(6.0), "nested": {"b": torch.ones(2)}}
+    torch.save(state, tmp_path / "zip.pth")
+    torch.save(state, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
+    for name in ("zip.pth", "legacy.pth"):
+        loaded = load_state_dict(tmp_path / name, mmap=True)
+        assert torch.equal(loaded["w"], state["w"]) and torch.equal(loaded["nested"]["b"], state["nested"]["b"])
+    torch.save({"w": torch.ones(2), "obj": _Arbitrary()}, tmp_path / "evil.pth")
+    with pytest.raises(WeightsError, match="refuses to unpickle"):
+        load_state_dict(tmp_path / "evil.pth", mmap=True)
 
 
 def test_truncated_and_non_dict_checkpoints_are_errors(tmp_path):

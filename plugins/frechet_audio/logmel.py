@@ -1,9 +1,10 @@
-"""PANN CNN14's log-mel front end in plain torch, with its checkpoints' parameter names (as torchlibrosa builds it).
+"""The log-mel front end torchlibrosa builds for PANN CNN14 and CLAP's HTS-AT, in plain torch with its parameter names.
 
-16 kHz checkpoint: a 512-point STFT as two Conv1d layers (real and imaginary DFT rows times a periodic Hann window,
-stride 160) over the clip reflect-padded by 256 samples at each end; power spectrum; a 64-band Slaney mel filterbank
-from 50 to 8000 Hz (librosa's ``filters.mel`` with its defaults, float32); 10·log10(max(mel, 1e-10)). The weights are
-computed here for a fresh model; loading a checkpoint replaces them with the checkpoint's own copies.
+An n_fft-point STFT as two Conv1d layers (real and imaginary DFT rows times a periodic Hann window, stride ``hop``)
+over the signal reflect-padded by n_fft/2 samples at each end; power spectrum; a Slaney mel filterbank (librosa's
+``filters.mel`` with its defaults, float32); 10·log10(max(mel, 1e-10)). The defaults are PANN's 16 kHz checkpoint
+(512 points, hop 160, 64 bands from 50 to 8000 Hz). The weights are computed here for a fresh model; loading a
+checkpoint replaces them with the checkpoint's own copies.
 """
 
 from __future__ import annotations
@@ -75,37 +76,42 @@ def mel_filterbank(
 
 
 class _STFT(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, n_fft: int, hop: int) -> None:
         super().__init__()
-        bins = FFT_LENGTH // 2 + 1
-        self.conv_real = nn.Conv1d(1, bins, FFT_LENGTH, stride=HOP, bias=False)
-        self.conv_imag = nn.Conv1d(1, bins, FFT_LENGTH, stride=HOP, bias=False)
-        real, imag = dft_kernels()
+        bins = n_fft // 2 + 1
+        self.conv_real = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
+        self.conv_imag = nn.Conv1d(1, bins, n_fft, stride=hop, bias=False)
+        real, imag = dft_kernels(n_fft)
         with torch.no_grad():
             self.conv_real.weight.copy_(torch.from_numpy(real))
             self.conv_imag.weight.copy_(torch.from_numpy(imag))
 
 
 class Spectrogram(nn.Module):
-    """Waveforms (B, samples) -> power spectrogram (B, 1, frames, 257), frames centred on every 160th sample."""
+    """Waveforms (B, samples) -> power spectrogram (B, 1, frames, n_fft/2 + 1), frames centred on every hop-th
+    sample."""
 
-    def __init__(self) -> None:
+    def __init__(self, n_fft: int = FFT_LENGTH, hop: int = HOP) -> None:
         super().__init__()
-        self.stft = _STFT()
+        self.n_fft = n_fft
+        self.stft = _STFT(n_fft, hop)
 
     def forward(self, waveforms: torch.Tensor) -> torch.Tensor:
-        padded = F.pad(waveforms[:, None, :], (FFT_LENGTH // 2, FFT_LENGTH // 2), mode="reflect")
+        padded = F.pad(waveforms[:, None, :], (self.n_fft // 2, self.n_fft // 2), mode="reflect")
         real = self.stft.conv_real(padded)[:, None].transpose(2, 3)
         imag = self.stft.conv_imag(padded)[:, None].transpose(2, 3)
         return real**2 + imag**2
 
 
 class LogMel(nn.Module):
-    """Power spectrogram (..., 257) -> log-mel in dB (..., 64)."""
+    """Power spectrogram (..., n_fft/2 + 1) -> log-mel in dB (..., bands); arguments as :func:`mel_filterbank`."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, rate: int = SAMPLE_RATE, n_fft: int = FFT_LENGTH, bands: int = MEL_BANDS, low: float = MEL_LOW_HZ,
+        high: float = MEL_HIGH_HZ,
+    ) -> None:
         super().__init__()
-        self.melW = nn.Parameter(torch.from_numpy(mel_filterbank()), requires_grad=False)
+        self.melW = nn.Parameter(torch.from_numpy(mel_filterbank(rate, n_fft, bands, low, high)), requires_grad=False)
 
     def forward(self, power: torch.Tensor) -> torch.Tensor:
         return 10.0 * torch.log10(torch.clamp(torch.matmul(power, self.melW), min=AMIN))
