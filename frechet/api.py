@@ -53,7 +53,7 @@ def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result
     """Fréchet distance between two saved statistics files or feature sets (no model involved); ``skip_bad`` skips
     feature rows holding NaN or Inf and lists them, instead of stopping."""
     for side in (a, b):
-        if isinstance(side, (str, Path)) and not Path(side).exists():
+        if isinstance(side, (str, Path)) and not is_stats_input(side) and not Path(side).exists():
             raise InputError(f"{side}: no such file; {spell_call('distance', 'fd')} takes statistics (.npz with mu, "
                              "sigma) or feature files (.npy/.npz)")
         if not (is_feature_input(side) or is_stats_input(side)):

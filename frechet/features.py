@@ -116,8 +116,10 @@ def is_feature_input(obj: Any) -> bool:
             return False
         if path.suffix.lower() == ".npz" and path.is_file():
             headers = npz_headers(path)
+            if {"mu", "sigma"} & set(headers):  # half a statistics file: opened as features, refused by name
+                return True
             shape = headers.get("features", next(iter(headers.values())) if len(headers) == 1 else None)
-            return shape is None or len(shape[0]) == 2
+            return shape is None or len(shape[0]) == 2  # not an image batch (an ADM .npz)
         return True
     return is_feature_matrix(obj)
 

@@ -265,8 +265,8 @@ def _as_error(path: Path, problem: ValueError, error: type[InputError], hint: st
 
 # ---------------------------------------------------------------------------------------------------- outputs
 def check_outputs_apart(outputs: Iterable[str | Path], inputs: Iterable[str | Path]) -> None:
-    """Refuse, before any work, an output that is an input (through links, ``..`` or a hard link) or would be
-    written inside an input folder: frechet never replaces or adds to what it reads."""
+    """Refuse, before any work, an output (file or folder) that is an input (through links, ``..`` or a hard link)
+    or would be written inside an input folder: frechet never replaces or adds to what it reads."""
     inputs = [Path(value) for value in inputs]
     for output in map(Path, outputs):
         target = output.resolve()
@@ -278,6 +278,14 @@ def check_outputs_apart(outputs: Iterable[str | Path], inputs: Iterable[str | Pa
                 raise OutputError(
                     f"{output}: this output would be written inside the input folder {value}; write it elsewhere"
                 )
+
+
+def check_output_files(outputs: Iterable[str | Path]) -> None:
+    """Refuse, before any work, an output file path that exists but is not a regular file (a FIFO, a device, a
+    folder): writing it would block, vanish or replace a folder."""
+    for output in map(Path, outputs):
+        if output.exists() and not output.is_file():
+            raise OutputError(f"{output}: is {file_kind(output.stat().st_mode)}, not a file; name a file to write")
 
 
 def _same_file(first: Path, second: Path) -> bool:

@@ -122,7 +122,7 @@ def read_edm2_stats(path: str | Path, key: str = "fid") -> FeatureStats:
         )
     count = data.get("num_images")
     n = int(count) if isinstance(count, (int, np.integer)) and not isinstance(count, bool) else None
-    meta = {"format": "edm2-pkl", "key": key, **({"n_items": n} if n is not None else {})}
+    meta = {"source_format": "edm2-pkl", "key": key, **({"n_items": n} if n is not None else {})}
     try:
         return FeatureStats.from_moments(entry["mu"], entry["sigma"], n if n and n >= 2 else None, meta=meta)
     except ValueError as error:

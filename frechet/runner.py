@@ -22,7 +22,7 @@ from frechet.embedder import Embedder
 from frechet.embedding import Task, embed
 from frechet.errors import ConfigError, InputError, OutputError
 from frechet.features import is_feature_input
-from frechet.io import check_outputs_apart
+from frechet.io import check_output_files, check_outputs_apart
 from frechet.loading import prepare_allocator
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.plan import (
@@ -319,6 +319,7 @@ def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise InputError(f"{path}: no such file or folder")
+    check_output_files(outputs)
     check_outputs_apart(outputs, paths)
 
 

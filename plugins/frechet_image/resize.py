@@ -65,3 +65,10 @@ def pil_resize_float(image: np.ndarray, size: tuple[int, int], method: str) -> t
         for channel in range(image.shape[2])
     ]
     return torch.from_numpy(np.stack(channels))
+
+
+def pil_resize_uint8(image: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
+    """Resize a uint8 (H, W, 3) RGB array to ``size`` = (h, w) as an 8-bit Pillow RGB image (each result rounded to
+    0–255, as tools that resize ``PIL.Image`` objects get); an image of that size already is returned as a copy."""
+    height, width = size
+    return np.asarray(Image.fromarray(image).resize((width, height), PIL_FILTERS[method]))

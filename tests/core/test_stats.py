@@ -262,7 +262,7 @@ def test_features_whose_squares_overflow_are_refused_naming_the_input_and_nothin
     rows = _features(n=300, d=4).astype(np.float64) * 1e155
     np.save(tmp_path / "huge.npy", rows)
     np.save(tmp_path / "fine.npy", _features(n=300, d=4))
-    assert main(["stats", str(tmp_path / "huge.npy"), "-o", str(tmp_path / "s.npz")]) == 2
+    assert main(["stats", str(tmp_path / "huge.npy"), "-o", str(tmp_path / "s.npz"), "--quiet"]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"frechet: error: {tmp_path / 'huge.npy'}: the features are too large for float64 "
                             "statistics") and error.count("\n") == 1
