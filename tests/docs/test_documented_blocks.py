@@ -100,7 +100,7 @@ def test_every_marker_is_well_formed_and_every_fence_names_its_language():
 @pytest.mark.parametrize("block", RUNNABLE, ids=[block.id for block in RUNNABLE])
 def test_documented_block_runs(block, run_on_page):
     if block.skip is not None:
-        pytest.skip(f"docs-test: skip ({block.skip})")
+        pytest.skip(f"{block.id}: docs-test: skip ({block.skip})")
     run_on_page(block)
 
 

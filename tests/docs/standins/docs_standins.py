@@ -65,12 +65,29 @@ def _pann(path: Path) -> None:
     torch.save({"model": {**front_end, **weights.pann_learned_state()}, "iteration": 0}, path)
 
 
+def _clip(tower: str, path: Path) -> None:
+    """A CLIP state dict with the published tower's widths, patch and resolution, but one block (fast to run)."""
+    import dataclasses
+
+    import torch
+    from frechet_clip import network
+
+    weights = _helpers("plugins/clip/clip_random_weights.py")
+    torch.save(weights.random_clip_state(dataclasses.replace(getattr(network, tower), layers=1)), path)
+
+
 #: Canonical weights file name -> a writer of its stand-in.
 WEIGHTS: dict[str, Callable[[Path], None]] = {
     "pt_inception-2015-12-05-6726825d.pth": _inception,
     "vggish-10086976.pth": _vggish,
     "vggish_pca_params-970ea276.pth": _vggish_pca,
     "Cnn14_16k_mAP=0.438.pth": _pann,
+    "clip-vit-b-32-40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af.pt":
+        functools.partial(_clip, "VIT_B_32"),
+    "clip-vit-l-14-b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836.pt":
+        functools.partial(_clip, "VIT_L_14"),
+    "clip-vit-l-14-336px-3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02.pt":
+        functools.partial(_clip, "VIT_L_14_336"),
 }
 
 
