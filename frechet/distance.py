@@ -6,8 +6,9 @@ The trace term is the nuclear norm of F₁ᵀF₂ for any factors Σᵢ = FᵢF�
 F₁ = L (Cholesky), and the term is Σ √eig(Lᵀ Σ₂ L) — one Cholesky, two triangular products and one symmetric
 eigenvalue problem, about 12× faster than ``scipy.linalg.sqrtm(Σ₁Σ₂)`` at d = 2048 and free of complex numbers.
 Exact path (a covariance of rank < d, e.g. N ≤ d samples): factors from the centred samples themselves when they
-are at hand (Gram form), else from an eigendecomposition truncated at numerical rank, and the singular values of
-F₁ᵀF₂ — no square root of a rounding-level eigenvalue is ever taken. See docs/numerics.md.
+are at hand (Gram form), the Cholesky factor of a full-rank side, else an eigendecomposition truncated at numerical
+rank, and the singular values of F₁ᵀF₂ — no square root of a rounding-level eigenvalue is ever taken. See
+docs/numerics.md.
 """
 
 from __future__ import annotations
@@ -166,7 +167,8 @@ class FrechetReference:
         return trace_term, at_rounding_level * float(np.sqrt(tolerance))
 
     def _exact_trace_sqrt_product(self, other: _Gaussian) -> float:
-        return _nuclear_norm(self._exact_factor().T @ _exact_factor(other))
+        mine = self._cholesky if self._cholesky is not None else self._exact_factor()  # L is an exact factor too
+        return _nuclear_norm(mine.T @ _cheapest_factor(other))
 
     def _exact_factor(self) -> np.ndarray:
         if self._factor is None:
@@ -257,6 +259,17 @@ def _exact_factor(gaussian: _Gaussian) -> np.ndarray:
         )
     keep = eigenvalues > _rank_tolerance(eigenvalues)
     return vectors[:, keep] * np.sqrt(eigenvalues[keep])
+
+
+def _cheapest_factor(gaussian: _Gaussian) -> np.ndarray:
+    """A factor of Σ for the exact path: the centred samples, else the Cholesky factor of a full-rank Σ (no d × d
+    eigendecomposition), else the truncated eigendecomposition."""
+    if gaussian.rows is None:
+        try:
+            return scipy.linalg.cholesky(gaussian.cov, lower=True, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            pass
+    return _exact_factor(gaussian)
 
 
 def _nuclear_norm(matrix: np.ndarray) -> float:

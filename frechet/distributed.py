@@ -108,7 +108,8 @@ def merge_stats(stats: FeatureStats, world: World) -> FeatureStats:
     n, dim = int(state["n"]), (state["mean"].shape[0] if "mean" in state else 0)
     headers = all_gather_object((n, dim, "rows" in state), world)
     dim = max(d for _, d, _ in headers)
-    # the rows themselves travel while N ≤ d, so the exact Gram-form distance stays available as in one process
+    # the rows themselves travel while N ≤ d, so the exact Gram-form distance stays available as in one process;
+    # beyond, the centred second moments
     keep_rows = 0 < sum(count for count, _, _ in headers) <= dim and all(rows for count, _, rows in headers if count)
     if world.is_main:
         total = FeatureStats.from_state(state)
@@ -116,9 +117,9 @@ def merge_stats(stats: FeatureStats, world: World) -> FeatureStats:
             count = headers[rank][0]
             if count:
                 total.merge(FeatureStats.from_state(_receive_state(rank, count, dim, keep_rows)))
-        state = total.state()
+        state = total.state(rows=keep_rows)
     elif n:
-        _send_state(state, keep_rows)
+        _send_state(stats.state(rows=keep_rows), keep_rows)
     n = broadcast_object(int(state["n"]), world)
     if n == 0:
         return FeatureStats()
@@ -189,34 +190,34 @@ def _receive(rank: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 def _send_state(state: dict[str, np.ndarray], keep_rows: bool) -> None:
-    dist.send(_to_comm(np.concatenate([state["mean"], state["m2"].ravel()])), dst=0)
-    if keep_rows:
-        dist.send(_to_comm(state["rows"]), dst=0)
+    dist.send(_to_comm(_pack(state, keep_rows)), dst=0)
 
 
 def _receive_state(rank: int, n: int, dim: int, keep_rows: bool) -> dict[str, np.ndarray]:
-    packed = _receive(rank, (dim + dim * dim,), np.dtype(np.float64))
-    state = {"n": np.asarray(n, dtype=np.int64), "mean": packed[:dim], "m2": packed[dim:].reshape(dim, dim)}
-    if keep_rows:
-        state["rows"] = _receive(rank, (n, dim), np.dtype(np.float64))
-    return state
+    return _unpack(_receive(rank, (_packed_size(n, dim, keep_rows),), np.dtype(np.float64)), n, dim, keep_rows)
 
 
 def _broadcast_state(state: dict[str, np.ndarray] | None, n: int, dim: int, keep_rows: bool) -> dict[str, np.ndarray]:
     if state is not None:
-        packed = _to_comm(np.concatenate([state["mean"], state["m2"].ravel()]))
+        packed = _to_comm(_pack(state, keep_rows))
     else:
-        packed = torch.empty(dim + dim * dim, dtype=torch.float64, device=_comm_device())
+        packed = torch.empty(_packed_size(n, dim, keep_rows), dtype=torch.float64, device=_comm_device())
     dist.broadcast(packed, src=0)
-    values = packed.cpu().numpy()
-    result = {"n": np.asarray(n, dtype=np.int64), "mean": values[:dim], "m2": values[dim:].reshape(dim, dim)}
-    if keep_rows:
-        rows = _to_comm(state["rows"]) if state is not None else torch.empty(
-            (n, dim), dtype=torch.float64, device=_comm_device()
-        )
-        dist.broadcast(rows, src=0)
-        result["rows"] = rows.cpu().numpy()
-    return result
+    return _unpack(packed.cpu().numpy(), n, dim, keep_rows)
+
+
+def _pack(state: dict[str, np.ndarray], keep_rows: bool) -> np.ndarray:
+    """A state as one float64 vector: the mean, then the rows (``keep_rows``) or the centred second moments."""
+    return np.concatenate([state["mean"], state["rows" if keep_rows else "m2"].ravel()])
+
+
+def _packed_size(n: int, dim: int, keep_rows: bool) -> int:
+    return dim + (n if keep_rows else dim) * dim
+
+
+def _unpack(values: np.ndarray, n: int, dim: int, keep_rows: bool) -> dict[str, np.ndarray]:
+    rest = values[dim:].reshape(n if keep_rows else dim, dim)
+    return {"n": np.asarray(n, dtype=np.int64), "mean": values[:dim], "rows" if keep_rows else "m2": rest}
 
 
 def _env_int(name: str, default: int) -> int:

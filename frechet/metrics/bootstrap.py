@@ -206,6 +206,12 @@ def fd_bias(real: FeatureStats, fake: FeatureStats, *, halves: int = 10, seed: i
     rows = [side.rows if side.rows is not None and side.rows.shape[0] >= MIN_ROWS else None for side in (real, fake)]
     if all(side is None for side in rows):
         return None
+    fixed = next((stats for stats, own in zip((real, fake), rows) if own is None), None)
+    reference = FrechetReference(fixed) if fixed is not None else None  # a side without rows: factorized once
+
+    def distance(a: FeatureStats, b: FeatureStats) -> float:
+        return frechet_distance(a, b) if reference is None else reference.distance(b if a is fixed else a)
+
     rng = np.random.default_rng(seed)
     values, ratios = np.empty(halves), []
     for index in range(halves):
@@ -216,8 +222,8 @@ def fd_bias(real: FeatureStats, fake: FeatureStats, *, halves: int = 10, seed: i
             else:
                 parts.append(FeatureStats.from_features(own[rng.choice(len(own), len(own) // 2, replace=False)]))
                 ratios.append(len(own) / (len(own) // 2))
-        values[index] = frechet_distance(*parts)
-    return HalfSamples(frechet_distance(real, fake), values, float(np.mean(ratios))).bias
+        values[index] = distance(*parts)
+    return HalfSamples(distance(real, fake), values, float(np.mean(ratios))).bias
 
 
 class FDBootstrapMetric(Metric):

@@ -76,6 +76,21 @@ def test_fd_matches_mpmath_when_one_side_is_singular():
     assert frechet_distance(a.mean, a.cov, b.mean, b.cov) == pytest.approx(exact, rel=1e-9)
 
 
+def test_a_full_rank_side_against_few_samples_needs_no_eigendecomposition_of_its_covariance(monkeypatch):
+    x1, x2 = _sample(60, 8, seed=5), _sample(5, 8, seed=6, scale=2.0)  # one full rank, one rank 4: no fast path
+    exact = _mpmath_fd(x1, x2)
+    eigh = scipy.linalg.eigh
+
+    def small_only(matrix, *args, **kwargs):
+        assert np.shape(matrix)[0] < 8, "an eigendecomposition of a d × d covariance"
+        return eigh(matrix, *args, **kwargs)
+
+    monkeypatch.setattr(scipy.linalg, "eigh", small_only)
+    a, b = FeatureStats.from_moments(x1.mean(0), np.cov(x1, rowvar=False), n=60), FeatureStats.from_features(x2)
+    assert frechet_distance(a, b) == pytest.approx(exact, rel=1e-9)  # its Cholesky factor and the samples
+    assert frechet_distance(b, a) == pytest.approx(exact, rel=1e-9)
+
+
 def test_gram_form_equals_the_nuclear_norm_of_the_centred_cross_product():
     x1, x2 = _sample(40, 300, seed=7), _sample(55, 300, seed=8, shift=0.05)
     c1, c2 = x1 - x1.mean(0), x2 - x2.mean(0)

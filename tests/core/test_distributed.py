@@ -65,6 +65,18 @@ def test_torchrun_compute_matches_one_process_and_fills_the_cache_it_shares(
         assert _relative(two_ranks.cov, frechet.load_stats(tmp_path / "one" / f"{name}.npz").cov) <= 1e-12
 
 
+@pytest.mark.parametrize("shard_size", [3, 50], ids=["both-ranks", "rank-0-only"])
+def test_torchrun_statistics_of_fewer_samples_than_dimensions_keep_their_rows(tmp_path, run_frechet, shard_size):
+    rows = tmp_path / "rows.npy"
+    np.save(rows, np.random.default_rng(3).standard_normal((10, 32)))
+    args = ["stats", str(rows), "--shard-size", str(shard_size), "--no-cache", "--quiet"]
+    run_frechet(*args, "-o", str(tmp_path / "two.npz"), launcher=TORCHRUN)
+    run_frechet(*args, "-o", str(tmp_path / "one.npz"))
+    one, two = frechet.load_stats(tmp_path / "one.npz"), frechet.load_stats(tmp_path / "two.npz")
+    assert two.n == one.n == 10
+    assert _relative(two.cov, one.cov) <= 1e-12 and _relative(two.mean, one.mean) <= 1e-12
+
+
 def test_shards_go_round_robin_so_every_rank_gets_every_size_th_shard():
     worlds = [World(rank, 3) for rank in range(3)]
     owners = [[world.rank for world in worlds if world.owns(shard)] for shard in range(7)]
