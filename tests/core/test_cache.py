@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 import frechet
-from frechet import cache as cache_module
-from frechet.cache import SHARDS_FOLDER, FeatureCache
+from frechet.cache import SHARDS_FOLDER, FeatureCache, digests, shard_digest
 from frechet.cli import main
 from frechet.errors import InputError
 
@@ -116,8 +115,8 @@ def test_file_items_are_hashed_once_and_again_only_when_they_change(projection, 
     for index, row in enumerate(np.random.default_rng(3).standard_normal((30, 4))):
         np.save(folder / f"{index:03d}.npy", row)
     hashed = []
-    real_hash = cache_module._hash_file
-    monkeypatch.setattr(cache_module, "_hash_file", lambda path: hashed.append(path.name) or real_hash(path))
+    real_hash = digests._hash_file
+    monkeypatch.setattr(digests, "_hash_file", lambda path: hashed.append(path.name) or real_hash(path))
     first = _stats(folder, shard_size=10)
     assert len(hashed) == 30
     calls = projection.CALLS
@@ -274,7 +273,7 @@ def test_a_shard_whose_counts_cannot_be_true_is_never_merged_even_with_a_matchin
             arrays["0.n"] = np.asarray(-50, dtype=np.int64)
         else:
             meta["n_good"] = meta["n_good"] + 7
-        meta["digest"] = cache_module.shard_digest(arrays, meta)  # a forger who knows the format
+        meta["digest"] = shard_digest(arrays, meta)  # a forger who knows the format
 
     _repack(shard, change)
     with caplog.at_level(logging.WARNING, logger="frechet"):
