@@ -46,20 +46,20 @@ def _inception(path: Path) -> None:
 def _vggish(path: Path) -> None:
     import torch
 
-    torch.save(_helpers("audio/audio_random_weights.py").vggish_state(), path)
+    torch.save(_helpers("plugins/audio/audio_random_weights.py").vggish_state(), path)
 
 
 def _vggish_pca(path: Path) -> None:
     import torch
 
-    torch.save(_helpers("audio/audio_random_weights.py").vggish_pca_arrays(), path)
+    torch.save(_helpers("plugins/audio/audio_random_weights.py").vggish_pca_arrays(), path)
 
 
 def _pann(path: Path) -> None:
     import torch
     from frechet_audio.pann import Cnn14
 
-    weights = _helpers("audio/audio_random_weights.py")
+    weights = _helpers("plugins/audio/audio_random_weights.py")
     fresh = Cnn14().state_dict()
     front_end = {key: fresh[key] for key in weights.PANN_FRONT_END_KEYS}
     torch.save({"model": {**front_end, **weights.pann_learned_state()}, "iteration": 0}, path)

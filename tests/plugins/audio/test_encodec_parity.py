@@ -21,7 +21,7 @@ from frechet_audio.fadtk import float16_rows
 from frechet_audio.files import FileClip
 from frechet_audio.seanet import ENCODEC_24K, EncodecEncoder, encoder_state
 
-GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "fadtk_encodec"
+GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "fadtk_encodec"
 EMBEDDERS = {"24k": Encodec24kEmbedder, "48k": Encodec48kEmbedder}
 #: The two small sets whose FAD the goldens hold; the goldens also hold each clip's first 32 and last 16 frames.
 SETS = {"test_a": ("misc/speech_c_22k", "misc/six_channels"),
