@@ -160,6 +160,10 @@ class FeatureCache:
         """The files besides this format's readable shards and indexes: frechet's own unusable ones, and others."""
         return housekeeping.leftovers(self.root)
 
+    def total_bytes(self) -> int:
+        """Bytes of every file frechet made in the folder: what :meth:`clear` with no filter frees."""
+        return housekeeping.total_bytes(self.root)
+
     def clear(
         self, *, embedder: str | None = None, input: str | None = None, older_than: float | None = None
     ) -> Cleared:

@@ -94,6 +94,20 @@ def leftovers(root: Path) -> Leftovers:
     return Leftovers(unusable, size, foreign)
 
 
+def total_bytes(root: Path) -> int:
+    """Bytes of every file frechet made in the cache folder, counted as :func:`clear` counts what it removes: with
+    no filter, ``clear`` frees exactly this (writes in progress aside)."""
+    total, now = 0, time.time()
+    for path, kind in _files(root):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # a concurrent `clear`
+            continue
+        if kind != "foreign" and not (kind == "temporary" and _in_progress(stat, now)):
+            total += stat.st_size
+    return total
+
+
 def clear(
     root: Path, *, embedder: str | None = None, input: str | None = None, older_than: float | None = None
 ) -> Cleared:
@@ -120,8 +134,8 @@ def clear(
                 kind = "unusable"
             elif not unfiltered and not _selected(meta, stat, now, embedder, input, older_than):
                 continue
-        elif kind == "temporary" and now - stat.st_mtime <= _STALE_TEMP_SECONDS:
-            continue  # a write in progress
+        elif kind == "temporary" and _in_progress(stat, now):
+            continue
         elif kind in ("index", "old") and not unfiltered:
             continue
         files, size = files + 1, size + _remove(path, stat.st_size)
@@ -178,6 +192,11 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def _in_progress(stat: os.stat_result, now: float) -> bool:
+    """Whether a temporary file is a write in progress rather than the leftover of a killed run."""
+    return now - stat.st_mtime <= _STALE_TEMP_SECONDS
 
 
 def _selected(

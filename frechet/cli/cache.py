@@ -59,12 +59,13 @@ def _cmd_cache_ls(args: argparse.Namespace) -> int:
     cache = FeatureCache(args.cache_dir)
     entries = cache.entries()
     leftovers = cache.leftovers()
+    total = cache.total_bytes()  # what `clear` with no filter frees, counted as it counts
     if args.json:
-        print(json.dumps({"cache_dir": str(cache.root), "entries": [vars(entry) for entry in entries],
+        print(json.dumps({"cache_dir": str(cache.root), "bytes": total, "entries": [vars(entry) for entry in entries],
                           "unusable": leftovers.unusable, "foreign": leftovers.foreign}))
         return 0
-    total = sum(entry.bytes for entry in entries)
-    print(printable(f"{cache.root}: {len(entries)} cached inputs, {size_text(total)}"))
+    print(printable(f"{cache.root}: {len(entries)} cached inputs, {size_text(total)} in all (`frechet cache clear` "
+                    "frees it)"))
     print_table(
         ["SIZE", "ITEMS", "SHARDS", "LAST USE", "INPUT", "EMBEDDER: OUTPUTS"],
         [[size_text(entry.bytes), str(entry.items), str(entry.shards),

@@ -84,7 +84,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
         print(json.dumps({"plugins": rows}))
         return 0
     print_table(["NAME", "STATUS", "DISTRIBUTION", "VERSION", "HOOKS / ERROR"],
-                [[row["name"], row["status"], row["distribution"], row["version"],
+                [[row["name"], row["status"], row["distribution"] or UNKNOWN, row["version"] or UNKNOWN,
                   row["error"] or ", ".join(hook.removeprefix("frechet_register_").removeprefix("frechet_")
                                               for hook in row["hooks"])]
                  for row in rows])
@@ -102,7 +102,8 @@ def _cmd_embedders(args: argparse.Namespace) -> int:
         print(json.dumps({"embedders": rows}))
         return 0
     print_table(["NAME", "DOMAIN", "OUTPUTS", "DESCRIPTION"],
-                [[row["name"], row["domain"], _outputs_text(row["outputs"]), row["description"]] for row in rows])
+                [[row["name"], row["domain"], _outputs_text(row["outputs"]) or UNKNOWN, row["description"]]
+                 for row in rows])
     return 0
 
 

@@ -4,6 +4,7 @@ runs agree, bad items are remembered, and `frechet cache ls|clear` show and remo
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -174,6 +175,29 @@ def test_cache_ls_lists_entries_and_clear_removes_what_the_filters_select(projec
     assert {entry.embedder for entry in FeatureCache(folder).entries()} == {"projection(dims=6,seed=0)"}
     assert main(["cache", "clear", "--cache-dir", str(folder)]) == 0
     assert FeatureCache(folder).entries() == []
+
+
+def test_cache_ls_reports_the_total_that_clear_then_frees_in_the_same_units(projection, rows_file, tmp_path,
+                                                                           capsys):
+    folder, rows = tmp_path / "cache", tmp_path / "rows"
+    rows.mkdir()
+    for index, row in enumerate(np.random.default_rng(7).standard_normal((30, 4))):
+        np.save(rows / f"{index:03d}.npy", row)
+    _stats(rows, cache_dir=folder, shard_size=10)  # shards and a file-digest index
+    _stats(rows_file, cache_dir=folder)
+    shard = _shard_files(folder)[0]
+    shard.with_name("f" * 64 + ".npz").write_bytes(shard.read_bytes()[:300])  # frechet's, but unusable
+    (folder / "notes.txt").write_text("the team's notes, never frechet's to count or remove")
+    made_by_frechet = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) - len(
+        "the team's notes, never frechet's to count or remove")
+    assert main(["cache", "ls", "--cache-dir", str(folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["bytes"] == made_by_frechet
+    assert main(["cache", "ls", "--cache-dir", str(folder)]) == 0
+    listed = re.search(r"2 cached inputs, (\d+\.\d KB) in all", capsys.readouterr().out)
+    assert main(["cache", "clear", "--cache-dir", str(folder)]) == 0
+    removed = re.search(r"removed \d+ files \((\d+\.\d KB)\)", capsys.readouterr().out)
+    assert listed and removed and listed.group(1) == removed.group(1)
+    assert [path.name for path in folder.rglob("*") if path.is_file()] == ["notes.txt"]
 
 
 def test_a_run_killed_mid_way_resumes_from_its_finished_shards_to_the_same_result(
