@@ -96,7 +96,7 @@ def test_weight_norm_is_folded_as_torch_computes_it():
 def test_a_checkpoint_without_the_encoder_is_refused_with_what_is_missing(tmp_path):
     path = tmp_path / "decoder-only.th"
     torch.save({"decoder.model.0.conv.conv.bias": torch.zeros(512)}, path)
-    with pytest.raises(WeightsError, match=r"not encodec-24k weights in the expected layout \(missing encoder\.model"):
+    with pytest.raises(WeightsError, match=r"not encodec-24k weights in the expected layout \(missing: encoder\.model"):
         Encodec24kEmbedder(weights=path)
 
 
