@@ -79,14 +79,14 @@ def _clip(tower: str, path: Path) -> None:
 def _encodec(variant: str, path: Path) -> None:
     import torch
 
-    torch.save(_helpers("audio/audio_random_weights.py").encodec_encoder_state(variant), path)
+    torch.save(_helpers("plugins/audio/audio_random_weights.py").encodec_encoder_state(variant), path)
 
 
 def _clap(path: Path) -> None:
     """A LAION-CLAP checkpoint as published, with the reduced HTS-AT tower (the tower's size is read from the file)."""
     import torch
 
-    weights = _helpers("audio/clap_random_weights.py")
+    weights = _helpers("plugins/audio/clap_random_weights.py")
     torch.save(weights.checkpoint(weights.REDUCED), path)
 
 
