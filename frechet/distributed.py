@@ -8,6 +8,8 @@ process's to rounding (the pairwise merges are exact in real arithmetic, only th
 
 from __future__ import annotations
 
+import atexit
+import datetime
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from frechet.errors import ConfigError
 from frechet.stats import FeatureStats
 
 _created_group = False
+#: How long a rank leaving the process group waits for the others to be done with it.
+_LEAVE_TIMEOUT = datetime.timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,21 @@ def setup(device: torch.device) -> World:
         torch.cuda.set_device(device)
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     _created_group = True
+    atexit.register(shutdown)  # API callers never call shutdown(); a group left to the interpreter's exit can abort
     return current()
 
 
 def shutdown() -> None:
-    """Leave the process group if :func:`setup` created it."""
+    """Leave the process group if :func:`setup` created it, once every rank is done with it (gloo: a barrier that
+    gives up after ``_LEAVE_TIMEOUT``, so a rank that died cannot hold the others), so no rank's last exchange is cut
+    off by another rank leaving first."""
     global _created_group
     if _created_group and dist.is_initialized():
+        if dist.get_backend() == "gloo":
+            try:
+                dist.monitored_barrier(timeout=_LEAVE_TIMEOUT, wait_all_ranks=True)
+            except RuntimeError:
+                pass  # another rank failed or left: leave anyway
         dist.destroy_process_group()
     _created_group = False
 
