@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "audio"))
+sys.path.insert(0, str(ROOT / "tests" / "plugins" / "audio"))
 CORPORA = {"16 kHz mono": (16000, 1), "44.1 kHz stereo": (44100, 2)}
 EMBEDDERS = ("vggish", "pann")
 #: frechet embedder -> fadtk model name, for the --fadtk-python comparison.

@@ -66,8 +66,9 @@ class _TransformedItems(Dataset):
 
     Only regular files are read: an item whose file is a FIFO, socket or device is a bad item, named, before its
     source opens it (reading one could block forever or never end). Whatever a source or a transform raises
-    becomes a bad item naming the item; a prepared item so large that a batch of them cannot fit in memory stops
-    the run by name before the batch is gathered.
+    becomes a bad item naming the item, except frechet's errors about the setup rather than the item (a missing
+    optional package, a configuration error): those stop the run once, as does a prepared item so large that a
+    batch of them cannot fit in memory, by name before the batch is gathered.
     """
 
     def __init__(
@@ -87,6 +88,8 @@ class _TransformedItems(Dataset):
             item = self.source.load(index)
         except InputError as error:
             return index, {}, dict.fromkeys(positions, str(error)), None
+        except FrechetError as error:  # the setup, not this item (a missing optional package): stop the run once
+            return index, {}, {}, error
         except (Exception, SystemExit) as error:  # a decoder's own failure on this item
             message = f"{self.source.item_name(index)}: cannot be read ({one_line(error)})"
             return index, {}, dict.fromkeys(positions, message), None
@@ -98,6 +101,8 @@ class _TransformedItems(Dataset):
             except InputError as error:
                 errors[position] = str(error)
                 continue
+            except FrechetError as error:
+                return index, {}, {}, error
             except (Exception, SystemExit) as error:
                 errors[position] = (f"{self.source.item_name(index)}: embedder '{embedder.display_name()}' cannot "
                                     f"prepare this item ({one_line(error)})")

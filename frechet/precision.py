@@ -33,3 +33,23 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
     if dtype is None:
         return torch.autocast(device_type=device.type, enabled=False)
     return torch.autocast(device_type=device.type, dtype=getattr(torch, dtype))
+
+
+def exact_float32(device: torch.device) -> contextlib.AbstractContextManager:
+    """Full float32 convolutions and matrix products on CUDA (no TF32) inside the block, so GPU features match the
+    CPU's; the previous settings come back after. Nothing to do elsewhere."""
+    return _NoTF32() if device.type == "cuda" else contextlib.nullcontext()
+
+
+class _NoTF32:
+    def __enter__(self) -> None:
+        import torch
+
+        self._saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self._saved

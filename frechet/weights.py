@@ -18,7 +18,7 @@ import os
 import re
 import urllib.parse
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -325,6 +325,26 @@ def file_status(specs: WeightsSpec | Sequence[WeightsSpec], *, check: bool = Tru
     if pinned is None:
         return FileStatus(specs, path, "not pinned yet")
     return FileStatus(specs, path, "pinned" if actual == pinned else "checksum mismatch")
+
+
+def layout_mismatch(
+    state: Mapping[str, Any], expected: Mapping[str, torch.Tensor], *, optional: Callable[[str], bool] | None = None
+) -> str | None:
+    """What keeps ``state`` from loading into a model whose state dict is ``expected`` — keys missing (except those
+    ``optional`` admits), unexpected, or of the wrong shape, the first few of each named — or None when it fits."""
+    missing = [key for key in expected if key not in state and not (optional and optional(key))]
+    unexpected = [key for key in state if key not in expected]
+    misshaped = [
+        f"{key} {tuple(state[key].shape)} (expected {tuple(expected[key].shape)})"
+        for key in expected
+        if key in state and tuple(state[key].shape) != tuple(expected[key].shape)
+    ]
+    problems = [
+        f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''} ({len(keys)})"
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", misshaped))
+        if keys
+    ]
+    return "; ".join(problems) or None
 
 
 def load_state_dict(path: str | Path, *, numpy_arrays: bool = False, mmap: bool = False) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "audio"))
+sys.path.insert(0, str(ROOT / "tests" / "plugins" / "audio"))
 
 import audio_corpus  # noqa: E402
 import clap_random_weights  # noqa: E402

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test runs offline, with private weights/cache folders and freshly loaded plugins."""
+"""Shared fixtures: every test runs offline, outside the user's home, with private weights/cache folders and freshly
+loaded plugins."""
 
 from __future__ import annotations
 
@@ -9,29 +10,60 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from frechet.plugins import reset_plugins
 
-#: Environment variables naming folders a run may write to; the whole suite points them at one temporary folder.
-_WRITABLE_HOMES = ("FRECHET_CACHE_DIR", "TORCH_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR")
+#: Environment variables naming folders a run, or a library it loads, may write to (HOME itself: pip runs
+#: ``rustc --version``, which writes ~/.rustup); the whole suite points them at one temporary folder.
+_WRITABLE_HOMES = ("HOME", "FRECHET_CACHE_DIR", "TORCH_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR")
+#: frechet's default cache folder in the user's home: the suite fails if it writes there.
+_USER_CACHE = Path.home() / ".cache" / "frechet"
+_SESSION: dict[str, Any] = {}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _session_outside_home(tmp_path_factory):
-    """Before any fixture of any scope: caches, weights and configuration under the session's temporary folder,
-    never the user's home, and no network."""
-    root = tmp_path_factory.mktemp("session-home")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in _WRITABLE_HOMES:
-            patch.setenv(name, str(root / name.lower()))
-        patch.setenv("FRECHET_OFFLINE", "1")
-        patch.delenv("FRECHET_WEIGHTS_DIR", raising=False)
-        yield
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module is imported (some import matplotlib and onnxruntime, which make folders in the home as
+    they load): caches, weights, configuration and HOME under one temporary folder, never the user's home; offline."""
+    root = Path(tempfile.mkdtemp(prefix="frechet-tests-"))
+    names = (*_WRITABLE_HOMES, "FRECHET_OFFLINE", "FRECHET_WEIGHTS_DIR")
+    _SESSION.update(root=root, saved={name: os.environ.get(name) for name in names}, user_cache=_folders(_USER_CACHE))
+    for name in _WRITABLE_HOMES:
+        (root / name.lower()).mkdir()
+        os.environ[name] = str(root / name.lower())
+    os.environ["FRECHET_OFFLINE"] = "1"
+    os.environ.pop("FRECHET_WEIGHTS_DIR", None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the session if anything was written to (or removed from) frechet's cache folder in the user's home."""
+    if "user_cache" in _SESSION and _folders(_USER_CACHE) != _SESSION["user_cache"]:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"\nFAILED: the tests changed {_USER_CACHE} in the user's home (or another frechet run "
+                                "did meanwhile)", red=True)
+
+
+def _folders(root: Path) -> dict[str, int]:
+    """Every folder under ``root`` with its modification time: a file written or removed in one changes it."""
+    return {folder: os.stat(folder).st_mtime_ns for folder, _, _ in os.walk(root)}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore the environment and remove the session's folder."""
+    for name, value in _SESSION.pop("saved", {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    shutil.rmtree(_SESSION.pop("root", ""), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,8 @@ clamped at 0. A side given only as statistics (a saved ``.npz``) is held fixed: 
 
 Cost: one pass over the features (as for the statistics), then per replicate O(chunks · d²) to merge and one FD
 evaluation (a d × d eigenproblem, about 1.7 s at d = 2048 on two CPU cores); memory: chunks · d² float32 values
-per resampled side (0.8 GiB at d = 2048 with 50 chunks). The moments are stored in float32 and summed in float64.
+per resampled side (0.8 GiB at d = 2048 with 50 chunks). A side of N ≤ d rows keeps its rows instead: a replicate
+is then an N × N problem (Gram form), milliseconds at N = 32, d = 2048. The moments are stored in float32 and summed in float64.
 Measured coverage: docs/metrics.md and bench/results/fd_ci_coverage.md.
 """
 
@@ -48,15 +49,22 @@ _STATS_BLOCK_ROWS = 4096
 
 
 class ChunkMoments:
-    """Counts, means and centred second moments of ``chunks`` random groups of one side's feature rows."""
+    """Counts, means and centred second moments of ``chunks`` random groups of one side's feature rows.
+
+    A side with no more rows than dimensions keeps its rows instead of d × d moments: a half-sample is then its rows,
+    whose FD takes the Gram form (no d × d eigenproblem per replicate) and whose moments would be mostly zeros.
+    """
 
     def __init__(self, features: np.ndarray, chunks: int, rng: np.random.Generator) -> None:
         features = np.asarray(features)
         if features.ndim != 2 or features.shape[0] < MIN_ROWS:
             raise InputError(f"FD interval: features must be (samples ≥ {MIN_ROWS}, dims), got shape {features.shape}")
         groups = np.array_split(rng.permutation(features.shape[0]), min(chunks, features.shape[0]))
-        dim = features.shape[1]
+        count, dim = features.shape
         self.counts = np.array([len(group) for group in groups], dtype=np.float64)
+        self.rows = [np.asarray(features[np.sort(group)], dtype=np.float64) for group in groups] if count <= dim else None
+        if self.rows is not None:
+            return
         self.means = np.empty((len(groups), dim))
         self.moments = np.empty((len(groups), dim, dim), dtype=np.float32)
         for index, group in enumerate(groups):
@@ -80,12 +88,18 @@ class ChunkMoments:
         pooled = second + (deviations.T * counts) @ deviations
         return mean, pooled / (n - 1)
 
-    def half(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
-        """Mean and covariance of a random half of the groups, and the size ratio N / m of the whole to the half."""
+    def half(self, rng: np.random.Generator) -> tuple[FeatureStats, float]:
+        """Statistics of a random half of the groups, and the size ratio N / m of the whole to the half."""
+        chosen = np.sort(rng.choice(len(self), len(self) // 2, replace=False))
+        ratio = float(self.counts.sum() / self.counts[chosen].sum())
+        if self.rows is not None:
+            rows = np.concatenate([self.rows[index] for index in chosen])
+            return FeatureStats.from_state({"n": np.asarray(len(rows)), "mean": rows.mean(axis=0), "rows": rows}), ratio
         weights = np.zeros(len(self))
-        weights[rng.choice(len(self), len(self) // 2, replace=False)] = 1.0
+        weights[chosen] = 1.0
         mean, cov = self.resample(weights)
-        return mean, cov, float(self.counts.sum() / (weights @ self.counts))
+        n = weights @ self.counts
+        return FeatureStats.from_state({"n": np.asarray(int(n)), "mean": mean, "m2": cov * (n - 1)}), ratio
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -184,11 +198,11 @@ def half_samples(
     values, ratios = np.empty(resamples), []
     for index in track(range(resamples), resamples, "fd-ci", unit="half-sample", show=progress):
         halves = [side.half(rng) for side in varying]
-        ratios.extend(ratio for *_, ratio in halves)
+        ratios.extend(ratio for _, ratio in halves)
         if reference is not None:
-            values[index] = reference.distance(*halves[0][:2])
+            values[index] = reference.distance(halves[0][0])
         else:
-            values[index] = frechet_distance(*halves[0][:2], *halves[1][:2])
+            values[index] = frechet_distance(halves[0][0], halves[1][0])
     return HalfSamples(estimate, values, float(np.mean(ratios)))
 
 

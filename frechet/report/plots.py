@@ -17,6 +17,7 @@ import numpy as np
 
 from frechet.errors import ConfigError
 from frechet.io import atomic_write
+from frechet.optional import import_optional
 from frechet.report.diagnostics import DimensionGaps, InfinityFit
 
 _SVG = {"svg.fonttype": "path", "svg.hashsalt": "frechet-report", "font.size": 9.0}
@@ -25,11 +26,7 @@ _REAL, _FAKE = "#1f77b4", "#d62728"
 
 def require_matplotlib() -> None:
     """Raise a one-line error saying what to install when matplotlib is missing."""
-    try:
-        import matplotlib  # noqa: F401 (only whether it imports)
-    except ImportError:
-        raise ConfigError("plots need the optional package 'matplotlib', which is not installed; "
-                          "pip install 'frechet[report]'") from None
+    import_optional("matplotlib", "plots", "pip install 'frechet[report]'")
 
 
 def _figure(width: float, height: float) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from frechet.errors import WeightsError
-from frechet.weights import WeightsSpec, load_state_dict, resolve_weights, weights_identity
+from frechet.weights import WeightsSpec, layout_mismatch, load_state_dict, resolve_weights, weights_identity
 
 VGGISH = WeightsSpec(
     "vggish",
@@ -73,11 +73,7 @@ class Checkpoint:
         try:
             module.load_state_dict(state, strict=True)
         except RuntimeError as error:
-            expected, found = set(module.state_dict()), set(state)
-            missing, unexpected = sorted(expected - found), sorted(found - expected)
-            problems = [f"missing {_few(missing)}"] if missing else []
-            problems += [f"unexpected {_few(unexpected)}"] if unexpected else []
-            detail = "; ".join(problems) or str(error).strip().splitlines()[-1].strip()
+            detail = layout_mismatch(state, module.state_dict()) or str(error).strip().splitlines()[-1].strip()
             raise WeightsError(
                 f"{self.file}: not {self.spec.name} weights in the expected layout ({detail}); "
                 f"use the file from {self.spec.url}"
@@ -93,7 +89,3 @@ def load_checkpoint(spec: WeightsSpec, path: str | Path | None, *, mmap: bool = 
     file = resolve_weights(spec, path)
     state = load_state_dict(file, numpy_arrays=True, mmap=mmap)
     return Checkpoint(spec, file, state, weights_identity(spec, path))
-
-
-def _few(names: list[str]) -> str:
-    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

@@ -27,11 +27,10 @@ from frechet.weights import WeightsSpec
 from frechet_audio.checkpoints import CLAP_LAION_AUDIO, CLAP_LAION_MUSIC, Checkpoint, load_checkpoint
 from frechet_audio.clips import Clip
 from frechet_audio.fadtk import (
-    CHAIN, FADTK_CHAIN, FLOAT16, clap_requantise, converted_pcm16, float16_rows, int16_round_trip,
+    CHAIN, FLOAT16, chain_config, clap_requantise, converted_pcm16, float16_rows, int16_round_trip,
 )
 from frechet_audio.htsat import SAMPLE_RATE, WINDOW_SAMPLES, ClapAudio, Geometry
 from frechet_audio.options import weights_option
-from frechet_audio.resample import RESAMPLER
 from frechet_audio.stream import mono_signal
 
 EMBEDDING_SIZE = 512
@@ -160,12 +159,7 @@ class ClapLaionEmbedder(Embedder):
         return {"embedding": torch.cat(rows).to(embeddings.device)}
 
     def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"weights": self._weights_id, "float16": self.float16}
-        if self.chain == "fadtk":
-            config["chain"] = FADTK_CHAIN
-        else:
-            config.update(chain="frechet", resampler=RESAMPLER)
-        return config
+        return chain_config(self.chain, self._weights_id, self.float16)
 
 
 class ClapLaionAudioEmbedder(ClapLaionEmbedder):

@@ -26,10 +26,9 @@ from frechet.weights import WeightsSpec
 from frechet_audio import checkpoints
 from frechet_audio.checkpoints import load_checkpoint
 from frechet_audio.clips import Clip
-from frechet_audio.fadtk import CHAIN, FADTK_CHAIN, FLOAT16, converted_pcm16, float16_rows, pcm16_to_float32
+from frechet_audio.fadtk import CHAIN, FLOAT16, chain_config, converted_pcm16, float16_rows, pcm16_to_float32
 from frechet_audio.options import weights_option
 from frechet_audio.pann import Waveforms
-from frechet_audio.resample import RESAMPLER
 from frechet_audio.seanet import DIMENSION, ENCODEC_24K, ENCODEC_48K, EncodecEncoder, Variant, encoder_state
 from frechet_audio.stream import mono_blocks
 
@@ -105,12 +104,7 @@ class _EncodecEmbedder(Embedder):
         return list(channels.split(self.segment, dim=-1))
 
     def config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"weights": self._weights_id, "float16": self.float16}
-        if self.chain == "fadtk":
-            config["chain"] = FADTK_CHAIN
-        else:
-            config.update(chain="frechet", resampler=RESAMPLER)
-        return config
+        return chain_config(self.chain, self._weights_id, self.float16)
 
 
 class Encodec24kEmbedder(_EncodecEmbedder):

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,6 +37,7 @@ import torch
 from frechet.embedder import Option
 from frechet.errors import InputError
 from frechet_audio.clips import Clip
+from frechet_audio.resample import RESAMPLER
 from frechet_audio.stream import BLOCK_FRAMES
 
 #: The versions the chain was measured against; part of the embedder id of every embedder that uses it.
@@ -60,6 +62,16 @@ FLOAT16 = Option(
     help="round embeddings and each clip's mean to float16 as fadtk stores them (default: on with chain=fadtk)",
 )
 
+
+
+def chain_config(chain: str, weights_id: str, float16: bool) -> dict[str, Any]:
+    """The id fields of an embedder that reads through either chain: its weights, float16, and how files are read."""
+    config: dict[str, Any] = {"weights": weights_id, "float16": float16}
+    if chain == "fadtk":
+        config["chain"] = FADTK_CHAIN
+    else:
+        config.update(chain="frechet", resampler=RESAMPLER)
+    return config
 
 def read_float32(clip: Clip) -> torch.Tensor:
     """The clip's samples as libsndfile decodes them to float32, shape (channels, frames); InputError on NaN/Inf."""

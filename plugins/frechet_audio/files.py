@@ -17,6 +17,7 @@ import numpy as np
 
 from frechet.errors import InputError
 from frechet.io import check_regular_file
+from frechet.optional import import_optional
 from frechet_audio.clips import Clip
 
 #: File suffixes the audio sources read (what libsndfile ≥ 1.1 decodes).
@@ -25,16 +26,8 @@ _UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # streamed WAVs leave the data size unset
 
 
 def soundfile_module() -> ModuleType:
-    """The soundfile package, or an InputError saying how to install it."""
-    try:
-        import soundfile
-    except ImportError:
-        raise InputError(
-            "reading audio files needs the soundfile package: pip install 'frechet[audio]' (or pip install soundfile)"
-        ) from None
-    except OSError as error:  # the package is there but its libsndfile is not
-        raise InputError(f"soundfile is installed but cannot load libsndfile ({error}); reinstall soundfile") from None
-    return soundfile
+    """The soundfile package, or one ConfigError for the run saying how to install it."""
+    return import_optional("soundfile", "reading audio files", "pip install 'frechet[audio]' (or pip install soundfile)")
 
 
 class FileClip(Clip):

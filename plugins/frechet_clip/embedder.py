@@ -3,7 +3,6 @@ does, giving the projected embedding and its L2-normalised form."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,6 +11,7 @@ import torch
 
 from frechet.embedder import Embedder, Option
 from frechet.errors import WeightsError
+from frechet.precision import exact_float32
 from frechet.weights import WeightsSpec, resolve_weights, weights_identity
 from frechet_clip.checkpoint import VIT_B_32_WEIGHTS, VIT_L_14_336_WEIGHTS, VIT_L_14_WEIGHTS, read_tower_state
 from frechet_clip.network import (
@@ -58,7 +58,7 @@ class _ClipEmbedder(Embedder):
         return clip_input(item, self.preprocess, self.shape.resolution)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        with _full_float32(batch.device):
+        with exact_float32(batch.device):
             projected = self.network()(batch)
         outputs = {"projected": projected}
         if self.requested_outputs is None or "normalized" in self.requested_outputs:
@@ -133,18 +133,3 @@ class ClipVitL14At336(_ClipEmbedder):
 
     def __init__(self, preprocess: str = "cmmd", weights: Path | None = None) -> None:
         super().__init__(preprocess, weights)
-
-
-def _full_float32(device: torch.device) -> contextlib.AbstractContextManager:
-    """Full float32 convolutions and matrix products on CUDA (no TF32), so GPU features match the CPU's."""
-    return _NoTF32() if device.type == "cuda" else contextlib.nullcontext()
-
-
-class _NoTF32:
-    def __enter__(self) -> None:
-        self._saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-
-    def __exit__(self, *exc: object) -> None:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self._saved

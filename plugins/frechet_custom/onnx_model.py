@@ -11,7 +11,7 @@ import torch
 from frechet.errors import ConfigError, WeightsError, one_line
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.model_file import model_file, model_identity
-from frechet_custom.optional import import_optional
+from frechet.optional import import_optional
 from frechet_custom.preprocessing import OUTPUT_OPTION, PREPROCESSING_OPTIONS, image_preprocessing
 
 log = logging.getLogger("frechet")

@@ -14,7 +14,7 @@ import torch
 from frechet.errors import ConfigError, WeightsError, one_line
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.module_weights import load_local_weights, weights_digest
-from frechet_custom.optional import import_optional
+from frechet.optional import import_optional, matching_build
 from frechet_custom.preprocessing import image_preprocessing, zoo_options
 
 _INSTALL = "pip install timm (it needs a torchvision that matches your torch)"
@@ -33,7 +33,7 @@ class TimmEmbedder(ImageModelEmbedder):
 
     def __init__(self, target: str, weights: str | None = None, output: str | None = None, **preprocessing: Any) -> None:
         label = f"timm:{target}"
-        timm = import_optional("timm", label, _INSTALL)
+        timm = import_optional("timm", label, _INSTALL, repair=matching_build("timm"))
         self.module, defaults = build_timm_model(timm, target, weights, label)
         steps = image_preprocessing(label, **preprocessing, **defaults)
         super().__init__(label, steps, {"model": target, "weights": weights_digest(self.module)}, output)

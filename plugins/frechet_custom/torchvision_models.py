@@ -16,7 +16,7 @@ from frechet.errors import ConfigError, WeightsError, one_line
 from frechet.weights import is_offline
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.module_weights import load_local_weights, weights_digest
-from frechet_custom.optional import import_optional
+from frechet.optional import import_optional, matching_build
 from frechet_custom.preprocessing import image_preprocessing, zoo_options
 
 _INSTALL = "install torchvision (pip install 'frechet[vision]', the build that matches your torch)"
@@ -36,7 +36,7 @@ class TorchvisionEmbedder(ImageModelEmbedder):
 
     def __init__(self, target: str, weights: str | None = None, output: str | None = None, **preprocessing: Any) -> None:
         label = f"torchvision:{target}"
-        models = import_optional("torchvision", label, _INSTALL).models
+        models = import_optional("torchvision", label, _INSTALL, repair=matching_build("torchvision")).models
         self.module, defaults = build_torchvision_model(models, target, weights, label)
         self._head = last_linear(self.module)
         self._captured: dict[str, torch.Tensor] = {}

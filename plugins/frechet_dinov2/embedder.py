@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from frechet.embedder import Embedder, Option
+from frechet.precision import exact_float32
 from frechet.weights import weights_identity
 from frechet_dinov2.network import ARCHITECTURES, Architecture, DinoV2
 from frechet_dinov2.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, to_dinov2_input
@@ -47,7 +48,8 @@ class DinoV2Embedder(Embedder):
         return to_dinov2_input(item, self.preprocess)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"cls": self.network()(batch)}
+        with exact_float32(batch.device):
+            return {"cls": self.network()(batch)}
 
     def network(self) -> DinoV2:
         """The loaded network (resolving and loading the weights on first use)."""

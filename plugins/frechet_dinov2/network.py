@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from frechet.weights import layout_mismatch
+
 #: Side of the square patches, in pixels.
 PATCH = 14
 #: The hub models are built for 518×518 inputs: their positional embeddings form a 37×37 grid (plus the class token).
@@ -207,19 +209,8 @@ def load_network_state(state: Mapping[str, torch.Tensor], arch: Architecture, so
     with torch.device("meta"):  # no time spent initialising weights that are replaced next
         model = DinoV2(arch, depth)
     expected = model.state_dict()
-    missing = [key for key in expected if key not in state]
-    unexpected = [key for key in state if key not in expected]
-    misshaped = [
-        f"{key} {tuple(state[key].shape)} (expected {tuple(expected[key].shape)})"
-        for key in expected
-        if key in state and tuple(state[key].shape) != tuple(expected[key].shape)
-    ]
-    if missing or unexpected or misshaped:
-        problems = [
-            f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''} ({len(keys)})"
-            for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", misshaped))
-            if keys
-        ]
-        raise ValueError(f"{source} is not a DINOv2 {arch.title} state dict ({'; '.join(problems)})")
+    mismatch = layout_mismatch(state, expected)
+    if mismatch:
+        raise ValueError(f"{source} is not a DINOv2 {arch.title} state dict ({mismatch})")
     model.load_state_dict({key: state[key].float() for key in expected}, strict=True, assign=True)
     return model

@@ -23,9 +23,12 @@ def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     input position y * (H / h) in float32, truncated to the lower tap, with the upper tap clamped to the border.
     Each output is ``top + (bottom - top) * dy`` where ``top`` and ``bottom`` are ``left + (right - left) * dx``
     on the two rows, all in float32, so the result is bit-exact with torch-fidelity's reimplementation of TF1 on
-    the CPU. Which rows get the horizontal pass first only changes the work, never a value.
+    the CPU. Which rows get the horizontal pass first only changes the work, never a value. At the same size every
+    output reads one input pixel with weight 0 on its neighbour, so the input itself is returned.
     """
     height, width = size
+    if tuple(image.shape[1:]) == (height, width):
+        return image
     row_lo, row_hi, row_frac = _tf1_taps(image.shape[1], height)
     col_lo, col_hi, col_frac = _tf1_taps(image.shape[2], width)
     if image.shape[1] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 import torch
 
 from frechet.embedder import Embedder, Option
+from frechet.precision import exact_float32
 from frechet.weights import weights_identity
 from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, to_model_input
 from frechet_inception.network import OUTPUTS, FIDInceptionV3
@@ -53,7 +53,7 @@ class InceptionEmbedder(Embedder):
         network = self.network()
         outputs = self.requested_outputs or OUTPUTS
         batch = batch.contiguous(memory_format=torch.channels_last)
-        with _exact_float32(batch.device):
+        with exact_float32(batch.device):
             return network(batch, outputs)
 
     def network(self) -> FIDInceptionV3:
@@ -68,20 +68,3 @@ class InceptionEmbedder(Embedder):
     def __getstate__(self) -> dict[str, Any]:
         # DataLoader workers started with "spawn" receive the embedder for ``transform`` only: never the network.
         return {**self.__dict__, "_network": None}
-
-
-def _exact_float32(device: torch.device) -> contextlib.AbstractContextManager:
-    """Full float32 convolutions and matrix products on CUDA (no TF32), so GPU features match the CPU's."""
-    return _NoTF32() if device.type == "cuda" else contextlib.nullcontext()
-
-
-class _NoTF32:
-    """Turn TF32 off for cuDNN and cuBLAS inside the block, restoring the previous settings after."""
-
-    def __enter__(self) -> None:
-        self._saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-
-    def __exit__(self, *exc: object) -> None:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self._saved

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from frechet.weights import layout_mismatch
+
 #: The spatial features of sFID (the ADM evaluator's ``mixed_6/conv:0``, its first 7 channels): ``Mixed_6d``'s 1x1
 #: branch after batch norm and ReLU, on its 17x17 grid, flattened per image in (height, width, channel) order.
 SFID_CHANNELS = 7
@@ -288,20 +290,9 @@ def load_network_state(state: Mapping[str, torch.Tensor], source: str) -> FIDInc
     with torch.device("meta"):  # no time spent initialising weights that are replaced next
         model = FIDInceptionV3()
     expected = model.state_dict()
-    missing = [key for key in expected if key not in state and not key.endswith("num_batches_tracked")]
-    unexpected = [key for key in state if key not in expected]
-    misshaped = [
-        f"{key} {tuple(state[key].shape)} (expected {tuple(expected[key].shape)})"
-        for key in expected
-        if key in state and tuple(state[key].shape) != tuple(expected[key].shape)
-    ]
-    if missing or unexpected or misshaped:
-        problems = [
-            f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''} ({len(keys)})"
-            for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", misshaped))
-            if keys
-        ]
-        raise ValueError(f"{source} is not an FID Inception-v3 state dict ({'; '.join(problems)})")
+    mismatch = layout_mismatch(state, expected, optional=lambda key: key.endswith("num_batches_tracked"))
+    if mismatch:
+        raise ValueError(f"{source} is not an FID Inception-v3 state dict ({mismatch})")
     full = {
         key: state[key].to(value.dtype) if key in state else torch.zeros(value.shape, dtype=value.dtype)
         for key, value in expected.items()

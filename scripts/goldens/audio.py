@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "goldens" / "audio"
-sys.path.insert(0, str(ROOT / "tests" / "audio"))
+sys.path.insert(0, str(ROOT / "tests" / "plugins" / "audio"))
 
 #: Clips whose per-example VGGish log-mel inputs are stored (all examples); other clips keep embeddings only.
 VGGISH_LOG_MEL_CLIPS = ("background/chirp_up", "background/silence_tone", "eval/speech_b", "eval44k/chirp_down",
@@ -78,7 +78,7 @@ def main() -> None:
     layout = [(key, tuple(value.shape)) for key, value in pann_reference.state_dict().items()]
     expected = [(key, tuple(front_end[key].shape)) for key in weights.PANN_FRONT_END_KEYS]
     expected += weights.pann_learned_layout()
-    assert layout == expected, "CNN14 key layout differs from tests/audio/audio_random_weights.py"
+    assert layout == expected, "CNN14 key layout differs from tests/plugins/audio/audio_random_weights.py"
     torch.save({"model": {**front_end, **pann_learned}}, Path(torch.hub.get_dir()) / "Cnn14_16k_mAP%3D0.438.pth")
 
     paths = audio_corpus.write_corpus(work / "corpus")
@@ -105,7 +105,7 @@ def main() -> None:
     fad = FrechetAudioDistance(model_name="vggish", sample_rate=16000, use_pca=False, use_activation=False)
     vggish_input = sys.modules["torchvggish.vggish_input"]
     assert [(k, tuple(v.shape)) for k, v in fad.model.state_dict().items() if not k.startswith("pproc")] == \
-        weights.vggish_layout(), "VGGish key layout differs from tests/audio/audio_random_weights.py"
+        weights.vggish_layout(), "VGGish key layout differs from tests/plugins/audio/audio_random_weights.py"
     for key, path in paths.items():
         audio = load_audio_task(str(path), 16000, 1, "float32")  # exactly what FrechetAudioDistance.score reads
         arrays[f"vggish/fad/{key}"] = fad.get_embeddings([audio], sr=16000).astype(np.float32)

@@ -12,11 +12,11 @@ Writes tests/goldens/audio/clap.npz and clap.json:
   log-mel frames torchlibrosa computes inside the model; librosa's mel matrix;
 - fadtk end to end (``CLAPLaionModel`` + ``FrechetAudioDistance``: its reading, resampling and 16-bit chain, 10 s
   windows every 1 s, float16 embedding files, its online statistics and Fréchet distance) on the audio corpus of
-  tests/audio, for a reduced tower (the one the test suite runs) on every folder, and for the full-size ``audio``
-  (HTSAT-tiny) and ``music`` (HTSAT-base) models on ``background`` and ``eval``;
+  tests/plugins/audio, for a reduced tower (the one the test suite runs) on every folder, and for the full-size
+  ``audio`` (HTSAT-tiny) and ``music`` (HTSAT-base) models on ``background`` and ``eval``;
 - what the choices the embedders must get right change, measured on the peer's side.
 
-Nothing is downloaded (tests/audio/clap_peer.py: a small random RoBERTa and stub tokenizers stand in for the
+Nothing is downloaded (tests/plugins/audio/clap_peer.py: a small random RoBERTa and stub tokenizers stand in for the
 hub's, and fadtk runs from a temporary copy beside which the random checkpoints sit where it looks for the real
 ones).
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "goldens" / "audio"
-sys.path.insert(0, str(ROOT / "tests" / "audio"))
+sys.path.insert(0, str(ROOT / "tests" / "plugins" / "audio"))
 
 import clap_peer  # noqa: E402
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "goldens" / "fadtk_encodec"
-sys.path.insert(0, str(ROOT / "tests" / "audio"))
+sys.path.insert(0, str(ROOT / "tests" / "plugins" / "audio"))
 
 #: fadtk's model names and the rates of the two variants.
 MODELS = {"24k": ("encodec-emb", 24000), "48k": ("encodec-emb-48k", 48000)}

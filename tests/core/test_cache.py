@@ -4,6 +4,7 @@ runs agree, bad items are remembered, and `frechet cache ls|clear` show and remo
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,8 +14,7 @@ import numpy as np
 import pytest
 
 import frechet
-from frechet import cache as cache_module
-from frechet.cache import SHARDS_FOLDER, FeatureCache
+from frechet.cache import SHARDS_FOLDER, FeatureCache, digests, shard_digest
 from frechet.cli import main
 from frechet.errors import InputError
 
@@ -116,8 +116,8 @@ def test_file_items_are_hashed_once_and_again_only_when_they_change(projection, 
     for index, row in enumerate(np.random.default_rng(3).standard_normal((30, 4))):
         np.save(folder / f"{index:03d}.npy", row)
     hashed = []
-    real_hash = cache_module._hash_file
-    monkeypatch.setattr(cache_module, "_hash_file", lambda path: hashed.append(path.name) or real_hash(path))
+    real_hash = digests._hash_file
+    monkeypatch.setattr(digests, "_hash_file", lambda path: hashed.append(path.name) or real_hash(path))
     first = _stats(folder, shard_size=10)
     assert len(hashed) == 30
     calls = projection.CALLS
@@ -175,6 +175,29 @@ def test_cache_ls_lists_entries_and_clear_removes_what_the_filters_select(projec
     assert {entry.embedder for entry in FeatureCache(folder).entries()} == {"projection(dims=6,seed=0)"}
     assert main(["cache", "clear", "--cache-dir", str(folder)]) == 0
     assert FeatureCache(folder).entries() == []
+
+
+def test_cache_ls_reports_the_total_that_clear_then_frees_in_the_same_units(projection, rows_file, tmp_path,
+                                                                           capsys):
+    folder, rows = tmp_path / "cache", tmp_path / "rows"
+    rows.mkdir()
+    for index, row in enumerate(np.random.default_rng(7).standard_normal((30, 4))):
+        np.save(rows / f"{index:03d}.npy", row)
+    _stats(rows, cache_dir=folder, shard_size=10)  # shards and a file-digest index
+    _stats(rows_file, cache_dir=folder)
+    shard = _shard_files(folder)[0]
+    shard.with_name("f" * 64 + ".npz").write_bytes(shard.read_bytes()[:300])  # frechet's, but unusable
+    (folder / "notes.txt").write_text("the team's notes, never frechet's to count or remove")
+    made_by_frechet = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) - len(
+        "the team's notes, never frechet's to count or remove")
+    assert main(["cache", "ls", "--cache-dir", str(folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["bytes"] == made_by_frechet
+    assert main(["cache", "ls", "--cache-dir", str(folder)]) == 0
+    listed = re.search(r"2 cached inputs, (\d+\.\d KB) in all", capsys.readouterr().out)
+    assert main(["cache", "clear", "--cache-dir", str(folder)]) == 0
+    removed = re.search(r"removed \d+ files \((\d+\.\d KB)\)", capsys.readouterr().out)
+    assert listed and removed and listed.group(1) == removed.group(1)
+    assert [path.name for path in folder.rglob("*") if path.is_file()] == ["notes.txt"]
 
 
 def test_a_run_killed_mid_way_resumes_from_its_finished_shards_to_the_same_result(
@@ -274,7 +297,7 @@ def test_a_shard_whose_counts_cannot_be_true_is_never_merged_even_with_a_matchin
             arrays["0.n"] = np.asarray(-50, dtype=np.int64)
         else:
             meta["n_good"] = meta["n_good"] + 7
-        meta["digest"] = cache_module.shard_digest(arrays, meta)  # a forger who knows the format
+        meta["digest"] = shard_digest(arrays, meta)  # a forger who knows the format
 
     _repack(shard, change)
     with caplog.at_level(logging.WARNING, logger="frechet"):

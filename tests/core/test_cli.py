@@ -1,6 +1,7 @@
 """The frechet command: JSON on the last line, statistics files, and one-line errors with exit code 2."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -234,6 +235,28 @@ def test_a_value_nobody_knows_prints_as_a_dash(tmp_path, capsys):
     assert main(["distance", str(tmp_path / "foreign.npz"), str(tmp_path / "rows.npy"), "--force"]) == 0
     table = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     assert table["n_real"] == "-" and table["skipped"] == "-"
+
+
+def test_results_and_listings_show_what_nobody_knows_as_a_dash_never_none(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FRECHET_WEIGHTS_DIR", str(tmp_path / "weights"))
+    np.savez(tmp_path / "foreign.npz", mu=np.zeros(3), sigma=np.eye(3))  # no count, no meta
+    np.save(tmp_path / "rows.npy", np.random.default_rng(5).standard_normal((20, 3)))
+    unknown = {  # each command, and a line it must show with a dash where the value is not known
+        ("compute", str(tmp_path / "foreign.npz"), str(tmp_path / "rows.npy"), "--force"): r"n_real\s+-$",
+        ("stats", str(tmp_path / "rows.npy"), "-o", str(tmp_path / "rows.npz")): r"skipped\s+-$",
+        ("refs", "ttur-lsun-bedroom-train"): r"resolution\s+-$",
+        ("refs", "ttur"): r"ref:ttur-lsun-bedroom-train .* 3,033,042\s+-\s+LSUN",
+        ("weights",): r"mirror:\s+-\s",
+        ("embedders",): r"torchscript:TARGET\s+image\s+-\s",
+        ("cache", "ls", "--cache-dir", str(tmp_path / "cache")): r"0 cached inputs, 0 B in all",
+        ("plugins",): r"inception\s+loaded",
+        ("metrics",): r"kid\s+-\s",
+    }
+    for argv, expected in unknown.items():
+        assert main(list(argv)) == 0
+        out = capsys.readouterr().out
+        assert "None" not in out, f"frechet {' '.join(argv)} printed None:\n{out}"
+        assert any(re.search(expected, line) for line in out.splitlines()), f"frechet {' '.join(argv)}:\n{out}"
 
 
 def test_help_and_listings_never_import_torch_or_build_a_model():

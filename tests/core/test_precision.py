@@ -10,7 +10,7 @@ from frechet import Embedder
 from frechet.cli import main
 from frechet.errors import ConfigError, IncompatibleStatsError
 from frechet.plugins import get_registry
-from frechet.precision import autocast, check_precision
+from frechet.precision import autocast, check_precision, exact_float32
 
 _WEIGHTS = torch.randn(8, 16, generator=torch.Generator().manual_seed(3))
 
@@ -121,3 +121,16 @@ def test_fp32_runs_without_autocast():
         assert not torch.is_autocast_enabled("cpu")
     with autocast("bf16", torch.device("cpu")):
         assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+
+
+def test_tf32_is_off_inside_exact_float32_on_cuda_and_restored_after():
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        with exact_float32(torch.device("cuda")):
+            assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+        with exact_float32(torch.device("cpu")):
+            assert torch.backends.cudnn.allow_tf32  # nothing to change on the CPU
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

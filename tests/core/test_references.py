@@ -15,7 +15,7 @@ from frechet import references
 from frechet.cli import main
 from frechet.distance import frechet_distance
 from frechet.errors import ConfigError, IncompatibleStatsError, WeightsError
-from frechet.plugins import get_registry
+from frechet.plugins import get_registry, reset_plugins
 from frechet.settings import Settings
 from frechet.stats import FeatureStats
 from frechet.weights import weights_dir
@@ -138,10 +138,21 @@ def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
     assert mirror.requests == ["/img512.pkl"]
 
 
-def test_a_reference_whose_embedder_is_not_installed_says_so():
-    message = r"dinov2-vitl14 \(embedder_options=\{'preprocess': 'edm2'\}\).*not installed"
-    with pytest.raises(ConfigError, match=message):
-        references.settings_for(get_registry(), Settings(), ["ref:edm2-img512-dinov2", "fake/"])
+def test_a_reference_brings_its_embedder_and_options_when_none_are_named():
+    settings = references.settings_for(get_registry(), Settings(), ["ref:edm2-img512-dinov2", "fake/"])
+    assert settings.embedder == ("dinov2-vitl14",) and settings.embedder_options == {"preprocess": "edm2"}
+
+
+def test_a_reference_whose_embedder_is_not_installed_says_so(monkeypatch):
+    monkeypatch.setenv("FRECHET_PLUGINS", "image,inception")  # the DINOv2 plugin left out
+    reset_plugins()
+    try:
+        message = r"dinov2-vitl14 \(embedder_options=\{'preprocess': 'edm2'\}\).*not installed"
+        with pytest.raises(ConfigError, match=message):
+            references.settings_for(get_registry(), Settings(), ["ref:edm2-img512-dinov2", "fake/"])
+    finally:
+        monkeypatch.delenv("FRECHET_PLUGINS")
+        reset_plugins()
 
 
 def test_an_unknown_reference_suggests_names():

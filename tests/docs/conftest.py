@@ -4,6 +4,7 @@ for the whole session, so the same images are embedded once however many blocks 
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import wave
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -26,6 +28,7 @@ _IMAGE_FOLDERS = {
     "real": (32, 48, 48, "smooth"), "fake": (32, 48, 48, "noisy"),
     "real_panels": (6, 96, 32, "smooth"), "generated_panels": (6, 96, 32, "noisy"),
     "model_a_samples": (6, 96, 32, "noisy"), "model_b_samples": (6, 96, 32, "smooth"),
+    "other_panels": (6, 96, 32, "noisy"),
 }
 #: Folders holding the same images as another (the feature cache serves them from the first one's shards).
 _SAME_AS = {"dataset": "real", "samples": "fake"}
@@ -35,13 +38,26 @@ _INCEPTION_STATS = ("ref.npz", "mine.npz", "stats/cifar10-train.npz")
 
 
 @pytest.fixture(scope="session")
-def docs_env(tmp_path_factory) -> dict[str, str]:
-    """The environment of every block: offline, stand-in weights, one session-wide feature cache, homes in temp."""
+def example_plugin(tmp_path_factory) -> Path:
+    """The example plugin (``plugins/frechet-webtoon-example``) installed into a folder of its own, as the guides
+    have the reader install it; built from a copy, so nothing is written into the checkout."""
+    root = tmp_path_factory.mktemp("example-plugin")
+    source = shutil.copytree(REPO / "plugins" / "frechet-webtoon-example", root / "source",
+                             ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "--target", str(root / "site"), str(source)], check=True, capture_output=True)
+    return root / "site"
+
+
+@pytest.fixture(scope="session")
+def docs_env(tmp_path_factory, example_plugin) -> dict[str, str]:
+    """The environment of every block: offline, stand-in weights, one session-wide feature cache, homes in temp,
+    the example plugin installed."""
     root = tmp_path_factory.mktemp("docs-env")
     env = {key: value for key, value in os.environ.items() if not key.startswith(("FRECHET_", "PYTHON"))}
     env.update({
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "/usr/bin:/bin")]),
-        "PYTHONPATH": str(STANDINS),
+        "PYTHONPATH": os.pathsep.join([str(STANDINS), str(example_plugin)]),
         "FRECHET_OFFLINE": "1",
         "FRECHET_WEIGHTS_DIR": str(root / "weights"),
         "FRECHET_CACHE_DIR": str(root / "feature-cache"),
@@ -72,6 +88,10 @@ def docs_inputs(tmp_path_factory, docs_env) -> Path:
     _write_features(root, rng)
     _write_adm_batch(root / "samples.npz", rng)
     _write_torchscript(root / "webtoon_encoder.pt")
+    _standins().dinov2(root / "dinov2_vitl14_pretrain.pth")
+    subprocess.run([sys.executable, "-c", "import torch, frechet_webtoon_example as w; "
+                    "torch.save(w.PanelNet(dims=64).state_dict(), 'panelnet.pth')"],
+                   cwd=root, env=docs_env, check=True, capture_output=True)
     shutil.copytree(REPO / "examples", root / "examples")
     shutil.copytree(REPO / "plugins" / "frechet-webtoon-example", root / "plugins" / "frechet-webtoon-example",
                     ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
@@ -118,6 +138,14 @@ def _write_features(root: Path, rng: np.random.Generator) -> None:
 def _write_adm_batch(path: Path, rng: np.random.Generator) -> None:
     """An ADM evaluator sample batch: ``arr_0``, uint8 (10, 32, 32, 3)."""
     np.savez(path, arr_0=np.stack([_image(rng, 32, 32, "noisy") for _ in range(10)]))
+
+
+def _standins() -> ModuleType:
+    """The stand-in writers the documented blocks' processes use (``standins/docs_standins.py``)."""
+    spec = importlib.util.spec_from_file_location("docs_standins", STANDINS / "docs_standins.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _write_torchscript(path: Path) -> None:

@@ -33,11 +33,35 @@ def test_a_half_sample_is_the_rows_of_half_the_groups_and_knows_its_size_ratio()
     moments = ChunkMoments(features, 6, np.random.default_rng(0))
     groups = np.array_split(np.random.default_rng(0).permutation(41), 6)
     chosen = np.random.default_rng(9).choice(6, 3, replace=False)
-    mean, cov, ratio = moments.half(np.random.default_rng(9))
+    half, ratio = moments.half(np.random.default_rng(9))
     rows = features[np.concatenate([groups[index] for index in chosen])]
-    assert mean == pytest.approx(rows.mean(axis=0), rel=1e-12)
-    assert cov == pytest.approx(np.cov(rows, rowvar=False), rel=1e-6, abs=1e-7)  # float32 group moments
+    assert half.n == len(rows)
+    assert half.mean == pytest.approx(rows.mean(axis=0), rel=1e-12)
+    assert half.cov == pytest.approx(np.cov(rows, rowvar=False), rel=1e-6, abs=1e-7)  # float32 group moments
     assert ratio == 41 / len(rows)
+
+
+def test_with_no_more_rows_than_dimensions_half_samples_are_rows_and_their_fd_is_the_fd_of_those_rows():
+    # N = 24 ≤ d = 40: no d × d group moments are kept; each replicate's FD is that of the chosen rows themselves,
+    # here checked against np.cov of the same rows through the covariance (eigendecomposition) path.
+    rng = np.random.default_rng(4)
+    real, fake = rng.standard_normal((24, 40)), rng.standard_normal((24, 40)) * 1.3 + 0.2
+    moments = ChunkMoments(real, 8, np.random.default_rng(0))
+    assert moments.rows is not None and not hasattr(moments, "moments")
+    half, ratio = moments.half(np.random.default_rng(9))
+    assert half.rows is not None and ratio == 2.0
+    groups = np.array_split(np.random.default_rng(0).permutation(24), 8)
+    chosen = np.sort(np.random.default_rng(9).choice(8, 4, replace=False))
+    rows = real[np.concatenate([np.sort(groups[index]) for index in chosen])]
+    assert half.rows == pytest.approx(rows, rel=0, abs=0)
+    samples = half_samples(real, fake, resamples=5, chunks=8, seed=3)
+    replay = np.random.default_rng(3)
+    sides = [ChunkMoments(side, 8, replay) for side in (real, fake)]
+    for value in samples.values:
+        halves = [side.half(replay)[0] for side in sides]
+        oracle = frechet_distance(*(array for stats in halves
+                                    for array in (stats.rows.mean(axis=0), np.cov(stats.rows, rowvar=False))))
+        assert value == pytest.approx(oracle, rel=1e-9)
 
 
 def test_interval_always_holds_the_plain_fd_and_covers_the_population_fd_at_its_nominal_rate():

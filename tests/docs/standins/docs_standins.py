@@ -46,20 +46,20 @@ def _inception(path: Path) -> None:
 def _vggish(path: Path) -> None:
     import torch
 
-    torch.save(_helpers("audio/audio_random_weights.py").vggish_state(), path)
+    torch.save(_helpers("plugins/audio/audio_random_weights.py").vggish_state(), path)
 
 
 def _vggish_pca(path: Path) -> None:
     import torch
 
-    torch.save(_helpers("audio/audio_random_weights.py").vggish_pca_arrays(), path)
+    torch.save(_helpers("plugins/audio/audio_random_weights.py").vggish_pca_arrays(), path)
 
 
 def _pann(path: Path) -> None:
     import torch
     from frechet_audio.pann import Cnn14
 
-    weights = _helpers("audio/audio_random_weights.py")
+    weights = _helpers("plugins/audio/audio_random_weights.py")
     fresh = Cnn14().state_dict()
     front_end = {key: fresh[key] for key in weights.PANN_FRONT_END_KEYS}
     torch.save({"model": {**front_end, **weights.pann_learned_state()}, "iteration": 0}, path)
@@ -76,6 +76,29 @@ def _clip(tower: str, path: Path) -> None:
     torch.save(weights.random_clip_state(dataclasses.replace(getattr(network, tower), layers=1)), path)
 
 
+def _encodec(variant: str, path: Path) -> None:
+    import torch
+
+    torch.save(_helpers("plugins/audio/audio_random_weights.py").encodec_encoder_state(variant), path)
+
+
+def _clap(path: Path) -> None:
+    """A LAION-CLAP checkpoint as published, with the reduced HTS-AT tower (the tower's size is read from the file)."""
+    import torch
+
+    weights = _helpers("plugins/audio/clap_random_weights.py")
+    torch.save(weights.checkpoint(weights.REDUCED), path)
+
+
+def dinov2(path: Path) -> None:
+    """A DINOv2 ViT-L/14 state dict in the hub's layout with one block (the docs pass it with ``--weights``)."""
+    import torch
+    from frechet_dinov2.network import ARCHITECTURES, state_dict_layout
+
+    weights = _helpers("plugins/dinov2/dinov2_random_weights.py")
+    torch.save(weights.random_state_dict(state_dict_layout(ARCHITECTURES["vitl14"], 1)), path)
+
+
 #: Canonical weights file name -> a writer of its stand-in.
 WEIGHTS: dict[str, Callable[[Path], None]] = {
     "pt_inception-2015-12-05-6726825d.pth": _inception,
@@ -88,6 +111,10 @@ WEIGHTS: dict[str, Callable[[Path], None]] = {
         functools.partial(_clip, "VIT_L_14"),
     "clip-vit-l-14-336px-3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02.pt":
         functools.partial(_clip, "VIT_L_14_336"),
+    "encodec_24khz-d7cc33bc.th": functools.partial(_encodec, "24k"),
+    "encodec_48khz-7e698e3e.th": functools.partial(_encodec, "48k"),
+    "630k-audioset-best.pt": _clap,
+    "music_audioset_epoch_15_esc_90.14.pt": _clap,
 }
 
 
@@ -177,7 +204,7 @@ def patch(weights: ModuleType) -> None:
 
     @functools.wraps(verify)
     def verify_unless_standin(path, spec):
-        if not is_standin(path):
+        if not is_standin(path) or spec.expected_hash is None:  # a file without a published checksum: pinned as is
             verify(path, spec)
 
     weights.resolve_weights, weights.verify = resolve_weights, verify_unless_standin

@@ -78,7 +78,7 @@ def test_awkward_sizes_match_the_peer_bit_for_bit(mode):
         assert _sha256(to_model_input(_noise_image(height, width), mode)) == hashes[mode], f"{mode} at {size}"
 
 
-@pytest.mark.parametrize("shape", [(7, 11), (40, 9)])
+@pytest.mark.parametrize("shape", [(7, 11), (40, 9), (13, 13)])  # (13, 13): the same size
 def test_tf_mode_follows_the_tf1_bilinear_formula(shape):
     # TF1 resize_bilinear (align_corners=False, no half-pixel centres): output i samples input at i * in / out.
     image = _noise_image(*shape)

@@ -102,18 +102,3 @@ def test_statistics_of_another_mode_are_refused(small_sets, weights_file, tmp_pa
     assert main(["compute", str(out), str(fake), "--preprocess", "clean", *options]) == 2
     error = capsys.readouterr().err
     assert "preprocess=tf" in error and "preprocess=clean" in error and "--force" in error
-
-
-def test_tf32_is_off_inside_a_cuda_forward_and_restored_after():
-    from frechet_inception.embedder import _exact_float32
-
-    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
-    try:
-        with _exact_float32(torch.device("cuda")):
-            assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
-        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
-        with _exact_float32(torch.device("cpu")):
-            assert torch.backends.cudnn.allow_tf32  # nothing to change on the CPU
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

@@ -26,7 +26,7 @@ from frechet_audio.fadtk import (
 )
 from frechet_audio.files import FileClip
 
-GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "fadtk_encodec"
+GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "fadtk_encodec"
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from frechet_audio.fadtk import float16_rows
 from frechet_audio.files import FileClip
 from frechet_audio.seanet import ENCODEC_24K, EncodecEncoder, encoder_state
 
-GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "fadtk_encodec"
+GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "fadtk_encodec"
 EMBEDDERS = {"24k": Encodec24kEmbedder, "48k": Encodec48kEmbedder}
 #: The two small sets whose FAD the goldens hold; the goldens also hold each clip's first 32 and last 16 frames.
 SETS = {"test_a": ("misc/speech_c_22k", "misc/six_channels"),
@@ -96,7 +96,7 @@ def test_weight_norm_is_folded_as_torch_computes_it():
 def test_a_checkpoint_without_the_encoder_is_refused_with_what_is_missing(tmp_path):
     path = tmp_path / "decoder-only.th"
     torch.save({"decoder.model.0.conv.conv.bias": torch.zeros(512)}, path)
-    with pytest.raises(WeightsError, match=r"not encodec-24k weights in the expected layout \(missing encoder\.model"):
+    with pytest.raises(WeightsError, match=r"not encodec-24k weights in the expected layout \(missing: encoder\.model"):
         Encodec24kEmbedder(weights=path)
 
 

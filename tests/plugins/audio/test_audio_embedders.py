@@ -80,8 +80,8 @@ def test_invalid_options_are_config_errors(options, message, vggish_weights):
 def test_weights_in_another_layout_are_refused_naming_the_missing_keys(tmp_path):
     path = tmp_path / "other.pth"
     torch.save({"features.0.weight": torch.zeros(64, 1, 3, 3)}, path)
-    with pytest.raises(WeightsError, match=r"other\.pth: not vggish weights in the expected layout \(missing "
-                                           r"embeddings\.0\.bias, .* and \d+ more\)"):
+    with pytest.raises(WeightsError, match=r"other\.pth: not vggish weights in the expected layout \(missing: "
+                                           r"[\w.]+, [\w.]+, [\w.]+ … \(\d+\)\)"):
         VGGishEmbedder(weights=str(path))
 
 

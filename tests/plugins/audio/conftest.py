@@ -15,7 +15,7 @@ import clap_random_weights
 from frechet_audio.pann import Cnn14, PannEmbedder
 from frechet_audio.vggish import VGGishEmbedder
 
-GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "audio"
+GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "audio"
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import soundfile
 import torch
 
 import frechet
-from frechet.errors import InputError
+from frechet.errors import ConfigError, InputError
 from frechet_audio import AudioClips
 from frechet_audio.clips import ArrayClip
 from frechet_audio.files import FileClip
@@ -182,7 +182,7 @@ def test_a_fifo_or_a_device_in_an_audio_folder_is_named_within_seconds_not_read(
     os.mkfifo(tmp_path / "b_fifo.wav")
     (tmp_path / "c_zero.wav").symlink_to("/dev/zero")
     code = f"""
-from frechet.errors import InputError
+from frechet.errors import ConfigError, InputError
 from frechet_audio.sources import open_audio_folder
 source = open_audio_folder({str(tmp_path)!r})
 for index in range(len(source)):
@@ -208,7 +208,7 @@ def test_unreadable_audio_files_and_folders_are_named_not_silently_left_out(tmp_
     _write(tmp_path / "locked" / "hidden-from-listing.wav", _tone(1.0))
     (tmp_path / "locked").chmod(0)
     done = run_unprivileged(f"""
-        from frechet.errors import InputError
+        from frechet.errors import ConfigError, InputError
         from frechet_audio.files import FileClip
         from frechet_audio.sources import open_audio_folder
         for call in (lambda: FileClip({str(tmp_path / "locked.wav")!r}), lambda: open_audio_folder({str(tmp_path)!r})):
@@ -279,8 +279,19 @@ def test_bad_files_are_skipped_and_reported_with_skip_bad(vggish_weights, tmp_pa
     assert result["n_fake_items"] == 2
 
 
-def test_without_soundfile_files_are_refused_with_how_to_install_it(monkeypatch, tmp_path):
-    path = _write(tmp_path / "a.wav", _tone(1.0))
+def test_without_soundfile_the_run_stops_once_saying_what_to_install_even_with_skip_bad(
+        vggish_weights, monkeypatch, tmp_path):
+    # A missing package is the setup's problem, not each file's: one error, never a skip per file.
+    for side in ("real", "fake"):
+        (tmp_path / side).mkdir()
+        for name in ("a", "b", "c"):
+            _write(tmp_path / side / f"{name}.wav", _tone(1.0, frequency=300.0 + ord(name)))
     monkeypatch.setitem(sys.modules, "soundfile", None)  # as if the audio extra were not installed
-    with pytest.raises(InputError, match=r"needs the soundfile package: pip install 'frechet\[audio\]'"):
-        FileClip(path)
+    with pytest.raises(ConfigError, match=r"^reading audio files: needs the optional package 'soundfile', which is "
+                                          r"not installed; pip install 'frechet\[audio\]'"):
+        frechet.compute(tmp_path / "real", tmp_path / "fake", embedder="vggish", skip_bad=True, cache=False,
+                        embedder_options={"weights": vggish_weights})
+    with pytest.raises(ConfigError, match="needs the optional package 'soundfile'"):
+        FileClip(tmp_path / "real" / "a.wav")
+
+

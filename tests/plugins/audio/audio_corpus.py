@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-GOLDENS = Path(__file__).resolve().parent.parent / "goldens" / "audio"
+GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "audio"
 Signal = Callable[[int, int], np.ndarray]  # (rate, frames) -> (frames,) or (frames, channels)
 
 

@@ -1,0 +1,229 @@
+"""The listings: ``frechet plugins``, ``embedders``, ``metrics``, ``disturbances``, and the weights store's ``refs``
+and ``weights``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from frechet.cli.arguments import add_command
+from frechet.cli.output import UNKNOWN, json_value, print_table, print_values
+from frechet.errors import ConfigError
+
+
+def add_listings(commands: argparse._SubParsersAction) -> None:
+    """``frechet plugins``, ``embedders``, ``metrics`` and ``disturbances``."""
+    plugins = add_command(
+        commands, "plugins", "list installed plugins",
+        "Installed plugins: loaded, disabled by FRECHET_PLUGINS, or failed (and why), with the hooks they implement. "
+        "Plugins are Python code that runs with your permissions whenever frechet starts: install only ones you "
+        "trust.",
+        ["frechet plugins", "FRECHET_PLUGINS=inception frechet plugins", "frechet plugins --json"],
+        "plugins", _cmd_plugins,
+    )
+    embedders = add_command(
+        commands, "embedders", "list embedders, or show one with its options",
+        "The embedders the plugins registered: domain, outputs (with dimensions) and description. With a NAME, "
+        "that embedder's outputs and declared options (type, default, help).",
+        ["frechet embedders", "frechet embedders inception", "frechet embedders torchscript"],
+        "plugins", _cmd_embedders,
+    )
+    embedders.add_argument("name", nargs="?", help="show this embedder's outputs and options")
+    metrics = add_command(
+        commands, "metrics", "list metrics and their options",
+        "The metrics the plugins registered, with their aliases, options and defaults.",
+        ["frechet metrics", "frechet metrics --json"],
+        "plugins", _cmd_metrics,
+    )
+    disturbances = add_command(
+        commands, "disturbances", "list the disturbances of `frechet sanity`",
+        "The disturbances the plugins registered: name, domain, what the strength measures, and description.",
+        ["frechet disturbances", "frechet disturbances --json"],
+        "plugins", _cmd_disturbances,
+    )
+    for listing in (plugins, embedders, metrics, disturbances):
+        listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+
+
+def add_store(commands: argparse._SubParsersAction) -> None:
+    """``frechet refs`` and ``frechet weights``: what the weights store can fetch, and what it holds."""
+    refs = add_command(
+        commands, "refs", "list the named reference statistics (ref:NAME) and their provenance",
+        "Published reference statistics usable as ref:NAME wherever a statistics file is: producing tool, dataset, "
+        "split, item count, resolution, and the embedder and --preprocess that reproduce them. A full name (or a "
+        "single match) shows every field.",
+        ["frechet refs", "frechet refs cifar10", "frechet refs adm-imagenet256 --fetch",
+         "frechet compute ref:ttur-cifar10-train fake/"],
+        "store", _cmd_refs,
+    )
+    refs.add_argument("pattern", nargs="?", default="", help="only names containing PATTERN (all fields for one)")
+    refs.add_argument("--fetch", action="store_true", help="download the listed references' files (verified, pinned)")
+    weights = add_command(
+        commands, "weights", "the embedders' weights files: present or not, where, verified",
+        "Each installed embedder's weights files: where frechet looks for them, whether each is there and passes its "
+        "checksum, and the mirror and offline settings. Copy a file listed as missing into the weights folder to use "
+        "frechet without internet.",
+        ["frechet weights", "frechet weights --fetch", "FRECHET_WEIGHTS_DIR=/shared/weights frechet weights"],
+        "store", _cmd_weights,
+    )
+    weights.add_argument("--fetch", action="store_true", help="download the missing files (verified)")
+    for listing in (refs, weights):
+        listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from frechet.plugins import get_plugins, plugin_hooks
+
+    rows = [
+        {"name": r.name, "module": r.module, "distribution": r.distribution, "version": r.version,
+         "status": r.status, "requires": list(r.requires), "hooks": plugin_hooks(r.name), "error": r.error}
+        for r in get_plugins().records
+    ]
+    if args.json:
+        print(json.dumps({"plugins": rows}))
+        return 0
+    print_table(["NAME", "STATUS", "DISTRIBUTION", "VERSION", "HOOKS / ERROR"],
+                [[row["name"], row["status"], row["distribution"] or UNKNOWN, row["version"] or UNKNOWN,
+                  row["error"] or ", ".join(hook.removeprefix("frechet_register_").removeprefix("frechet_")
+                                              for hook in row["hooks"])]
+                 for row in rows])
+    return 0
+
+
+def _cmd_embedders(args: argparse.Namespace) -> int:
+    from frechet.plugins import get_registry
+
+    registry = get_registry()
+    if args.name:
+        return _show_embedder(registry.describe_embedder(args.name), as_json=args.json)
+    rows = [_embedder_row(info) for info in registry.embedders()]
+    if args.json:
+        print(json.dumps({"embedders": rows}))
+        return 0
+    print_table(["NAME", "DOMAIN", "OUTPUTS", "DESCRIPTION"],
+                [[row["name"], row["domain"], _outputs_text(row["outputs"]) or UNKNOWN, row["description"]]
+                 for row in rows])
+    return 0
+
+
+def _embedder_row(info: Any) -> dict[str, Any]:
+    return {"name": info.name + ("TARGET" if info.is_family else ""), "domain": info.domain,
+            "outputs": dict(info.outputs), "aliases": list(info.aliases), "plugin": info.plugin,
+            "description": info.description, "runs_user_code": info.runs_user_code,
+            "options": None if info.options is None else [
+                {"name": option.name, "type": option.kind, "default": json_value(option.default),
+                 "help": option.help} for option in info.options]}
+
+
+def _show_embedder(info: Any, *, as_json: bool) -> int:
+    row = _embedder_row(info)
+    if as_json:
+        print(json.dumps({"embedder": row}))
+        return 0
+    print(f"{row['name']} ({row['domain']}, plugin {row['plugin']}): {row['description']}")
+    if row["aliases"]:
+        print(f"aliases: {', '.join(row['aliases'])}")
+    if row["runs_user_code"]:
+        print("runs code from the file or module you name, with your permissions (it can read and write your files): "
+              "use only ones you trust; for models from elsewhere, onnx:PATH is the safer format")
+    print(f"outputs: {_outputs_text(row['outputs']) or 'found when the model is loaded'}")
+    if row["options"] is None:
+        print("options: passed on unchecked to the code it runs")
+    elif row["options"]:
+        print("options (--embedder-option KEY=VALUE):")
+        print_table(["  OPTION", "TYPE", "DEFAULT", "HELP"],
+                    [[f"  {o['name']}", o["type"], "-" if o["default"] is None else str(o["default"]), o["help"]]
+                     for o in row["options"]])
+    else:
+        print("options: none")
+    return 0
+
+
+def _outputs_text(outputs: dict[str, Any]) -> str:
+    return ", ".join(f"{name}({dims})" if dims else name for name, dims in outputs.items())
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from frechet.plugins import get_registry
+
+    rows = [
+        {"name": i.name, "aliases": list(i.aliases), "plugin": i.plugin, "description": i.description,
+         "options": {key: json_value(value) for key, value in i.factory().options.items()}}
+        for i in get_registry().metrics()
+    ]
+    if args.json:
+        print(json.dumps({"metrics": rows}))
+        return 0
+    print_table(["NAME", "ALIASES", "OPTIONS (DEFAULT)", "DESCRIPTION"],
+                [[row["name"], ", ".join(row["aliases"]) or "-",
+                  ", ".join(f"{key}={value}" for key, value in row["options"].items()) or "-", row["description"]]
+                 for row in rows])
+    return 0
+
+
+def _cmd_disturbances(args: argparse.Namespace) -> int:
+    from frechet.plugins import get_registry
+
+    rows = [{"name": info.name + (":OTHER" if info.family else ""), "domain": info.domain, "unit": info.unit,
+             "plugin": info.plugin, "description": info.description} for info in get_registry().disturbances()]
+    if args.json:
+        print(json.dumps({"disturbances": rows}))
+        return 0
+    print_table(["NAME", "DOMAIN", "STRENGTH", "DESCRIPTION"],
+                [[row["name"], row["domain"], row["unit"], row["description"]] for row in rows])
+    return 0
+
+
+def _cmd_refs(args: argparse.Namespace) -> int:
+    from frechet import references
+    from frechet.weights import weights_dir
+
+    exact = references.CATALOGUE.get(args.pattern.removeprefix(references.PREFIX))
+    chosen = [exact] if exact else [ref for name, ref in references.CATALOGUE.items() if args.pattern.lower() in name]
+    if not chosen:
+        raise ConfigError(f"no reference name contains '{args.pattern}'; `frechet refs` lists them all")
+    if args.fetch:
+        for reference in chosen:
+            references.local_path(reference, progress=not args.json)
+    rows = [{**reference.describe(), "cached": references.is_cached(reference)} for reference in chosen]
+    if args.json:
+        print(json.dumps({"weights_dir": str(weights_dir()), "references": rows}))
+    elif len(rows) == 1:
+        print_values({**rows[0], "options": " ".join(f"{k}={v}" for k, v in rows[0]["options"].items())},
+                     as_json=False)
+    else:
+        print_table(["NAME", "REPRODUCE WITH", "ITEMS", "RESOLUTION", "DATASET (SPLIT)"],
+                    [[f"ref:{row['name']}" + (" *" if row["cached"] else ""), row["reproduce_with"],
+                      f"{row['items']:,}" if row["items"] else UNKNOWN, row["resolution"] or UNKNOWN,
+                      f"{row['dataset']} ({row['split']})"] for row in rows])
+        print("* in the weights folder already")
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from frechet import weights
+    from frechet.plugins import get_registry
+
+    rows = []
+    for info in get_registry().embedders():
+        groups: dict[str, list[weights.WeightsSpec]] = {}
+        for spec in getattr(info.factory, "weights", ()) or ():
+            groups.setdefault(spec.expected_hash or spec.file_name, []).append(spec)  # same sha256: one file
+        for specs in groups.values():
+            if args.fetch:
+                weights.resolve_weights(specs, progress=not args.json)
+            found = weights.file_status(specs)
+            rows.append({"embedder": info.name, "name": specs[0].name, "files": [spec.file_name for spec in specs],
+                         "urls": [spec.url for spec in specs], "status": found.status,
+                         "path": str(found.path) if found.path else None})
+    where = {"weights_dir": str(weights.weights_dir()), "mirror": weights.mirror(), "offline": weights.is_offline()}
+    if args.json:
+        print(json.dumps({**where, "weights": rows}))
+        return 0
+    print(f"weights folder: {where['weights_dir']}  (${weights.WEIGHTS_DIR_ENV}, else torch hub's checkpoints)")
+    print(f"mirror:         {where['mirror'] or UNKNOWN}  (${weights.MIRROR_ENV})")
+    print(f"offline:        {'yes' if where['offline'] else 'no'}  (${weights.OFFLINE_ENV})")
+    print_table(["EMBEDDER", "FILE", "STATUS", "PATH"],
+                [[row["embedder"], row["files"][0], row["status"], row["path"] or UNKNOWN] for row in rows])
+    return 0

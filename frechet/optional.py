@@ -1,0 +1,43 @@
+"""Importing optional packages (extras) with one error saying what to install, raised once for the whole run.
+
+A missing extra is a problem of the environment, not of an item: it is a :class:`~frechet.errors.ConfigError`, so a
+run stops with one line instead of skipping every file for the same reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from frechet.errors import ConfigError, one_line
+
+
+def import_optional(package: str, needed_for: str, install: str, *, repair: str | None = None) -> ModuleType:
+    """Import ``package``, which ``needed_for`` (e.g. "embedder 'onnx:m.onnx'", "reading audio files") needs.
+
+    ``install`` says how to get it ("pip install 'frechet[onnx]'"); ``repair`` what to do when it is installed but
+    fails to import (default: reinstall it that way). Either problem is one :class:`ConfigError`.
+    """
+    try:
+        return importlib.import_module(package)
+    except ModuleNotFoundError as error:
+        if error.name == package or (error.name or "").startswith(f"{package}."):
+            raise ConfigError(
+                f"{needed_for}: needs the optional package '{package}', which is not installed; {install}"
+            ) from None
+        raise _broken(package, needed_for, error, repair or install) from None
+    except Exception as error:  # a broken install raises anything from ImportError to OSError or RuntimeError
+        raise _broken(package, needed_for, error, repair or install) from None
+
+
+def _broken(package: str, needed_for: str, error: BaseException, repair: str) -> ConfigError:
+    return ConfigError(
+        f"{needed_for}: the package '{package}' is installed but cannot be loaded ({one_line(error)}); {repair}"
+    )
+
+
+def matching_build(package: str) -> str:
+    """What to do when a package built against torch (torchvision, timm's torchvision) fails to import."""
+    import torch
+
+    return f"install a {package} build that matches torch {torch.__version__}"
