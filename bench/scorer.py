@@ -140,11 +140,12 @@ def against_torchmetrics(weights: Path, work: Path) -> dict:
 
 def report(results: dict) -> str:
     """The Markdown table of a run's results."""
-    o, m, t = results["overhead"], results["memory"], results["torchmetrics"]
+    o, m, t, load = results["overhead"], results["memory"], results["torchmetrics"], results["load_average"]
     lines = [
         "# `frechet.Scorer` in a training loop",
         "",
-        f"Machine: {results['machine']}; torch {results['torch']}; torchmetrics {results['torchmetrics_version']}. "
+        f"Machine: {results['machine']}, shared with other jobs (load average {load['before']:.1f} before, "
+        f"{load['after']:.1f} after); torch {results['torch']}; torchmetrics {results['torchmetrics_version']}. "
         f"Batches of {BATCH}; FID Inception with deterministic random weights (the parity seed).",
         "",
         "| measure | value | bar |",
@@ -183,6 +184,7 @@ def main() -> None:
     os.environ.update({key: env[key] for key in ("TORCH_HOME", "FRECHET_OFFLINE")})
     version = subprocess.run([REFERENCE_PYTHON, "-c", "import torchmetrics; print(torchmetrics.__version__)"],
                              capture_output=True, text=True, check=True).stdout.strip()
+    load_before = os.getloadavg()[0]
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "torch": torch.__version__,
@@ -191,6 +193,7 @@ def main() -> None:
         "memory": memory(args.updates),
         "torchmetrics": against_torchmetrics(weights, work),
     }
+    results["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
     publish(report(results), results, args.out)
 
 
