@@ -4,13 +4,15 @@ The catalogue lists the statistics papers compare against — TTUR's, clean-fid'
 reference batches, EDM's and EDM2's dataset references — with their provenance: the producing tool, the dataset and
 split, the item count and resolution, and the embedder and preprocessing mode that reproduce them. Files are fetched
 through the weights store (:mod:`frechet.weights`: cached, verified, atomic, ``FRECHET_MIRROR``, ``FRECHET_OFFLINE``);
-none of these publishers gives a checksum, so each file is pinned to the sha256 of its first download.
+none of these publishers gives a checksum, so each file is pinned to the sha256 of its first download, once that
+download has been read as the statistics its entry describes (:mod:`frechet.reference_files`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from frechet.caller import from_command_line, spell, spell_embedder_option
 from frechet.errors import ConfigError
+from frechet.reference_files import check_reference_file
 from frechet.stats import FeatureStats
 from frechet.weights import WeightsSpec, file_status, resolve_weights
 
@@ -55,12 +58,14 @@ class Reference:
     fd_key: str = "fid"  # the name the distance goes by with this embedder
     sha256: str | None = None  # None: not published, pinned at the first download
     notes: str = ""
+    dim: int = 2048  # of the features behind the statistics (Inception pool3 unless said otherwise)
 
     @property
     def spec(self) -> WeightsSpec:
         """The file, as the weights store fetches it."""
         return WeightsSpec(
-            f"ref:{self.name}", self.url, sha256=self.sha256, pin=self.sha256 is None, kind="reference statistics"
+            f"ref:{self.name}", self.url, sha256=self.sha256, pin=self.sha256 is None, kind="reference statistics",
+            check=functools.partial(_check_file, self.url),
         )
 
     @property
@@ -83,7 +88,8 @@ class Reference:
             "name": self.name, "tool": self.tool, "dataset": self.dataset, "split": self.split, "items": self.items,
             "resolution": self.resolution, "embedder": self.embedder, "options": dict(self.options),
             "reproduce_with": self.flags,
-            "output": self.output, "format": self.format, "key": self.key, "file": self.spec.file_name,
+            "output": self.output, "dim": self.dim, "format": self.format, "key": self.key,
+            "file": self.spec.file_name,
             "url": self.url, "sha256": self.sha256, "notes": self.notes,
         }
 
@@ -223,7 +229,7 @@ def _edm2() -> list[Reference]:
         references.append(Reference(f"edm2-{name}", **common, **_inception("tf"), key="fid"))
         references.append(Reference(
             f"edm2-{name}-dinov2", **common, embedder="dinov2-vitl14", options={"preprocess": "edm2"}, weights=None,
-            output=None, key="fd_dinov2", fd_key="fd_dinov2",
+            output=None, key="fd_dinov2", fd_key="fd_dinov2", dim=1024,
             notes="FD_DINOv2: DINOv2 ViT-L/14 features, torch bicubic antialiased resize to 224, ImageNet scaling",
         ))
     return references
@@ -233,6 +239,11 @@ CATALOGUE: dict[str, Reference] = {ref.name: ref for ref in [*_ttur(), *_clean_f
 
 
 # ---------------------------------------------------------------------------------------------------- use
+def _check_file(url: str, path: Path) -> None:
+    """Check ``path`` against every catalogue entry whose file is at ``url`` (an EDM2 pickle serves two)."""
+    check_reference_file(path, [ref for ref in CATALOGUE.values() if ref.url == url])
+
+
 def is_reference(value: Any) -> bool:
     """True for a ``ref:NAME`` string."""
     return isinstance(value, str) and value.startswith(PREFIX)

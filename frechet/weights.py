@@ -4,22 +4,25 @@ Lookup order for a spec: an explicit path (``--weights PATH``, not checked again
 may be the user's own file), then ``FRECHET_WEIGHTS_DIR``, then torch hub's ``checkpoints`` folder (so files already
 fetched by pytorch-fid or torchvision are reused). Missing files are downloaded into the first of those folders
 (:mod:`frechet.download`: temporary file, verified, renamed) from the canonical URL, or from
-``$FRECHET_MIRROR/<file name>`` when a mirror is set; ``FRECHET_OFFLINE=1`` forbids the network and says what to
-fetch where. Files whose publisher gives no checksum are pinned: the sha256 of the first copy seen is recorded in
-the folder's ``frechet-pins.json`` and every later copy must match it.
+``$FRECHET_MIRROR/<file name>`` when a mirror is set (a URL, or an absolute path of a shared folder);
+``FRECHET_OFFLINE=1`` forbids the network and says what to fetch where. A download is checked completely before it
+is renamed into place: its checksum, and its content (what the spec's ``check`` reads, by default a loadable state
+dict for weights without a full published sha256). Files whose publisher gives no checksum are pinned: the sha256
+of the first copy seen, once it passed its content check, is recorded in the folder's ``frechet-pins.json``
+(:mod:`frechet.pins`) and every later copy must match it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
 import urllib.parse
+import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,9 @@ import torch
 
 from frechet.caller import from_command_line, spell_embedder_option
 from frechet.download import DownloadFailed, fetch
-from frechet.errors import OutputError, WeightsError
-from frechet.io import atomic_write, describe_os_error, file_sha256, is_disk_full
+from frechet.errors import ConfigError, FrechetError, OutputError, WeightsError
+from frechet.io import describe_os_error, file_sha256, is_disk_full
+from frechet.pins import add_pin, read_pins
 
 log = logging.getLogger("frechet")
 
@@ -48,6 +52,9 @@ class WeightsSpec:
 
     ``pin=True`` is for files whose publisher gives no checksum: the first copy's sha256 is recorded and later
     copies must match it. Several specs with the same checksum are the same file under other names and URLs.
+    ``check(path)`` raises a :class:`~frechet.errors.FrechetError` saying why the file at ``path`` is not this
+    file's content (a reference's statistics of the wrong dimension, an HTML page); it runs on every download and
+    before a first pin. None: weights without a full published sha256 must load as a state dict.
     """
 
     name: str
@@ -57,6 +64,7 @@ class WeightsSpec:
     description: str = ""
     pin: bool = False
     kind: str = "weights"  # what the file is, for messages ("weights", "reference statistics")
+    check: Callable[[Path], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.expected_hash is None and not self.pin:
@@ -78,7 +86,17 @@ class WeightsSpec:
         match = _HASH_IN_NAME.search(self.file_name)
         return match.group(1) if match else None
 
+    def check_content(self, path: Path) -> None:
+        """Raise a FrechetError unless ``path`` holds what this file should (see ``check``); a file whose full
+        published sha256 it matches needs no more."""
+        if self.check is not None:
+            self.check(path)
+        elif self.kind == "weights" and len(self.expected_hash or "") < _FULL_DIGEST:
+            load_state_dict(path, numpy_arrays=True, mmap=True)
 
+
+#: Hex digits of a whole sha256.
+_FULL_DIGEST = 64
 #: Hex digits of a file's sha256 that name weights other than the canonical file in an embedder id.
 IDENTITY_DIGITS = 16
 
@@ -116,9 +134,30 @@ def weights_dir() -> Path:
 
 
 def mirror() -> str | None:
-    """``FRECHET_MIRROR`` without a trailing slash, or None: a server (or file:// folder) serving every file by name."""
+    """``FRECHET_MIRROR`` as a URL without a trailing slash, or None: a server (``http(s)://``) or a folder
+    (``file:///PATH``, or an absolute path) serving every file by name. Anything else is a ConfigError."""
     base = os.environ.get(MIRROR_ENV, "").strip()
-    return base.rstrip("/") or None
+    if not base:
+        return None
+    if base.startswith("/"):
+        return "file://" + urllib.request.pathname2url(base).rstrip("/")
+    forms = (
+        f"set {MIRROR_ENV} to http(s)://HOST[:PORT]/FOLDER, file:///ABSOLUTE/FOLDER, or an absolute path "
+        "/ABSOLUTE/FOLDER"
+    )
+    try:
+        parts = urllib.parse.urlsplit(base)
+        parts.port  # noqa: B018 - parsing the port refuses a malformed one
+    except ValueError as error:
+        raise ConfigError(f"{MIRROR_ENV}={base!r} is not a valid URL ({error}); {forms}") from None
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return base.rstrip("/")
+    if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path.startswith("/"):
+        return base.rstrip("/")
+    what = "a relative path" if not parts.scheme else f"a {parts.scheme}: URL frechet does not fetch from"
+    if parts.scheme in ("http", "https", "file"):
+        what = f"an incomplete {parts.scheme} URL"
+    raise ConfigError(f"{MIRROR_ENV}={base!r} is {what}; {forms}")
 
 
 def download_url(spec: WeightsSpec) -> str:
@@ -134,38 +173,35 @@ def pins_path() -> Path:
 
 
 def pinned_sha256(spec: WeightsSpec) -> str | None:
-    """The sha256 recorded for ``spec``'s canonical URL at its first use, or None."""
-    return _read_pins().get(spec.url)
+    """The sha256 recorded for ``spec``'s canonical URL at its first use (lower case), or None."""
+    return read_pins(pins_path()).get(spec.url)
 
 
-def _read_pins() -> dict[str, str]:
-    path = pins_path()
+def _record_pin(spec: WeightsSpec, digest: str, path: Path) -> str:
+    """Pin ``digest`` for ``spec`` and return the pin in force: ``digest``, or the one another process recorded
+    first. A pins file that cannot be written is a warning: the file is checked again at its next use."""
     try:
-        pins = json.loads(path.read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as error:
-        raise WeightsError(
-            f"{path}: unreadable pins file ({type(error).__name__}); it records the sha256 of files published "
-            "without a checksum: repair it, or delete it to pin them again at their next use"
-        ) from None
-    if not isinstance(pins, dict) or not all(isinstance(v, str) for v in pins.values()):
-        raise WeightsError(f"{path}: not a pins file (a JSON object of URL -> sha256); repair or delete it")
-    return pins
-
-
-def _record_pin(spec: WeightsSpec, digest: str, path: Path) -> None:
-    pins = {**_read_pins(), spec.url: digest}
-    try:
-        with atomic_write(pins_path()) as handle:
-            handle.write((json.dumps(pins, indent=1, sort_keys=True) + "\n").encode())
+        pinned = add_pin(pins_path(), spec.url, digest)
     except OutputError as error:
         log.warning("could not record the sha256 of %s (%s); it is checked again at its next use", path, error)
-        return
-    log.info(
-        "%s: no checksum is published for %s; recorded its sha256 %s… in %s, later copies must match it",
-        path, spec.url, digest[:16], pins_path(),
-    )
+        return digest
+    if pinned == digest:
+        log.info(
+            "%s: no checksum is published for %s; recorded its sha256 %s… in %s, later copies must match it",
+            path, spec.url, digest[:16], pins_path(),
+        )
+    return pinned
+
+
+def _content_problem(spec: WeightsSpec, path: Path) -> str | None:
+    """Why the file at ``path`` is not ``spec``'s content, in words that do not name ``path`` (a temporary file,
+    for a download), or None when it passes."""
+    try:
+        spec.check_content(path)
+    except FrechetError as error:
+        reason = str(error).replace(f"{path}: ", "").replace(str(path), "the file").split("; ")[0]
+        return f"not {spec.name} {spec.kind}: {reason}"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------- lookup
@@ -180,8 +216,14 @@ def verify(path: Path, spec: WeightsSpec) -> None:
             f"delete the file to download it again from {download_url(spec)}"
         )
     if expected is None and pinned is None:
-        _record_pin(spec, actual, path)
-    elif pinned is not None and actual != pinned:
+        problem = _content_problem(spec, path)
+        if problem is not None:
+            raise WeightsError(
+                f"{path}: {problem}; nothing was pinned. Delete the file to download it again from "
+                f"{download_url(spec)}, or replace it with the file from {spec.url}"
+            )
+        pinned = _record_pin(spec, actual, path)
+    if pinned is not None and actual != pinned:
         raise WeightsError(
             f"{path}: checksum mismatch for {spec.name} (sha256 {actual[:16]}…, but {pinned[:16]}… was recorded "
             f"when it was first used, in {pins_path()}); delete the file to download it again from "
@@ -252,7 +294,7 @@ def _download(spec: WeightsSpec, url: str, destination: Path, *, progress: bool)
     expected = spec.expected_hash
     pinned = None if expected else pinned_sha256(spec)
 
-    def check(actual: str) -> None:
+    def check(actual: str, arrived: Path) -> None:
         if expected is not None and not actual.startswith(expected):
             raise DownloadFailed(f"the file failed its checksum: sha256 {actual[:16]}…, expected {expected[:16]}…")
         if pinned is not None and actual != pinned:
@@ -260,10 +302,16 @@ def _download(spec: WeightsSpec, url: str, destination: Path, *, progress: bool)
                 f"the file failed its checksum: sha256 {actual[:16]}…, but {pinned[:16]}… was recorded at its "
                 f"first download ({pins_path()})"
             )
+        problem = _content_problem(spec, arrived)
+        if problem is not None:
+            raise DownloadFailed(f"{problem}; nothing was pinned")
+        if expected is None and pinned is None and _record_pin(spec, actual, destination) != actual:
+            raise DownloadFailed(
+                f"the file failed its checksum: sha256 {actual[:16]}…, but another download pinned "
+                f"{pinned_sha256(spec)[:16]}… meanwhile ({pins_path()})"
+            )
 
-    digest = fetch(url, destination, check, progress=progress)
-    if expected is None and pinned is None:
-        _record_pin(spec, digest, destination)
+    fetch(url, destination, check, progress=progress)
     return destination
 
 

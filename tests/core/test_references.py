@@ -3,6 +3,7 @@ pinned at the first download, a tampered copy refused, offline reuse), and their
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 from pathlib import Path
@@ -30,9 +31,12 @@ def _moments(seed: int, dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture
 def mirror(file_server, monkeypatch):
-    """FRECHET_MIRROR pointing at the loopback server, network allowed; the served folder is ``mirror.folder``."""
+    """FRECHET_MIRROR pointing at the loopback server, network allowed; the served folder is ``mirror.folder``. The
+    catalogue expects 8-d statistics (4-d for FD_DINOv2), so the served files stay small."""
     monkeypatch.setenv("FRECHET_MIRROR", file_server.url)
     monkeypatch.delenv("FRECHET_OFFLINE")
+    for name, ref in references.CATALOGUE.items():
+        monkeypatch.setitem(references.CATALOGUE, name, dataclasses.replace(ref, dim=4 if ref.key == "fd_dinov2" else 8))
     return file_server
 
 
@@ -128,11 +132,11 @@ def test_a_run_in_another_mode_than_the_references_names_the_flag_that_reproduce
 
 def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
     fid, dino = _moments(0), _moments(1, dim=4)
-    payload = {"num_images": 200, "fid": {"mu": fid[0], "sigma": fid[1]},
+    payload = {"num_images": 1_281_167, "fid": {"mu": fid[0], "sigma": fid[1]},
                "fd_dinov2": {"mu": dino[0], "sigma": dino[1]}}
     (mirror.folder / "img512.pkl").write_bytes(pickle.dumps(payload))
     stats = frechet.load_stats("ref:edm2-img512")
-    assert stats.n == 200 and np.array_equal(stats.mean, fid[0]) and stats.meta["config"]["preprocess"] == "tf"
+    assert stats.n == 1_281_167 and np.array_equal(stats.mean, fid[0]) and stats.meta["config"]["preprocess"] == "tf"
     dinov2 = frechet.load_stats("ref:edm2-img512-dinov2")
     assert np.array_equal(dinov2.mean, dino[0]) and dinov2.meta["embedder_name"] == "dinov2-vitl14"
     assert mirror.requests == ["/img512.pkl"]

@@ -1,6 +1,7 @@
 """Weights store: download from a loopback server, reuse, checksum and interruption safety, offline, safe loading."""
 
 import hashlib
+import io
 import json
 import http.server
 import threading
@@ -23,7 +24,14 @@ from frechet.weights import (
     weights_identity,
 )
 
-PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+def _state_dict_bytes() -> bytes:
+    """A 1 MiB checkpoint: what a weights file without a full published sha256 must load as."""
+    buffer = io.BytesIO()
+    torch.save({"weight": torch.arange(1 << 18, dtype=torch.float32)}, buffer)
+    return buffer.getvalue()
+
+
+PAYLOAD = _state_dict_bytes()
 DIGEST = hashlib.sha256(PAYLOAD).hexdigest()
 
 
