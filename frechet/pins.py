@@ -61,12 +61,12 @@ def parse_pins(raw: bytes, path: Path) -> dict[str, str]:
         raise _broken(path, f"not valid JSON: {str(error).split(';')[0]}") from None
     pins: dict[str, str] = {}
     for url, digest in pairs:
-        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest.strip().lower()):
+        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest.lower()):
             shown = digest if isinstance(digest, str) else json.dumps(digest)
-            raise _broken(path, f"the pin of {url} is {shown[:70]!r}, not a sha256 (64 hex digits)")
-        digest = digest.strip().lower()
+            raise _broken(path, f"the pin of {url[:200]!r} is {shown[:70]!r}, not a sha256 (64 hex digits)")
+        digest = digest.lower()
         if pins.get(url, digest) != digest:
-            raise _broken(path, f"{url} is pinned twice, to different digests")
+            raise _broken(path, f"{url[:200]!r} is pinned twice, to different digests")
         pins[url] = digest
     return pins
 

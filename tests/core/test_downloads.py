@@ -228,12 +228,13 @@ def test_pinned_weights_must_load_as_a_state_dict_before_they_are_pinned(server)
     ("content", "problem"),
     [
         (lambda url, digest: json.dumps({url: digest[:16]}), "not a sha256 (64 hex digits)"),
+        (lambda url, digest: json.dumps({url: 7}), "the pin of 'http://bioinf.jku.at/research/ttur/ttur_stats/"),
         (lambda url, digest: "[" * 100_000 + "]" * 100_000, "not a JSON object"),
         (lambda url, digest: '{"a": ' * 100_000, "nested values"),
         (lambda url, digest: json.dumps({url: digest})[:-3], "not valid JSON"),
         (lambda url, digest: " " * (pins.MAX_BYTES + 1), "larger than"),
     ],
-    ids=["prefix", "nested-list", "nested-object", "truncated", "huge"],
+    ids=["prefix", "a-number", "nested-list", "nested-object", "truncated", "huge"],
 )
 def test_a_broken_pins_file_is_one_line_naming_it_and_what_to_do(server, capsys, valid_stats, content, problem):
     server.routes[f"/{NAME}"] = _response(valid_stats)
@@ -351,3 +352,10 @@ def test_a_downloaded_file_honours_the_umask(server, valid_stats, umask):
         os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
     assert stat.S_IMODE((weights_dir() / PINS_FILE).stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "inf", "nan"])
+def test_a_download_timeout_that_is_not_a_positive_number_is_one_line(server, monkeypatch, capsys, value):
+    monkeypatch.setenv("FRECHET_DOWNLOAD_TIMEOUT", value)
+    line = _fetch_fails(capsys)
+    assert f"FRECHET_DOWNLOAD_TIMEOUT={value!r}: give the seconds a download may take, a number > 0" in line
