@@ -125,38 +125,25 @@ def _moments(dim: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {"mu": rng.uniform(0.0, 0.5, dim), "sigma": spread @ spread.T + np.eye(dim) * 0.01}
 
 
-def _dims(references: Sequence) -> dict[str | None, int]:
-    """Statistics key -> dimension, for the references stored in one file whose embedders are installed."""
-    from frechet.errors import ConfigError
-    from frechet.plugins import get_registry
-
-    dims = {}
-    for reference in references:
-        try:
-            info, _ = get_registry().embedder_info(reference.embedder)
-        except ConfigError:
-            continue
-        output = reference.output or getattr(info.factory, "default_output", None)
-        dims[reference.key] = info.outputs[output]
-    return dims
-
-
 def _reference(name: str, path: Path) -> None:
+    from frechet.reference_files import ADM_SPATIAL_DIM
     from frechet.references import CATALOGUE
 
     first = CATALOGUE[name]
     same_file = [ref for ref in CATALOGUE.values() if ref.spec.file_name == first.spec.file_name]
     rng = np.random.default_rng(sum(map(ord, name)))
-    dims = _dims(same_file)
+    dims = {reference.key: reference.dim for reference in same_file}  # what the catalogue checks a download against
     with open(path, "wb") as handle:
         if first.format == "stats-npz":
             np.savez(handle, **_moments(dims[None], rng))
         elif first.format == "adm-batch":
-            images = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
-            spatial = {f"{key}_s": value for key, value in _moments(2023, rng).items()}
+            height, width = map(int, first.resolution.split("x"))
+            images = rng.integers(0, 256, (8, height, width, 3), dtype=np.uint8)
+            spatial = {f"{key}_s": value for key, value in _moments(ADM_SPATIAL_DIM, rng).items()}
             np.savez(handle, arr_0=images, **_moments(dims[None], rng), **spatial)
         elif first.format == "edm2-pkl":
-            pickle.dump({"num_images": 1000, **{key: _moments(dim, rng) for key, dim in dims.items()}}, handle)
+            counts = {"num_images": first.items} if first.items else {}
+            pickle.dump({**counts, **{key: _moments(dim, rng) for key, dim in dims.items()}}, handle)
         else:
             raise ValueError(f"no stand-in for reference format {first.format}")
 
