@@ -7,6 +7,7 @@ slow-drip handler gives up when the test ends, and never runs for more than a fe
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ class _Server:
     dripping."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, bytes | callable] = {}
+        self.routes: dict[str, bytes | Callable[[socket.socket, threading.Event], None]] = {}
         self.stopped = threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.2)
@@ -161,8 +162,10 @@ def test_a_truncated_npz_in_a_file_mirror_is_refused(tmp_path, monkeypatch, caps
 @pytest.mark.parametrize(
     ("content", "refusal"),
     [
-        (lambda: _stats_bytes(16), "mu/sigma are 16-dimensional, but ref:ttur-cifar10-train (inception features) has 2048"),
-        (lambda: _stats_bytes(2048, n=np.int64(1000)), "mu/sigma are of 1,000 items, but ref:ttur-cifar10-train has 50,000"),
+        (lambda: _stats_bytes(16), "mu/sigma are 16-dimensional, but ref:ttur-cifar10-train (inception features) has "
+         "2048 dimensions"),
+        (lambda: _stats_bytes(2048, n=np.int64(1000)), "mu/sigma are of 1,000 items, but ref:ttur-cifar10-train has "
+         "50,000"),
         (lambda: _stats_bytes(2048, np.int32), "'mu' has dtype int32, but reference statistics are floating-point"),
     ],
     ids=["16-d", "wrong-n", "integers"],
@@ -195,7 +198,7 @@ def test_an_adm_batch_must_hold_both_statistics_and_images_of_its_resolution(ser
 
     adm = references.lookup("adm-imagenet64")
     for name, ref in references.CATALOGUE.items():  # small statistics keep the test fast
-        monkeypatch.setitem(references.CATALOGUE, name, ref.__class__(**{**ref.__dict__, "dim": 8}))
+        monkeypatch.setitem(references.CATALOGUE, name, dataclasses.replace(ref, dim=8))
     monkeypatch.setattr(reference_files, "ADM_SPATIAL_DIM", 6)
     moments = {"mu": np.zeros(8), "sigma": np.eye(8), "mu_s": np.zeros(6), "sigma_s": np.eye(6)}
     for images, accepted in ((np.zeros((4, 32, 32, 3), np.uint8), False), (np.zeros((4, 64, 64, 3), np.uint8), True)):

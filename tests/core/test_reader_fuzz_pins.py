@@ -30,7 +30,9 @@ def _expected(raw: bytes) -> dict[str, str] | None:
         return None
     pins: dict[str, str] = {}
     for url, digest in pairs[1]:
-        if not isinstance(digest, str) or not _HEX64.fullmatch(digest) or pins.get(url, digest.lower()) != digest.lower():
+        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+            return None
+        if pins.get(url, digest.lower()) != digest.lower():
             return None
         pins[url] = digest.lower()
     return pins

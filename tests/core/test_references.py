@@ -36,7 +36,8 @@ def mirror(file_server, monkeypatch):
     monkeypatch.setenv("FRECHET_MIRROR", file_server.url)
     monkeypatch.delenv("FRECHET_OFFLINE")
     for name, ref in references.CATALOGUE.items():
-        monkeypatch.setitem(references.CATALOGUE, name, dataclasses.replace(ref, dim=4 if ref.key == "fd_dinov2" else 8))
+        small = dataclasses.replace(ref, dim=4 if ref.key == "fd_dinov2" else 8)
+        monkeypatch.setitem(references.CATALOGUE, name, small)
     return file_server
 
 
