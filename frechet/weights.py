@@ -31,7 +31,7 @@ import torch
 
 from frechet.caller import from_command_line, spell_embedder_option
 from frechet.download import DownloadFailed, fetch
-from frechet.errors import ConfigError, FrechetError, OutputError, WeightsError
+from frechet.errors import ConfigError, FrechetError, OutputError, WeightsError, one_line
 from frechet.io import describe_os_error, file_sha256, is_disk_full
 from frechet.pins import add_pin, read_pins
 
@@ -199,9 +199,13 @@ def _content_problem(spec: WeightsSpec, path: Path) -> str | None:
     try:
         spec.check_content(path)
     except FrechetError as error:
-        reason = str(error).replace(f"{path}: ", "").replace(str(path), "the file").split("; ")[0]
-        return f"not {spec.name} {spec.kind}: {reason}"
-    return None
+        reason = str(error)
+    except Exception as error:  # noqa: BLE001 - a check (a plugin's) that breaks on the file refuses it
+        reason = one_line(error)
+    else:
+        return None
+    reason = reason.replace(f"{path}: ", "").replace(str(path), "the file").split("; ")[0]
+    return f"not {spec.name} {spec.kind}: {reason}"
 
 
 # ---------------------------------------------------------------------------------------------------- lookup

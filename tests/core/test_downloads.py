@@ -362,3 +362,14 @@ def test_a_download_timeout_that_is_not_a_positive_number_is_one_line(server, mo
     monkeypatch.setenv("FRECHET_DOWNLOAD_TIMEOUT", value)
     line = _fetch_fails(capsys)
     assert f"FRECHET_DOWNLOAD_TIMEOUT={value!r}: give the seconds a download may take, a number > 0" in line
+
+
+def test_a_content_check_that_breaks_on_the_file_refuses_it(server):
+    def check(path):
+        raise ValueError("unexpected layout")
+
+    spec = WeightsSpec("demo", "https://example.invalid/demo.bin", pin=True, check=check)
+    server.routes["/demo.bin"] = _response(b"\x00" * 10)
+    with pytest.raises(WeightsError, match=r"not demo weights: ValueError: unexpected layout; nothing was pinned"):
+        resolve_weights(spec, progress=False)
+    assert _leftovers() == []
