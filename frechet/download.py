@@ -161,20 +161,28 @@ class _Transfer(threading.Thread):
 
     def _copy(self, response: Any) -> None:
         with tqdm(total=self.declared, unit="B", unit_scale=True, desc=self.label, disable=not self.progress) as bar:
-            while not self._cancelled.is_set():
-                chunk = response.read1(_CHUNK)  # returns what one read brings, so the deadline is seen between reads
-                if not chunk:
-                    break
-                if self._cancelled.is_set():
-                    return
+            while chunk := self._next_chunk(response):
                 self.digest.update(chunk)
                 self.handle.write(chunk)
                 if len(self.arrival.head) < _HEAD:
                     self.arrival.head = (self.arrival.head + chunk)[:_HEAD]
                 self.arrival.size += len(chunk)
                 bar.update(len(chunk))
+            if self._cancelled.is_set():
+                return
         self.handle.flush()
         os.fsync(self.handle.fileno())
+
+    def _next_chunk(self, response: Any) -> bytes:
+        """Up to _CHUNK bytes, gathered one read at a time (``read1`` returns what one read brings), so a
+        cancellation is seen after every read however slowly the bytes come; empty at the end or once cancelled."""
+        chunk = bytearray()
+        while len(chunk) < _CHUNK and not self._cancelled.is_set():
+            part = response.read1(_CHUNK - len(chunk))
+            if not part:
+                break
+            chunk += part
+        return b"" if self._cancelled.is_set() else bytes(chunk)
 
 
 class _Response:
