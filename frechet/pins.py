@@ -23,8 +23,8 @@ from frechet.io import atomic_write, current_umask, describe_os_error, open_regu
 
 #: Far above any real pins file (a line is about 150 bytes); a larger file is refused unread.
 MAX_BYTES = 1 << 20
-_DIGEST = re.compile(r"[0-9a-f]{64}")
-_STRING = re.compile(r'"(?:[^"\\]|\\.|\\\Z)*(?:"|\Z)', re.DOTALL)  # an unclosed string runs to the end
+_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:\\\Z)?(?:"|\Z)', re.DOTALL)  # unclosed: to the end
 
 
 def read_pins(path: Path) -> dict[str, str]:
@@ -32,7 +32,7 @@ def read_pins(path: Path) -> dict[str, str]:
     when it cannot be trusted."""
     try:
         with open_regular(path) as handle:
-            raw = handle.read(MAX_BYTES + 1)
+            raw = handle.read(min(os.fstat(handle.fileno()).st_size, MAX_BYTES) + 1)
     except FileNotFoundError:
         return {}
     except OSError as error:
@@ -48,26 +48,27 @@ def parse_pins(raw: bytes, path: Path) -> dict[str, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _broken(path, "not UTF-8 text") from None
-    unquoted = _STRING.sub('""', text).strip()
-    if not unquoted.startswith("{"):
+    if not text.lstrip().startswith("{"):
         raise _broken(path, "not a JSON object of URL -> sha256")
-    if unquoted.count("{") + unquoted.count("[") > 1:  # counted before parsing: deep nesting never reaches json
-        raise _broken(path, "nested values: a pins file is one flat JSON object of URL -> sha256")
+    if text.count("{") + text.count("[") > 1:  # brackets, perhaps in a URL: counted again outside the strings
+        unquoted = _STRING.sub('""', text)
+        if unquoted.count("{") + unquoted.count("[") > 1:  # so deep nesting never reaches the JSON parser
+            raise _broken(path, "nested values: a pins file is one flat JSON object of URL -> sha256")
     try:
         pairs = json.loads(text, object_pairs_hook=list)
     except json.JSONDecodeError as error:
         raise _broken(path, f"not valid JSON: {error.msg} at line {error.lineno}") from None
     except ValueError as error:  # e.g. a number with more digits than Python converts
         raise _broken(path, f"not valid JSON: {str(error).split(';')[0]}") from None
-    pins: dict[str, str] = {}
     for url, digest in pairs:
-        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest.lower()):
+        if not (isinstance(digest, str) and _DIGEST.fullmatch(digest)):
             shown = digest if isinstance(digest, str) else json.dumps(digest)
             raise _broken(path, f"the pin of {url[:200]!r} is {shown[:70]!r}, not a sha256 (64 hex digits)")
-        digest = digest.lower()
-        if pins.get(url, digest) != digest:
-            raise _broken(path, f"{url[:200]!r} is pinned twice, to different digests")
-        pins[url] = digest
+    pins = {url: digest.lower() for url, digest in pairs}
+    if len(pins) < len(pairs):  # a URL given twice: only ever to the same digest
+        for url, digest in pairs:
+            if pins[url] != digest.lower():
+                raise _broken(path, f"{url[:200]!r} is pinned twice, to different digests")
     return pins
 
 
