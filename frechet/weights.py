@@ -309,11 +309,13 @@ def _download(spec: WeightsSpec, url: str, destination: Path, *, progress: bool)
         problem = _content_problem(spec, arrived)
         if problem is not None:
             raise DownloadFailed(f"{problem}; nothing was pinned")
-        if expected is None and pinned is None and _record_pin(spec, actual, destination) != actual:
-            raise DownloadFailed(
-                f"the file failed its checksum: sha256 {actual[:16]}…, but another download pinned "
-                f"{pinned_sha256(spec)[:16]}… meanwhile ({pins_path()})"
-            )
+        if expected is None and pinned is None:
+            in_force = _record_pin(spec, actual, destination)
+            if in_force != actual:
+                raise DownloadFailed(
+                    f"the file failed its checksum: sha256 {actual[:16]}…, but another download pinned "
+                    f"{in_force[:16]}… meanwhile ({pins_path()})"
+                )
 
     fetch(url, destination, check, progress=progress)
     return destination

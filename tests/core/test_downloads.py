@@ -373,3 +373,15 @@ def test_a_content_check_that_breaks_on_the_file_refuses_it(server):
     with pytest.raises(WeightsError, match=r"not demo weights: ValueError: unexpected layout; nothing was pinned"):
         resolve_weights(spec, progress=False)
     assert _leftovers() == []
+
+
+def test_a_download_that_another_process_pinned_differently_meanwhile_is_refused(server, valid_stats):
+    def serve_after_another_pin(connection, stopped):
+        pins.add_pin(weights_dir() / PINS_FILE, TTUR_CIFAR.url, "cd" * 32)  # another process, mid-transfer
+        connection.sendall(_response(valid_stats))
+
+    server.routes[f"/{NAME}"] = serve_after_another_pin
+    with pytest.raises(WeightsError, match=r"but another download pinned cdcdcdcdcdcdcdcd… meanwhile"):
+        references.local_path(TTUR_CIFAR, progress=False)
+    assert not (weights_dir() / NAME).exists()
+    assert pins.read_pins(weights_dir() / PINS_FILE) == {TTUR_CIFAR.url: "cd" * 32}
