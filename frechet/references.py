@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from frechet.caller import from_command_line, spell, spell_embedder_option
-from frechet.errors import ConfigError
+from frechet.errors import ConfigError, StatsFileError
 from frechet.reference_files import check_reference_file
 from frechet.stats import FeatureStats
-from frechet.weights import WeightsSpec, file_status, resolve_weights
+from frechet.weights import WeightsSpec, file_status, pins_path, resolve_weights
 
 if TYPE_CHECKING:
     from frechet.registry import Registry
@@ -313,7 +313,14 @@ def _embedder_meta(reference: Reference) -> dict[str, Any]:
 def load(reference: Reference, *, progress: bool = True) -> FeatureStats:
     """The reference's statistics (downloaded if needed), with :func:`reference_meta` as their ``meta``."""
     path = local_path(reference, progress=progress)
-    stats = FeatureStats.load(path, key=reference.key)
+    try:
+        stats = FeatureStats.load(path, key=reference.key)
+    except StatsFileError as error:  # a copy pinned before downloads were read, or damaged since
+        reason = str(error).replace(f"{path}: ", "").split("; ")[0]
+        raise StatsFileError(
+            f"{path}: not usable as ref:{reference.name} ({reason}); delete it and its line in {pins_path()} to "
+            f"download it again"
+        ) from None
     stats.meta = {**stats.meta, **reference_meta(reference)}
     return stats
 

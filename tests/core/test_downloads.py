@@ -26,7 +26,7 @@ import torch
 
 from frechet import pins, references
 from frechet.cli import main
-from frechet.errors import ConfigError, WeightsError
+from frechet.errors import ConfigError, StatsFileError, WeightsError
 from frechet.io import file_sha256
 from frechet.weights import PINS_FILE, WeightsSpec, mirror, resolve_weights, weights_dir
 
@@ -385,3 +385,15 @@ def test_a_download_that_another_process_pinned_differently_meanwhile_is_refused
         references.local_path(TTUR_CIFAR, progress=False)
     assert not (weights_dir() / NAME).exists()
     assert pins.read_pins(weights_dir() / PINS_FILE) == {TTUR_CIFAR.url: "cd" * 32}
+
+
+def test_a_bad_file_pinned_by_an_earlier_version_says_to_delete_it_and_its_pin(server):
+    weights_dir().mkdir(parents=True)
+    (weights_dir() / NAME).write_bytes(HTML)
+    pins.add_pin(weights_dir() / PINS_FILE, TTUR_CIFAR.url, file_sha256(weights_dir() / NAME))
+    with pytest.raises(StatsFileError) as error:
+        references.load(TTUR_CIFAR, progress=False)
+    assert str(error.value) == (
+        f"{weights_dir() / NAME}: not usable as ref:ttur-cifar10-train (unreadable: not an .npz (zip) file); delete "
+        f"it and its line in {weights_dir() / PINS_FILE} to download it again"
+    )
