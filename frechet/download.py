@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import http.client
 import os
+import stat
 import tempfile
 import threading
 import urllib.error
@@ -26,7 +27,7 @@ from typing import Any, BinaryIO
 from tqdm import tqdm
 
 from frechet.errors import ConfigError
-from frechet.io import current_umask, open_regular
+from frechet.io import current_umask, file_kind, open_regular
 
 _CHUNK = 1 << 20
 #: Seconds a connection may stay silent before the download is abandoned.
@@ -92,6 +93,7 @@ def fetch(url: str, destination: Path, check: Callable[[str, Path], None], *, pr
     :class:`DownloadFailed` for transfer errors and for a transfer still running after :func:`deadline_s` seconds.
     """
     deadline = deadline_s()
+    _refuse_special(destination)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
@@ -129,6 +131,16 @@ def fetch(url: str, destination: Path, check: Callable[[str, Path], None], *, pr
         transfer.cancel()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+def _refuse_special(destination: Path) -> None:
+    """A FIFO, device or folder in the way of the download is never renamed over."""
+    try:
+        mode = os.stat(destination).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise DownloadFailed(f"{destination} is {file_kind(mode)}, not a file: remove it, then fetch again")
 
 
 class _Transfer(threading.Thread):

@@ -397,3 +397,12 @@ def test_a_bad_file_pinned_by_an_earlier_version_says_to_delete_it_and_its_pin(s
         f"{weights_dir() / NAME}: not usable as ref:ttur-cifar10-train (unreadable: not an .npz (zip) file); delete "
         f"it and its line in {weights_dir() / PINS_FILE} to download it again"
     )
+
+
+def test_a_fifo_under_the_files_name_in_the_weights_folder_is_never_replaced(server, capsys, valid_stats):
+    server.routes[f"/{NAME}"] = _response(valid_stats)
+    weights_dir().mkdir(parents=True)
+    os.mkfifo(weights_dir() / NAME)
+    assert main(["refs", "ttur-cifar10-train", "--fetch", "--json"]) == 2
+    assert "is a FIFO (named pipe), not a file: remove it, then fetch again" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.stat(weights_dir() / NAME).st_mode) and _leftovers() == [NAME]
