@@ -25,8 +25,11 @@ from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_input, load_statistics
 
 
-def compute(real: Any, fake: Any, **settings: Any) -> Result:
+def compute(real: Any = None, fake: Any = None, **settings: Any) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, saved statistics, or ``ref:NAME``).
+
+    With one input (``compute(fake, metrics="is")``, or ``fake=`` alone) that input is the generated set, and only
+    metrics of the generated set alone run (the Inception Score). An input given for both sides is embedded once.
 
     ``embedder`` defaults to "features" when the inputs are feature matrices and to "inception" otherwise; several
     (``embedder="inception,dinov2-vitl14"``) embed each item once and name their keys after themselves
@@ -37,6 +40,11 @@ def compute(real: Any, fake: Any, **settings: Any) -> Result:
     ``precision="bf16"`` runs the forward pass under bfloat16 autocast; the embedder id says so. Under ``torchrun``
     every rank calls this with the same arguments; the items are shared out and every rank returns the same result.
     """
+    if fake is None:
+        real, fake = None, real
+    if fake is None:
+        raise InputError("compute() needs the input(s) to score: compute(real, fake), or compute(fake) for metrics "
+                         "of the generated set alone such as is")
     return runner.compare(get_registry(), real, fake, settings_from(**settings))
 
 
