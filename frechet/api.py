@@ -18,6 +18,7 @@ from frechet import runner
 from frechet.caller import spell_call
 from frechet.errors import InputError
 from frechet.features import is_feature_input
+from frechet.once import one_run
 from frechet.plan import Result
 from frechet.plugins import get_registry
 from frechet.settings import settings_from
@@ -25,6 +26,7 @@ from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_input, load_statistics
 
 
+@one_run()
 def compute(real: Any = None, fake: Any = None, **settings: Any) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, saved statistics, or ``ref:NAME``).
 
@@ -48,6 +50,7 @@ def compute(real: Any = None, fake: Any = None, **settings: Any) -> Result:
     return runner.compare(get_registry(), real, fake, settings_from(**settings))
 
 
+@one_run()
 def compute_stats(input: Any, *, save: str | Path | None = None, **settings: Any) -> FeatureStats | dict[str, FeatureStats]:
     """Statistics of one input (e.g. a reference dataset), written to ``save`` when given (never over an input).
 
@@ -59,6 +62,7 @@ def compute_stats(input: Any, *, save: str | Path | None = None, **settings: Any
     return next(iter(stats.values())) if len(stats) == 1 else stats
 
 
+@one_run()
 def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result:
     """Fréchet distance between two saved statistics files or feature sets (no model involved); ``skip_bad`` skips
     feature rows holding NaN or Inf and lists them, instead of stopping."""
@@ -76,6 +80,7 @@ def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result
     return compute(a, b, metrics=("fd",), force=force, skip_bad=skip_bad, progress=False)
 
 
+@one_run()
 def write_report(
     real: Any,
     fake: Any,
@@ -104,6 +109,7 @@ def write_report(
                         command=command)
 
 
+@one_run()
 def sanity(real: Any, *, disturbances: Sequence[str] | str | None = None, levels: int = 5, **settings: Any) -> Any:
     """Sanity curves of an embedder on ``real``: FD (and KID) of disturbed copies against the undisturbed input, per
     disturbance and level, with Spearman's ρ and a verdict (docs/guide/sanity.md). ``disturbances`` are names or
