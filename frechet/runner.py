@@ -127,8 +127,6 @@ def comparison(
             for label in labels:
                 sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
             continue
-        if len(labels) > 1:
-            log.info("%s: the same input on both sides; reading and embedding it once", source.label)
         work = [(run.embedder, _union_needs(run.needs[label] for label in labels)) for run in runs]
         embedded = embed_side(source, work, settings, cache=cache if isinstance(value, (str, Path)) else None)
         sides.update(dict.fromkeys(labels, embedded))

@@ -30,11 +30,36 @@ _ENVIRONMENT = {
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line like every other error."""
+    """argparse, but usage errors are one line like every other error, with a hint where one helps (a peer tool's
+    flag, a misspelt command) and a pointer to the help of the command that was used."""
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        self._argv = list(sys.argv[1:] if args is None else args)
+        parsed, extras = self.parse_known_args(self._argv, namespace)
+        if extras:  # reported by the command's own parser, so that the pointer names its help
+            self._command_parser(getattr(parsed, "command", None)).error(
+                f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
     def error(self, message: str) -> NoReturn:
-        print(f"frechet: error: {printable(message)} (see `{self.prog} --help`)", file=sys.stderr)
+        from frechet.cli.hints import hint
+
+        advice = hint(message, getattr(self, "_argv", sys.argv[1:]), self._commands())
+        advice = f"; {advice}" if advice else ""
+        print(f"frechet: error: {printable(message)}{printable(advice)} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_ERROR)
+
+    def _subcommands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    def _commands(self) -> list[str]:
+        return list(self._subcommands())
+
+    def _command_parser(self, command: str | None) -> argparse.ArgumentParser:
+        return self._subcommands().get(command or "", self)
 
 
 def add_command(
