@@ -158,8 +158,10 @@ def run_facts(sides: Mapping[str, Side], context: MetricContext) -> dict[str, An
 
 
 def skipped_facts(sides: Mapping[str, Sequence[Side]]) -> dict[str, Any]:
-    """The items left out with skip_bad, real side first: per side each item once, whichever embedders skipped it."""
-    skipped = [name for versions in sides.values() for name in dict.fromkeys(n for side in versions for n in side.skipped)]
+    """The items left out with skip_bad, real side first: per side each item once, whichever embedders skipped it,
+    and an input read once for both sides once."""
+    distinct = {id(versions): versions for versions in sides.values()}.values()
+    skipped = [name for versions in distinct for name in dict.fromkeys(n for side in versions for n in side.skipped)]
     return {"n_skipped": len(skipped), "skipped": skipped}
 
 
