@@ -23,7 +23,8 @@ def add_compute(commands: argparse._SubParsersAction) -> None:
         ["frechet compute real/ fake/ --metrics fid,is",
          "frechet compute fake/ --metrics is",
          "frechet compute real.npz fake/ --embedder inception --preprocess clean",
-         "frechet compute real/ fake/ --embedder inception,dinov2-vitl14 --metrics fd --json",
+         "frechet compute real/ fake/ --embedder inception,dinov2-vitl14 --embedder-option "
+         "dinov2-vitl14.weights=dinov2_vitl14_pretrain.pth --json",
          "frechet compute real_feats.npy fake_feats.npy --metrics fd,kid,prdc"],
         "run", _cmd_compute,
     )
@@ -55,7 +56,8 @@ def add_stats(commands: argparse._SubParsersAction) -> None:
         "Compute the statistics (mean, covariance) of one input, e.g. a reference set, and save them as .npz "
         "(readable by pytorch-fid and clean-fid too). With several embedders, one file each: OUT.NAME.npz.",
         ["frechet stats real/ -o real.npz", "frechet stats real.zip -o real_clean.npz --preprocess clean",
-         "frechet stats real/ -o ref.npz --embedder inception,dinov2-vitl14"],
+         "frechet stats real/ -o ref.npz --embedder inception,dinov2-vitl14 --embedder-option "
+         "dinov2-vitl14.weights=dinov2_vitl14_pretrain.pth"],
         "run", _cmd_stats,
     )
     stats.add_argument("input", help="input folder or file (or statistics .npz, ref:NAME: converted as they are)")

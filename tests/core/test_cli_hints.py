@@ -70,3 +70,33 @@ def test_misspelt_embedder_and_metric_names_get_did_you_mean(lookup, name, near)
     registry = get_registry()
     with pytest.raises(ConfigError, match=f"unknown {lookup} '{name}' \\(did you mean '{near}'\\?\\)"):
         registry.embedder_info(name) if lookup == "embedder" else registry.metric_info(name)
+
+
+def _examples(parser) -> list[str]:
+    text = parser.epilog or ""
+    block = text.split("examples:\n", 1)[1].split("\n\n", 1)[0] if "examples:\n" in text else ""
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+def test_every_help_example_parses_and_gives_what_its_embedder_needs():
+    import shlex
+
+    parser = build_parser()
+    examples = [line for sub in [parser, *parser._subcommands().values()] for line in _examples(sub)]
+    assert len(examples) > 20
+    for example in examples:
+        words = shlex.split(example)
+        words = words[words.index("frechet") + 1:]
+        args = parser.parse_args(words)
+        options = " ".join(words)
+        if "dinov2" in (getattr(args, "embedder", None) or ""):  # DINOv2 asks for its file by name
+            assert "--weights" in options or "dinov2-vitl14.weights=" in options, example
+        if args.command == "distance":
+            assert not args.force, example  # --force only where the embedders differ on purpose
+
+
+def test_positional_help_names_ref_inputs(capsys):
+    for command in ("compute", "distance", "report", "stats"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "ref:NAME" in capsys.readouterr().out, command
