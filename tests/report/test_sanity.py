@@ -144,3 +144,15 @@ def test_sanity_counts_items_and_the_samples_they_yield_each_by_its_name(tiny, s
     assert main(["sanity", str(real), "--embedder", "clip-frames", "--disturbances", "noise", "--levels", "2",
                  "--quiet"]) == 0
     assert capsys.readouterr().out.startswith(f"{real}: 8 items ({result.n} samples), embedder")
+
+
+def test_counts_before_embedding_are_called_items_and_after_it_samples(tiny, tmp_path, caplog):
+    pytest.importorskip("soundfile")
+    from tests.report.conftest import write_sounds
+
+    real, fake = write_sounds(tmp_path / "r", seed=1, count=2), write_sounds(tmp_path / "f", seed=2, count=2)
+    result = frechet.compute(real, fake, embedder="clip-frames", metrics="kid", progress=False, cache=False)
+    before, after = [record.getMessage() for record in caplog.records if record.getMessage().startswith("kid: ")]
+    assert "got 2 real and 2 fake" in before and "counted in items before embedding" in before
+    assert after.startswith(f"kid: {result['n_real']} real and {result['n_fake']} fake samples, too few for")
+    assert result["n_real_items"] == 2 and result["n_real"] > 3
