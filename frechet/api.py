@@ -98,7 +98,7 @@ def write_report(
     ``metrics`` defaults to FD with its interval, FD∞ and KID (``fd``, ``fd-ci``, ``fd-inf``, ``kid``). ``sanity``
     adds sanity curves of the real input for these disturbances (``()``: every one of the domain) at
     ``sanity_levels`` levels; ``command`` is how the page names the call (default: this function). Plots need
-    matplotlib (``pip install 'frechet[report]'``).
+    matplotlib (``pip install -e ".[report]"`` in frechet's checkout).
     """
     from frechet.report.build import DEFAULT_METRICS
     from frechet.report.build import report as build_report

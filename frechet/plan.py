@@ -109,7 +109,8 @@ def score(
     if world.is_main:
         try:
             for metric in metrics:
-                values.update(as_asked(metric.name, _compute(metric, sides, context), (asked or {}).get(metric.name, ())))
+                named = (asked or {}).get(metric.name, ())
+                values.update(as_asked(metric.name, _compute(metric, sides, context), named))
         except FrechetError as problem:
             if world.size == 1:
                 raise

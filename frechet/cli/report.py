@@ -23,7 +23,8 @@ def add_report(commands: argparse._SubParsersAction) -> None:
         "Score FAKE against REAL as `compute` does and write one self-contained HTML page: the metrics with their "
         "intervals and warnings, the FD-infinity fit, the half-samples behind the interval, the dimensions that "
         "differ most, galleries of the items (farthest generated, least covered real, a memorisation check), sanity "
-        "curves with --sanity, and provenance. Needs matplotlib: pip install 'frechet[report]'.",
+        "curves with --sanity, and provenance. Needs matplotlib (pip install matplotlib; or pip install -e "
+        "'.[report]' in frechet's checkout).",
         ["frechet report real/ fake/ -o report.html",
          "frechet report real/ fake/ --embedder dinov2-vitl14 --weights dinov2_vitl14_pretrain.pth --sanity noise,blur",
          "frechet report real/ fake/ --metrics fd,kid,prdc --gallery 12"],

@@ -47,7 +47,8 @@ def _bias_text(bias: float | None, value: float) -> str:
         return ""
     if bias > 0:
         return f"; half-samples put its upward bias at {bias:.4g} or more (FD {value:.4g})"
-    return f"; half-samples are too few to measure its bias (their estimate, {bias:.2g}, is not above 0; FD {value:.4g})"
+    return (f"; half-samples are too few to measure its bias (their estimate, {bias:.2g}, is not above 0; "
+            f"FD {value:.4g})")
 
 
 def _warn_when_biased(sides: list[tuple[str, FeatureStats]], value: float, seed: int) -> None:
