@@ -1,6 +1,6 @@
 """The report's plots, drawn with matplotlib (the optional extra ``report``: ``pip install -e '.[report]'`` in
-frechet's checkout); in a report each is a self-contained SVG: text as paths, no fonts or images referenced, no date, ids from a fixed salt, so the same
-numbers give the same bytes.
+frechet's checkout); in a report each is a self-contained SVG: text as paths, no fonts or images referenced, no
+date, ids from a fixed salt, so the same numbers give the same bytes.
 
 Figures are made with matplotlib's object API (no pyplot), so drawing never touches the caller's backend or state.
 """
