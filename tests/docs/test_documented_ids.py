@@ -73,3 +73,18 @@ def test_a_documented_embedder_id_is_the_id_frechet_prints(where, name, text, tm
         own_file = name in _FAMILY_FILES and key == "weights"  # the reader's model: its own digest, same form
         assert own_file and _FILE_DIGEST.fullmatch(value) and value.startswith("sha256:") == real[key].startswith(
             "sha256:") and len(value) == len(real[key]), f"{where}: {key}={value}, frechet prints {key}={real[key]}"
+
+
+def _commands(line: str) -> list[str]:
+    """The ``frechet …`` commands on a line of a page (in backticks, or the whole line of a code block)."""
+    quoted = re.findall(r"`(frechet [^`]+)`", line)
+    return quoted or ([line.strip()] if line.strip().startswith("frechet ") else [])
+
+
+def test_documented_commands_that_run_dinov2_name_its_weights_file():
+    """The DINOv2 plugin takes Meta's checkpoint by path (``--weights``), so a documented command without it fails."""
+    missing = [f"{page.name}:{number}: {command}" for page in documented_pages()
+               for number, line in enumerate(page.read_text().splitlines(), start=1) for command in _commands(line)
+               if re.match(r"frechet (compute|stats|report|sanity) ", command) and "dinov2" in command
+               and "weights" not in command]
+    assert not missing, "\n".join(missing)
