@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from docblocks import documented_pages
+from docblocks import REPO, documented_pages
 from frechet.errors import FrechetError
 from frechet.plugins import get_registry
 
@@ -88,3 +88,15 @@ def test_documented_commands_that_run_dinov2_name_its_weights_file():
                if re.match(r"frechet (compute|stats|report|sanity) ", command) and "dinov2" in command
                and "weights" not in command]
     assert not missing, "\n".join(missing)
+
+
+def test_the_audio_guide_names_every_audio_models_file_and_where_to_get_it():
+    """The audio guide's table is what a user without internet goes by: each file under the name and URL frechet
+    looks for."""
+    guide = (REPO / "docs" / "guide" / "audio.md").read_text()
+    audio = [info for info in get_registry().embedders() if info.domain == "audio"]
+    assert len(audio) >= 6
+    for info in audio:
+        for spec in getattr(info.factory, "weights", ()) or ():
+            assert f"`{spec.file_name}`" in guide and f"`{spec.url}`" in guide, (info.name, spec.file_name)
+    assert "FRECHET_OFFLINE=1 frechet compute" in guide and "frechet weights vggish pann --fetch" in guide
