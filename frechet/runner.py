@@ -109,13 +109,9 @@ def comparison(
         for run in runs:
             check_one_sided(metrics, run.context)
     groups = same_inputs(inputs)
-    sources = {}
+    sources: dict[str, Source | None] = {}
     for labels in groups:
-        value = inputs[labels[0]]
-        source = source_with_stored_stats(registry, value, embedders[0].domain,
-                                          progress=settings.progress is not False) \
-            if is_stats_input(value) else registry.open_source(value, embedders[0].domain)
-        sources.update(dict.fromkeys(labels, source))
+        sources.update(dict.fromkeys(labels, _open(registry, inputs[labels[0]], embedders[0].domain, settings)))
     sizes = {label: len(source) if source is not None else None for label, source in sources.items()}
     for run in runs:  # before anything is embedded
         check_sizes(metrics, sizes, run.context, exact=not run.embedder.multiple_examples)
@@ -162,10 +158,17 @@ def _identity(value: Any) -> Any:
     return ("object", id(value))
 
 
+def _open(registry: Registry, value: Any, domain: str, settings: Settings) -> Source | None:
+    """The source of an input's items; for statistics, that of the items stored beside them (None: none)."""
+    if is_stats_input(value):
+        return source_with_stored_stats(registry, value, domain, progress=settings.progress is not False)
+    return registry.open_source(value, domain)
+
+
 def _union_needs(needs: Iterable[dict[str, set[str]]]) -> dict[str, set[str]]:
     union: dict[str, set[str]] = {}
-    for side_needs_ in needs:
-        for output, kinds in side_needs_.items():
+    for each in needs:
+        for output, kinds in each.items():
             union.setdefault(output, set()).update(kinds)
     return union
 
