@@ -44,7 +44,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         from frechet.cli.hints import hint
 
-        advice = hint(message, getattr(self, "_argv", sys.argv[1:]), self._commands())
+        advice = hint(message, getattr(self, "_argv", sys.argv[1:]), list(self._subcommands()))
         advice = f"; {advice}" if advice else ""
         print(f"frechet: error: {printable(message)}{printable(advice)} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_ERROR)
@@ -54,9 +54,6 @@ class Parser(argparse.ArgumentParser):
             if isinstance(action, argparse._SubParsersAction):
                 return dict(action.choices)
         return {}
-
-    def _commands(self) -> list[str]:
-        return list(self._subcommands())
 
     def _command_parser(self, command: str | None) -> argparse.ArgumentParser:
         return self._subcommands().get(command or "", self)

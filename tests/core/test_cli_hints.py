@@ -58,8 +58,8 @@ def test_a_misspelt_command_gets_did_you_mean(capsys):
 
 
 def test_an_unknown_flag_points_to_the_commands_own_help(capsys):
-    err = _error(capsys, "weights", "--weights", "x.pth")
-    assert "unrecognized arguments: --weights x.pth (see `frechet weights --help`)" in err
+    err = _error(capsys, "distance", "a.npz", "b.npz", "--weights", "x.pth")
+    assert "unrecognized arguments: --weights x.pth (see `frechet distance --help`)" in err
 
 
 @pytest.mark.parametrize(("lookup", "name", "near"), [
