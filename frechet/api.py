@@ -18,6 +18,7 @@ from frechet import runner
 from frechet.caller import spell_call
 from frechet.errors import InputError
 from frechet.features import is_feature_input
+from frechet.once import one_run
 from frechet.plan import Result
 from frechet.plugins import get_registry
 from frechet.settings import settings_from
@@ -25,8 +26,12 @@ from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_input, load_statistics
 
 
-def compute(real: Any, fake: Any, **settings: Any) -> Result:
+@one_run()
+def compute(real: Any = None, fake: Any = None, **settings: Any) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, saved statistics, or ``ref:NAME``).
+
+    With one input (``compute(fake, metrics="is")``, or ``fake=`` alone) that input is the generated set, and only
+    metrics of the generated set alone run (the Inception Score). An input given for both sides is embedded once.
 
     ``embedder`` defaults to "features" when the inputs are feature matrices and to "inception" otherwise; several
     (``embedder="inception,dinov2-vitl14"``) embed each item once and name their keys after themselves
@@ -37,9 +42,15 @@ def compute(real: Any, fake: Any, **settings: Any) -> Result:
     ``precision="bf16"`` runs the forward pass under bfloat16 autocast; the embedder id says so. Under ``torchrun``
     every rank calls this with the same arguments; the items are shared out and every rank returns the same result.
     """
+    if fake is None:
+        real, fake = None, real
+    if fake is None:
+        raise InputError("compute() needs the input(s) to score: compute(real, fake), or compute(fake) for metrics "
+                         "of the generated set alone such as is")
     return runner.compare(get_registry(), real, fake, settings_from(**settings))
 
 
+@one_run()
 def compute_stats(input: Any, *, save: str | Path | None = None, **settings: Any) -> FeatureStats | dict[str, FeatureStats]:
     """Statistics of one input (e.g. a reference dataset), written to ``save`` when given (never over an input).
 
@@ -51,6 +62,7 @@ def compute_stats(input: Any, *, save: str | Path | None = None, **settings: Any
     return next(iter(stats.values())) if len(stats) == 1 else stats
 
 
+@one_run()
 def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result:
     """Fréchet distance between two saved statistics files or feature sets (no model involved); ``skip_bad`` skips
     feature rows holding NaN or Inf and lists them, instead of stopping."""
@@ -68,6 +80,7 @@ def fd(a: Any, b: Any, *, force: bool = False, skip_bad: bool = False) -> Result
     return compute(a, b, metrics=("fd",), force=force, skip_bad=skip_bad, progress=False)
 
 
+@one_run()
 def write_report(
     real: Any,
     fake: Any,
@@ -85,7 +98,7 @@ def write_report(
     ``metrics`` defaults to FD with its interval, FD∞ and KID (``fd``, ``fd-ci``, ``fd-inf``, ``kid``). ``sanity``
     adds sanity curves of the real input for these disturbances (``()``: every one of the domain) at
     ``sanity_levels`` levels; ``command`` is how the page names the call (default: this function). Plots need
-    matplotlib (``pip install 'frechet[report]'``).
+    matplotlib (``pip install -e ".[report]"`` in frechet's checkout).
     """
     from frechet.report.build import DEFAULT_METRICS
     from frechet.report.build import report as build_report
@@ -96,6 +109,7 @@ def write_report(
                         command=command)
 
 
+@one_run()
 def sanity(real: Any, *, disturbances: Sequence[str] | str | None = None, levels: int = 5, **settings: Any) -> Any:
     """Sanity curves of an embedder on ``real``: FD (and KID) of disturbed copies against the undisturbed input, per
     disturbance and level, with Spearman's ρ and a verdict (docs/guide/sanity.md). ``disturbances`` are names or

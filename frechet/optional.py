@@ -15,7 +15,7 @@ from frechet.errors import ConfigError, one_line
 def import_optional(package: str, needed_for: str, install: str, *, repair: str | None = None) -> ModuleType:
     """Import ``package``, which ``needed_for`` (e.g. "embedder 'onnx:m.onnx'", "reading audio files") needs.
 
-    ``install`` says how to get it ("pip install 'frechet[onnx]'"); ``repair`` what to do when it is installed but
+    ``install`` says how to get it (:func:`install_extra`); ``repair`` what to do when it is installed but
     fails to import (default: reinstall it that way). Either problem is one :class:`ConfigError`.
     """
     try:
@@ -34,6 +34,12 @@ def _broken(package: str, needed_for: str, error: BaseException, repair: str) ->
     return ConfigError(
         f"{needed_for}: the package '{package}' is installed but cannot be loaded ({one_line(error)}); {repair}"
     )
+
+
+def install_extra(extra: str, packages: str) -> str:
+    """How to install an extra: its packages by name, or the extra itself from frechet's checkout (frechet is
+    installed from its source, not from a package index)."""
+    return f"pip install {packages} (or, in frechet's checkout, pip install -e '.[{extra}]')"
 
 
 def matching_build(package: str) -> str:

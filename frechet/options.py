@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ def parse_options(
         option = by_name.get(name)
         if option is None:
             accepted = ", ".join(by_name) or "no options"
-            hint = _near(name, by_name)
+            hint = did_you_mean(name, by_name)
             raise ConfigError(
                 f"embedder '{embedder}' has no option {name!r}{hint}; it takes {accepted} "
                 f"(see `frechet embedders {embedder.rstrip(':')}`)"
@@ -157,9 +157,13 @@ def _real(value: Any) -> float:
     return number
 
 
-def _near(name: str, known: Mapping[str, Option]) -> str:
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'closest'?)`` for a misspelt name, or nothing when no known name is close."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+
 
 
 def _first_line(text: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from frechet import distributed
-from frechet.caller import spell
+from frechet.caller import from_command_line, spell
 from frechet.distributed import World
 from frechet.errors import ConfigError, FrechetError, PluginError, one_line
 from frechet.metrics.base import Metric, MetricContext, Side
@@ -34,8 +34,35 @@ class Result:
 
 
 def chosen_metrics(registry: Registry, settings: Settings) -> list[Metric]:
-    """The metrics the settings name, each once, in order."""
-    return [registry.metric_info(name).factory() for name in dict.fromkeys(settings.metrics)]
+    """The metrics the settings name, each once, in order (an alias and its metric's name are the same metric)."""
+    names = dict.fromkeys(registry.metric_info(name).name for name in settings.metrics)
+    return [registry.metric_info(name).factory() for name in names]
+
+
+def asked_names(registry: Registry, settings: Settings) -> dict[str, tuple[str, ...]]:
+    """Per chosen metric (by its name) the aliases the settings asked for it by (``fid`` for ``fd``, say)."""
+    asked: dict[str, tuple[str, ...]] = {}
+    for name in dict.fromkeys(name.lower() for name in settings.metrics):
+        canonical = registry.metric_info(name).name
+        if name != canonical:
+            asked[canonical] = (*asked.get(canonical, ()), name)
+    return asked
+
+
+def one_sided(metric: Metric, context: MetricContext) -> bool:
+    """True when the metric reads only the generated side (the Inception Score, say): it runs on one input."""
+    return all(need.sides == "fake" for need in metric.needs(context))
+
+
+def check_one_sided(metrics: Sequence[Metric], context: MetricContext) -> None:
+    """With the generated input alone, every chosen metric must read only that side; else say what to give."""
+    both = [metric.name for metric in metrics if not one_sided(metric, context)]
+    if both:
+        how = "`frechet compute REAL FAKE`" if from_command_line() else "frechet.compute(real, fake)"
+        raise ConfigError(
+            f"{', '.join(both)} compare{'s' if len(both) == 1 else ''} the generated input with a reference, and only "
+            f"one input was given; give both ({how}), or only metrics of the generated set alone (is)"
+        )
 
 
 def metric_options(metrics: Sequence[Metric], given: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,14 +97,20 @@ def check_sizes(
         metric.check_sizes(sizes, context, exact=exact)
 
 
-def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricContext, world: World) -> dict[str, Any]:
-    """The metrics' values, computed on rank 0 (which holds gathered features) and sent to every rank."""
+def score(
+    metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricContext, world: World, *,
+    asked: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """The metrics' values, computed on rank 0 (which holds gathered features) and sent to every rank; a metric asked
+    for by an alias also reports its values under that name (:func:`as_asked`). Without a "real" side (one input)
+    only one-sided metrics run."""
     values: dict[str, Any] = {}
     error: FrechetError | None = None
     if world.is_main:
         try:
             for metric in metrics:
-                values.update(_compute(metric, sides, context))
+                named = (asked or {}).get(metric.name, ())
+                values.update(as_asked(metric.name, _compute(metric, sides, context), named))
         except FrechetError as problem:
             if world.size == 1:
                 raise
@@ -91,11 +124,24 @@ def score(metrics: Sequence[Metric], sides: Mapping[str, Side], context: MetricC
 def _compute(metric: Metric, sides: Mapping[str, Side], context: MetricContext) -> dict[str, Any]:
     """One metric's values; what a metric's own code raises beyond frechet's errors is one error naming it."""
     try:
-        return metric.compute(sides["real"], sides["fake"], context)
+        return metric.compute(sides.get("real") or Side("no reference"), sides["fake"], context)
     except FrechetError:
         raise
     except (Exception, SystemExit) as error:
         raise PluginError(f"metric '{metric.name}' failed: {one_line(error)}") from None
+
+
+def as_asked(name: str, values: Mapping[str, Any], aliases: Sequence[str]) -> dict[str, Any]:
+    """A metric's values, and each again under every alias it was asked for by: the metric's own key (``fd``, or
+    ``fd_inf``) and the keys it starts (``is_mean``) renamed with the alias's (``fid``; ``fid_inf``, ``isc_mean``)."""
+    named = dict(values)
+    own = name.replace("-", "_")
+    for alias in aliases:
+        key = alias.replace("-", "_")
+        for found, value in values.items():
+            if found == own or found.startswith(own + "_"):
+                named.setdefault(key + found[len(own):], value)
+    return named
 
 
 def run_facts(sides: Mapping[str, Side], context: MetricContext) -> dict[str, Any]:
@@ -113,8 +159,10 @@ def run_facts(sides: Mapping[str, Side], context: MetricContext) -> dict[str, An
 
 
 def skipped_facts(sides: Mapping[str, Sequence[Side]]) -> dict[str, Any]:
-    """The items left out with skip_bad, real side first: per side each item once, whichever embedders skipped it."""
-    skipped = [name for versions in sides.values() for name in dict.fromkeys(n for side in versions for n in side.skipped)]
+    """The items left out with skip_bad, real side first: per side each item once, whichever embedders skipped it,
+    and an input read once for both sides once."""
+    distinct = {id(versions): versions for versions in sides.values()}.values()
+    skipped = [name for versions in distinct for name in dict.fromkeys(n for side in versions for n in side.skipped)]
     return {"n_skipped": len(skipped), "skipped": skipped}
 
 

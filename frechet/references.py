@@ -344,8 +344,11 @@ def settings_for(registry: Registry, settings: Settings, inputs: Iterable[Any]) 
         ) from None
     options = {**reference.options, **settings.embedder_options}
     if settings.embedder is None or options != dict(settings.embedder_options):
-        log.info("ref:%s was computed with embedder %s (%s); this run uses the same", reference.name,
-                 reference.embedder, _options(reference.options))
+        own = {key: value for key, value in settings.embedder_options.items()
+               if str(reference.options.get(key)) != str(value)}
+        uses = f"this run uses that embedder with your {_options(own)}" if own else "this run uses the same"
+        log.info("ref:%s was computed with embedder %s (%s); %s", reference.name, reference.embedder,
+                 _options(reference.options), uses)
     return dataclasses.replace(
         settings, embedder=(reference.embedder,), embedder_options=options, layer=settings.layer or reference.output
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from frechet.embedder import Embedder
 from frechet.errors import ConfigError, FrechetError, InputError, PluginError, one_line
-from frechet.options import Option, parameters_as_options, parse_options
+from frechet.options import Option, did_you_mean, parameters_as_options, parse_options
 
 if TYPE_CHECKING:
     from frechet.disturbance import Disturbance
@@ -235,7 +235,9 @@ class Registry:
                 if not target:
                     raise ConfigError(f"embedder '{name}' needs a target after ':' (e.g. {kind}:PATH)")
                 return family, target
-        raise ConfigError(f"unknown embedder '{name}'; installed: {', '.join(self._embedder_names())}")
+        known = [*self._embedders, *self._aliases]
+        raise ConfigError(f"unknown embedder '{name}'{did_you_mean(name, known)}; installed: "
+                          f"{', '.join(self._embedder_names())}")
 
     def describe_embedder(self, name: str) -> EmbedderInfo:
         """The entry for ``name``, an alias, or a family (``torchscript``, ``torchscript:`` or ``torchscript:PATH``)."""
@@ -274,7 +276,8 @@ class Registry:
         key = self._metric_aliases.get(name.lower(), name.lower())
         if key not in self._metrics:
             known = sorted([*self._metrics, *self._metric_aliases])
-            raise ConfigError(f"unknown metric '{name}'; available: {', '.join(known)}")
+            raise ConfigError(f"unknown metric '{name}'{did_you_mean(name.lower(), known)}; available: "
+                              f"{', '.join(known)}")
         return self._metrics[key]
 
     def _embedder_names(self) -> list[str]:

@@ -8,6 +8,7 @@ statistics for the Fréchet distance, all feature rows for metrics such as KID, 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from frechet.loading import prepare_allocator
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.plan import (
     Result,
+    asked_names,
+    check_one_sided,
     check_sizes,
     chosen_metrics,
     merge_results,
@@ -81,7 +84,8 @@ class Comparison:
 
 
 def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Result:
-    """Score ``fake`` against ``real`` with the settings' metrics; each side is an input to embed or statistics."""
+    """Score ``fake`` against ``real`` with the settings' metrics; each side is an input to embed or statistics.
+    ``real`` None: ``fake`` alone, for metrics of the generated set alone (the Inception Score)."""
     return comparison(registry, real, fake, settings).result
 
 
@@ -89,45 +93,84 @@ def comparison(
     registry: Registry, real: Any, fake: Any, settings: Settings, *, keep_features: bool = False
 ) -> Comparison:
     """:func:`compare`, keeping the sides and sources; ``keep_features`` keeps every embedded side's feature rows
-    of the chosen output (and the item each came from) even when no metric needs them."""
+    of the chosen output (and the item each came from) even when no metric needs them. An input given for both
+    sides is read and embedded once."""
     metrics = chosen_metrics(registry, settings)
+    asked = asked_names(registry, settings)
     options = metric_options(metrics, settings.metric_options)
-    inputs = {"real": real, "fake": fake}
-    _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1))
-    if settings.embedder is None and all(is_stats_input(value) for value in inputs.values()):
-        return Comparison(_compare_statistics(inputs, metrics, options, settings))
+    inputs = {"real": real, "fake": fake} if real is not None else {"fake": fake}
+    _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1, list(inputs)))
+    if settings.embedder is None and len(inputs) == 2 and all(is_stats_input(value) for value in inputs.values()):
+        return Comparison(_compare_statistics(inputs, metrics, options, asked, settings))
     settings = settings_for(registry, settings, inputs.values())
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
     runs = [plan_run(embedder, settings, metrics, options, keep_features=keep_features) for embedder in embedders]
-    sources = {
-        label: source_with_stored_stats(registry, value, embedders[0].domain, progress=settings.progress is not False)
-        if is_stats_input(value) else registry.open_source(value, embedders[0].domain)
-        for label, value in inputs.items()
-    }
+    if "real" not in inputs:
+        for run in runs:
+            check_one_sided(metrics, run.context)
+    groups = same_inputs(inputs)
+    sources: dict[str, Source | None] = {}
+    for labels in groups:
+        sources.update(dict.fromkeys(labels, _open(registry, inputs[labels[0]], embedders[0].domain, settings)))
     sizes = {label: len(source) if source is not None else None for label, source in sources.items()}
     for run in runs:  # before anything is embedded
         check_sizes(metrics, sizes, run.context, exact=not run.embedder.multiple_examples)
     cache = feature_cache(inputs.values(), embedders, settings)
     sides: dict[str, list[Side]] = {}
-    for label, value in inputs.items():
-        if sources[label] is None:  # statistics only
-            sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
+    for labels in groups:
+        value, source = inputs[labels[0]], sources[labels[0]]
+        if source is None:  # statistics only
+            for label in labels:
+                sides[label] = [statistics_side(value, run, settings, several=len(runs) > 1) for run in runs]
             continue
-        sides[label] = embed_side(sources[label], [(run.embedder, run.needs[label]) for run in runs], settings,
-                                  cache=cache if isinstance(value, (str, Path)) else None)
+        work = [(run.embedder, _union_needs(run.needs[label] for label in labels)) for run in runs]
+        embedded = embed_side(source, work, settings, cache=cache if isinstance(value, (str, Path)) else None)
+        sides.update(dict.fromkeys(labels, embedded))
     if settings.save_stats is not None and distributed.current().is_main:
         _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
     per_embedder = []
     for position, run in enumerate(runs):
-        pair = {label: sides[label][position] for label in SIDES}
-        values = score(metrics, pair, run.context, world)
+        pair = {label: sides[label][position] for label in inputs}
+        values = score(metrics, pair, run.context, world, asked=asked)
         values.update(run_facts(pair, run.context))
         values.update({"embedder": run.embedder.id(), "output": run.output})
         per_embedder.append((run.embedder.name, run.embedder.fd_key, values))
     merged = merge_results(per_embedder)
     merged.update(skipped_facts(sides))
     return Comparison(Result(merged), embedders, [run.output for run in runs], sides, sources)
+
+
+def same_inputs(inputs: dict[str, Any]) -> list[list[str]]:
+    """The sides' labels grouped by the input they name: one group per distinct input (a path by the file or folder
+    it resolves to, ``ref:NAME`` by name, anything else by object identity), in order."""
+    groups: dict[Any, list[str]] = {}
+    for label, value in inputs.items():
+        groups.setdefault(_identity(value), []).append(label)
+    return list(groups.values())
+
+
+def _identity(value: Any) -> Any:
+    if isinstance(value, (str, Path)) and not is_reference(value):
+        return ("path", os.path.realpath(Path(value).expanduser()))
+    if isinstance(value, str):
+        return ("name", value)
+    return ("object", id(value))
+
+
+def _open(registry: Registry, value: Any, domain: str, settings: Settings) -> Source | None:
+    """The source of an input's items; for statistics, that of the items stored beside them (None: none)."""
+    if is_stats_input(value):
+        return source_with_stored_stats(registry, value, domain, progress=settings.progress is not False)
+    return registry.open_source(value, domain)
+
+
+def _union_needs(needs: Iterable[dict[str, set[str]]]) -> dict[str, set[str]]:
+    union: dict[str, set[str]] = {}
+    for each in needs:
+        for output, kinds in each.items():
+            union.setdefault(output, set()).update(kinds)
+    return union
 
 
 def statistics(
@@ -307,7 +350,8 @@ def statistics_side(input: Any, run: EmbedderRun, settings: Settings, *, several
 
 
 def _compare_statistics(
-    inputs: dict[str, Any], metrics: Sequence[Metric], options: dict[str, Any], settings: Settings
+    inputs: dict[str, Any], metrics: Sequence[Metric], options: dict[str, Any], asked: dict[str, tuple[str, ...]],
+    settings: Settings,
 ) -> Result:
     """Two statistics files and no model: they must agree with each other on embedder and output."""
     sides = {label: side_from_stats(value) for label, value in inputs.items()}
@@ -321,7 +365,7 @@ def _compare_statistics(
     )
     for side in sides.values():
         side.stats = {context.output: next(iter(side.stats.values()))}
-    values = score(metrics, sides, context, distributed.current())
+    values = score(metrics, sides, context, distributed.current(), asked=asked)
     values.update(run_facts(sides, context))
     values.update({"embedder": context.embedder_id, "output": context.output})
     values.update(skipped_facts({label: [side] for label, side in sides.items()}))
@@ -330,7 +374,7 @@ def _compare_statistics(
 
 def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[EmbedderRun]) -> None:
     """``real.npz`` and ``fake.npz`` (per embedder when there are several) for the sides that were embedded."""
-    for label in SIDES:
+    for label in sides:
         for run, side in zip(runs, sides[label]):
             if run.output in side.stats and not side.meta:  # sides read from statistics files are saved already
                 path = stats_path(folder / f"{label}.npz", run.embedder.name, len(runs) > 1)
@@ -352,11 +396,11 @@ def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
     check_outputs_apart(outputs, paths)
 
 
-def _planned_outputs(settings: Settings, several: bool) -> list[Path]:
+def _planned_outputs(settings: Settings, several: bool, labels: Sequence[str] = SIDES) -> list[Path]:
     if settings.save_stats is None:
         return []
     if settings.save_stats.exists() and not settings.save_stats.is_dir():
         raise OutputError(f"{spell('save_stats', str(settings.save_stats))}: this is a file, and the statistics go "
                           "into a folder (real.npz, fake.npz); name a folder")
     names = settings.embedder if several else (None,)
-    return [stats_path(settings.save_stats / f"{label}.npz", name or "", several) for label in SIDES for name in names]
+    return [stats_path(settings.save_stats / f"{label}.npz", name or "", several) for label in labels for name in names]

@@ -216,8 +216,8 @@ def verify(path: Path, spec: WeightsSpec) -> None:
     actual = file_sha256(path)
     if expected is not None and not actual.startswith(expected):
         raise WeightsError(
-            f"{path}: checksum mismatch for {spec.name} (sha256 {actual[:16]}…, expected {expected}…); "
-            f"delete the file to download it again from {download_url(spec)}"
+            f"{path}: checksum mismatch for {spec.name} (sha256 {actual[:16]}…, expected {expected}…): not the "
+            f"published file; {_mismatch_advice(spec)}"
         )
     if expected is None and pinned is None:
         problem = _content_problem(spec, path)
@@ -230,9 +230,19 @@ def verify(path: Path, spec: WeightsSpec) -> None:
     if pinned is not None and actual != pinned:
         raise WeightsError(
             f"{path}: checksum mismatch for {spec.name} (sha256 {actual[:16]}…, but {pinned[:16]}… was recorded "
-            f"when it was first used, in {pins_path()}); delete the file to download it again from "
-            f"{download_url(spec)}, or, if its publisher replaced it on purpose, remove its line from the pins file"
+            f"when it was first used, in {pins_path()}); {_mismatch_advice(spec)}; or, if its publisher replaced "
+            "it on purpose, remove its line from the pins file"
         )
+
+
+def _mismatch_advice(spec: WeightsSpec) -> str:
+    """What to do with a file under a canonical name that is not the canonical file: a file of one's own is given
+    by path (the canonical name is only for the published bytes); otherwise the published file replaces it."""
+    own = "--weights PATH" if from_command_line() else spell_embedder_option("weights", "PATH")
+    fetch = (f"download {download_url(spec)} on a machine with internet and put it in its place" if is_offline()
+             else f"delete it to download it again from {download_url(spec)}")
+    return (f"if it is a file of your own, give it with {own} (or rename it: this name is for the published "
+            f"file); else {fetch}")
 
 
 def cached_path(specs: WeightsSpec | Sequence[WeightsSpec]) -> Path | None:

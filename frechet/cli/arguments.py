@@ -30,11 +30,33 @@ _ENVIRONMENT = {
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line like every other error."""
+    """argparse, but usage errors are one line like every other error, with a hint where one helps (a peer tool's
+    flag, a misspelt command) and a pointer to the help of the command that was used."""
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        self._argv = list(sys.argv[1:] if args is None else args)
+        parsed, extras = self.parse_known_args(self._argv, namespace)
+        if extras:  # reported by the command's own parser, so that the pointer names its help
+            self._command_parser(getattr(parsed, "command", None)).error(
+                f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
     def error(self, message: str) -> NoReturn:
-        print(f"frechet: error: {printable(message)} (see `{self.prog} --help`)", file=sys.stderr)
+        from frechet.cli.hints import hint
+
+        advice = hint(message, getattr(self, "_argv", sys.argv[1:]), list(self._subcommands()))
+        advice = f"; {advice}" if advice else ""
+        print(f"frechet: error: {printable(message)}{printable(advice)} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_ERROR)
+
+    def _subcommands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+    def _command_parser(self, command: str | None) -> argparse.ArgumentParser:
+        return self._subcommands().get(command or "", self)
 
 
 def add_command(
@@ -64,19 +86,6 @@ _METRIC_FLAGS = {
     "bootstrap": ("fd_ci_bootstrap",),
     "confidence": ("fd_ci_confidence",),
 }
-
-
-def add_metric_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags that set metric options (``--kid-subsets``, ``--nearest-k``, …)."""
-    group = parser.add_argument_group("metric options (each sets a --metric-option of the metrics that use it)")
-    group.add_argument("--kid-subsets", type=positive_int, metavar="N", help="KID: number of random subsets (100)")
-    group.add_argument("--kid-subset-size", type=positive_int, metavar="N",
-                       help="KID: samples per subset (1000, clamped to the smaller side)")
-    group.add_argument("--nearest-k", type=positive_int, metavar="K",
-                       help="k of the k-NN balls for pr, dc and prdc (default 3 for precision/recall, 5 for "
-                       "density/coverage)")
-    group.add_argument("--bootstrap", type=positive_int, metavar="N", help="fd-ci: bootstrap resamples (200)")
-    group.add_argument("--confidence", type=_fraction, metavar="C", help="fd-ci: interval confidence level (0.95)")
 
 
 def add_embedding_options(parser: argparse.ArgumentParser) -> None:
@@ -157,6 +166,25 @@ def _fraction(text: str) -> float:
     return value
 
 
+#: Each metric flag: its argument type, value name and help.
+_METRIC_FLAG_HELP: dict[str, tuple[Callable[[str], Any], str, str]] = {
+    "kid_subsets": (positive_int, "N", "KID: number of random subsets (100)"),
+    "kid_subset_size": (positive_int, "N", "KID: samples per subset (1000, clamped to the smaller side)"),
+    "nearest_k": (positive_int, "K", "k of the k-NN balls for pr, dc and prdc (default 3 for precision/recall, 5 "
+                  "for density/coverage)"),
+    "bootstrap": (positive_int, "N", "fd-ci: bootstrap resamples (200)"),
+    "confidence": (_fraction, "C", "fd-ci: interval confidence level (0.95)"),
+}
+
+
+def add_metric_flags(parser: argparse.ArgumentParser, only: Sequence[str] | None = None) -> None:
+    """The flags that set metric options (``--kid-subsets``, ``--nearest-k``, …): all, or ``only`` these."""
+    group = parser.add_argument_group("metric options (each sets a --metric-option of the metrics that use it)")
+    for dest in only or _METRIC_FLAGS:
+        kind, metavar, text = _METRIC_FLAG_HELP[dest]
+        group.add_argument("--" + dest.replace("_", "-"), dest=dest, type=kind, metavar=metavar, help=text)
+
+
 def _options(pairs: list[tuple[str, str]], flag: str) -> dict[str, str]:
     """KEY=VALUE pairs as a dict; the same key twice is an error, not a silent last-wins."""
     options: dict[str, str] = {}
@@ -187,7 +215,7 @@ def metric_options(args: argparse.Namespace, metrics: Sequence[str]) -> dict[str
     for name in metrics:
         used.update(get_registry().metric_info(name).factory().options)
     for dest, names in _METRIC_FLAGS.items():
-        value = getattr(args, dest)
+        value = getattr(args, dest, None)
         if value is None:
             continue
         flag = "--" + dest.replace("_", "-")

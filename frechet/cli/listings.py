@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
-from frechet.cli.arguments import add_command
-from frechet.cli.output import UNKNOWN, json_value, print_table, print_values
-from frechet.errors import ConfigError
+from frechet.cli.arguments import EXIT_ERROR, add_command
+from frechet.cli.output import UNKNOWN, json_value, print_table, print_values, printable
+from frechet.errors import ConfigError, FrechetError
 
 
 def add_listings(commands: argparse._SubParsersAction) -> None:
@@ -61,13 +62,18 @@ def add_store(commands: argparse._SubParsersAction) -> None:
     refs.add_argument("--fetch", action="store_true", help="download the listed references' files (verified, pinned)")
     weights = add_command(
         commands, "weights", "the embedders' weights files: present or not, where, verified",
-        "Each installed embedder's weights files: where frechet looks for them, whether each is there and passes its "
-        "checksum, and the mirror and offline settings. Copy a file listed as missing into the weights folder to use "
-        "frechet without internet.",
-        ["frechet weights", "frechet weights --fetch", "FRECHET_WEIGHTS_DIR=/shared/weights frechet weights"],
+        "Each installed embedder's weights files (or only those of the embedders named): where frechet looks for "
+        "them, whether each is there and passes its checksum, and the mirror and offline settings. Copy a file "
+        "listed as missing into the weights folder to use frechet without internet. With --fetch, each missing "
+        "file is downloaded and verified; a failure does not stop the others, and a summary ends the listing.",
+        ["frechet weights", "frechet weights clip-vitb32 --fetch", "frechet weights --fetch",
+         "FRECHET_WEIGHTS_DIR=/shared/weights frechet weights"],
         "store", _cmd_weights,
     )
-    weights.add_argument("--fetch", action="store_true", help="download the missing files (verified)")
+    weights.add_argument("embedders", nargs="*", metavar="EMBEDDER",
+                         help="only these embedders' files (`frechet embedders` lists them)")
+    weights.add_argument("--fetch", action="store_true",
+                         help="download the missing files (verified); exits non-zero if any could not be fetched")
     for listing in (refs, weights):
         listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
@@ -205,25 +211,54 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     from frechet import weights
     from frechet.plugins import get_registry
 
-    rows = []
-    for info in get_registry().embedders():
+    registry = get_registry()
+    wanted = {registry.describe_embedder(name).name for name in args.embedders}
+    rows, failed = [], []
+    for info in registry.embedders():
+        if wanted and info.name not in wanted:
+            continue
         groups: dict[str, list[weights.WeightsSpec]] = {}
         for spec in getattr(info.factory, "weights", ()) or ():
             groups.setdefault(spec.expected_hash or spec.file_name, []).append(spec)  # same sha256: one file
         for specs in groups.values():
-            if args.fetch:
-                weights.resolve_weights(specs, progress=not args.json)
+            row: dict[str, Any] = {"embedder": info.name, "name": specs[0].name,
+                                   "files": [spec.file_name for spec in specs], "urls": [spec.url for spec in specs]}
+            if args.fetch and weights.cached_path(specs) is None:
+                try:
+                    weights.resolve_weights(specs, progress=not args.json, instead=_OWN_FILE)
+                    row["fetched"] = True
+                except FrechetError as error:
+                    row["error"] = str(error)
+                    failed.append(row)
             found = weights.file_status(specs)
-            rows.append({"embedder": info.name, "name": specs[0].name, "files": [spec.file_name for spec in specs],
-                         "urls": [spec.url for spec in specs], "status": found.status,
-                         "path": str(found.path) if found.path else None})
+            rows.append({**row, "status": found.status, "path": str(found.path) if found.path else None})
+    if wanted and not rows:
+        raise ConfigError(f"{', '.join(sorted(wanted))}: no weights files to list (the embedder needs none, or takes "
+                          "its file only from --weights)")
     where = {"weights_dir": str(weights.weights_dir()), "mirror": weights.mirror(), "offline": weights.is_offline()}
     if args.json:
         print(json.dumps({**where, "weights": rows}))
-        return 0
-    print(f"weights folder: {where['weights_dir']}  (${weights.WEIGHTS_DIR_ENV}, else torch hub's checkpoints)")
-    print(f"mirror:         {where['mirror'] or UNKNOWN}  (${weights.MIRROR_ENV})")
-    print(f"offline:        {'yes' if where['offline'] else 'no'}  (${weights.OFFLINE_ENV})")
-    print_table(["EMBEDDER", "FILE", "STATUS", "PATH"],
-                [[row["embedder"], row["files"][0], row["status"], row["path"] or UNKNOWN] for row in rows])
-    return 0
+    else:
+        print(f"weights folder: {where['weights_dir']}  (${weights.WEIGHTS_DIR_ENV}, else torch hub's checkpoints)")
+        print(f"mirror:         {where['mirror'] or UNKNOWN}  (${weights.MIRROR_ENV})")
+        print(f"offline:        {'yes' if where['offline'] else 'no'}  (${weights.OFFLINE_ENV})")
+        print_table(["EMBEDDER", "FILE", "STATUS", "PATH"],
+                    [[row["embedder"], row["files"][0], row["status"], row["path"] or UNKNOWN] for row in rows])
+    if args.fetch:
+        _fetch_summary(rows, failed)
+    return EXIT_ERROR if failed else 0
+
+
+#: What ``frechet weights --fetch`` tells a user whose file cannot be fetched, besides where to put it.
+_OWN_FILE = "give a file of your own to the commands that embed: `frechet compute … --weights PATH`"
+
+
+def _fetch_summary(rows: list[dict[str, Any]], failed: list[dict[str, Any]]) -> None:
+    """On stderr: what --fetch downloaded, and each file it could not, with why (one line each)."""
+    fetched = [row["files"][0] for row in rows if row.get("fetched")]
+    present = sum(1 for row in rows if not row.get("fetched") and "error" not in row)
+    print(f"frechet: fetched {len(fetched)} file{'s' if len(fetched) != 1 else ''}"
+          f"{': ' + ', '.join(fetched) if fetched else ''}; {present} already present; {len(failed)} failed",
+          file=sys.stderr)
+    for row in failed:
+        print(f"frechet: error: {row['embedder']} {row['files'][0]}: {printable(row['error'])}", file=sys.stderr)

@@ -23,13 +23,14 @@ def add_report(commands: argparse._SubParsersAction) -> None:
         "Score FAKE against REAL as `compute` does and write one self-contained HTML page: the metrics with their "
         "intervals and warnings, the FD-infinity fit, the half-samples behind the interval, the dimensions that "
         "differ most, galleries of the items (farthest generated, least covered real, a memorisation check), sanity "
-        "curves with --sanity, and provenance. Needs matplotlib: pip install 'frechet[report]'.",
+        "curves with --sanity, and provenance. Needs matplotlib (pip install matplotlib; or pip install -e "
+        "'.[report]' in frechet's checkout).",
         ["frechet report real/ fake/ -o report.html",
-         "frechet report real/ fake/ --embedder dinov2-vitl14 --sanity noise,blur",
+         "frechet report real/ fake/ --embedder dinov2-vitl14 --weights dinov2_vitl14_pretrain.pth --sanity noise,blur",
          "frechet report real/ fake/ --metrics fd,kid,prdc --gallery 12"],
         "run", _cmd_report,
     )
-    report.add_argument("real", help="reference input, or its statistics .npz (no galleries then)")
+    report.add_argument("real", help="reference input, or its statistics .npz or ref:NAME (no galleries then)")
     report.add_argument("fake", help="generated input, or its statistics .npz")
     report.add_argument("-o", "--out", default="report.html", metavar="OUT.html",
                         help="where to write the page (default report.html)")
@@ -72,6 +73,9 @@ def add_sanity(commands: argparse._SubParsersAction) -> None:
     sanity.add_argument("--seed", type=count, default=DEFAULT_SEED,
                         help=f"seed of the damage (default {DEFAULT_SEED})")
     sanity.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    sanity.add_argument("--metric-option", action="append", type=key_value, default=[], metavar="KEY=VALUE",
+                        help="KID's kid_subsets (10 here) or kid_subset_size (1000) (repeatable)")
+    add_metric_flags(sanity, only=("kid_subsets", "kid_subset_size"))
     add_embedding_options(sanity)
 
 
@@ -100,7 +104,7 @@ def _cmd_sanity(args: argparse.Namespace) -> int:
         check_outputs_apart([Path(args.plot)], [Path(args.real)])
     disturbances = None if args.disturbances is None else _list(args.disturbances)
     result = api.sanity(args.real, disturbances=disturbances, levels=args.levels, seed=args.seed,
-                        **run_settings(args))
+                        metric_options=metric_options(args, ["kid"]), **run_settings(args))
     if not distributed.is_main_process():
         return 0
     if args.plot:
@@ -108,7 +112,7 @@ def _cmd_sanity(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_dict()))
         return 0
-    print(f"{result.input}: {result.n} items, embedder {result.embedder}, output {result.output}, "
+    print(f"{result.input}: {result.counted}, embedder {result.embedder}, output {result.output}, "
           f"tr Σ = {result.trace:.6g}")
     print_table(["DISTURBANCE", "T", "STRENGTH", "FD", "FD/TRΣ", "KID", "UNIT"],
                 [[curve.name, f"{level.t:.2f}", f"{level.strength:.4g}", value_text(level.fd),

@@ -9,23 +9,30 @@ from frechet.cli.arguments import (
     add_command, add_embedding_options, add_metric_flags, count, key_value, metric_options, run_settings,
 )
 from frechet.cli.output import print_values
+from frechet.errors import ConfigError
 from frechet.settings import DEFAULT_SEED
 
 
 def add_compute(commands: argparse._SubParsersAction) -> None:
     """``frechet compute``."""
     compute = add_command(
-        commands, "compute", "score FAKE against REAL (folders, files, statistics .npz)",
+        commands, "compute", "score FAKE against REAL (folders, files, statistics .npz), or FAKE alone",
         "Score FAKE (generated) against REAL (reference): each side is a folder or file of inputs, a feature file, "
-        "or saved statistics (.npz). Prints the metrics, the items counted and the embedder used.",
+        "saved statistics (.npz) or ref:NAME. With FAKE alone, metrics of the generated set alone (is). The same "
+        "input on both sides is embedded once. Prints the metrics, the items counted and the embedder used.",
         ["frechet compute real/ fake/ --metrics fid,is",
+         "frechet compute fake/ --metrics is",
          "frechet compute real.npz fake/ --embedder inception --preprocess clean",
-         "frechet compute real/ fake/ --embedder inception,dinov2-vitl14 --metrics fd --json",
+         "frechet compute real/ fake/ --embedder inception,dinov2-vitl14 --embedder-option "
+         "dinov2-vitl14.weights=dinov2_vitl14_pretrain.pth --json",
          "frechet compute real_feats.npy fake_feats.npy --metrics fd,kid,prdc"],
         "run", _cmd_compute,
     )
-    compute.add_argument("real", help="reference input, or its statistics .npz")
-    compute.add_argument("fake", help="generated input, or its statistics .npz")
+    compute.add_argument("real", nargs="?", metavar="REAL",
+                         help="reference input: a folder or file, a feature file, statistics .npz, or ref:NAME "
+                         "(`frechet refs`); leave it out for metrics of FAKE alone (is)")
+    compute.add_argument("fake", metavar="FAKE", help="generated input: a folder or file, a feature file, or "
+                         "statistics .npz")
     compute.add_argument("--metrics", default="fd", metavar="LIST",
                          help="comma-separated metric names, e.g. fd,kid,prdc,is (`frechet metrics` lists them and "
                          "their aliases such as fid, fad); default fd")
@@ -49,10 +56,11 @@ def add_stats(commands: argparse._SubParsersAction) -> None:
         "Compute the statistics (mean, covariance) of one input, e.g. a reference set, and save them as .npz "
         "(readable by pytorch-fid and clean-fid too). With several embedders, one file each: OUT.NAME.npz.",
         ["frechet stats real/ -o real.npz", "frechet stats real.zip -o real_clean.npz --preprocess clean",
-         "frechet stats real/ -o ref.npz --embedder inception,dinov2-vitl14"],
+         "frechet stats real/ -o ref.npz --embedder inception,dinov2-vitl14 --embedder-option "
+         "dinov2-vitl14.weights=dinov2_vitl14_pretrain.pth"],
         "run", _cmd_stats,
     )
-    stats.add_argument("input", help="input folder or file")
+    stats.add_argument("input", help="input folder or file (or statistics .npz, ref:NAME: converted as they are)")
     stats.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="where to write the statistics")
     stats.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     add_embedding_options(stats)
@@ -62,14 +70,14 @@ def add_distance(commands: argparse._SubParsersAction) -> None:
     """``frechet distance``."""
     distance = add_command(
         commands, "distance", "Fréchet distance between two statistics or feature files",
-        "The Fréchet distance between two statistics files (.npz with mu, sigma) or feature files (.npy/.npz "
-        "rows); no model runs. A is reported as the real side, B as the fake one.",
+        "The Fréchet distance between two statistics files (.npz with mu, sigma), named references (ref:NAME) or "
+        "feature files (.npy/.npz rows); no model runs. A is reported as the real side, B as the fake one.",
         ["frechet distance real.npz fake.npz", "frechet distance a.npy b.npy --json",
-         "frechet distance ours.npz pytorch_fid_stats.npz --force"],
+         "frechet distance ref:ttur-cifar10-train fake.npz"],
         "run", _cmd_distance,
     )
-    distance.add_argument("a", help="statistics .npz, or features .npy/.npz")
-    distance.add_argument("b", help="statistics .npz, or features .npy/.npz")
+    distance.add_argument("a", help="statistics .npz, ref:NAME (`frechet refs`), or features .npy/.npz")
+    distance.add_argument("b", help="statistics .npz, ref:NAME, or features .npy/.npz")
     distance.add_argument("--force", action="store_true", help="compare even if the embedders differ")
     distance.add_argument("--skip-bad", action="store_true", help="skip feature rows holding NaN or Inf, and list them")
     distance.add_argument("--json", action="store_true", help="print one JSON object on the last line")
@@ -82,6 +90,8 @@ def _cmd_compute(args: argparse.Namespace) -> int:
     settings = dict(metrics=metrics, metric_options=metric_options(args, metrics), seed=args.seed, force=args.force,
                     save_stats=args.save_stats, **run_settings(args))
     if args.report:
+        if args.real is None:
+            raise ConfigError("--report compares FAKE with REAL; give both inputs")
         result = api.write_report(args.real, args.fake, args.report, command=args.command_line, **settings)
     else:
         result = api.compute(args.real, args.fake, **settings)

@@ -104,4 +104,5 @@ def too_few(message: str, *, exact: bool) -> None:
     """Refuse (ConfigError) a sample count that cannot work, or, when counts are only lower bounds, warn."""
     if exact:
         raise ConfigError(message)
-    log.warning("%s (if each item yields one example)", message)
+    log.warning("%s (counted in items before embedding; where an item yields several samples, as an audio file "
+                "yields clips, there may be enough: they are counted again once embedded)", message)

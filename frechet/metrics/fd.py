@@ -40,6 +40,17 @@ def _check_sample_count(label: str, stats: FeatureStats) -> None:
         raise InputError(f"{label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
 
 
+def _bias_text(bias: float | None, value: float) -> str:
+    """What half-samples say of FD's bias: an upward bias only when they measure one (a negative estimate means the
+    halves are too noisy to measure it, not that FD is biased downward)."""
+    if bias is None:
+        return ""
+    if bias > 0:
+        return f"; half-samples put its upward bias at {bias:.4g} or more (FD {value:.4g})"
+    return (f"; half-samples are too few to measure its bias (their estimate, {bias:.2g}, is not above 0; "
+            f"FD {value:.4g})")
+
+
 def _warn_when_biased(sides: list[tuple[str, FeatureStats]], value: float, seed: int) -> None:
     """Warn when a side has no more samples than dimensions (a singular covariance), with the bias that half-samples
     of the rows such statistics keep put on FD (an underestimate at N ≤ d, where FD's bias grows faster than 1/N)."""
@@ -47,9 +58,7 @@ def _warn_when_biased(sides: list[tuple[str, FeatureStats]], value: float, seed:
     if not small:
         return
     bias = fd_bias(sides[0][1], sides[1][1], seed=seed)
-    estimate = (
-        f"; half-samples put its upward bias at {bias:.4g} or more (FD {value:.4g})" if bias is not None else ""
-    )
+    estimate = _bias_text(bias, value)
     counts = " and ".join(f"{label}: {stats.n} samples" for label, stats in small)
     log.warning(
         "%s for %d feature dimensions: a singular covariance, so FD is exact for these samples but a strongly biased "

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from frechet.caller import from_command_line, spell_metric_option
 from frechet.errors import InputError
 from frechet.metrics._options import whole_number
 from frechet.metrics._pairwise import feature_pair, spans
@@ -77,8 +78,9 @@ def usable_subset_size(n_real: int, n_fake: int, subset_size: int, subsets: int)
 
 def _smaller_subsets(n_real: int, n_fake: int, requested: int, size: int) -> str:
     why = "too few for" if min(n_real, n_fake) < requested else "so every subset would be the same with"
-    return (f"kid: {n_real} real and {n_fake} fake items, {why} kid_subset_size={requested}; using subsets of {size} "
-            "(set kid_subset_size to choose)")
+    how = "--kid-subset-size N" if from_command_line() else spell_metric_option("kid_subset_size")
+    return (f"kid: {n_real} real and {n_fake} fake samples, {why} kid_subset_size={requested}; using subsets of "
+            f"{size} (set {how} to choose)")
 
 
 def unbiased_mmd2(x: torch.Tensor, y: torch.Tensor) -> float:

@@ -1,6 +1,6 @@
-"""The report's plots, drawn with matplotlib (the optional extra ``frechet[report]``); in a report each is a
-self-contained SVG: text as paths, no fonts or images referenced, no date, ids from a fixed salt, so the same
-numbers give the same bytes.
+"""The report's plots, drawn with matplotlib (the optional extra ``report``: ``pip install -e '.[report]'`` in
+frechet's checkout); in a report each is a self-contained SVG: text as paths, no fonts or images referenced, no
+date, ids from a fixed salt, so the same numbers give the same bytes.
 
 Figures are made with matplotlib's object API (no pyplot), so drawing never touches the caller's backend or state.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 from frechet.errors import ConfigError
 from frechet.io import atomic_write
-from frechet.optional import import_optional
+from frechet.optional import import_optional, install_extra
 from frechet.report.diagnostics import DimensionGaps, InfinityFit
 
 _SVG = {"svg.fonttype": "path", "svg.hashsalt": "frechet-report", "font.size": 9.0}
@@ -26,7 +26,7 @@ _REAL, _FAKE = "#1f77b4", "#d62728"
 
 def require_matplotlib() -> None:
     """Raise a one-line error saying what to install when matplotlib is missing."""
-    import_optional("matplotlib", "plots", "pip install 'frechet[report]'")
+    import_optional("matplotlib", "plots", install_extra("report", "matplotlib"))
 
 
 def _figure(width: float, height: float) -> Any:

@@ -19,7 +19,9 @@ import numpy as np
 from frechet.distance import FrechetReference
 from frechet.embedding import Task, embed
 from frechet.errors import ConfigError, InputError
-from frechet.metrics.kid import kid
+from frechet.metrics._options import whole_number
+from frechet.metrics.kid import KernelInceptionDistanceMetric, kid
+from frechet.plan import metric_options
 from frechet.registry import Registry
 from frechet.runner import build_embedders, chosen_output, feature_cache
 from frechet.settings import Settings
@@ -30,9 +32,10 @@ MONOTONE_RHO = 0.9
 NEGLIGIBLE = 1e-3
 #: KID is computed when the real input has at most this many items (features of both sides are then kept)…
 KID_MAX_ITEMS = 10_000
-#: …over this many subsets of at most KID_SUBSET_SIZE items each.
+#: …over this many subsets of at most KID_SUBSET_SIZE samples each, unless the metric options say otherwise.
 KID_SUBSETS = 10
 KID_SUBSET_SIZE = 1000
+KID_OPTIONS = {"kid_subsets": KID_SUBSETS, "kid_subset_size": KID_SUBSET_SIZE}
 DEFAULT_LEVELS = 5
 
 
@@ -63,7 +66,8 @@ class Curve:
 
 @dataclass
 class SanityResult:
-    """The sanity curves of one embedder output on one input."""
+    """The sanity curves of one embedder output on one input: ``n`` samples (the rows FD is computed from) from
+    ``n_items`` items (fewer when an item yields several samples, as audio files yield clips)."""
 
     input: str
     embedder: str
@@ -71,6 +75,16 @@ class SanityResult:
     n: int
     trace: float
     curves: list[Curve] = field(default_factory=list)
+    n_items: int | None = None
+
+    @property
+    def counted(self) -> str:
+        """``6 items (18 samples)``, or ``6 items`` when each item is one sample."""
+        samples = f"{self.n} sample{'s' if self.n != 1 else ''}"
+        if self.n_items is None:
+            return samples
+        items = f"{self.n_items} item{'s' if self.n_items != 1 else ''}"
+        return items if self.n_items == self.n else f"{items} ({samples})"
 
     def as_dict(self) -> dict[str, Any]:
         """Everything as JSON-serialisable values (NaN as None)."""
@@ -79,7 +93,7 @@ class SanityResult:
     @property
     def title(self) -> str:
         """``embedder name on input (n items)``, for plots."""
-        return f"{self.embedder.split('(')[0]} on {self.input} ({self.n} items)"
+        return f"{self.embedder.split('(')[0]} on {self.input} ({self.counted})"
 
     @property
     def blind(self) -> list[Curve]:
@@ -96,9 +110,11 @@ def sanity(
     levels: int = DEFAULT_LEVELS,
 ) -> SanityResult:
     """Sanity curves of the settings' embedder on ``real`` for ``disturbances`` (names, ``mix:OTHER``; default:
-    every one registered for the embedder's domain except families), at ``levels`` strengths each."""
+    every one registered for the embedder's domain except families), at ``levels`` strengths each. KID's
+    ``kid_subsets`` and ``kid_subset_size`` come from the settings' metric options (10 subsets of 1000)."""
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
         raise ConfigError(f"levels={levels!r}: a sanity curve needs at least 2 levels")
+    kid_options = _kid_options(settings)
     embedders = build_embedders(registry, settings, [real])
     if len(embedders) > 1:
         raise ConfigError("sanity checks one embedder at a time; run it once per embedder")
@@ -117,7 +133,8 @@ def sanity(
         raise InputError(f"{source.label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
     reference = FrechetReference(stats)
     trace = float(np.trace(stats.cov))
-    result = SanityResult(source.label, embedder.id(), output, int(stats.n or 0), trace)
+    result = SanityResult(source.label, embedder.id(), output, int(stats.n or 0), trace,
+                          n_items=undisturbed.n_items)
     for disturbance in chosen:
         measured = []
         for k, strength in enumerate(disturbance.strengths(levels), start=1):
@@ -127,10 +144,20 @@ def sanity(
             level = Level(k / levels, float(strength), fd, fd / trace if trace > 0 else math.inf)
             if output in undisturbed.features and output in side.features:
                 level.kid, level.kid_std = kid(undisturbed.features[output], side.features[output],
-                                               subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE, seed=settings.seed)
+                                               subsets=kid_options["kid_subsets"],
+                                               subset_size=kid_options["kid_subset_size"], seed=settings.seed)
             measured.append(level)
         result.curves.append(_curve(disturbance.name, disturbance.unit, measured))
     return result
+
+
+def _kid_options(settings: Settings) -> dict[str, int]:
+    """KID's subsets and subset size: the defaults here, overridden by the settings' metric options (the only ones
+    sanity reads)."""
+    metric_options([KernelInceptionDistanceMetric()], settings.metric_options)  # one KID does not know: an error
+    given = {**KID_OPTIONS, **settings.metric_options}
+    return {"kid_subsets": whole_number(given, "kid_subsets"),
+            "kid_subset_size": whole_number(given, "kid_subset_size", minimum=2)}
 
 
 def _names(registry: Registry, given: Sequence[str] | None, domain: str) -> list[str]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from frechet.errors import InputError
 from frechet.io import check_regular_file
-from frechet.optional import import_optional
+from frechet.optional import import_optional, install_extra
 from frechet_audio.clips import Clip
 
 #: File suffixes the audio sources read (what libsndfile ≥ 1.1 decodes).
@@ -27,7 +27,7 @@ _UNKNOWN_SIZES = (0, 0xFFFFFFFF)  # streamed WAVs leave the data size unset
 
 def soundfile_module() -> ModuleType:
     """The soundfile package, or one ConfigError for the run saying how to install it."""
-    return import_optional("soundfile", "reading audio files", "pip install 'frechet[audio]' (or pip install soundfile)")
+    return import_optional("soundfile", "reading audio files", install_extra("audio", "soundfile"))
 
 
 class FileClip(Clip):

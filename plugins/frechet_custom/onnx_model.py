@@ -11,11 +11,11 @@ import torch
 from frechet.errors import ConfigError, WeightsError, one_line
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.model_file import model_file, model_identity
-from frechet.optional import import_optional
+from frechet.optional import import_optional, install_extra
 from frechet_custom.preprocessing import OUTPUT_OPTION, PREPROCESSING_OPTIONS, image_preprocessing
 
 log = logging.getLogger("frechet")
-_INSTALL = "pip install 'frechet[onnx]' (or onnxruntime-gpu)"
+_INSTALL = install_extra("onnx", "onnxruntime (or onnxruntime-gpu)")
 
 
 class OnnxEmbedder(ImageModelEmbedder):

@@ -16,10 +16,10 @@ from frechet.errors import ConfigError, WeightsError, one_line
 from frechet.weights import is_offline
 from frechet_custom.backbone import ImageModelEmbedder
 from frechet_custom.module_weights import load_local_weights, weights_digest
-from frechet.optional import import_optional, matching_build
+from frechet.optional import import_optional, install_extra, matching_build
 from frechet_custom.preprocessing import image_preprocessing, zoo_options
 
-_INSTALL = "install torchvision (pip install 'frechet[vision]', the build that matches your torch)"
+_INSTALL = f"{install_extra('vision', 'torchvision')}, the build that matches your torch"
 _RESIZE_NAMES = {"bilinear": "bilinear", "bicubic": "bicubic", "nearest": "nearest", "nearest-exact": "nearest"}
 
 

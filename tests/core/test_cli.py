@@ -175,9 +175,9 @@ def test_control_characters_in_a_file_name_are_escaped_in_errors_warnings_and_th
     assert main(["distance", str(forged), str(forged), "--skip-bad"]) == 0
     out, err = capsys.readouterr()
     assert all(line.startswith("frechet: warning: skipped ") and shown in line for line in err.splitlines())
-    assert len(err.splitlines()) == 2 and "\x1b" not in out + err
+    assert len(err.splitlines()) == 1 and "\x1b" not in out + err  # the same file on both sides is read once
     table = dict(line.split(None, 1) for line in out.splitlines())
-    assert len(table) == len(out.splitlines()) and table["skipped"] == f"{shown}[4], {shown}[4]"
+    assert len(table) == len(out.splitlines()) and table["skipped"] == f"{shown}[4]"
 
 
 def _hostile_statistics(folder):

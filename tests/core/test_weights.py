@@ -327,3 +327,57 @@ def test_weights_are_named_by_one_rule_a_copy_of_the_canonical_file_like_the_fil
     assert weights_identity(spec) == weights_identity(spec, canonical) == spec.expected_hash[:8]
     assert weights_identity(spec, other) == "sha256:" + hashlib.sha256(other.read_bytes()).hexdigest()[:16]
     assert weights_identity(path=other) == weights_identity(spec, other)
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_a_file_of_ones_own_under_the_canonical_name_is_told_to_use_weights_or_another_name(
+        server, monkeypatch, offline):
+    if not offline:
+        monkeypatch.delenv("FRECHET_OFFLINE", raising=False)
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST, filename="demo.bin")
+    weights_dir().mkdir(parents=True)
+    (weights_dir() / "demo.bin").write_bytes(b"my own fine-tuned weights")
+    with pytest.raises(WeightsError) as python_error:
+        resolve_weights(spec, progress=False)
+    message = str(python_error.value)
+    assert "checksum mismatch" in message and "not the published file" in message
+    assert "give it with embedder_options={'weights': 'PATH'} (or rename it" in message
+    if offline:
+        assert "on a machine with internet and put it in its place" in message and "delete it" not in message
+    else:
+        assert f"delete it to download it again from {_url(server, '/good.bin')}" in message
+
+
+class _Served:
+    """An embedder stand-in whose weights files the test server serves (or not)."""
+
+    weights: tuple[WeightsSpec, ...] = ()
+
+
+def test_weights_fetch_takes_embedder_names_goes_on_past_failures_and_summarises(server, online, capsys):
+    class Missing(_Served):
+        weights = (WeightsSpec("gone", _url(server, "/gone.bin"), sha256=DIGEST, filename="gone.bin"),)
+
+    class Good(_Served):
+        weights = (WeightsSpec("good", _url(server, "/good.bin"), sha256=DIGEST, filename="good.bin"),)
+
+    class Other(_Served):
+        weights = (WeightsSpec("other", _url(server, "/good.bin"), sha256=DIGEST, filename="other.bin"),)
+
+    for name, cls in (("demo-missing", Missing), ("demo-good", Good), ("demo-other", Other)):
+        get_registry().add_embedder(name, cls, domain="image", outputs={"x": 1}, description=name)
+    assert main(["weights", "demo-missing", "demo-good", "--fetch", "--json"]) == 2  # one failed: not zero
+    out, err = capsys.readouterr()
+    rows = {row["embedder"]: row for row in json.loads(out)["weights"]}
+    assert set(rows) == {"demo-missing", "demo-good"}  # only the embedders named; demo-other not fetched
+    assert rows["demo-good"]["status"] == "verified" and rows["demo-missing"]["status"] == "missing"
+    assert (weights_dir() / "good.bin").read_bytes() == PAYLOAD and not (weights_dir() / "other.bin").exists()
+    lines = err.strip().splitlines()
+    assert "frechet: fetched 1 file: good.bin; 0 already present; 1 failed" in lines
+    failure = next(line for line in lines if line.startswith("frechet: error: demo-missing gone.bin: "))
+    assert "HTTP Error 404" in failure or "404" in failure
+    assert "--weights PATH" in failure and "`frechet compute … --weights PATH`" in failure
+    assert main(["weights", "demo-good", "--fetch"]) == 0
+    assert "fetched 0 files; 1 already present; 0 failed" in capsys.readouterr().err
+    assert main(["weights", "demo-goood"]) == 2
+    assert "did you mean 'demo-good'?" in capsys.readouterr().err

@@ -9,6 +9,10 @@ A marker is an HTML comment, invisible when the page is rendered, on the lines j
     <!-- docs-test: setup: CODE -->                  run first, in the block's language, in the same process
     <!-- docs-test: then: CODE -->                   run after the block, in the same process (checks, uses)
     <!-- docs-test: file: PATH -->                   the block is the content of PATH: written, not run
+    <!-- docs-test: output: SHELL COMMAND -->        the block is what COMMAND prints (run after the blocks above):
+                                                     compared line by line, spaces collapsed, each number standing
+                                                     for any number (the stand-in inputs and weights give others),
+                                                     `…` for any text; every other character as printed
 
 ``instead``, ``setup`` and ``then`` may span lines: ``<!-- docs-test: setup`` on its own line, the code, then
 ``-->``.
@@ -24,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 #: Fence languages that are run: shell scripts, console sessions (the lines after "$ "), Python.
 RUN = {"bash": "shell", "sh": "shell", "shell": "shell", "console": "console", "python": "python"}
-MARKER_KINDS = ("skip", "instead", "setup", "then", "file")
+MARKER_KINDS = ("skip", "instead", "setup", "then", "file", "output")
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<lang>[\w+-]*)\s*$")
 _MARKER = re.compile(r"<!--\s*docs-test:\s*(?P<kind>[a-z]+)(?P<rest>.*?)-->", re.DOTALL)
@@ -48,6 +52,7 @@ class Block:
     setup: list[str] = field(default_factory=list)
     then: list[str] = field(default_factory=list)
     file: str | None = None
+    output: str | None = None
 
     @property
     def id(self) -> str:
@@ -139,16 +144,18 @@ def _dedent(body: str) -> str:
 def _marked(block: Block, markers: list[tuple[int, str, str]]) -> Block:
     where = f"{block.id}"
     for _, kind, body in markers:
-        if kind in ("skip", "instead", "file") and getattr(block, kind) is not None:
+        if kind in ("skip", "instead", "file", "output") and getattr(block, kind) is not None:
             raise MarkerError(f"{where}: two '{kind}' markers above one block")
         if kind in ("setup", "then"):
             getattr(block, kind).append(body)
         else:
             setattr(block, kind, body.strip() if kind in ("skip", "file") else body)
-    chosen = [kind for kind in ("skip", "instead", "file") if getattr(block, kind) is not None]
+    if block.output is not None and block.kind is not None:
+        raise MarkerError(f"{where}: an 'output' marker stands above the printed text (```text), not a command")
+    chosen = [kind for kind in ("skip", "instead", "file", "output") if getattr(block, kind) is not None]
     if len(chosen) > 1 or (chosen and chosen[0] != "file" and (block.setup or block.then)):
         raise MarkerError(f"{where}: '{chosen[0]}' does not combine with other markers")
-    if markers and block.kind is None:
+    if markers and block.kind is None and block.output is None:
         raise MarkerError(f"{where}: docs-test markers above a ```{block.language} block, which is never run")
     return block
 
@@ -165,3 +172,30 @@ def console_commands(code: str) -> str:
             continue
         continuing = line.rstrip().endswith("\\")
     return "\n".join(commands) + "\n"
+
+
+#: A number as printed: an integer, a decimal, or scientific notation, not part of a word (hex digests stay text).
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def output_pattern(expected: str) -> re.Pattern[str]:
+    """The regular expression a command's printed text must match for documented ``expected`` output: each number
+    any number, ``…`` any text, runs of spaces and line breaks one space, everything else itself."""
+    text = " ".join(expected.split())
+    pieces = []
+    for part in re.split(r"(…)", text):
+        if part == "…":
+            pieces.append(".*?")
+            continue
+        position = 0
+        for number in _NUMBER.finditer(part):
+            pieces.append(re.escape(part[position:number.start()]))
+            pieces.append(r"-?(?:\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|nan|inf|-)")
+            position = number.end()
+        pieces.append(re.escape(part[position:]))
+    return re.compile("".join(pieces))
+
+
+def shows_output(expected: str, printed: str) -> bool:
+    """True when ``printed`` (spaces collapsed) holds the documented ``expected`` text (see :func:`output_pattern`)."""
+    return output_pattern(expected).search(" ".join(printed.split())) is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from docblocks import REPO, Block, MarkerError, blocks, console_commands, documented_pages
+from docblocks import REPO, Block, MarkerError, blocks, console_commands, documented_pages, shows_output
 
 #: Seconds one block may run.
 BLOCK_TIMEOUT = 600
@@ -31,6 +31,8 @@ def _collect() -> tuple[list[Block], list[str]]:
 
 BLOCKS, MARKER_ERRORS = _collect()
 RUNNABLE = [block for block in BLOCKS if block.kind is not None]
+#: Blocks of printed text with the command that prints them.
+OUTPUTS = [block for block in BLOCKS if block.output is not None]
 
 
 class BlockFailed(AssertionError):
@@ -82,15 +84,34 @@ def run_on_page(page_folders, docs_env):
     def run(block: Block) -> subprocess.CompletedProcess | None:
         page = [other for other in RUNNABLE if other.path == block.path]
         folder = page_folders[block.path]
-        for earlier in page[done.get(block.path, 0) : page.index(block)]:
+        above = sum(1 for other in page if other.line < block.line)
+        for earlier in page[done.get(block.path, 0) : above]:
             try:
                 run_block(earlier, folder, docs_env)
             except BlockFailed as failure:
                 raise BlockFailed(f"{block.id} comes after {earlier.id}, which failed:\n{failure}") from None
-        done[block.path] = page.index(block) + 1
+        done[block.path] = max(done.get(block.path, 0), above + (block.kind is not None))
+        if block.output is not None:
+            return printed_output(block, folder, docs_env)
         return run_block(block, folder, docs_env)
 
     return run
+
+
+def printed_output(block: Block, folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the command of an ``output`` marker; BlockFailed unless what it prints is the block's text."""
+    done = subprocess.run(["bash", "-c", "set -eo pipefail\n" + block.output], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=BLOCK_TIMEOUT, check=False)
+    if not shows_output(block.code, done.stdout + done.stderr):
+        raise BlockFailed(f"{block.id}: the documented output is not what `{block.output.strip()}` prints (numbers "
+                          f"aside); fix the docs or the code.\n--- documented:\n{block.code}--- printed:\n"
+                          f"{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return done
+
+
+@pytest.mark.parametrize("block", OUTPUTS, ids=[block.id for block in OUTPUTS])
+def test_documented_output_is_what_the_command_prints(block, run_on_page):
+    run_on_page(block)
 
 
 def test_every_marker_is_well_formed_and_every_fence_names_its_language():
@@ -206,3 +227,21 @@ def test_markers_skip_stand_in_set_up_and_write_files(harness_page, tmp_path, do
 def test_a_malformed_or_misplaced_marker_is_an_error_naming_its_line(harness_page, text, message):
     with pytest.raises(MarkerError, match=message):
         harness_page(text)
+
+
+def test_documented_output_is_compared_with_what_the_command_prints_numbers_aside(harness_page, tmp_path, docs_env):
+    same, other = harness_page("""
+        <!-- docs-test: output: printf 'fd     12.5\\nembedder  inception(weights=6726825d)\\n' -->
+        ```text
+        fd        3.25
+        embedder  inception(weights=6726825d)
+        ```
+        <!-- docs-test: output: printf 'fd 1\\nembedder inception(weights=pt_inception-6726825d)\\n' -->
+        ```text
+        fd  1 …
+        embedder  inception(weights=6726825d)
+        ```
+    """)
+    printed_output(same, tmp_path, docs_env)
+    with pytest.raises(BlockFailed, match="the documented output is not what"):
+        printed_output(other, tmp_path, docs_env)

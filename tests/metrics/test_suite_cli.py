@@ -154,4 +154,4 @@ def test_counts_that_are_lower_bounds_only_warn(caplog):
     context = MetricContext("f", options={"pr_nearest_k": 3, "dc_nearest_k": 5})
     with caplog.at_level(logging.WARNING, logger="frechet"):
         PRDCMetric().check_sizes({"real": 3, "fake": 3}, context, exact=False)
-    assert "need more than 5" in caplog.text and "if each item yields one example" in caplog.text
+    assert "need more than 5" in caplog.text and "counted in items before embedding" in caplog.text

@@ -241,5 +241,6 @@ def test_report_refusals_are_one_line(tiny, image_sets, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="a report shows one embedder"):
         frechet.write_report(real, fake, tmp_path / "r.html", embedder="tiny-conv,mean-colour")
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ConfigError, match=r"plots: needs the optional package 'matplotlib'.*'frechet\[report\]'"):
+    refusal = r"plots: needs the optional package 'matplotlib'.*pip install -e '\.\[report\]'"
+    with pytest.raises(ConfigError, match=refusal):
         frechet.write_report(real, fake, tmp_path / "r.html", embedder="tiny-conv")

@@ -107,3 +107,52 @@ def test_disturbances_command_lists_each_domains_disturbances_with_their_units(c
     assert listed[("blur", "image")] == "blur σ in pixels"
     assert listed[("noise", "audio")].startswith("signal-to-noise ratio in dB")
     assert ("mix:OTHER", "*") in listed
+
+
+def test_each_warning_is_shown_once_per_run_however_many_levels_repeat_it(tiny, real, caplog):
+    frechet.sanity(real, embedder="tiny-conv", disturbances="noise,blur", levels=3, progress=False)
+    kid_warnings = [record for record in caplog.records if record.getMessage().startswith("kid: 30 real and 30 fake")]
+    assert len(kid_warnings) == 1  # 6 levels measured KID with the same too-large subset size
+    assert "metric_options={'kid_subset_size': …}" in kid_warnings[0].getMessage()
+    caplog.clear()
+    frechet.sanity(real, embedder="tiny-conv", disturbances="noise", levels=2, progress=False)
+    assert sum(record.getMessage().startswith("kid: 30") for record in caplog.records) == 1  # a new run: shown again
+
+
+def test_sanity_takes_the_kid_options_its_advice_names(tiny, real, capsys):
+    command = ["sanity", str(real), "--embedder", "tiny-conv", "--disturbances", "noise", "--levels", "2"]
+    assert main(command) == 0
+    err = capsys.readouterr().err
+    assert err.count("kid: 30 real and 30 fake samples") == 1 and "set --kid-subset-size N to choose" in err
+    assert main([*command, "--kid-subset-size", "10", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "kid:" not in captured.err
+    smaller = json.loads(captured.out.splitlines()[-1])["curves"][0]["levels"]
+    assert main([*command, "--metric-option", "kid_subset_size=10", "--metric-option", "kid_subsets=3",
+                 "--json"]) == 0
+    fewer = json.loads(capsys.readouterr().out.splitlines()[-1])["curves"][0]["levels"]
+    assert fewer[0]["kid"] != smaller[0]["kid"] and fewer[0]["fd"] == smaller[0]["fd"]
+    assert main([*command, "--metric-option", "is_splits=3"]) == 2
+    assert "not used by the chosen metrics (kid)" in capsys.readouterr().err
+
+
+def test_sanity_counts_items_and_the_samples_they_yield_each_by_its_name(tiny, sound_sets, capsys):
+    real, _ = sound_sets
+    result = frechet.sanity(real, embedder="clip-frames", disturbances="noise", levels=2, progress=False)
+    assert result.n_items == 8 and result.n > 8  # each 1-2 s file yields 4-8 frames
+    assert result.counted == f"8 items ({result.n} samples)"
+    assert main(["sanity", str(real), "--embedder", "clip-frames", "--disturbances", "noise", "--levels", "2",
+                 "--quiet"]) == 0
+    assert capsys.readouterr().out.startswith(f"{real}: 8 items ({result.n} samples), embedder")
+
+
+def test_counts_before_embedding_are_called_items_and_after_it_samples(tiny, tmp_path, caplog):
+    pytest.importorskip("soundfile")
+    from tests.report.conftest import write_sounds
+
+    real, fake = write_sounds(tmp_path / "r", seed=1, count=2), write_sounds(tmp_path / "f", seed=2, count=2)
+    result = frechet.compute(real, fake, embedder="clip-frames", metrics="kid", progress=False, cache=False)
+    before, after = [record.getMessage() for record in caplog.records if record.getMessage().startswith("kid: ")]
+    assert "got 2 real and 2 fake" in before and "counted in items before embedding" in before
+    assert after.startswith(f"kid: {result['n_real']} real and {result['n_fake']} fake samples, too few for")
+    assert result["n_real_items"] == 2 and result["n_real"] > 3

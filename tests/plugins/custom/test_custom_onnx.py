@@ -110,7 +110,8 @@ def test_without_onnxruntime_the_error_says_what_to_install(tmp_path, shapes, ca
     code, _, err = run_cli(capsys, "compute", *map(str, shapes), "--embedder", f"onnx:{model}",
                            "--embedder-option", f"size={SIZE}")
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "needs the optional package 'onnxruntime', which is not installed" in err and "frechet[onnx]" in err
+    assert "needs the optional package 'onnxruntime', which is not installed" in err
+    assert "pip install -e '.[onnx]'" in err
 
 
 def test_a_graph_that_does_not_take_float_images_is_refused(tmp_path):
