@@ -25,6 +25,10 @@ from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_input, load_statistics
 
 
+#: write_report's own keywords, besides the settings.
+_REPORT_KEYWORDS = ("out", "sanity", "sanity_levels", "gallery_size", "command")
+
+
 def compute(real: Any, fake: Any, **settings: Any) -> Result:
     """Score ``fake`` against ``real`` (paths, folders, arrays, saved statistics, or ``ref:NAME``).
 
@@ -46,7 +50,7 @@ def compute_stats(input: Any, *, save: str | Path | None = None, **settings: Any
     With one embedder, its FeatureStats; with several, a dict by embedder name (and one file per embedder:
     ``ref.npz`` -> ``ref.inception.npz``, …). Settings, the cache and ``torchrun`` as in :func:`compute`.
     """
-    stats = runner.statistics(get_registry(), input, settings_from(**settings),
+    stats = runner.statistics(get_registry(), input, settings_from(("save",), **settings),
                               out=Path(save).expanduser() if save is not None else None)
     return next(iter(stats.values())) if len(stats) == 1 else stats
 
@@ -91,7 +95,8 @@ def write_report(
     from frechet.report.build import report as build_report
 
     settings.setdefault("metrics", DEFAULT_METRICS)
-    return build_report(get_registry(), real, fake, settings_from(**settings), Path(out).expanduser(),
+    chosen = settings_from(_REPORT_KEYWORDS, **settings)
+    return build_report(get_registry(), real, fake, chosen, Path(out).expanduser(),
                         sanity_disturbances=_names(sanity), sanity_levels=sanity_levels, gallery_size=gallery_size,
                         command=command)
 
@@ -103,8 +108,8 @@ def sanity(real: Any, *, disturbances: Sequence[str] | str | None = None, levels
     Returns a :class:`frechet.report.sanity.SanityResult`."""
     from frechet.report.sanity import sanity as sanity_curves
 
-    return sanity_curves(get_registry(), real, settings_from(**settings), disturbances=_names(disturbances),
-                         levels=levels)
+    chosen = settings_from(("disturbances", "levels"), **settings)
+    return sanity_curves(get_registry(), real, chosen, disturbances=_names(disturbances), levels=levels)
 
 
 def _names(value: Sequence[str] | str | None) -> list[str] | None:

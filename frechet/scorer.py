@@ -44,7 +44,7 @@ class Scorer:
     """
 
     def __init__(self, *, reference: Any = None, sync_timeout: float = SYNC_TIMEOUT, **settings: Any) -> None:
-        self.settings = settings_from(**{"progress": False, **settings})
+        self.settings = settings_from(("reference", "sync_timeout"), **{"progress": False, **settings})
         if self.settings.embedder is not None and len(self.settings.embedder) > 1:
             raise ConfigError("a Scorer runs one embedder; make one Scorer per embedder")
         registry = get_registry()
@@ -236,6 +236,7 @@ def evaluate(
     with no file written; the other keywords as for :class:`Scorer`."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"evaluate(..., n={n!r}): n must be a whole number of samples ≥ 1")
+    settings_from(("generator", "n", "reference"), **settings)  # a misspelt keyword first
     scorer = Scorer(reference=reference, batch_size=batch_size, **settings)
     show = progress if progress is not None else sys.stderr.isatty()
     drawn = 0
@@ -243,11 +244,25 @@ def evaluate(
               file=sys.stderr) as bar:
         while drawn < n:
             with torch.inference_mode():
-                samples = generator(batch_size)
-            samples = samples[: n - drawn]
+                samples = _batch_of(generator(batch_size), batch_size)
+            if len(samples) > n - drawn:
+                samples = samples[: n - drawn]
             if len(samples) == 0:
                 raise InputError(f"generator({batch_size}) returned no samples after {drawn} of {n}")
             scorer.update(samples)
             drawn += len(samples)
             bar.update(len(samples))
     return scorer.compute()
+
+
+def _batch_of(samples: Any, batch_size: int) -> Any:
+    """What ``generator(batch_size)`` returned, when it is a batch that can be counted (an array, a tensor, a list
+    of items, AudioClips); anything else (None, a number, a dict) is one line naming what came back."""
+    try:
+        counted = not isinstance(samples, (str, bytes, Mapping)) and len(samples) >= 0
+    except TypeError:  # None, a number, a 0-d tensor
+        counted = False
+    if not counted:
+        raise InputError(f"generator({batch_size}) returned {type(samples).__name__}; it must return a batch of "
+                         "samples (an array or tensor of N items, as Scorer.update takes), e.g. `return images`")
+    return samples

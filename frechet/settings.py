@@ -148,13 +148,14 @@ def _path(name: str, value: Any) -> Path:
     return Path(value).expanduser()
 
 
-def settings_from(**given: Any) -> Settings:
+def settings_from(keywords: Sequence[str] = (), /, **given: Any) -> Settings:
     """Settings from keyword arguments, as the API functions take them; an unknown name is a ConfigError saying
-    which names exist (and the closest one)."""
+    which names exist and the closest of them, among the settings and the calling function's own ``keywords``."""
     known = [item.name for item in fields(Settings)]
     for name in given:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
+            close = difflib.get_close_matches(name, [*keywords, *known], n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigError(f"unknown setting {name!r}{hint}; the settings are {', '.join(known)}")
+            also = f", besides {', '.join(keywords)}" if keywords else ""
+            raise ConfigError(f"unknown setting {name!r}{hint}; the settings are {', '.join(known)}{also}")
     return Settings(**given)

@@ -49,8 +49,9 @@ def is_stats_file(path: str | Path) -> bool:
 
 
 def is_stats_input(input: Any) -> bool:
-    """True when a run's input stands for a whole side as saved statistics: a statistics file, or ``ref:NAME``."""
-    return references.is_reference(input) or (isinstance(input, (str, Path)) and is_stats_file(input))
+    """True when a run's input stands for a whole side as statistics: a statistics file, ``ref:NAME``, or a
+    :class:`FeatureStats` in memory."""
+    return isinstance(input, FeatureStats) or references.is_reference(input) or (isinstance(input, (str, Path)) and is_stats_file(input))
 
 
 def local_input(input: Any, *, progress: bool = True) -> Any:
@@ -60,9 +61,14 @@ def local_input(input: Any, *, progress: bool = True) -> Any:
     return input
 
 
-def load_statistics(input: str | Path, embedder_name: str | None = None) -> FeatureStats:
-    """The statistics of a statistics file or a named reference, with ``meta`` saying what made them. An EDM2 pickle
-    supplies the entry that belongs to ``embedder_name`` (its FID statistics when none is given)."""
+def load_statistics(input: str | Path | FeatureStats, embedder_name: str | None = None) -> FeatureStats:
+    """The statistics of a statistics file or a named reference, with ``meta`` saying what made them (a FeatureStats
+    as it is, once it holds samples). An EDM2 pickle supplies the entry that belongs to ``embedder_name`` (its FID
+    statistics when none is given)."""
+    if isinstance(input, FeatureStats):
+        if not input.n and input.n is not None:
+            raise InputError(f"{input!r} holds no samples; update it with feature rows before using it as a side")
+        return input
     if references.is_reference(input):
         return references.load(references.lookup(input))
     key = None
@@ -74,7 +80,7 @@ def load_statistics(input: str | Path, embedder_name: str | None = None) -> Feat
     return stats
 
 
-def side_from_stats(input: str | Path, embedder_name: str | None = None) -> Side:
+def side_from_stats(input: str | Path | FeatureStats, embedder_name: str | None = None) -> Side:
     """A side whose statistics come from saved statistics (:func:`load_statistics`), keyed by the output they
     record."""
     stats = load_statistics(input, embedder_name)
@@ -190,6 +196,8 @@ def _settings_that_match(wanted: Producer, run: Producer) -> str:
 # ---------------------------------------------------------------------------------------------- stored beside items
 def source_with_stored_stats(registry: Registry, input: Any, domain: str, *, progress: bool = True) -> Source | None:
     """The source of a statistics input that also holds items (e.g. an ADM reference batch), or None."""
+    if isinstance(input, FeatureStats):
+        return None
     try:
         source = registry.open_source(local_input(input, progress=progress), domain)
     except InputError:
