@@ -30,6 +30,8 @@ log = logging.getLogger("frechet")
 
 #: How messages name the run itself, as the producer of the side it embeds.
 RUN = "this run"
+#: How messages show what a foreign file does not record, as the command prints a value nobody knows.
+_UNKNOWN = "-"
 
 
 def is_stats_file(path: str | Path) -> bool:
@@ -133,10 +135,17 @@ class Producer:
         """Whether it says anything about its embedder."""
         return bool(self.embedder or self.name)
 
+    @property
+    def output_text(self) -> str:
+        """Its output in words: ``-`` where it is not recorded."""
+        return self.output or _UNKNOWN
+
     def describe(self) -> str:
-        """Its embedder in words: the id, or the name and known settings."""
+        """Its embedder in words: the id, or the name and known settings (``-`` where neither is recorded)."""
         if self.embedder:
             return self.embedder
+        if not self.name:
+            return _UNKNOWN
         settings = ", ".join(f"{key}={value}" for key, value in sorted((self.config or {}).items()))
         return f"{self.name}({settings})"
 
@@ -157,15 +166,16 @@ def check_compatible(first: Producer, second: Producer, *, force: bool) -> None:
     for producer in (first, second):
         if not producer.known:
             other = second if producer is first else first
-            log.warning("%s has no frechet metadata; assuming it was made like %s (%s, output %s)",
-                        producer.label, other.label, other.describe() if other.known else "unknown",
-                        other.output or "unknown")
+            made = f"{other.describe()}, output {other.output_text}" if other.known else "which records no embedder"
+            log.warning("%s has no frechet metadata; assuming it was made like %s (%s)", producer.label, other.label,
+                        made)
             return
     if first.matches(second):
         return
     if force:
         log.warning("%s was computed with %s (output %s) and %s with %s (output %s): compared anyway (%s)",
-                    second.label, second.describe(), second.output, first.label, first.describe(), first.output,
+                    second.label, second.describe(), second.output_text, first.label, first.describe(),
+                    first.output_text,
                     spell("force"))
         return
     fix = f"recompute one with the other's settings, or pass {spell('force')} to compare anyway"
@@ -173,8 +183,9 @@ def check_compatible(first: Producer, second: Producer, *, force: bool) -> None:
         fix = (f"pass {_settings_that_match(second, first)} to reproduce its numbers, or {spell('force')} to compare "
                "anyway")
     raise IncompatibleStatsError(
-        f"{second.label} was computed with {second.describe()} (output {second.output}), but {first.label} "
-        f"{'uses' if first.label == RUN else 'was computed with'} {first.describe()} (output {first.output}); {fix}"
+        f"{second.label} was computed with {second.describe()} (output {second.output_text}), but {first.label} "
+        f"{'uses' if first.label == RUN else 'was computed with'} {first.describe()} (output {first.output_text}); "
+        f"{fix}"
     )
 
 

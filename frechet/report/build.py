@@ -27,7 +27,7 @@ from frechet.report import diagnostics, page, plots
 from frechet.report.content import Media, ReportData, Section
 from frechet.report.galleries import galleries, item_features
 from frechet.report.sanity import DEFAULT_LEVELS, SanityResult, sanity
-from frechet.runner import Comparison, comparison
+from frechet.runner import Comparison, comparison, save_statistics
 from frechet.settings import Settings
 from frechet.sources import Source
 
@@ -82,6 +82,7 @@ def report(
         with atomic_write(out) as handle:
             handle.write(page.document(title, body).encode("utf-8"))
         log.info("report written to %s", out)
+    save_statistics(compared, settings)
     return compared.result
 
 
