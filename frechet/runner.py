@@ -240,12 +240,12 @@ def _device(settings: Settings) -> torch.device:
 def _choose_device(requested: str | None) -> torch.device:
     """The requested device, or the best available: cuda, then mps, then cpu."""
     if requested:
-        try:
-            device = torch.device(requested)
-        except RuntimeError:
-            raise ConfigError(f"{spell('device', requested)} is not a device name (use cpu, cuda, cuda:1, mps)") from None
+        device = torch.device(requested)  # a name of a kind frechet runs on: Settings checked it
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError(f"{spell('device', requested)}: CUDA is not available here; use cpu")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{spell('device', requested)}: this machine has {torch.cuda.device_count()} CUDA "
+                              f"device(s), numbered from 0; use cuda:0 … cuda:{torch.cuda.device_count() - 1}")
         if device.type == "mps" and not torch.backends.mps.is_available():
             raise ConfigError(f"{spell('device', requested)}: MPS is not available here; use cpu")
         return device
