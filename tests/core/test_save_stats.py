@@ -56,3 +56,16 @@ def test_the_api_raises_with_the_result_attached(tmp_path, full_after_one_file):
         frechet.compute(real, fake, save_stats=tmp_path / "stats", progress=False)
     assert raised.value.result["n_real"] == 40 and raised.value.result["fd"] > 0
     assert list((tmp_path / "stats").iterdir()) == []
+
+
+def test_a_real_full_disk_keeps_the_scores_and_leaves_no_file(tmp_path, capsys, full_disk):
+    """Statistics of 40-d features take 13 KB a file: the first fits the 16 KiB disk, the second does not."""
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "real.npy", rng.standard_normal((60, 40)).astype(np.float32))
+    np.save(tmp_path / "fake.npy", rng.standard_normal((50, 40)).astype(np.float32))
+    argv = [str(tmp_path / "real.npy"), str(tmp_path / "fake.npy")]
+    assert main(["compute", *argv, "--save-stats", str(full_disk), "--json"]) == 2
+    printed = capsys.readouterr()
+    assert json.loads(printed.out.strip().splitlines()[-1])["fd"] == pytest.approx(
+        frechet.compute(*argv, progress=False)["fd"], rel=1e-12)
+    assert "the disk is full" in printed.err and list(full_disk.iterdir()) == []
