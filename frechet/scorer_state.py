@@ -148,7 +148,8 @@ def _stats(entry: Any, where: str, version: int, dim: int | None) -> FeatureStat
     n = _count(entry["n"], f"{where}: 'n'", version)
     allowed = {"n"} if n == 0 else {"n", "mean", "rows" if "rows" in entry else "m2"}
     _entries(entry, allowed, where)
-    arrays = {key: _array(value, f"{where}: '{key}'", version, (np.float64,)) for key, value in entry.items() if key != "n"}
+    arrays = {key: _array(value, f"{where}: '{key}'", version, (np.float64,))
+              for key, value in entry.items() if key != "n"}
     if "mean" in arrays and dim is not None and arrays["mean"].shape != (dim,):
         raise InputError(f"{where}: 'mean' has shape {arrays['mean'].shape}, but this Scorer's output is {dim} wide; "
                          f"{_REDO}")

@@ -53,7 +53,9 @@ def is_stats_file(path: str | Path) -> bool:
 def is_stats_input(input: Any) -> bool:
     """True when a run's input stands for a whole side as statistics: a statistics file, ``ref:NAME``, or a
     :class:`FeatureStats` in memory."""
-    return isinstance(input, FeatureStats) or references.is_reference(input) or (isinstance(input, (str, Path)) and is_stats_file(input))
+    if isinstance(input, FeatureStats) or references.is_reference(input):
+        return True
+    return isinstance(input, (str, Path)) and is_stats_file(input)
 
 
 def local_input(input: Any, *, progress: bool = True) -> Any:

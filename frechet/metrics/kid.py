@@ -76,7 +76,8 @@ def usable_subset_size(n_real: int, n_fake: int, subset_size: int, subsets: int)
 
 
 def _fewest_items(subsets: int) -> int:
-    """The smallest count n ≥ 3 with ``subsets`` different subsets of some size 2 … n−1 (the largest is C(n, n//2))."""
+    """The smallest count n ≥ 3 with ``subsets`` different subsets of some size 2 … n−1 (at most C(n, n//2) of
+    them)."""
     n = 3
     while math.comb(n, n // 2) < subsets:
         n += 1

@@ -112,7 +112,8 @@ def test_reset_keeps_the_reference_and_state_round_trips_mid_stream(projection, 
     scorer.update(second)
     expected = frechet.compute(tmp_path / "reference.npy", second, embedder="projection", progress=False)["fd"]
     assert scorer.compute()["fd"] == pytest.approx(expected, rel=1e-12)
-    with pytest.raises(ConfigError, match=r"made with embedder projection\(dims=6,seed=0\).*uses projection\(dims=6,seed=1\)"):
+    with pytest.raises(ConfigError,
+                       match=r"made with embedder projection\(dims=6,seed=0\).*uses projection\(dims=6,seed=1\)"):
         Scorer(metrics=["fd"], embedder="projection", embedder_options={"seed": "1"}).load_state_dict(saved)
 
 

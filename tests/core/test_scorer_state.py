@@ -90,7 +90,8 @@ _DELETE = object()
 _OUT = "projected"
 
 MALFORMED = {
-    "negative items": (_set(("fake", "items"), -3), InputError, r"fake side: 'items' is -3, expected a whole number ≥ 0"),
+    "negative items": (_set(("fake", "items"), -3), InputError,
+                       r"fake side: 'items' is -3, expected a whole number ≥ 0"),
     "negative count": (_set(("fake", "stats", _OUT, "n"), -1), InputError, r"stats of 'projected': 'n' is -1"),
     "items as a float": (_set(("real", "items"), 30.0), InputError, r"real side: 'items' is 30.0"),
     "rows and count disagree": (_set(("fake", "features", _OUT), lambda rows: rows[:15]), InputError,
@@ -121,7 +122,8 @@ MALFORMED = {
     "newer version": (_set(("version",), VERSION + 1), ConfigError,
                       rf"format version {VERSION + 1} was written by a newer frechet \(this one reads up to version "
                       rf"{VERSION}\); upgrade frechet"),
-    "version not a number": (_set(("version",), "2"), InputError, r"format version '2' is not a version frechet writes"),
+    "version not a number": (_set(("version",), "2"), InputError,
+                             r"format version '2' is not a version frechet writes"),
     "side not a dict": (_set(("real",), [1, 2]), InputError, r"real side: got list, expected a dict"),
 }
 
