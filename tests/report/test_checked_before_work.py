@@ -87,3 +87,19 @@ def test_the_largest_seed_numpy_takes_is_accepted_and_used(tiny, image_sets):
     result = frechet.compute(*image_sets[:2], embedder="tiny-conv", metrics=["fd", "kid"],
                              metric_options={"kid_subset_size": 4, "kid_subsets": 5}, seed=2**32 - 1, progress=False)
     assert result["kid"] == result["kid"]  # a number: numpy's RandomState took the seed
+
+
+def test_workers_beyond_the_batches_are_never_started(tiny, image_sets, monkeypatch):
+    """--workers 100000 on a few batches starts one worker per batch at most, not 100,000 processes."""
+    from frechet import loading
+
+    started, real_loader = [], loading.DataLoader
+
+    def recording_loader(dataset, *, num_workers, **options):
+        started.append(num_workers)
+        return real_loader(dataset, num_workers=0, **options)  # the count is recorded; none is started here
+
+    monkeypatch.setattr(loading, "DataLoader", recording_loader)
+    result = frechet.compute(*image_sets[:2], embedder="tiny-conv", workers=100_000, batch_size=4, cache=False,
+                             progress=False)
+    assert started and max(started) <= -(-max(result["n_real"], result["n_fake"]) // 4)
