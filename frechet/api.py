@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from frechet import runner
-from frechet.caller import spell_call
-from frechet.errors import InputError
+from frechet.caller import spell, spell_call
+from frechet.errors import ConfigError, InputError
 from frechet.features import is_feature_input
 from frechet.plan import Result
 from frechet.plugins import get_registry
@@ -96,6 +96,9 @@ def write_report(
 
     settings.setdefault("metrics", DEFAULT_METRICS)
     chosen = settings_from(_REPORT_KEYWORDS, **settings)
+    _check_whole("gallery_size", gallery_size, minimum=0)
+    if sanity_levels is not None:
+        _check_whole("sanity_levels", sanity_levels, minimum=2)
     return build_report(get_registry(), real, fake, chosen, Path(out).expanduser(),
                         sanity_disturbances=_names(sanity), sanity_levels=sanity_levels, gallery_size=gallery_size,
                         command=command)
@@ -110,6 +113,12 @@ def sanity(real: Any, *, disturbances: Sequence[str] | str | None = None, levels
 
     chosen = settings_from(("disturbances", "levels"), **settings)
     return sanity_curves(get_registry(), real, chosen, disturbances=_names(disturbances), levels=levels)
+
+
+def _check_whole(name: str, value: Any, *, minimum: int) -> None:
+    """Refuse, before any work, a keyword that must be a whole number of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{spell(name, value)} is not valid: it must be a whole number ≥ {minimum}")
 
 
 def _names(value: Sequence[str] | str | None) -> list[str] | None:

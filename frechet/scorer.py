@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -45,6 +46,9 @@ class Scorer:
 
     def __init__(self, *, reference: Any = None, sync_timeout: float = SYNC_TIMEOUT, **settings: Any) -> None:
         self.settings = settings_from(("reference", "sync_timeout"), **{"progress": False, **settings})
+        number = isinstance(sync_timeout, (int, float)) and not isinstance(sync_timeout, bool)
+        if not (number and 0 < sync_timeout < math.inf):
+            raise ConfigError(f"Scorer(sync_timeout={sync_timeout!r}): it must be a number of seconds > 0")
         if self.settings.embedder is not None and len(self.settings.embedder) > 1:
             raise ConfigError("a Scorer runs one embedder; make one Scorer per embedder")
         registry = get_registry()

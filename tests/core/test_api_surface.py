@@ -66,3 +66,20 @@ def test_a_feature_stats_object_is_a_reference_like_the_saved_file(projection, t
 def test_a_misspelt_keyword_suggests_the_closest_keyword_of_the_function(projection, call, suggested):
     with pytest.raises(ConfigError, match=rf"unknown setting '\w+' \(did you mean {suggested}\?\)"):
         call()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: Scorer(sync_timeout=-1, embedder="projection"),
+     r"Scorer\(sync_timeout=-1\): it must be a number of seconds"),
+    (lambda: Scorer(sync_timeout="5", embedder="projection"), r"Scorer\(sync_timeout='5'\)"),
+    (lambda: Scorer(sync_timeout=float("inf"), embedder="projection"), r"Scorer\(sync_timeout=inf\)"),
+    (lambda: frechet.write_report(np.zeros((3, 5)), np.zeros((3, 5)), gallery_size=-1),
+     r"gallery_size=-1 is not valid"),
+    (lambda: frechet.write_report(np.zeros((3, 5)), np.zeros((3, 5)), sanity_levels=1),
+     r"sanity_levels=1 is not valid"),
+])
+def test_the_functions_own_numeric_keywords_are_checked_before_any_work(projection, call, message):
+    calls = projection.CALLS
+    with pytest.raises(ConfigError, match=message):
+        call()
+    assert projection.CALLS == calls
