@@ -12,8 +12,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from frechet.caller import spell, spell_embedder_option
 from frechet.errors import ConfigError
 from frechet.precision import DEFAULT_PRECISION, check_precision
@@ -150,6 +148,8 @@ def _device(value: Any) -> str:
     picks it)."""
     if not isinstance(value, str):
         raise ConfigError(f"{spell('device', value)} must be a name (cpu, cuda, cuda:1, mps)")
+    import torch  # here, not at import: the command's help and listings never import torch
+
     try:
         kind = torch.device(value).type
     except (RuntimeError, ValueError):
