@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from frechet import runner
-from frechet.caller import spell_call
-from frechet.errors import InputError
+from frechet.caller import spell, spell_call
+from frechet.errors import ConfigError, InputError
 from frechet.features import is_feature_input
 from frechet.once import one_run
 from frechet.plan import Result
@@ -24,6 +24,10 @@ from frechet.plugins import get_registry
 from frechet.settings import settings_from
 from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_input, load_statistics
+
+
+#: write_report's own keywords, besides the settings.
+_REPORT_KEYWORDS = ("out", "sanity", "sanity_levels", "gallery_size", "command")
 
 
 @one_run()
@@ -57,7 +61,7 @@ def compute_stats(input: Any, *, save: str | Path | None = None, **settings: Any
     With one embedder, its FeatureStats; with several, a dict by embedder name (and one file per embedder:
     ``ref.npz`` -> ``ref.inception.npz``, …). Settings, the cache and ``torchrun`` as in :func:`compute`.
     """
-    stats = runner.statistics(get_registry(), input, settings_from(**settings),
+    stats = runner.statistics(get_registry(), input, settings_from(("save",), **settings),
                               out=Path(save).expanduser() if save is not None else None)
     return next(iter(stats.values())) if len(stats) == 1 else stats
 
@@ -104,7 +108,11 @@ def write_report(
     from frechet.report.build import report as build_report
 
     settings.setdefault("metrics", DEFAULT_METRICS)
-    return build_report(get_registry(), real, fake, settings_from(**settings), Path(out).expanduser(),
+    chosen = settings_from(_REPORT_KEYWORDS, **settings)
+    _check_whole("gallery_size", gallery_size, minimum=0)
+    if sanity_levels is not None:
+        _check_whole("sanity_levels", sanity_levels, minimum=2)
+    return build_report(get_registry(), real, fake, chosen, Path(out).expanduser(),
                         sanity_disturbances=_names(sanity), sanity_levels=sanity_levels, gallery_size=gallery_size,
                         command=command)
 
@@ -117,8 +125,14 @@ def sanity(real: Any, *, disturbances: Sequence[str] | str | None = None, levels
     Returns a :class:`frechet.report.sanity.SanityResult`."""
     from frechet.report.sanity import sanity as sanity_curves
 
-    return sanity_curves(get_registry(), real, settings_from(**settings), disturbances=_names(disturbances),
-                         levels=levels)
+    chosen = settings_from(("disturbances", "levels"), **settings)
+    return sanity_curves(get_registry(), real, chosen, disturbances=_names(disturbances), levels=levels)
+
+
+def _check_whole(name: str, value: Any, *, minimum: int) -> None:
+    """Refuse, before any work, a keyword that must be a whole number of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{spell(name, value)} is not valid: it must be a whole number ≥ {minimum}")
 
 
 def _names(value: Sequence[str] | str | None) -> list[str] | None:

@@ -35,6 +35,14 @@ class OutputError(FrechetError):
     """An output file (statistics, cache shard, weights) could not be written; the previous file, if any, is intact."""
 
 
+class UnsavedResultError(OutputError):
+    """Files recording a finished run could not be written (none was); ``result`` holds the run's result."""
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 #: Characters of a foreign message kept; some libraries put a paragraph on one line.
 _LONGEST = 160
 #: How TorchScript starts an error raised inside a scripted model; the error itself is the last line.

@@ -282,10 +282,25 @@ def check_outputs_apart(outputs: Iterable[str | Path], inputs: Iterable[str | Pa
 
 def check_output_files(outputs: Iterable[str | Path]) -> None:
     """Refuse, before any work, an output file path that exists but is not a regular file (a FIFO, a device, a
-    folder): writing it would block, vanish or replace a folder."""
+    folder): writing it would block, vanish or replace a folder; or whose folder cannot be made or written."""
     for output in map(Path, outputs):
         if output.exists() and not output.is_file():
             raise OutputError(f"{output}: is {file_kind(output.stat().st_mode)}, not a file; name a file to write")
+        check_output_folder(output)
+
+
+def check_output_folder(output: Path) -> None:
+    """Refuse, before any work, an output under something that is not a folder, or in a folder (the nearest one
+    that exists, when the rest is to be made) that cannot be written."""
+    above = output.absolute().parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise OutputError(f"{output}: {above} is a file, not a folder, so nothing can be written under it; choose "
+                          "another location")
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise OutputError(f"{output}: the folder {above} cannot be written (permissions or a read-only filesystem); "
+                          "choose another location")
 
 
 def _same_file(first: Path, second: Path) -> bool:

@@ -184,6 +184,7 @@ def open_batches(
         workers = default_workers(embedders, items, settings.batch_size, processes_on_node)
     if not source.parallel_load:
         workers = 0
+    workers = min(workers, len(batches))  # a worker without a batch of its own would be a process started for nothing
     return iter(
         DataLoader(
             _TransformedItems(source, embedders, wanted, settings.batch_size),

@@ -19,6 +19,15 @@ def available_memory() -> int | None:
     return min(known) if known else None
 
 
+def shortfall(needed: int) -> int | None:
+    """The bytes available when ``needed`` is more than that (sizes up to ``CHECK_ABOVE_BYTES`` are not checked),
+    else None: a plan that cannot fit is refused before it starts."""
+    if needed <= CHECK_ABOVE_BYTES:
+        return None
+    available = available_memory()
+    return available if available is not None and needed > available else None
+
+
 def describe_bytes(count: float) -> str:
     """A size in words: 512 B, 3.2 MB, 7.7 TB."""
     for unit in ("B", "KB", "MB", "GB", "TB"):

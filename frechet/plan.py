@@ -3,8 +3,7 @@ reported beside the values (how many items, which were skipped, which embedder).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from frechet import distributed
@@ -16,21 +15,30 @@ from frechet.registry import Registry
 from frechet.settings import Settings
 
 
-@dataclass
-class Result:
-    """Metric values and run facts as flat lower-case keys (``fd``, ``fid``, ``n_real``, …)."""
+class Result(Mapping[str, Any]):
+    """Metric values and run facts as flat lower-case keys (``fd``, ``fid``, ``n_real``, …): a read-only mapping
+    (``r["fd"]``, ``"kid" in r``, ``list(r)``, ``r.items()``, ``r.get(key)``, ``dict(r)``)."""
 
-    values: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | None = None) -> None:
+        self._values = dict(values or {})
 
     def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+        return self._values[key]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.values
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Result({self._values!r})"
 
     def as_dict(self) -> dict[str, Any]:
         """A copy of all values, JSON-serialisable."""
-        return dict(self.values)
+        return dict(self._values)
 
 
 def chosen_metrics(registry: Registry, settings: Settings) -> list[Metric]:

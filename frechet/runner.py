@@ -7,6 +7,7 @@ statistics for the Fréchet distance, all feature rows for metrics such as KID, 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -21,9 +22,9 @@ from frechet.cache import FeatureCache
 from frechet.caller import spell
 from frechet.embedder import Embedder
 from frechet.embedding import Task, embed
-from frechet.errors import ConfigError, InputError, OutputError
+from frechet.errors import ConfigError, InputError, OutputError, UnsavedResultError
 from frechet.features import is_feature_input
-from frechet.io import check_output_files, check_outputs_apart
+from frechet.io import check_output_files, check_outputs_apart, describe_os_error
 from frechet.loading import prepare_allocator
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.plan import (
@@ -85,8 +86,23 @@ class Comparison:
 
 def compare(registry: Registry, real: Any, fake: Any, settings: Settings) -> Result:
     """Score ``fake`` against ``real`` with the settings' metrics; each side is an input to embed or statistics.
-    ``real`` None: ``fake`` alone, for metrics of the generated set alone (the Inception Score)."""
-    return comparison(registry, real, fake, settings).result
+    ``real`` None: ``fake`` alone, for metrics of the generated set alone (the Inception Score).
+    The statistics ``save_stats`` asks for are written once the scores are known (see :func:`save_statistics`)."""
+    compared = comparison(registry, real, fake, settings)
+    save_statistics(compared, settings)
+    return compared.result
+
+
+def save_statistics(compared: Comparison, settings: Settings) -> None:
+    """Write the embedded sides' statistics into ``settings.save_stats`` (rank 0), all files or none; when that
+    fails, an UnsavedResultError that carries the result, so the scores already computed are not lost."""
+    if settings.save_stats is None or not compared.sides or not distributed.current().is_main:
+        return
+    try:
+        _save_sides(settings.save_stats, compared.sides, compared.embedders, compared.outputs)
+    except OutputError as error:
+        raise UnsavedResultError(f"{error}; no statistics were saved (the scores were computed: see above)",
+                                 compared.result) from None
 
 
 def comparison(
@@ -126,8 +142,6 @@ def comparison(
         work = [(run.embedder, _union_needs(run.needs[label] for label in labels)) for run in runs]
         embedded = embed_side(source, work, settings, cache=cache if isinstance(value, (str, Path)) else None)
         sides.update(dict.fromkeys(labels, embedded))
-    if settings.save_stats is not None and distributed.current().is_main:
-        _save_sides(settings.save_stats, sides, runs)
     world = distributed.current()
     per_embedder = []
     for position, run in enumerate(runs):
@@ -268,12 +282,12 @@ def _device(settings: Settings) -> torch.device:
 def _choose_device(requested: str | None) -> torch.device:
     """The requested device, or the best available: cuda, then mps, then cpu."""
     if requested:
-        try:
-            device = torch.device(requested)
-        except RuntimeError:
-            raise ConfigError(f"{spell('device', requested)} is not a device name (use cpu, cuda, cuda:1, mps)") from None
+        device = torch.device(requested)  # a name of a kind frechet runs on: Settings checked it
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError(f"{spell('device', requested)}: CUDA is not available here; use cpu")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"{spell('device', requested)}: this machine has {torch.cuda.device_count()} CUDA "
+                              f"device(s), numbered from 0; use cuda:0 … cuda:{torch.cuda.device_count() - 1}")
         if device.type == "mps" and not torch.backends.mps.is_available():
             raise ConfigError(f"{spell('device', requested)}: MPS is not available here; use cpu")
         return device
@@ -367,18 +381,33 @@ def _compare_statistics(
         side.stats = {context.output: next(iter(side.stats.values()))}
     values = score(metrics, sides, context, distributed.current(), asked=asked)
     values.update(run_facts(sides, context))
-    values.update({"embedder": context.embedder_id, "output": context.output})
+    values.update({"embedder": context.embedder_id or None, "output": context.output or None})  # null: not recorded
     values.update(skipped_facts({label: [side] for label, side in sides.items()}))
     return Result(values)
 
 
-def _save_sides(folder: Path, sides: dict[str, list[Side]], runs: Sequence[EmbedderRun]) -> None:
-    """``real.npz`` and ``fake.npz`` (per embedder when there are several) for the sides that were embedded."""
-    for label in sides:
-        for run, side in zip(runs, sides[label]):
-            if run.output in side.stats and not side.meta:  # sides read from statistics files are saved already
-                path = stats_path(folder / f"{label}.npz", run.embedder.name, len(runs) > 1)
-                side.stats[run.output].save(path, stats_meta(run.embedder, run.output, side))
+def _save_sides(folder: Path, sides: dict[str, list[Side]], embedders: Sequence[Embedder], outputs: Sequence[str]
+                ) -> None:
+    """``real.npz`` and ``fake.npz`` (per embedder when there are several) for the sides that were embedded: each
+    written beside its name first, and all renamed once all are written, so a full disk leaves none of them."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for label in (label for label in SIDES if label in sides):
+            for embedder, output, side in zip(embedders, outputs, sides[label]):
+                if output in side.stats and not side.meta:  # sides read from statistics files are saved already
+                    path = stats_path(folder / f"{label}.npz", embedder.name, len(embedders) > 1)
+                    pending = path.with_name(f".{path.name}.{os.getpid()}.pending")
+                    staged.append((pending, path))
+                    side.stats[output].save(pending, stats_meta(embedder, output, side))
+        for pending, path in staged:
+            try:
+                os.replace(pending, path)
+            except OSError as error:
+                raise OutputError(f"{path}: writing failed ({describe_os_error(error)})") from None
+    finally:
+        for pending, _ in staged:
+            with contextlib.suppress(OSError):
+                pending.unlink()
 
 
 # ---------------------------------------------------------------------------------------------------- inputs

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from frechet import distributed
+from frechet import distributed, scorer_state
 from frechet.embedding import forward_outputs
 from frechet.errors import ConfigError, FrechetError, InputError
 from frechet.metrics.base import Side
@@ -44,7 +45,10 @@ class Scorer:
     """
 
     def __init__(self, *, reference: Any = None, sync_timeout: float = SYNC_TIMEOUT, **settings: Any) -> None:
-        self.settings = settings_from(**{"progress": False, **settings})
+        self.settings = settings_from(("reference", "sync_timeout"), **{"progress": False, **settings})
+        number = isinstance(sync_timeout, (int, float)) and not isinstance(sync_timeout, bool)
+        if not (number and 0 < sync_timeout < math.inf):
+            raise ConfigError(f"Scorer(sync_timeout={sync_timeout!r}): it must be a number of seconds > 0")
         if self.settings.embedder is not None and len(self.settings.embedder) > 1:
             raise ConfigError("a Scorer runs one embedder; make one Scorer per embedder")
         registry = get_registry()
@@ -58,7 +62,7 @@ class Scorer:
         self.embedder.request_outputs(set(self.run.needs["real"]) | set(self.run.needs["fake"]))
         self._sync = _Handshake(sync_timeout)
         self._reference = None if reference is None else self._embed_reference(registry, reference)
-        self._sides = {label: _Accumulator(self.run.needs[label], self._sums_device) for label in SIDES}
+        self._sides = {label: _Accumulator(self.run.needs[label], self._sums_device, self._dims) for label in SIDES}
 
     # ------------------------------------------------------------------ feeding
     def update(self, items: Any, *, real: bool = False) -> None:
@@ -77,7 +81,7 @@ class Scorer:
 
     def reset(self) -> None:
         """Forget the generated side (and the real side fed by ``update``); keep the reference and the model."""
-        self._sides = {label: _Accumulator(self.run.needs[label], self._sums_device) for label in SIDES}
+        self._sides = {label: _Accumulator(self.run.needs[label], self._sums_device, self._dims) for label in SIDES}
 
     # ------------------------------------------------------------------ scoring
     def compute(self) -> Result:
@@ -95,20 +99,30 @@ class Scorer:
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
         """The running statistics and kept features of both sides (not the model, not the reference), to resume a
-        half-finished metric from a training checkpoint."""
-        return {"embedder": self.embedder.id(), "output": self.run.output,
-                **{label: self._sides[label].state() for label in SIDES}}
+        half-finished metric from a training checkpoint: tensors and plain values only, so ``torch.load`` reads it
+        with its default ``weights_only=True``; versioned (``frechet.scorer_state``)."""
+        return scorer_state.make_state(self._expected, {label: self._sides[label].state() for label in SIDES})
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Resume from :meth:`state_dict`; state made with another embedder or output is refused."""
-        made = (state.get("embedder"), state.get("output"))
-        if made != (self.embedder.id(), self.run.output):
-            raise ConfigError(f"this scorer state was made with {made[0]} (output {made[1]}), but this Scorer uses "
-                              f"{self.embedder.id()} (output {self.run.output}); build the Scorer with those settings")
+        """Resume from :meth:`state_dict`: the whole state is checked first (its version, embedder, output, metrics,
+        counts, dtypes and shapes), and a state that differs is refused in one line saying what differs."""
+        sides = scorer_state.read_state(state, self._expected)
         for label in SIDES:
-            self._sides[label] = _Accumulator.from_state(self.run.needs[label], self._sums_device, state[label])
+            self._sides[label] = _Accumulator.from_state(self.run.needs[label], self._sums_device, self._dims,
+                                                         sides[label])
 
     # ------------------------------------------------------------------ internals
+    @property
+    def _dims(self) -> dict[str, int | None]:
+        """The declared width of each output kept (None where the embedder does not declare it)."""
+        outputs = {output for label in SIDES for output in self.run.needs[label]}
+        return {output: self.embedder.outputs.get(output) for output in outputs}
+
+    @property
+    def _expected(self) -> scorer_state.Expected:
+        return scorer_state.Expected(self.embedder.id(), self.run.output, tuple(metric.name for metric in self.metrics),
+                                     self.run.needs, self._dims)
+
     @property
     def _sums_device(self) -> torch.device:
         """Where the float64 sums live: the model's device, but the CPU on MPS (it has no float64)."""
@@ -139,8 +153,8 @@ class Scorer:
 class _Accumulator:
     """One side's running statistics (float64, on the sums' device) and kept feature rows, per output."""
 
-    def __init__(self, needs: Mapping[str, set[str]], device: torch.device) -> None:
-        self.needs, self.device = dict(needs), device
+    def __init__(self, needs: Mapping[str, set[str]], device: torch.device, dims: Mapping[str, int | None]) -> None:
+        self.needs, self.device, self.dims = dict(needs), device, dict(dims)
         self.stats = {output: FeatureStats() for output, kinds in needs.items() if "stats" in kinds}
         self.rows: dict[str, list[np.ndarray]] = {output: [] for output, kinds in needs.items() if "features" in kinds}
         self.items = 0
@@ -157,33 +171,33 @@ class _Accumulator:
         self.items += items
 
     def state(self) -> dict[str, Any]:
-        return {"items": self.items, "stats": {output: stats.state() for output, stats in self.stats.items()},
-                "features": {output: self._rows(output) for output in self.rows}}
+        return scorer_state.side_state(self.items, self.stats, {output: self._rows(output) for output in self.rows})
 
     @classmethod
-    def from_state(cls, needs: Mapping[str, set[str]], device: torch.device, state: Mapping[str, Any]) -> _Accumulator:
-        accumulator = cls(needs, device)
-        accumulator.items = int(state["items"])
-        for output in accumulator.stats:
-            accumulator.stats[output] = FeatureStats.from_state(state["stats"][output])
-        for output in accumulator.rows:
-            accumulator.rows[output] = [np.asarray(state["features"][output])]
+    def from_state(cls, needs: Mapping[str, set[str]], device: torch.device, dims: Mapping[str, int | None],
+                   state: scorer_state.SideState) -> _Accumulator:
+        accumulator = cls(needs, device, dims)
+        accumulator.items = state.items
+        accumulator.stats = dict(state.stats)
+        accumulator.rows = {output: [rows] if rows.shape[0] else [] for output, rows in state.features.items()}
         return accumulator
 
     def gathered(self, label: str, world: distributed.World) -> Side:
-        """This side as the metrics see it: every rank's statistics merged exactly, features gathered on rank 0."""
+        """This side as the metrics see it: every rank's statistics merged exactly, features gathered on rank 0
+        (any rank may hold no rows)."""
         stats = {output: distributed.merge_stats(part, world) for output, part in self.stats.items()}
         features = {}
         for output in self.rows:
             parts = distributed.gather_rows([(world.rank, self._rows(output))], world)
             if world.is_main:
-                features[output] = np.concatenate([rows for _, rows in parts])
+                held = [rows for _, rows in parts if rows.shape[0]]
+                features[output] = np.concatenate(held) if held else self._rows(output)
         items = sum(distributed.all_gather_object(self.items, world))
         return Side(label, stats, features, items)
 
     def _rows(self, output: str) -> np.ndarray:
         chunks = self.rows[output]
-        return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.dims.get(output) or 0), np.float32)
 
 
 class _Handshake:
@@ -226,6 +240,7 @@ def evaluate(
     with no file written; the other keywords as for :class:`Scorer`."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"evaluate(..., n={n!r}): n must be a whole number of samples ≥ 1")
+    settings_from(("generator", "n", "reference"), **settings)  # a misspelt keyword first
     scorer = Scorer(reference=reference, batch_size=batch_size, **settings)
     show = progress if progress is not None else sys.stderr.isatty()
     drawn = 0
@@ -233,11 +248,25 @@ def evaluate(
               file=sys.stderr) as bar:
         while drawn < n:
             with torch.inference_mode():
-                samples = generator(batch_size)
-            samples = samples[: n - drawn]
+                samples = _batch_of(generator(batch_size), batch_size)
+            if len(samples) > n - drawn:
+                samples = samples[: n - drawn]
             if len(samples) == 0:
                 raise InputError(f"generator({batch_size}) returned no samples after {drawn} of {n}")
             scorer.update(samples)
             drawn += len(samples)
             bar.update(len(samples))
     return scorer.compute()
+
+
+def _batch_of(samples: Any, batch_size: int) -> Any:
+    """What ``generator(batch_size)`` returned, when it is a batch that can be counted (an array, a tensor, a list
+    of items, AudioClips); anything else (None, a number, a dict) is one line naming what came back."""
+    try:
+        counted = not isinstance(samples, (str, bytes, Mapping)) and len(samples) >= 0
+    except TypeError:  # None, a number, a 0-d tensor
+        counted = False
+    if not counted:
+        raise InputError(f"generator({batch_size}) returned {type(samples).__name__}; it must return a batch of "
+                         "samples (an array or tensor of N items, as Scorer.update takes), e.g. `return images`")
+    return samples

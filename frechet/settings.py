@@ -20,6 +20,10 @@ from frechet.precision import DEFAULT_PRECISION, check_precision
 DEFAULT_SHARD_SIZE = 4096
 #: Seed for sampling metrics; torch-fidelity's, so sampled values (IS shuffle, KID subsets) match it by default.
 DEFAULT_SEED = 2020
+#: The largest seed: the sampling metrics draw with numpy.random.RandomState, which takes 0 … 2**32 − 1.
+MAX_SEED = 2**32 - 1
+#: The kinds of device a run can use.
+RUN_DEVICES = ("cpu", "cuda", "mps")
 DEFAULT_BATCH_SIZE = 64
 
 
@@ -64,14 +68,15 @@ class Settings:
             fix(name, _whole(name, getattr(self, name), minimum=1))
         if self.workers is not None:
             fix("workers", _whole("workers", self.workers, minimum=0))
-        fix("seed", _whole("seed", self.seed, minimum=0))
+        fix("seed", _whole("seed", self.seed, minimum=0, maximum=MAX_SEED))
         for name in ("skip_bad", "cache", "force", "reuse_large_allocations"):
             fix(name, _flag(name, getattr(self, name)))
         if self.progress is not None:
             fix("progress", _flag("progress", self.progress))
-        for name in ("layer", "device"):
-            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
-                raise ConfigError(f"{spell(name, getattr(self, name))} must be a name")
+        if self.layer is not None and not isinstance(self.layer, str):
+            raise ConfigError(f"{spell('layer', self.layer)} must be a name")
+        if self.device is not None:
+            _device(self.device)
         for name in ("cache_dir", "save_stats"):
             if getattr(self, name) is not None:
                 fix(name, _path(name, getattr(self, name)))
@@ -130,9 +135,27 @@ def _mapping(name: str, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _whole(name: str, value: Any, *, minimum: int) -> int:
+def _whole(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"{spell(name, value)} is not valid: it must be a whole number ≥ {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{spell(name, value)} is not valid: it must be a whole number from {minimum} to {maximum}")
+    return value
+
+
+def _device(value: Any) -> str:
+    """A device name torch parses, of a kind frechet runs on (whether it is present here is checked when the run
+    picks it)."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{spell('device', value)} must be a name (cpu, cuda, cuda:1, mps)")
+    import torch  # here, not at import: the command's help and listings never import torch
+
+    try:
+        kind = torch.device(value).type
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"{spell('device', value)} is not a device name (use cpu, cuda, cuda:1, mps)") from None
+    if kind not in RUN_DEVICES:
+        raise ConfigError(f"{spell('device', value)}: frechet does not run on {kind} devices; use cpu, cuda or mps")
     return value
 
 
@@ -148,13 +171,14 @@ def _path(name: str, value: Any) -> Path:
     return Path(value).expanduser()
 
 
-def settings_from(**given: Any) -> Settings:
+def settings_from(keywords: Sequence[str] = (), /, **given: Any) -> Settings:
     """Settings from keyword arguments, as the API functions take them; an unknown name is a ConfigError saying
-    which names exist (and the closest one)."""
+    which names exist and the closest of them, among the settings and the calling function's own ``keywords``."""
     known = [item.name for item in fields(Settings)]
     for name in given:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
+            close = difflib.get_close_matches(name, [*keywords, *known], n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise ConfigError(f"unknown setting {name!r}{hint}; the settings are {', '.join(known)}")
+            also = f", besides {', '.join(keywords)}" if keywords else ""
+            raise ConfigError(f"unknown setting {name!r}{hint}; the settings are {', '.join(known)}{also}")
     return Settings(**given)

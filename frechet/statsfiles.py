@@ -30,6 +30,8 @@ log = logging.getLogger("frechet")
 
 #: How messages name the run itself, as the producer of the side it embeds.
 RUN = "this run"
+#: How messages show what a foreign file does not record, as the command prints a value nobody knows.
+_UNKNOWN = "-"
 
 
 def is_stats_file(path: str | Path) -> bool:
@@ -49,8 +51,11 @@ def is_stats_file(path: str | Path) -> bool:
 
 
 def is_stats_input(input: Any) -> bool:
-    """True when a run's input stands for a whole side as saved statistics: a statistics file, or ``ref:NAME``."""
-    return references.is_reference(input) or (isinstance(input, (str, Path)) and is_stats_file(input))
+    """True when a run's input stands for a whole side as statistics: a statistics file, ``ref:NAME``, or a
+    :class:`FeatureStats` in memory."""
+    if isinstance(input, FeatureStats) or references.is_reference(input):
+        return True
+    return isinstance(input, (str, Path)) and is_stats_file(input)
 
 
 def local_input(input: Any, *, progress: bool = True) -> Any:
@@ -60,9 +65,14 @@ def local_input(input: Any, *, progress: bool = True) -> Any:
     return input
 
 
-def load_statistics(input: str | Path, embedder_name: str | None = None) -> FeatureStats:
-    """The statistics of a statistics file or a named reference, with ``meta`` saying what made them. An EDM2 pickle
-    supplies the entry that belongs to ``embedder_name`` (its FID statistics when none is given)."""
+def load_statistics(input: str | Path | FeatureStats, embedder_name: str | None = None) -> FeatureStats:
+    """The statistics of a statistics file or a named reference, with ``meta`` saying what made them (a FeatureStats
+    as it is, once it holds samples). An EDM2 pickle supplies the entry that belongs to ``embedder_name`` (its FID
+    statistics when none is given)."""
+    if isinstance(input, FeatureStats):
+        if not input.n and input.n is not None:
+            raise InputError(f"{input!r} holds no samples; update it with feature rows before using it as a side")
+        return input
     if references.is_reference(input):
         return references.load(references.lookup(input))
     key = None
@@ -74,7 +84,7 @@ def load_statistics(input: str | Path, embedder_name: str | None = None) -> Feat
     return stats
 
 
-def side_from_stats(input: str | Path, embedder_name: str | None = None) -> Side:
+def side_from_stats(input: str | Path | FeatureStats, embedder_name: str | None = None) -> Side:
     """A side whose statistics come from saved statistics (:func:`load_statistics`), keyed by the output they
     record."""
     stats = load_statistics(input, embedder_name)
@@ -127,10 +137,17 @@ class Producer:
         """Whether it says anything about its embedder."""
         return bool(self.embedder or self.name)
 
+    @property
+    def output_text(self) -> str:
+        """Its output in words: ``-`` where it is not recorded."""
+        return self.output or _UNKNOWN
+
     def describe(self) -> str:
-        """Its embedder in words: the id, or the name and known settings."""
+        """Its embedder in words: the id, or the name and known settings (``-`` where neither is recorded)."""
         if self.embedder:
             return self.embedder
+        if not self.name:
+            return _UNKNOWN
         settings = ", ".join(f"{key}={value}" for key, value in sorted((self.config or {}).items()))
         return f"{self.name}({settings})"
 
@@ -151,15 +168,16 @@ def check_compatible(first: Producer, second: Producer, *, force: bool) -> None:
     for producer in (first, second):
         if not producer.known:
             other = second if producer is first else first
-            log.warning("%s has no frechet metadata; assuming it was made like %s (%s, output %s)",
-                        producer.label, other.label, other.describe() if other.known else "unknown",
-                        other.output or "unknown")
+            made = f"{other.describe()}, output {other.output_text}" if other.known else "which records no embedder"
+            log.warning("%s has no frechet metadata; assuming it was made like %s (%s)", producer.label, other.label,
+                        made)
             return
     if first.matches(second):
         return
     if force:
         log.warning("%s was computed with %s (output %s) and %s with %s (output %s): compared anyway (%s)",
-                    second.label, second.describe(), second.output, first.label, first.describe(), first.output,
+                    second.label, second.describe(), second.output_text, first.label, first.describe(),
+                    first.output_text,
                     spell("force"))
         return
     fix = f"recompute one with the other's settings, or pass {spell('force')} to compare anyway"
@@ -167,8 +185,9 @@ def check_compatible(first: Producer, second: Producer, *, force: bool) -> None:
         fix = (f"pass {_settings_that_match(second, first)} to reproduce its numbers, or {spell('force')} to compare "
                "anyway")
     raise IncompatibleStatsError(
-        f"{second.label} was computed with {second.describe()} (output {second.output}), but {first.label} "
-        f"{'uses' if first.label == RUN else 'was computed with'} {first.describe()} (output {first.output}); {fix}"
+        f"{second.label} was computed with {second.describe()} (output {second.output_text}), but {first.label} "
+        f"{'uses' if first.label == RUN else 'was computed with'} {first.describe()} (output {first.output_text}); "
+        f"{fix}"
     )
 
 
@@ -190,6 +209,8 @@ def _settings_that_match(wanted: Producer, run: Producer) -> str:
 # ---------------------------------------------------------------------------------------------- stored beside items
 def source_with_stored_stats(registry: Registry, input: Any, domain: str, *, progress: bool = True) -> Source | None:
     """The source of a statistics input that also holds items (e.g. an ADM reference batch), or None."""
+    if isinstance(input, FeatureStats):
+        return None
     try:
         source = registry.open_source(local_input(input, progress=progress), domain)
     except InputError:

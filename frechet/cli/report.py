@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from frechet.cli.arguments import (
     add_command, add_embedding_options, add_metric_flags, count, key_value, metric_options, positive_int, run_settings,
@@ -96,22 +97,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_sanity(args: argparse.Namespace) -> int:
     from frechet import api, distributed
 
-    if args.plot:
-        from frechet.io import check_outputs_apart
+    if args.plot:  # everything about the plot file is checked before any work
+        from frechet.io import check_output_files, check_outputs_apart
         from frechet.report import plots
 
         plots.require_matplotlib()
+        plots.check_path(Path(args.plot))
+        check_output_files([Path(args.plot)])
         check_outputs_apart([Path(args.plot)], [Path(args.real)])
     disturbances = None if args.disturbances is None else _list(args.disturbances)
     result = api.sanity(args.real, disturbances=disturbances, levels=args.levels, seed=args.seed,
                         metric_options=metric_options(args, ["kid"]), **run_settings(args))
     if not distributed.is_main_process():
         return 0
+    _print_sanity(result, as_json=args.json)  # the table first: a plot that fails to be written loses nothing
     if args.plot:
         plots.save(plots.sanity_plot(result.curves, result.title), Path(args.plot))
-    if args.json:
+    return 0
+
+
+def _print_sanity(result: Any, *, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(result.as_dict()))
-        return 0
+        return
     print(f"{result.input}: {result.counted}, embedder {result.embedder}, output {result.output}, "
           f"tr Σ = {result.trace:.6g}")
     print_table(["DISTURBANCE", "T", "STRENGTH", "FD", "FD/TRΣ", "KID", "UNIT"],
@@ -120,7 +128,6 @@ def _cmd_sanity(args: argparse.Namespace) -> int:
                  for curve in result.curves for index, level in enumerate(curve.levels)])
     for curve in result.curves:
         print(printable(curve.message))
-    return 0
 
 
 def _list(text: str) -> list[str]:

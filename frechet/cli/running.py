@@ -9,7 +9,7 @@ from frechet.cli.arguments import (
     add_command, add_embedding_options, add_metric_flags, count, key_value, metric_options, run_settings,
 )
 from frechet.cli.output import print_values
-from frechet.errors import ConfigError
+from frechet.errors import ConfigError, UnsavedResultError
 from frechet.settings import DEFAULT_SEED
 
 
@@ -89,12 +89,16 @@ def _cmd_compute(args: argparse.Namespace) -> int:
     metrics = [name.strip() for name in args.metrics.split(",") if name.strip()]
     settings = dict(metrics=metrics, metric_options=metric_options(args, metrics), seed=args.seed, force=args.force,
                     save_stats=args.save_stats, **run_settings(args))
-    if args.report:
-        if args.real is None:
-            raise ConfigError("--report compares FAKE with REAL; give both inputs")
-        result = api.write_report(args.real, args.fake, args.report, command=args.command_line, **settings)
-    else:
-        result = api.compute(args.real, args.fake, **settings)
+    if args.report and args.real is None:
+        raise ConfigError("--report compares FAKE with REAL; give both inputs")
+    try:
+        if args.report:
+            result = api.write_report(args.real, args.fake, args.report, command=args.command_line, **settings)
+        else:
+            result = api.compute(args.real, args.fake, **settings)
+    except UnsavedResultError as error:  # the scores first, then the one line saying what was not saved
+        print_values(error.result.as_dict(), as_json=args.json)
+        raise
     if distributed.is_main_process():
         print_values(result.as_dict(), as_json=args.json)
     return 0

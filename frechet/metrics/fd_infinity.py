@@ -34,8 +34,11 @@ def subset_sizes(n: int, points: int = POINTS, start: float = START) -> np.ndarr
     """The distinct subset sizes ⌊linspace(start·n, n, points)⌋, as the paper's code rounds them."""
     if points < 2 or not 0.0 < start < 1.0:
         raise InputError(f"the 1/N extrapolation needs at least 2 points and 0 < start < 1, got {points} and {start}")
-    sizes = np.unique(np.linspace(start * n, n, points).astype(np.int64))
-    if sizes[0] < 2 or len(sizes) < 2:
+    if int(start * n) >= 2 and points > n:  # n samples have at most n subset sizes: no larger grid is built
+        raise InputError(f"the 1/N extrapolation has at most {n} distinct subset sizes for {n} samples, not {points}: "
+                         f"use fewer {spell_metric_option('infinity_points', 'P')}, or more samples")
+    sizes = np.unique(np.linspace(start * n, n, points).astype(np.int64)) if int(start * n) >= 2 else None
+    if sizes is None or len(sizes) < 2:
         needed = max(3, math.ceil(2 / start))
         raise InputError(
             f"the 1/N extrapolation needs at least {needed} samples (its smallest subset, {start:g} × N, must hold 2 "

@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from frechet.errors import InputError
+from frechet.caller import spell_metric_option
+from frechet.errors import ConfigError, InputError
 from frechet.metrics._options import whole_number
 from frechet.metrics._pairwise import feature_pair, spans
 from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
+from frechet.memory import describe_bytes, shortfall
 from frechet.progress import track
 
 log = logging.getLogger("frechet")
@@ -50,6 +52,7 @@ def mind(
     if directions < 1:
         raise InputError(f"MIND needs at least 1 direction, got {directions}")
     n, dim = min(real_t.shape[0], fake_t.shape[0]), real_t.shape[1]
+    _check_room(directions, dim)  # where the embedder does not declare its width, known only now
     generator = torch.Generator(device="cpu").manual_seed(seed)
     sides = []
     for rows in (real_t, fake_t):  # only the larger side is permuted, so the order of the sides does not matter
@@ -89,6 +92,7 @@ class MINDMetric(Metric):
         known = [count for count in sizes.values() if count is not None]
         if len(known) == 2 and min(known) < max(known) and exact:
             log.info("mind: the larger side is subsampled to the smaller side's %d items", min(known))
+        _check_room(whole_number(context.options, "mind_directions"), context.outputs.get(context.output))
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
         value = mind(
@@ -100,3 +104,15 @@ class MINDMetric(Metric):
             progress=context.progress,
         )
         return {"mind": value}
+
+
+def _check_room(directions: int, dim: int | None) -> None:
+    """Refuse, before any work, more directions than memory can hold (each a d-vector in float32 and float64)."""
+    if dim is None:
+        return
+    needed = directions * dim * 12
+    available = shortfall(needed)
+    if available is not None:
+        raise ConfigError(f"mind: {spell_metric_option('mind_directions', directions)} at d = {dim} needs "
+                          f"{describe_bytes(needed)} for its directions, more than the {describe_bytes(available)} "
+                          "of memory available; use fewer directions")

@@ -18,7 +18,7 @@ from frechet import distributed
 from frechet.caller import spell
 from frechet.distance import frechet_distance
 from frechet.errors import ConfigError, InputError
-from frechet.io import atomic_write, check_outputs_apart
+from frechet.io import atomic_write, check_output_files, check_outputs_apart
 from frechet.metrics.base import Side
 from frechet.plan import Result, chosen_metrics, metric_options
 from frechet.plugins import get_plugins, hook_answers
@@ -27,7 +27,7 @@ from frechet.report import diagnostics, page, plots
 from frechet.report.content import Media, ReportData, Section
 from frechet.report.galleries import galleries, item_features
 from frechet.report.sanity import DEFAULT_LEVELS, SanityResult, sanity
-from frechet.runner import Comparison, comparison
+from frechet.runner import Comparison, comparison, save_statistics
 from frechet.settings import Settings
 from frechet.sources import Source
 
@@ -64,6 +64,7 @@ def report(
     plots.require_matplotlib()
     if out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"{out}: a report is an HTML page; name it with .html")
+    check_output_files([out])
     check_outputs_apart([out], [Path(value) for value in (real, fake) if isinstance(value, (str, Path))])
     if settings.embedder is not None and len(settings.embedder) > 1:
         raise ConfigError(f"{spell('embedder', ','.join(settings.embedder))}: a report shows one embedder; write one "
@@ -82,6 +83,7 @@ def report(
         with atomic_write(out) as handle:
             handle.write(page.document(title, body).encode("utf-8"))
         log.info("report written to %s", out)
+    save_statistics(compared, settings)
     return compared.result
 
 

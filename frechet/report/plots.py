@@ -46,12 +46,21 @@ def svg(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def save(figure: Any, path: Path) -> None:
-    """Write the figure to ``path`` in the format its suffix names (.svg, .png, .pdf), atomically."""
-    formats = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
-    kind = formats.get(path.suffix.lower())
+#: The formats a plot file is written in, by suffix.
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+
+
+def check_path(path: Path) -> str:
+    """The format ``path``'s suffix names, or a ConfigError before anything is drawn."""
+    kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise ConfigError(f"{path}: plots are written as .svg, .png or .pdf; name the file with one of these")
+    return kind
+
+
+def save(figure: Any, path: Path) -> None:
+    """Write the figure to ``path`` in the format its suffix names (.svg, .png, .pdf), atomically."""
+    kind = check_path(path)
     data = svg(figure) if kind == "svg" else _rendered(figure, kind)
     with atomic_write(path) as handle:
         handle.write(data)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from frechet.distance import frechet_distance
 from frechet.errors import ConfigError
 from frechet.metrics._options import whole_number
 from frechet.metrics.base import Metric, MetricContext, Need, Side
+from frechet.metrics.fd import checked_fd
 from frechet_inception.adm import IS_SPLIT_SIZE, NEAREST_K, adm_inception_score, adm_precision_recall
 
 _ADM_OUTPUTS = ("pool", "sfid", "logits_unbiased")
@@ -49,7 +49,7 @@ class SpatialFIDMetric(Metric):
         return [Need("sfid", "stats")]
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
-        return {"sfid": frechet_distance(real.stats_of("sfid"), fake.stats_of("sfid"))}
+        return {"sfid": checked_fd(real, fake, "sfid", context.seed, name="sfid")}
 
 
 class ADMSuiteMetric(Metric):
@@ -81,8 +81,8 @@ class ADMSuiteMetric(Metric):
             "inception_score": adm_inception_score(
                 fake.features_of("logits_unbiased", self.name), whole_number(options, "adm_is_split_size")
             ),
-            "fid": frechet_distance(real.stats_of("pool"), fake.stats_of("pool")),
-            "sfid": frechet_distance(real.stats_of("sfid"), fake.stats_of("sfid")),
+            "fid": checked_fd(real, fake, "pool", context.seed, name="adm fid"),
+            "sfid": checked_fd(real, fake, "sfid", context.seed, name="adm sfid"),
             "precision": precision,
             "recall": recall,
         }

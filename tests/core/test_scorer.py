@@ -112,7 +112,8 @@ def test_reset_keeps_the_reference_and_state_round_trips_mid_stream(projection, 
     scorer.update(second)
     expected = frechet.compute(tmp_path / "reference.npy", second, embedder="projection", progress=False)["fd"]
     assert scorer.compute()["fd"] == pytest.approx(expected, rel=1e-12)
-    with pytest.raises(ConfigError, match=r"made with projection\(dims=6,seed=0\).*uses projection\(dims=6,seed=1\)"):
+    with pytest.raises(ConfigError,
+                       match=r"made with embedder projection\(dims=6,seed=0\).*uses projection\(dims=6,seed=1\)"):
         Scorer(metrics=["fd"], embedder="projection", embedder_options={"seed": "1"}).load_state_dict(saved)
 
 
@@ -210,3 +211,51 @@ def test_two_gloo_processes_equal_one_and_a_lone_compute_fails_within_seconds(pr
                           metric_options={"kid_subset_size": 20}, progress=False)
     assert len(printed) == 2 and printed[0]["fd"] == printed[1]["fd"]
     assert _relative(printed[0]["fd"], one["fd"]) <= 1e-12 and _relative(printed[0]["kid"], one["kid"]) <= 1e-12
+
+
+_EMPTY_RANKS = """
+import json
+import numpy as np, torch.distributed as dist
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+from frechet.scorer import Scorer
+rng = np.random.default_rng(4)
+real, fake = rng.standard_normal((40, 5)), rng.standard_normal((30, 5)) + 0.3
+# per layout, each rank's (real, fake) rows: a rank may feed no items of a side, or none at all
+layouts = {"rank 1 feeds no fake": [(slice(0, 25), slice(0, 30)), (slice(25, 40), slice(0, 0))],
+           "rank 0 feeds nothing": [(slice(0, 0), slice(0, 0)), (slice(0, 40), slice(0, 30))]}
+for name, shares in layouts.items():
+    scorer = Scorer(metrics=["fd", "kid", "is"], embedder="projection", metric_options={"kid_subset_size": 10},
+                    sync_timeout=20)
+    mine = shares[rank]
+    if mine[0].stop > mine[0].start:
+        scorer.update(real[mine[0]], real=True)
+    if mine[1].stop > mine[1].start:
+        scorer.update(fake[mine[1]])
+    result = scorer.compute()
+    print(json.dumps({"layout": name, "rank": rank, **{key: result[key] for key in ("fd", "kid", "is_mean")}}),
+          flush=True)
+dist.destroy_process_group()
+"""
+
+
+def test_ranks_that_feed_no_items_of_a_side_give_the_one_process_result_for_every_metric_kind(projection, tmp_path):
+    """Statistics (fd), kept rows (kid) and logits (is) gathered from ranks holding 0 rows, on either rank."""
+    script = tmp_path / "empty_ranks.py"
+    script.write_text(textwrap.dedent(_EMPTY_RANKS))
+    env = {**os.environ, "PYTHONPATH": str(projection.site)}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script)],
+        capture_output=True, text=True, timeout=180, env=env, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = [__import__("json").loads(found) for found in re.findall(r"\{[^{}]*\}", done.stdout)]
+    rng = np.random.default_rng(4)
+    real, fake = rng.standard_normal((40, 5)), rng.standard_normal((30, 5)) + 0.3
+    one = frechet.compute(real, fake, metrics=["fd", "kid", "is"], embedder="projection",
+                          metric_options={"kid_subset_size": 10}, progress=False)
+    assert len(printed) == 4
+    for line in printed:
+        assert _relative(line["fd"], one["fd"]) <= 1e-12, line
+        assert _relative(line["kid"], one["kid"]) <= 1e-9, line
+        assert _relative(line["is_mean"], one["is_mean"]) <= 1e-12, line

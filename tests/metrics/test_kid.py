@@ -1,6 +1,7 @@
 """KID against torch-fidelity's (goldens) and against the unbiased MMD² formula written out in float64."""
 
 import logging
+import math
 
 import numpy as np
 import pytest
@@ -117,7 +118,19 @@ def test_kid_of_a_sample_against_itself_is_near_zero_and_can_be_negative(kid_fea
 def test_kid_rejects_mismatched_dimensions_and_tiny_sides():
     with pytest.raises(InputError, match="dims"):
         kid(np.zeros((10, 3)), np.zeros((10, 4)))
-    with pytest.raises(InputError, match="KID needs at least 3 samples per side"):
+    with pytest.raises(InputError, match="KID needs at least 9 samples on each side for 100 different subsets"):
         kid(np.zeros((1, 3)), np.zeros((10, 3)))
     with pytest.raises(InputError, match="fake features contain NaN or Inf"):
         kid(np.zeros((10, 3)), np.full((10, 3), np.inf))
+
+
+@pytest.mark.parametrize("subsets", [2, 3, 6, 7, 20, 21, 100, 1000])
+def test_the_fewest_samples_kid_names_is_the_real_condition_on_each_side(subsets):
+    """Brute force: the smallest n whose subsets of some size 2 … n−1 number at least ``subsets``; n works on both
+    sides and n − 1 is refused naming n, whichever side is short."""
+    fewest = next(n for n in range(3, 100) if max(math.comb(n, m) for m in range(2, n)) >= subsets)
+    assert usable_subset_size(fewest, fewest, 1000, subsets) >= 2
+    for n_real, n_fake in [(fewest - 1, fewest - 1), (fewest - 1, 50), (50, fewest - 1)]:
+        with pytest.raises(InputError, match=rf"at least {fewest} samples on each side for {subsets} different "
+                                              rf"subsets .*got {n_real} real and {n_fake} fake"):
+            usable_subset_size(n_real, n_fake, 1000, subsets)

@@ -151,3 +151,27 @@ def test_float16_distances_follow_the_evaluator_where_exact_ones_do_not(float16_
         exact = np.array(adm_precision_recall(ref, sample, float16=False))
         assert np.abs(rounded - evaluator).max() <= 0.008  # 12 of 1500 samples
         assert np.abs(exact - evaluator).max() >= 0.01 and (exact <= evaluator).all()
+
+
+def test_every_fd_the_adm_suite_and_sfid_report_warns_at_n_not_above_d(caplog):
+    """The suite's fid and sfid, and the sfid metric, warn as fd does when a side has no more samples than
+    dimensions, each naming which distance it concerns."""
+    from frechet.metrics.base import MetricContext, Side
+    from frechet_inception.metrics import ADMSuiteMetric, SpatialFIDMetric
+
+    rng = np.random.default_rng(5)
+
+    def side(label, n):
+        pool, spatial = rng.standard_normal((n, 12)), rng.standard_normal((n, 30))
+        return Side(label, {"pool": FeatureStats.from_features(pool), "sfid": FeatureStats.from_features(spatial)},
+                    {"pool": pool.astype(np.float32), "logits_unbiased": rng.standard_normal((n, 4))}, n)
+
+    real, fake = side("real", 20), side("fake", 20)  # pool: N > d, sfid: N ≤ d
+    context = MetricContext("pool", "inception", options={"adm_is_split_size": 10, "adm_nearest_k": 3,
+                                                          "adm_float16_distances": 0})
+    with caplog.at_level(logging.WARNING, logger="frechet"):
+        ADMSuiteMetric().compute(real, fake, context)
+        SpatialFIDMetric().compute(real, fake, context)
+    warned = [record.getMessage() for record in caplog.records]
+    assert [message.split(":")[0] for message in warned] == ["adm sfid", "sfid"], warned
+    assert all("real: 20 samples and fake: 20 samples for 30 feature dimensions" in message for message in warned)
