@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from frechet.caller import from_command_line, spell, spell_embedder_option
 from frechet.errors import ConfigError
 from frechet.stats import FeatureStats
+from frechet.statsformats import read_stats
 from frechet.weights import WeightsSpec, file_status, resolve_weights
 
 if TYPE_CHECKING:
@@ -302,7 +303,7 @@ def _embedder_meta(reference: Reference) -> dict[str, Any]:
 def load(reference: Reference, *, progress: bool = True) -> FeatureStats:
     """The reference's statistics (downloaded if needed), with :func:`reference_meta` as their ``meta``."""
     path = local_path(reference, progress=progress)
-    stats = FeatureStats.load(path, key=reference.key)
+    stats = read_stats(path, key=reference.key)
     stats.meta = {**stats.meta, **reference_meta(reference)}
     return stats
 
