@@ -23,6 +23,7 @@ from frechet.caller import from_command_line, spell, spell_embedder_option
 from frechet.errors import ConfigError, StatsFileError
 from frechet.reference_files import check_reference_file
 from frechet.stats import FeatureStats
+from frechet.statsformats import read_stats
 from frechet.weights import WeightsSpec, file_status, pins_path, resolve_weights
 
 if TYPE_CHECKING:
@@ -314,7 +315,7 @@ def load(reference: Reference, *, progress: bool = True) -> FeatureStats:
     """The reference's statistics (downloaded if needed), with :func:`reference_meta` as their ``meta``."""
     path = local_path(reference, progress=progress)
     try:
-        stats = FeatureStats.load(path, key=reference.key)
+        stats = read_stats(path, key=reference.key)
     except StatsFileError as error:  # a copy pinned before downloads were read, or damaged since
         reason = str(error).replace(f"{path}: ", "").split("; ")[0]
         raise StatsFileError(

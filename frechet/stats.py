@@ -255,21 +255,18 @@ class FeatureStats:
 
     @classmethod
     def load(cls, path: str | Path, *, key: str | None = None) -> FeatureStats:
-        """Read and validate statistics: a ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's, an ADM evaluator batch)
-        or an EDM/EDM2 ``.pkl`` (through a reader that builds nothing but numbers, arrays and dicts). Never unpickles
-        anything else.
+        """Read and validate statistics from a ``.npz`` (ours, pytorch-fid's, TTUR's, clean-fid's, an ADM evaluator
+        batch); never unpickles. EDM2's ``.pkl`` files are read by :func:`frechet.load_stats`.
 
-        ``key`` picks one of several statistics in a file: in an ``.npz`` it reads ``mu_KEY``/``sigma_KEY`` (an ADM
-        batch keeps its spatial statistics as ``mu_s``/``sigma_s``), in an EDM2 pickle the entry ``KEY`` ("fid", the
-        default, or "fd_dinov2").
+        ``key`` picks one of several statistics in a file: ``mu_KEY``/``sigma_KEY`` (an ADM batch keeps its spatial
+        statistics as ``mu_s``/``sigma_s``).
         """
         path = Path(path)
         if not path.exists():
             raise StatsFileError(f"{path}: no such statistics file")
         if path.suffix.lower() == ".pkl":
-            from frechet.pickled_stats import read_edm2_stats
-
-            return read_edm2_stats(path, key or "fid")
+            raise StatsFileError(f"{path}: a pickle, which FeatureStats.load does not read; read EDM2 statistics "
+                                 "with frechet.load_stats(path)")
         names = ("mu", "sigma") if key is None else (f"mu_{key}", f"sigma_{key}")
         arrays = read_npz(path, StatsFileError, "; recreate it with `frechet stats`", keys={*names, "n", "meta"})
         if not set(names) <= set(arrays):

@@ -24,6 +24,7 @@ from frechet.metrics.base import Side
 from frechet.registry import Registry
 from frechet.sources import Source
 from frechet.stats import STATS_FORMAT, STATS_FORMAT_VERSION, FeatureStats
+from frechet.statsformats import read_stats
 from frechet.version import __version__
 
 log = logging.getLogger("frechet")
@@ -78,7 +79,7 @@ def load_statistics(input: str | Path | FeatureStats, embedder_name: str | None 
     key = None
     if Path(input).suffix.lower() == ".pkl":
         key = references.key_for_embedder("edm2-pkl", embedder_name) or "fid"
-    stats = FeatureStats.load(input, key=key)
+    stats = read_stats(input, key=key)
     if key is not None:
         stats.meta = {**references.format_meta("edm2-pkl", key), **stats.meta}
     return stats

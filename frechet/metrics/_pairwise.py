@@ -12,6 +12,8 @@ from frechet.errors import InputError
 
 #: Rows per block: a 2048 × 2048 float64 block is 32 MiB, large enough for efficient matrix products.
 BLOCK_ROWS = 2048
+#: Float64 elements of the row differences recomputed at once for near-identical pairs (32 MiB).
+_DIRECT_ELEMENTS = 1 << 22
 
 
 def feature_pair(
@@ -62,7 +64,8 @@ class CentredRows:
     """Rows of a matrix handed out as float64 blocks, shifted by a common centre, with their squared norms.
 
     Squared distances come from ‖a‖² + ‖b‖² − 2 a·b; shifting every set by one centre (the real mean) leaves them
-    unchanged and keeps the norms small, so the subtraction loses little precision.
+    unchanged and keeps the norms small, so the subtraction loses little precision (and the few pairs where it could
+    lose all of it are recomputed directly: :func:`squared_distances`).
     """
 
     def __init__(self, rows: torch.Tensor, centre: torch.Tensor) -> None:
@@ -83,9 +86,21 @@ class CentredRows:
 
 
 def squared_distances(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """‖aᵢ − bⱼ‖² for two (rows, squared norms) blocks, clamped at 0 against rounding."""
+    """‖aᵢ − bⱼ‖² for two (rows, squared norms) blocks; identical rows give exactly 0 on every CPU and device.
+
+    The expansion ‖a‖² + ‖b‖² − 2 a·b is off by up to (d + 2)·ε·(‖a‖² + ‖b‖²), and by how much depends on the matrix
+    product's kernel; every pair whose expansion falls within that bound (copies, near-copies) is recomputed as
+    Σ (aᵢ − bⱼ)², which is exact for identical rows, so copies are found as copies whatever the hardware.
+    """
     (rows_a, norms_a), (rows_b, norms_b) = a, b
-    return torch.addmm(norms_a[:, None] + norms_b[None, :], rows_a, rows_b.T, alpha=-2.0).clamp_min_(0.0)
+    scale = norms_a[:, None] + norms_b[None, :]
+    distances = torch.addmm(scale, rows_a, rows_b.T, alpha=-2.0)
+    close = torch.nonzero(distances <= scale * ((rows_a.shape[1] + 2) * torch.finfo(torch.float64).eps))
+    step = max(1, _DIRECT_ELEMENTS // rows_a.shape[1])  # many copies (a constant set) must not need pairs × d memory
+    for start in range(0, close.shape[0], step):
+        i, j = close[start : start + step].unbind(dim=1)
+        distances[i, j] = (rows_a[i] - rows_b[j]).square().sum(dim=1)
+    return distances.clamp_min_(0.0)
 
 
 def centre_of(rows: torch.Tensor) -> torch.Tensor:

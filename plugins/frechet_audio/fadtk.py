@@ -8,7 +8,9 @@ For every model fadtk first converts each input file once into ``convert/<rate>/
 2. the channels are averaged in float32 (``torch.mean`` over the channel axis);
 3. the mono signal is resampled to the model's rate by torchaudio's windowed-sinc resampler with fadtk's settings —
    Kaiser window, β = 14.769656459379492, 64 zero crossings, roll-off 0.9475937167399596; the kernel computed in
-   float64 and cached as float32, the convolution in float32 — unless the rate already matches;
+   float64 and cached as float32, the convolution in float32 (whose last bits depend on the CPU: the converted
+   samples equal fadtk's on the same machine and are within one 16-bit step of them on another) — unless the rate
+   already matches;
 4. the result is written as 16-bit PCM WAV: libsndfile 1.2.2 rounds x·2³¹ to a 32-bit integer (to nearest, ties to
    even, clipped) and keeps its top 16 bits — floor(32768·x) except within 2⁻³² of a step (-1e-14 gives 0, not -1).
 
@@ -124,7 +126,8 @@ def kaiser_resample(signal: torch.Tensor, source_rate: int, target_rate: int) ->
     """A mono float32 signal (frames,) resampled as fadtk does (torchaudio's Resample at fadtk's settings).
 
     The whole signal is filtered at once: the float32 convolution's results depend on how it is split, and only the
-    whole-signal call matches fadtk bit for bit. Output length: ceil(frames·target/source).
+    whole-signal call is fadtk's (identical on the same CPU; the last bits move between CPUs' kernels, fadtk's too).
+    Output length: ceil(frames·target/source).
     """
     if source_rate == target_rate:
         return signal

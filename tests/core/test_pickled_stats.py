@@ -12,6 +12,7 @@ import pytest
 import frechet
 from frechet.errors import StatsFileError
 from frechet.pickled_stats import read_edm2_stats, read_pickled_arrays
+from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_file
 
 
@@ -84,3 +85,10 @@ def test_an_edm2_pickle_is_statistics_for_distance(tmp_path):
     frechet.load_stats(tmp_path / "ref.pkl").save(tmp_path / "same.npz")
     result = frechet.fd(tmp_path / "ref.pkl", tmp_path / "same.npz")
     assert abs(result["fd"]) < 1e-9 and result["fid"] == result["fd"]
+
+
+def test_feature_stats_load_refuses_a_pickle_and_names_the_reader_that_takes_it(tmp_path):
+    (tmp_path / "ref.pkl").write_bytes(pickle.dumps(_edm2_payload()))
+    with pytest.raises(StatsFileError, match=r"ref\.pkl: a pickle, .*frechet\.load_stats\(path\)"):
+        FeatureStats.load(tmp_path / "ref.pkl")
+    assert frechet.load_stats(tmp_path / "ref.pkl").n == 100

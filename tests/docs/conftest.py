@@ -19,7 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
-from docblocks import REPO
+from docblocks import BLOCK_TIMEOUT, REPO
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 #: Image folders of the docs: name -> (items, height, width, style). real/ and fake/ have 32 items, the fewest
@@ -166,7 +166,8 @@ def _embed_once(root: Path, env: dict[str, str]) -> None:
         ["frechet", "stats", "real/", "-o", _INCEPTION_STATS[0], "--quiet"],
     ]
     for command in commands:
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT,
+                              check=False)
         assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr[-3000:]}"
     for name in _INCEPTION_STATS[1:]:
         (root / name).parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+#: Seconds one documented block (or the session's setup run) may take before it counts as hung: far above any
+#: block's time on a busy 2-core machine (the README's list of backbones took over 600 s under a load of 25).
+BLOCK_TIMEOUT = 1800
 #: Fence languages that are run: shell scripts, console sessions (the lines after "$ "), Python.
 RUN = {"bash": "shell", "sh": "shell", "shell": "shell", "console": "console", "python": "python"}
 MARKER_KINDS = ("skip", "instead", "setup", "then", "file", "output")

@@ -13,10 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from docblocks import REPO, Block, MarkerError, blocks, console_commands, documented_pages, shows_output
-
-#: Seconds one block may run.
-BLOCK_TIMEOUT = 600
+from docblocks import BLOCK_TIMEOUT, REPO, Block, MarkerError, blocks, console_commands, documented_pages, shows_output
 
 
 def _collect() -> tuple[list[Block], list[str]]:
