@@ -40,9 +40,11 @@ def kid(
     seed: int = 2020,
     device: str | torch.device | None = None,
     progress: bool | None = False,
+    names: tuple[str, str] = ("real", "fake"),
 ) -> tuple[float, float]:
     """KID mean and standard deviation of ``fake`` against ``real`` over seeded random subsets (``progress``: see
-    :class:`frechet.progress.Progress`)."""
+    :class:`frechet.progress.Progress`). Features so large that the kernel overflows float64 are an InputError
+    naming the sides (``names``) and their scale."""
     real_t, fake_t = feature_pair(real, fake, device, "KID")
     if subsets < 1 or subset_size < 2:
         raise InputError(f"KID needs at least 1 subset of at least 2 samples, got {subsets} × {subset_size}")
@@ -55,7 +57,20 @@ def kid(
         fake_rows = torch.from_numpy(rng.choice(fake_t.shape[0], size, replace=False)).to(fake_t.device)
         real_rows = torch.from_numpy(rng.choice(real_t.shape[0], size, replace=False)).to(real_t.device)
         values[index] = unbiased_mmd2(fake_t[fake_rows], real_t[real_rows])
+        if not math.isfinite(values[index]):
+            raise _overflow(real_t, fake_t, names)
     return float(values.mean()), float(values.std())
+
+
+def _overflow(real: torch.Tensor, fake: torch.Tensor, names: tuple[str, str]) -> InputError:
+    """The error for features whose cubic kernel overflows float64 (KID is not scale-invariant, so frechet cannot
+    rescale them itself)."""
+    scales = ", ".join(f"{name} up to {float(rows.abs().max()):.3g}" for name, rows in zip(names, (real, fake)))
+    return InputError(
+        f"KID: the features are too large for its kernel (xᵀy/d + 1)³ in float64 ({scales}; it overflows beyond "
+        "about 1e100 for xᵀy/d); KID changes with the features' scale, so it cannot be computed on these: use "
+        "features on their usual scale, or FD"
+    )
 
 
 def usable_subset_size(n_real: int, n_fake: int, subset_size: int, subsets: int) -> int:
@@ -137,7 +152,7 @@ class KernelInceptionDistanceMetric(Metric):
         if size != requested and self._announced != (len(real_rows), len(fake_rows)):
             log.warning("%s", _smaller_subsets(len(real_rows), len(fake_rows), requested, size))
         mean, std = kid(real_rows, fake_rows, subsets=subsets, subset_size=size, seed=context.seed,
-                        device=context.device, progress=context.progress)
+                        device=context.device, progress=context.progress, names=(real.label, fake.label))
         return {"kid": mean, "kid_std": std, "kid_subset_size": size}
 
 
