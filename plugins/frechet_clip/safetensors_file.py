@@ -5,7 +5,6 @@ Errors are ValueErrors naming the file."""
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from collections.abc import Callable

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from frechet.io import open_regular
-from frechet.tensor_files import MAX_NODES, MAX_PICKLE_BYTES, archive_problem, view_problem
+from frechet.tensor_files import MAX_NODES, archive_problem, view_problem
 
 #: torch's storage class names in pickles -> element dtype.
 _STORAGES = {

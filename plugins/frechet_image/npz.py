@@ -17,8 +17,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from frechet.io import NpyMember, npz_members, open_regular, read_npz
 from frechet.errors import InputError
+from frechet.io import NpyMember, npz_members, open_regular, read_npz
 from frechet.references import format_meta
 from frechet.sources import Source
 from frechet.stats import FeatureStats
