@@ -18,7 +18,7 @@ import pytest
 import frechet
 from frechet.cache import SHARDS_FOLDER, FeatureCache
 from frechet.cli import main
-from frechet.errors import InputError, OutputError, StatsFileError
+from frechet.errors import InputError, OutputError, StatsFileError, WeightsError
 from frechet.metrics.kid import kid
 from frechet.pickled_stats import read_edm2_stats
 
@@ -217,3 +217,32 @@ def test_kid_of_features_whose_kernel_overflows_is_refused_naming_the_side_and_s
     with pytest.raises(InputError, match=r"KID: the features are too large .*\(real up to [\d.]+, gen up to [\d.]+e\+55"):
         kid(real, fake, subsets=3, subset_size=10, names=("real", "gen"))
     assert np.isfinite(kid(real, fake / 1e52, subsets=3, subset_size=10)[0])
+
+
+# ------------------------------------------------------------------------------------------------- checkpoints
+def _rewritten(source, target, change, *, deflate=()):
+    """A copy of the zip ``source`` with each member's bytes passed through ``change(name, data)``."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            kind = zipfile.ZIP_DEFLATED if info.filename.endswith(deflate) else zipfile.ZIP_STORED
+            new.writestr(info.filename, change(info.filename, old.read(info)), compress_type=kind)
+    return target
+
+
+def test_a_checkpoint_whose_tensor_repeats_a_few_bytes_into_gigabytes_is_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    from frechet.weights import load_state_dict
+
+    torch.save({"w": torch.ones(4)}, tmp_path / "ok.pth")
+    # size (4,) stride (1,) becomes size (600,000,000,) stride (0,): 16 stored bytes standing for 2.4 GB
+    stride = _rewritten(tmp_path / "ok.pth", tmp_path / "stride.pth", lambda name, data: data.replace(
+        b"K\x04\x85q\x08K\x01\x85", b"J\x00\x46\xc3\x23\x85q\x08K\x00\x85") if name.endswith("data.pkl") else data)
+    with pytest.raises(WeightsError, match=r"stride\.pth: .*\(600000000,\) \(strides \(0,\), offset 0\) reaches"):
+        load_state_dict(stride)
+    bomb = _rewritten(tmp_path / "ok.pth", tmp_path / "bomb.pth",
+                      lambda name, data: bytes(80 << 20) if name.endswith("data/0") else data, deflate=("data/0",))
+    with pytest.raises(WeightsError, match=r"bomb\.pth: .*data/0: would unpack 83,886,080 bytes .* zip bomb"):
+        load_state_dict(bomb)
+    os.mkfifo(tmp_path / "fifo.pth")
+    with _within(30), pytest.raises(WeightsError, match=r"fifo\.pth: cannot be read \(not a regular file"):
+        load_state_dict(tmp_path / "fifo.pth")
