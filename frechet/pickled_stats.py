@@ -91,7 +91,7 @@ def read_pickled_arrays(path: str | Path) -> dict[str, Any]:
             size = os.fstat(handle.fileno()).st_size
             if size > _MAX_BYTES:
                 raise StatsFileError(f"{path}: {size} bytes is far too large for a statistics pickle")
-            data = handle.read(_MAX_BYTES + 1)
+            data = handle.read(size)
     except OSError as error:
         raise StatsFileError(f"{path}: cannot be read ({error.strerror or error})") from None
     _check_opcodes(data, path)
