@@ -5,7 +5,7 @@ against another revision's (by default ``main``), so bounding the readers is see
 
 The other revision's ``frechet`` and plugins are extracted with ``git archive`` into a temporary folder and imported
 from there. Each measurement is a fresh process that imports the reader, reads the file once (its peak RSS growth
-over the imports is the reader's memory), then reads it ``--rounds`` more times (the best time counts). The two
+over the RSS before it, with the peak reset after the imports, is the reader's memory), then reads it ``--rounds`` more times (the best time counts). The two
 revisions alternate, so background load on a shared machine hits both.
 """
 
@@ -52,13 +52,21 @@ READERS = {
 }
 
 _WORKER = """
-import json, resource, sys, time
+import json, sys, time
 path, rounds = sys.argv[1], int(sys.argv[2])
 code = compile(sys.argv[3], "reader", "exec")
 import numpy, torch, frechet
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # resets the peak RSS (VmHWM) to the current RSS
+before = status("VmRSS")
 exec(code, {"path": path})
-grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+grown = status("VmHWM") - before
 best = float("inf")
 for _ in range(rounds):
     start = time.perf_counter()

@@ -31,6 +31,8 @@ IMAGES = "arr_0"
 ADM_STATISTICS = {"pool": None, "sfid": "s"}
 _LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # a zip member's local file header, before its name and extra field
 _IN_MEMORY_WARNING_BYTES = 1 << 30
+#: Bytes of neighbouring images read at once from an uncompressed batch.
+_BLOCK_BYTES = 1 << 20
 
 
 class NpzImageSource(Source):
@@ -57,6 +59,7 @@ class NpzImageSource(Source):
         self.shape, self.headers = shape, headers
         self._offset = _data_offset(self.path, members[self.key])
         self._file: BinaryIO | None = None
+        self._block: tuple[int, np.ndarray] | None = None  # (first image, images) read last
         self._array: np.ndarray | None = None
         self._stored: dict[str, FeatureStats] | None = None
 
@@ -85,19 +88,27 @@ class NpzImageSource(Source):
         return self._stored
 
     def _image(self, index: int) -> np.ndarray:
-        """Image ``index``: read from its place in the file (checking that all its bytes are still there), or taken
-        from the decompressed array of a compressed member."""
+        """Image ``index``: read from its place in the file, a block of neighbours at a time (items are mostly read
+        in order), or taken from the decompressed array of a compressed member."""
         if self._offset is None:
             return np.array(self._decompressed()[index], order="C")
-        size = math.prod(self.shape[1:])
+        per_block = max(1, _BLOCK_BYTES // math.prod(self.shape[1:]))
+        first = index - index % per_block
+        if self._block is None or self._block[0] != first:
+            self._block = (first, self._read_block(first, min(per_block, self.shape[0] - first)))
+        return self._block[1][index - first].copy()
+
+    def _read_block(self, first: int, count: int) -> np.ndarray:
+        """Images ``first`` to ``first + count``, checked to be all there (the file may shrink while it is read)."""
+        block = np.empty((count, *self.shape[1:]), np.uint8)
         if self._file is None:  # opened once per process (DataLoader workers open their own)
             self._file = open_regular(self.path)
-        image = np.empty(self.shape[1:], np.uint8)
-        got = os.preadv(self._file.fileno(), [image], self._offset + index * size)
-        if got != size:
-            raise InputError(f"{self.path}: image {index} is cut short ({got:,} of {size:,} bytes): the file was "
-                             "truncated or replaced while being read; restore it and run again")
-        return image
+        got = os.preadv(self._file.fileno(), [block], self._offset + first * block[0].nbytes)
+        if got != block.nbytes:
+            cut = first + got // block[0].nbytes
+            raise InputError(f"{self.path}: image {cut} is cut short: the file was truncated or replaced while being "
+                             "read; restore it and run again")
+        return block
 
     def _decompressed(self) -> np.ndarray:
         """The image array of a compressed member, decompressed into memory once per process."""
@@ -110,7 +121,7 @@ class NpzImageSource(Source):
         return self._array
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_array": None, "_file": None}
+        return {**self.__dict__, "_array": None, "_file": None, "_block": None}
 
 
 def _image_array(headers: dict[str, tuple[tuple[int, ...], np.dtype]], path: Path) -> str:
