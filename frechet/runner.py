@@ -137,9 +137,9 @@ def statistics(
     saved to ``out`` too when given (see :func:`stats_path` for several embedders)."""
     several = len(settings.embedder or ()) > 1
     names = settings.embedder or ("",)
+    _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
     if out is not None:
         check_stats_suffix(out)
-    _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
     if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
         stats = load_statistics(input)
         if out is not None and distributed.current().is_main:
