@@ -34,7 +34,7 @@ READERS = {
     "statistics .npz (2048-d)": ("stats.npz", "from frechet.stats import FeatureStats\nFeatureStats.load(path)"),
     "EDM2 .pkl (2048 + 1024-d)": ("edm2.pkl", "from frechet.pickled_stats import read_edm2_stats\n"
                                               "read_edm2_stats(path)"),
-    "features .npy (20000 × 2048 float32)": ("features.npy", "from frechet.features import open_feature_file\n"
+    "features .npy (10000 × 2048 float32)": ("features.npy", "from frechet.features import open_feature_file\n"
                                                             "float(open_feature_file(path).matrix.sum())"),
     "ADM batch .npz (2000 × 64 × 64 × 3)": ("batch.npz", "from frechet_image.npz import NpzImageSource\n"
                                                         "source = NpzImageSource(path)\n"
@@ -43,11 +43,11 @@ READERS = {
                                           "from frechet.cache.shard import shard_from_arrays\n"
                                           "from frechet.io import read_npz\n"
                                           "shard_from_arrays(read_npz(path), 'bench', 'k' * 64)"),
-    "CLIP TorchScript archive (~100 MB)": ("clip.pt", "from frechet_clip.torchscript_tensors import "
+    "CLIP TorchScript archive (~67 MB)": ("clip.pt", "from frechet_clip.torchscript_tensors import "
                                                      "read_torchscript_tensors\nread_torchscript_tensors(path)"),
-    "CLIP safetensors (~100 MB)": ("clip.safetensors", "from frechet_clip.safetensors_file import read_safetensors\n"
+    "CLIP safetensors (~67 MB)": ("clip.safetensors", "from frechet_clip.safetensors_file import read_safetensors\n"
                                                       "read_safetensors(path)"),
-    "state dict, torch.save (~100 MB)": ("state.pth", "from frechet.weights import load_state_dict\n"
+    "state dict, torch.save (~67 MB)": ("state.pth", "from frechet.weights import load_state_dict\n"
                                                      "load_state_dict(path)"),
 }
 
@@ -91,12 +91,12 @@ def write_files(folder: Path) -> None:
     (folder / "edm2.pkl").write_bytes(pickle.dumps({
         "num_images": 3000, "fid": {"mu": stats.mean, "sigma": stats.cov},
         "fd_dinov2": {"mu": dino.mean, "sigma": dino.cov}}))
-    np.save(folder / "features.npy", rng.standard_normal((20000, 2048)).astype(np.float32))
+    np.save(folder / "features.npy", rng.standard_normal((10000, 2048)).astype(np.float32))
     np.savez(folder / "batch.npz", arr_0=rng.integers(0, 255, (2000, 64, 64, 3), dtype=np.uint8))
     arrays = shard_arrays(Shard(0, 3000, 3000, stats={"pool": stats.state(rows=False)}), "bench", "k" * 64,
                           label="bench")
     np.savez(folder / "shard.npz", **arrays)
-    model = torch.nn.Sequential(*[torch.nn.Linear(2048, 2048) for _ in range(6)])
+    model = torch.nn.Sequential(*[torch.nn.Linear(2048, 2048) for _ in range(4)])
     torch.jit.script(torch.nn.ModuleDict({"visual": model})).save(str(folder / "clip.pt"))
     state = {f"visual.{key}": value for key, value in model.state_dict().items()}
     torch.save(state, folder / "state.pth")
@@ -155,6 +155,7 @@ def main() -> None:
             results[name] = {label: {"seconds": min(run["seconds"] for run in measured),
                                      "rss_mib": min(run["rss_mib"] for run in measured)}
                              for label, measured in runs.items()}
+            print(f"{name}: {results[name]}", file=sys.stderr, flush=True)
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; torch {torch.__version__}, numpy {np.__version__}; "
         f"before = `{args.base}`, after = this tree. Best of {args.repeats} processes × {args.rounds} reads; memory is "
