@@ -23,6 +23,7 @@ import numpy as np
 
 from frechet.errors import StatsFileError
 from frechet.io import open_regular
+from frechet.walk import WalkLimit, bounded_walk
 from frechet.stats import FeatureStats
 
 #: Entries of an EDM2 reference pickle that hold statistics, and the feature dimension of each (Inception-v3 pool3,
@@ -127,27 +128,31 @@ def _check_opcodes(data: bytes, path: Path) -> None:
 def _check_plain(root: dict[str, Any], path: Path) -> None:
     """Every value reachable from ``root`` is a dict (string keys), list, tuple, numeric array, number or string;
     walked without recursion, each visit counted, so shared and deeply nested values are bounded."""
-    pending: list[tuple[Any, str, int]] = [(root, "", 0)]
-    visits = 0
-    while pending:
-        value, where, depth = pending.pop()
-        visits += 1
-        if visits > MAX_NODES or depth > MAX_DEPTH:
-            what = f"more than {MAX_NODES:,} values" if visits > MAX_NODES else f"nesting deeper than {MAX_DEPTH}"
-            raise StatsFileError(f"{path}: holds {what} (shared ones counted at each use), far more than statistics "
-                                 "need; not read")
-        if isinstance(value, Mapping):
-            for key, item in value.items():
-                if not isinstance(key, (str, int)):
-                    raise StatsFileError(f"{path}: key {key!r:.40}{where} is not a string")
-                pending.append((item, f"{where}[{key!r:.40}]", depth + 1))
-        elif isinstance(value, (list, tuple)):
-            pending.extend((item, f"{where}[{index}]", depth + 1) for index, item in enumerate(value))
-        elif isinstance(value, np.ndarray):
-            if value.dtype.kind not in "biuf":
-                raise StatsFileError(f"{path}: {where or 'the value'} is an array of dtype {value.dtype}, not numbers")
-        elif not isinstance(value, (bool, int, float, str, np.generic)) and value is not None:
-            raise StatsFileError(f"{path}: {where or 'the value'} is a {type(value).__name__}, not an array or number")
+    try:
+        for value, where in bounded_walk(root, _children, max_nodes=MAX_NODES, max_depth=MAX_DEPTH):
+            if isinstance(value, Mapping):
+                for key in value:
+                    if not isinstance(key, (str, int)):
+                        raise StatsFileError(f"{path}: key {key!r:.40}{where} is not a string")
+            elif isinstance(value, np.ndarray):
+                if value.dtype.kind not in "biuf":
+                    raise StatsFileError(
+                        f"{path}: {where or 'the value'} is an array of dtype {value.dtype}, not numbers"
+                    )
+            elif not isinstance(value, (bool, int, float, str, np.generic, list, tuple)) and value is not None:
+                raise StatsFileError(
+                    f"{path}: {where or 'the value'} is a {type(value).__name__}, not an array or number"
+                )
+    except WalkLimit as error:
+        raise StatsFileError(f"{path}: holds {error}, far more than statistics need; not read") from None
+
+
+def _children(value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        return [(f"[{key!r:.40}]", item) for key, item in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [(f"[{index}]", item) for index, item in enumerate(value)]
+    return []
 
 
 def read_edm2_stats(path: str | Path, key: str = "fid") -> FeatureStats:

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from frechet.io import check_member_size
+from frechet.walk import WalkLimit, bounded_walk
 
 #: The largest pickle of an archive read (a model's pickle lists its tensors: about 100 KB for OpenAI's ViT-L/14).
 MAX_PICKLE_BYTES = 64 << 20
@@ -54,19 +55,19 @@ def view_problem(size: Sequence[int], stride: Sequence[int], offset: int, availa
 def tensors_problem(value: Any) -> str | None:
     """Why the tensors in a loaded state (a dict, possibly nested, of tensors and plain values) are not views that
     fit their storages, or None; the walk counts every visit, so shared containers are bounded too."""
-    pending, visits = [value], 0
-    while pending:
-        item = pending.pop()
-        visits += 1
-        if visits > MAX_NODES:
-            return f"it holds more than {MAX_NODES:,} values (shared ones counted at each use)"
-        if isinstance(item, torch.Tensor):
-            available = item.untyped_storage().nbytes() // max(item.element_size(), 1)
-            problem = view_problem(item.shape, item.stride(), item.storage_offset(), available)
-            if problem is not None:
-                return problem
-        elif isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, (list, tuple)):
-            pending.extend(item)
+    try:
+        for item, _ in bounded_walk(value, _contents, max_nodes=MAX_NODES, max_depth=MAX_NODES):
+            if isinstance(item, torch.Tensor):
+                available = item.untyped_storage().nbytes() // max(item.element_size(), 1)
+                problem = view_problem(item.shape, item.stride(), item.storage_offset(), available)
+                if problem is not None:
+                    return problem
+    except WalkLimit as error:
+        return f"it holds {error}"
     return None
+
+
+def _contents(item: Any) -> list[tuple[str, Any]]:
+    if isinstance(item, dict):
+        return [("", value) for value in item.values()]
+    return [("", value) for value in item] if isinstance(item, (list, tuple)) else []

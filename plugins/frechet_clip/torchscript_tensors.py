@@ -29,6 +29,7 @@ import torch
 
 from frechet.io import open_regular
 from frechet.tensor_files import MAX_NODES, archive_problem, view_problem
+from frechet.walk import WalkLimit, bounded_walk
 
 #: torch's storage class names in pickles -> element dtype.
 _STORAGES = {
@@ -150,21 +151,15 @@ class _Unpickler(pickle.Unpickler):
 def _collect(root: Any) -> dict[str, _TensorRef]:
     """Tensors reachable through module attributes, by dotted path, walked without recursion and with every visit
     counted (modules nest a few levels; a tree that shares modules to stand for billions of paths is refused)."""
-    found: dict[str, _TensorRef] = {}
-    pending: list[tuple[Any, str, int]] = [(root, "", 0)]
-    visits = 0
-    while pending:
-        node, path, depth = pending.pop()
-        visits += 1
-        if visits > MAX_NODES or depth > MAX_DEPTH:
-            raise ArchiveError(f"the module tree has more than {MAX_NODES:,} entries or {MAX_DEPTH} levels (shared "
-                               "modules counted at each use), far more than a model has")
-        if isinstance(node, _TensorRef):
-            found[path] = node
-        elif isinstance(node, _ScriptObject):
-            pending.extend((value, f"{path}.{name}" if path else str(name), depth + 1)
-                           for name, value in reversed(vars(node).items()))
-    return found
+    try:
+        walked = bounded_walk(root, _attributes, max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
+        return {where[1:]: node for node, where in walked if isinstance(node, _TensorRef)}
+    except WalkLimit as error:
+        raise ArchiveError(f"the module tree holds {error}, far more than a model has") from None
+
+
+def _attributes(node: Any) -> list[tuple[str, Any]]:
+    return [(f".{name}", value) for name, value in vars(node).items()] if isinstance(node, _ScriptObject) else []
 
 
 def _materialise(

@@ -286,7 +286,7 @@ def test_a_module_tree_sharing_modules_to_stand_for_billions_of_paths_is_refused
     for _ in range(12):  # 10**12 attribute paths through 12 shared modules
         node = _Module(**{f"b{index}": node for index in range(10)})
     path = _crafted_archive(tmp_path / "laughs.pt", _Module(visual=node), {"0": bytes(4)})
-    with pytest.raises(WeightsError, match=r"laughs\.pt: the module tree has more than 1,000,000 entries"):
+    with pytest.raises(WeightsError, match=r"laughs\.pt: the module tree holds more than 1,000,000 values"):
         read_tower_state(path)
 
 
