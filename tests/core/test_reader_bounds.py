@@ -4,16 +4,15 @@ an error, not a crash. Hostile cases run in a subprocess where a hang or a crash
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import zipfile
 
 import numpy as np
 import pytest
+from time_limit import within
 
 import frechet
 from frechet.cache import SHARDS_FOLDER, FeatureCache
@@ -23,22 +22,6 @@ from frechet.metrics.kid import kid
 from frechet.pickled_stats import read_edm2_stats
 
 _TIMEOUT = 120  # a subprocess's limit: imports alone take seconds on a loaded machine; a hang takes forever
-
-
-@contextlib.contextmanager
-def _within(seconds: int):
-    """Fail (instead of hanging the suite) when the block runs longer than ``seconds``."""
-
-    def expire(*_):
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _python(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -53,14 +36,14 @@ def test_an_edm2_pickle_whose_lists_share_one_object_is_refused_without_walking_
         laughs = [laughs] * 10
     (tmp_path / "laughs.pkl").write_bytes(pickle.dumps({"num_images": 2, "fid": {"mu": laughs, "sigma": laughs}}))
     assert (tmp_path / "laughs.pkl").stat().st_size < 4096
-    with _within(30), pytest.raises(StatsFileError, match=r"laughs\.pkl: holds more than 10,000 values"):
+    with within(30), pytest.raises(StatsFileError, match=r"laughs\.pkl: holds more than 10,000 values"):
         frechet.load_stats(tmp_path / "laughs.pkl")
 
 
 def test_an_edm2_pickle_nested_200000_deep_is_one_line_not_a_recursion_error(tmp_path):
     data = b"\x80\x02" + b"]" * 200_000 + b"a" * 199_999 + b"."  # EMPTY_LIST ×N, APPEND ×(N−1): lists in lists
     (tmp_path / "deep.pkl").write_bytes(data)
-    with _within(30), pytest.raises(StatsFileError, match=r"deep\.pkl: more than 10,000 pickle opcodes"):
+    with within(30), pytest.raises(StatsFileError, match=r"deep\.pkl: more than 10,000 pickle opcodes"):
         frechet.load_stats(tmp_path / "deep.pkl")
 
 
@@ -98,7 +81,7 @@ def _claiming(path, shape, member="mu.npy", *, compress=False):
 def test_a_statistics_file_claiming_far_more_values_than_it_holds_is_refused_before_reading(tmp_path, compress):
     path = _claiming(tmp_path / "claims.npz", (10**12,), compress=compress)
     assert path.stat().st_size < 1024
-    with _within(30), pytest.raises(StatsFileError, match=r"'mu.npy' claims shape \(1000000000000,\) of float64 "
+    with within(30), pytest.raises(StatsFileError, match=r"'mu.npy' claims shape \(1000000000000,\) of float64 "
                                     r"\(8,000,000,000,000 bytes\), but the member holds \d+"):
         frechet.load_stats(path)
 
@@ -244,5 +227,5 @@ def test_a_checkpoint_whose_tensor_repeats_a_few_bytes_into_gigabytes_is_refused
     with pytest.raises(WeightsError, match=r"bomb\.pth: .*data/0: would unpack 83,886,080 bytes .* zip bomb"):
         load_state_dict(bomb)
     os.mkfifo(tmp_path / "fifo.pth")
-    with _within(30), pytest.raises(WeightsError, match=r"fifo\.pth: cannot be read \(not a regular file"):
+    with within(30), pytest.raises(WeightsError, match=r"fifo\.pth: cannot be read \(not a regular file"):
         load_state_dict(tmp_path / "fifo.pth")
