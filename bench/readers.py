@@ -5,13 +5,14 @@ against another revision's (by default ``main``), so bounding the readers is see
 
 The other revision's ``frechet`` and plugins are extracted with ``git archive`` into a temporary folder and imported
 from there. Each measurement is a fresh process that imports the reader, reads the file once (its peak RSS growth
-over the RSS before it, with the peak reset after the imports, is the reader's memory), then reads it ``--rounds`` more times (the best time counts). The two
-revisions alternate, so background load on a shared machine hits both.
+over the RSS before it, with the peak reset after the imports, is the reader's memory), then reads it ``--rounds``
+more times (the best time counts). The two revisions alternate, so background load on a shared machine hits both.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -19,7 +20,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import io
 from pathlib import Path
 
 import numpy as np

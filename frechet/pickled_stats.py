@@ -23,8 +23,8 @@ import numpy as np
 
 from frechet.errors import StatsFileError
 from frechet.io import open_regular
-from frechet.walk import WalkLimit, bounded_walk
 from frechet.stats import FeatureStats
+from frechet.walk import WalkLimit, bounded_walk
 
 #: Entries of an EDM2 reference pickle that hold statistics, and the feature dimension of each (Inception-v3 pool3,
 #: DINOv2 ViT-L/14).

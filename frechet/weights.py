@@ -365,7 +365,9 @@ def load_state_dict(path: str | Path, *, numpy_arrays: bool = False, mmap: bool 
     except FileNotFoundError:
         raise WeightsError(f"{path}: weights file not found") from None
     except OSError as error:
-        raise WeightsError(f"{path}: cannot be read ({error.strerror or error}); name the weights file itself") from None
+        raise WeightsError(
+            f"{path}: cannot be read ({error.strerror or error}); name the weights file itself"
+        ) from None
     except (zipfile.BadZipFile, ValueError, EOFError):
         problem = "its zip directory is corrupt"
     if problem is not None:

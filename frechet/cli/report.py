@@ -69,7 +69,8 @@ def add_sanity(commands: argparse._SubParsersAction) -> None:
                         help="comma-separated disturbances, mix:OTHER to mix in another input (default: every "
                         "disturbance of the embedder's domain but mix; `frechet disturbances` lists them)")
     sanity.add_argument("--levels", type=positive_int, default=5, metavar="N", help="levels per disturbance (5)")
-    sanity.add_argument("--plot", type=path, metavar="PATH", help="also draw the curves to PATH (.png, .svg or .pdf; matplotlib)")
+    sanity.add_argument("--plot", type=path, metavar="PATH",
+                        help="also draw the curves to PATH (.png, .svg or .pdf; matplotlib)")
     sanity.add_argument("--seed", type=count, default=DEFAULT_SEED,
                         help=f"seed of the damage (default {DEFAULT_SEED})")
     sanity.add_argument("--json", action="store_true", help="print one JSON object on the last line")

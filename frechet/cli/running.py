@@ -33,7 +33,8 @@ def add_compute(commands: argparse._SubParsersAction) -> None:
                          help="a metric option (repeatable; `frechet metrics` lists each metric's)")
     compute.add_argument("--seed", type=count, default=DEFAULT_SEED,
                          help=f"seed for sampling metrics (default {DEFAULT_SEED}, torch-fidelity's)")
-    compute.add_argument("--save-stats", type=path, metavar="DIR", help="also save real.npz / fake.npz statistics in DIR")
+    compute.add_argument("--save-stats", type=path, metavar="DIR",
+                         help="also save real.npz / fake.npz statistics in DIR")
     compute.add_argument("--force", action="store_true", help="compare statistics even if their embedders differ")
     compute.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     compute.add_argument("--report", type=path, metavar="PATH.html",

@@ -197,7 +197,8 @@ def _saved(tmp_path):
 def test_kid_of_features_whose_kernel_overflows_is_refused_naming_the_side_and_scale():
     rng = np.random.default_rng(0)
     real, fake = rng.standard_normal((20, 4)), rng.standard_normal((20, 4)) * 1e55
-    with pytest.raises(InputError, match=r"KID: the features are too large .*\(real up to [\d.]+, gen up to [\d.]+e\+55"):
+    scales = r"\(real up to [\d.]+, gen up to [\d.]+e\+55"
+    with pytest.raises(InputError, match=r"KID: the features are too large .*" + scales):
         kid(real, fake, subsets=3, subset_size=10, names=("real", "gen"))
     assert np.isfinite(kid(real, fake / 1e52, subsets=3, subset_size=10)[0])
 
