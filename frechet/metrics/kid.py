@@ -24,6 +24,7 @@ import torch
 
 from frechet.errors import InputError
 from frechet.metrics._options import whole_number
+from frechet.metrics._overflow import kernel_overflow
 from frechet.metrics._pairwise import feature_pair, spans
 from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
 from frechet.progress import track
@@ -58,19 +59,8 @@ def kid(
         real_rows = torch.from_numpy(rng.choice(real_t.shape[0], size, replace=False)).to(real_t.device)
         values[index] = unbiased_mmd2(fake_t[fake_rows], real_t[real_rows])
         if not math.isfinite(values[index]):
-            raise _overflow(real_t, fake_t, names)
+            raise kernel_overflow("KID", "(xᵀy/d + 1)³", "about 1e100 for xᵀy/d", real_t, fake_t, names)
     return float(values.mean()), float(values.std())
-
-
-def _overflow(real: torch.Tensor, fake: torch.Tensor, names: tuple[str, str]) -> InputError:
-    """The error for features whose cubic kernel overflows float64 (KID is not scale-invariant, so frechet cannot
-    rescale them itself)."""
-    scales = ", ".join(f"{name} up to {float(rows.abs().max()):.3g}" for name, rows in zip(names, (real, fake)))
-    return InputError(
-        f"KID: the features are too large for its kernel (xᵀy/d + 1)³ in float64 ({scales}; it overflows beyond "
-        "about 1e100 for xᵀy/d); KID changes with the features' scale, so it cannot be computed on these: use "
-        "features on their usual scale, or FD"
-    )
 
 
 def usable_subset_size(n_real: int, n_fake: int, subset_size: int, subsets: int) -> int:

@@ -230,3 +230,14 @@ def test_a_checkpoint_whose_tensor_repeats_a_few_bytes_into_gigabytes_is_refused
     os.mkfifo(tmp_path / "fifo.pth")
     with within(30), pytest.raises(WeightsError, match=r"fifo\.pth: cannot be read \(not a regular file"):
         load_state_dict(tmp_path / "fifo.pth")
+
+
+def test_mmd_of_features_whose_squared_distances_overflow_is_refused_not_nan():
+    from frechet.metrics.mmd import mmd
+
+    rng = np.random.default_rng(0)
+    real, fake = rng.standard_normal((20, 4)), rng.standard_normal((20, 4)) * 1e200
+    scales = r"\(real up to [\d.]+, fake up to [\d.]+e\+200"
+    with pytest.raises(InputError, match=r"MMD: the features are too large .*" + scales):
+        mmd(real, fake)
+    assert np.isfinite(mmd(real, fake / 1e198))
