@@ -6,18 +6,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import math
 import os
 import stat
+import struct
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from frechet.errors import InputError, OutputError
+from frechet.errors import FrechetError, InputError, OutputError
 
 #: Errors meaning there is no room left: the device is full, or the user's quota on it is spent.
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -29,6 +32,13 @@ BOMB_MAX_RATIO = 100
 _ZIP_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
 _CHUNK = 1 << 20
+#: The longest file name (bytes, per path component) and path (bytes, with its terminating NUL) Linux and macOS
+#: filesystems accept.
+_NAME_MAX, _PATH_MAX = 255, 4096
+#: What reading a damaged archive can raise besides ValueError (an unsupported or encrypted member included).
+_UNREADABLE = (
+    OSError, EOFError, zipfile.BadZipFile, zlib.error, struct.error, KeyError, NotImplementedError, RuntimeError
+)
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -179,49 +189,104 @@ def check_member_size(member: zipfile.ZipInfo, name: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- NumPy files
+@dataclass(frozen=True)
+class NpyMember:
+    """An ``.npy`` array inside an ``.npz``, as its header describes it (checked against the bytes present)."""
+
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    fortran: bool
+    dtype: np.dtype
+    header_bytes: int
+
+    @property
+    def data_bytes(self) -> int:
+        """How many bytes the header's shape and dtype need."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
 def read_npz(
     path: Path, error: type[InputError] = InputError, hint: str = "", keys: Collection[str] | None = None
 ) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` file (only those named in ``keys`` when given: others, such as an image batch stored
     beside statistics, are never read), loaded with ``allow_pickle=False``; ``error(message + hint)`` on any
-    problem."""
-    _expect_magic(path, _ZIP_MAGIC, "an .npz (zip) file", error, hint)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.infolist():
-                check_member_size(member, f"{path}:{member.filename}")
-    except InputError as problem:
-        raise error(str(problem)) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as problem:
-        raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files if keys is None or key in keys}
-    except ValueError as problem:
-        raise _as_error(path, problem, error, hint) from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as problem:
-        raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
+    problem. Every member's declared size is checked against the bytes present before anything is read."""
+    with _open_input(path, error) as handle:
+        _expect_magic(handle, path, _ZIP_MAGIC, "an .npz (zip) file", error, hint)
+        npz_members(path, error, hint, handle=handle)
+        try:
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files if keys is None or key in keys}
+        except ValueError as problem:
+            raise _as_error(path, problem, error, hint) from None
+        except _UNREADABLE as problem:
+            raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
     for key, value in arrays.items():
         if not isinstance(value, np.ndarray):  # numpy hands back raw bytes for a member that is not .npy data
             raise error(f"{path}: member '{key}' is not a NumPy array{hint}")
     return arrays
 
 
+def npz_members(
+    path: Path, error: type[InputError] = InputError, hint: str = "", *, handle: BinaryIO | None = None
+) -> dict[str, NpyMember]:
+    """The ``.npy`` members of an ``.npz`` by array name, read from their headers only. Refused (``error``) when a
+    member lies beyond the end of the file, would unpack like a zip bomb, or when its header claims more data than
+    the member holds: nothing is allocated from a size the file cannot back."""
+    with contextlib.ExitStack() as stack:
+        if handle is None:
+            handle = stack.enter_context(_open_input(path, error))
+        size = os.fstat(handle.fileno()).st_size
+        members = {}
+        try:
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                for info in archive.infolist():
+                    _check_member_extent(info, size, f"{path}:{info.filename}")
+                    if info.filename.endswith(".npy"):
+                        members[info.filename[: -len(".npy")]] = _npy_member(archive, info, path, hint)
+        except InputError as problem:
+            raise error(str(problem)) from None
+        except (ValueError, *_UNREADABLE) as problem:
+            raise error(f"{path}: unreadable or truncated .npz ({type(problem).__name__}){hint}") from None
+    return members
+
+
+def _check_member_extent(info: zipfile.ZipInfo, file_size: int, name: str) -> None:
+    """A member's stored bytes must lie inside the file, a stored member must unpack to exactly them, and its
+    unpacked size must not look like a zip bomb (:func:`check_member_size`)."""
+    if info.header_offset + info.compress_size > file_size:
+        raise InputError(f"{name}: declares {info.compress_size:,} stored bytes beyond the end of the "
+                         f"{file_size:,}-byte file; the file is truncated or corrupt")
+    if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+        raise InputError(f"{name}: declares {info.file_size:,} bytes but stores {info.compress_size:,}; the file "
+                         "is corrupt")
+    check_member_size(info, name)
+
+
+def _npy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, hint: str) -> NpyMember:
+    with archive.open(info) as member:
+        try:
+            shape, fortran, dtype = read_npy_header(member)
+        except ValueError as problem:
+            raise InputError(f"{path}: '{info.filename}' has an unreadable .npy header ({problem}){hint}") from None
+        found = NpyMember(info, tuple(shape), fortran, dtype, member.tell())
+    if found.header_bytes + found.data_bytes > info.file_size:
+        raise InputError(
+            f"{path}: '{info.filename}' claims shape {found.shape} of {dtype} ({found.data_bytes:,} bytes), but the "
+            f"member holds {info.file_size:,}; the file is truncated or corrupt{hint}"
+        )
+    return found
+
+
 def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Shape and dtype of each array in an ``.npz``, read from the headers only (the data is never read); empty when
-    the file is not a readable ``.npz``."""
-    headers = {}
+    the file is not a readable ``.npz`` or claims more than it holds."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.infolist():
-                if not member.filename.endswith(".npy"):
-                    continue
-                with archive.open(member) as handle:
-                    shape, _, dtype = read_npy_header(handle)
-                headers[member.filename[: -len(".npy")]] = (tuple(shape), dtype)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error):
+        return {name: (member.shape, member.dtype) for name, member in npz_members(path).items()}
+    except InputError:
         return {}
-    return headers
 
 
 def read_npy_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -235,22 +300,41 @@ def read_npy_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
 
 
 def read_npy(path: Path, error: type[InputError] = InputError, hint: str = "") -> np.ndarray:
-    """A memory-mapped ``.npy`` array, loaded with ``allow_pickle=False``."""
-    _expect_magic(path, _NPY_MAGIC, "a .npy file", error, hint)
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as problem:
-        raise _as_error(path, problem, error, hint) from None
-    except (OSError, EOFError) as problem:
-        raise error(f"{path}: unreadable or truncated .npy ({type(problem).__name__}){hint}") from None
+    """A ``.npy`` array, loaded with ``allow_pickle=False`` after its header's size is checked against the file's.
+    It is read, not memory-mapped: a map of a file that shrinks while in use kills the process (SIGBUS)."""
+    with _open_input(path, error) as handle:
+        _expect_magic(handle, path, _NPY_MAGIC, "a .npy file", error, hint)
+        try:
+            handle.seek(0)
+            shape, _, dtype = read_npy_header(handle)
+            claimed, present = math.prod(shape) * dtype.itemsize, os.fstat(handle.fileno()).st_size - handle.tell()
+            if claimed > present:
+                raise error(f"{path}: claims shape {tuple(shape)} of {dtype} ({claimed:,} bytes), but holds "
+                            f"{present:,}; the file is truncated or corrupt{hint}")
+            handle.seek(0)
+            return np.load(handle, allow_pickle=False)
+        except ValueError as problem:
+            raise _as_error(path, problem, error, hint) from None
+        except (OSError, EOFError) as problem:
+            raise error(f"{path}: unreadable or truncated .npy ({type(problem).__name__}){hint}") from None
 
 
-def _expect_magic(path: Path, magic: bytes, what: str, error: type[InputError], hint: str) -> None:
+@contextlib.contextmanager
+def _open_input(path: Path, error: type[InputError]) -> Iterator[BinaryIO]:
+    """``path`` opened by :func:`open_regular`, its failure an ``error`` naming it."""
     try:
-        with open_regular(path) as handle:
-            start = handle.read(len(magic))
+        handle = open_regular(path)
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
+    except OSError as problem:
+        raise error(f"{path}: cannot be read ({problem.strerror or problem})") from None
+    with handle:
+        yield handle
+
+
+def _expect_magic(handle: BinaryIO, path: Path, magic: bytes, what: str, error: type[InputError], hint: str) -> None:
+    try:
+        start = handle.read(len(magic))
     except OSError as problem:
         raise error(f"{path}: cannot be read ({problem.strerror or problem})") from None
     if start != magic:
@@ -261,6 +345,27 @@ def _as_error(path: Path, problem: ValueError, error: type[InputError], hint: st
     if "pickle" in str(problem).lower() or "python objects" in str(problem).lower():
         return error(f"{path}: holds pickled Python objects, which frechet never loads; save plain numeric arrays")
     return error(f"{path}: unreadable ({problem}){hint}")
+
+
+# ---------------------------------------------------------------------------------------------------- paths
+def check_path_length(path: str | Path, what: str, error: type[FrechetError] = InputError) -> None:
+    """Raise ``error`` naming ``what`` when ``path`` cannot exist: a name longer than the filesystem allows
+    (NAME_MAX bytes) or a path longer than PATH_MAX bytes. Checked before the path is used at all, since even
+    asking whether it exists fails with an OSError."""
+    encoded = os.fsencode(path)
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if longest > _NAME_MAX:
+        raise error(f"{what}: a file or folder name in it is {longest} bytes long, more than the {_NAME_MAX} a name "
+                    "may have; use a shorter name")
+    if len(encoded) >= _PATH_MAX:
+        raise error(f"{what}: the path is {len(encoded):,} bytes long, more than the {_PATH_MAX - 1:,} a path may "
+                    "have; use a shorter path")
+
+
+def short_path(path: str | Path) -> str:
+    """A path as a message shows it: cut short when it is too long to read."""
+    text = str(path)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 # ---------------------------------------------------------------------------------------------------- outputs
@@ -282,8 +387,10 @@ def check_outputs_apart(outputs: Iterable[str | Path], inputs: Iterable[str | Pa
 
 def check_output_files(outputs: Iterable[str | Path]) -> None:
     """Refuse, before any work, an output file path that exists but is not a regular file (a FIFO, a device, a
-    folder): writing it would block, vanish or replace a folder; or whose folder cannot be made or written."""
+    folder) or that is too long to exist: writing it would block, vanish, replace a folder or fail; or whose folder
+    cannot be made or written."""
     for output in map(Path, outputs):
+        check_path_length(output, short_path(output), OutputError)
         if output.exists() and not output.is_file():
             raise OutputError(f"{output}: is {file_kind(output.stat().st_mode)}, not a file; name a file to write")
         check_output_folder(output)

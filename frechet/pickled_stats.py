@@ -4,13 +4,17 @@ nothing but dicts, lists, numbers, strings and NumPy numeric arrays: any other o
 EDM2's ``calculate_metrics.py ref`` pickles ``{"num_images": N, "fid": {"mu", "sigma"}, "fd_dinov2": {"mu", "sigma"}}``
 (float64, unbiased covariances). A pickle normally runs whatever callables it names; this reader resolves only NumPy's
 own array, dtype and scalar reconstructors, so a file naming anything else (``os.system``, a class with a
-``__reduce__``) stops at that name, without calling or importing it.
+``__reduce__``) stops at that name, without calling or importing it. The work is bounded by what such a file needs:
+the pickle's opcodes are counted before it is built, and the value built is walked iteratively, every visit of a
+shared object counted (a few kilobytes of memo references can otherwise stand for billions of nodes).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import pickletools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,11 +22,22 @@ from typing import Any
 import numpy as np
 
 from frechet.errors import StatsFileError
+from frechet.io import open_regular
 from frechet.stats import FeatureStats
+from frechet.walk import WalkLimit, bounded_walk
 
-#: Entries of an EDM2 reference pickle that hold statistics.
-EDM2_KEYS = ("fid", "fd_dinov2")
+#: Entries of an EDM2 reference pickle that hold statistics, and the feature dimension of each (Inception-v3 pool3,
+#: DINOv2 ViT-L/14).
+EDM2_DIMS = {"fid": 2048, "fd_dinov2": 1024}
+EDM2_KEYS = tuple(EDM2_DIMS)
+#: The top-level entries of an EDM2 reference pickle.
+_EDM2_ENTRIES = frozenset({"num_images", *EDM2_KEYS})
 _MAX_BYTES = 1 << 31  # 2 GiB: far above any statistics file (a 2048-d covariance is 32 MiB)
+#: The most opcodes read: an EDM2 pickle has about a hundred (its arrays are single opcodes whatever their size).
+MAX_OPCODES = 10_000
+#: The most values visited (shared ones counted at each visit) and the deepest nesting, when checking what was built.
+MAX_NODES = 10_000
+MAX_DEPTH = 32
 
 
 def _numpy_callables() -> dict[tuple[str, str], Any]:
@@ -69,15 +84,18 @@ class _ArraysOnly(pickle.Unpickler):
 
 def read_pickled_arrays(path: str | Path) -> dict[str, Any]:
     """A pickle holding a dict of numeric NumPy arrays, numbers, strings and nested such dicts (or lists), and
-    nothing else: any other object, and any array that is not numeric, is refused (a StatsFileError naming it)."""
+    nothing else: any other object, and any array that is not numeric, is refused (a StatsFileError naming it), as
+    is a pickle with more than :data:`MAX_OPCODES` opcodes, :data:`MAX_NODES` values or :data:`MAX_DEPTH` levels."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > _MAX_BYTES:
-            raise StatsFileError(f"{path}: {size} bytes is far too large for a statistics pickle")
-        data = path.read_bytes()
+        with open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > _MAX_BYTES:
+                raise StatsFileError(f"{path}: {size} bytes is far too large for a statistics pickle")
+            data = handle.read(size)
     except OSError as error:
         raise StatsFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    _check_opcodes(data, path)
     try:
         value = _ArraysOnly(io.BytesIO(data)).load()
     except _Refused as error:
@@ -89,30 +107,66 @@ def read_pickled_arrays(path: str | Path) -> dict[str, Any]:
         raise StatsFileError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
     if not isinstance(value, dict):
         raise StatsFileError(f"{path}: holds a {type(value).__name__}, expected a dict of statistics")
-    _check_plain(value, path, "")
+    _check_plain(value, path)
     return value
 
 
-def _check_plain(value: Any, path: Path, where: str) -> None:
+def _check_opcodes(data: bytes, path: Path) -> None:
+    """Count the pickle's opcodes without building anything: a statistics pickle has few, and a pickle's cost to
+    build (deep nesting, many colliding keys) grows with their number."""
+    try:
+        for count, _ in enumerate(pickletools.genops(data), 1):
+            if count > MAX_OPCODES:
+                raise StatsFileError(f"{path}: more than {MAX_OPCODES:,} pickle opcodes, far more than statistics "
+                                     "need; not read")
+    except StatsFileError:
+        raise
+    except Exception as error:  # pickletools raises ValueError and others for corrupt data
+        raise StatsFileError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
+
+
+def _check_plain(root: dict[str, Any], path: Path) -> None:
+    """Every value reachable from ``root`` is a dict (string keys), list, tuple, numeric array, number or string;
+    walked without recursion, each visit counted, so shared and deeply nested values are bounded."""
+    try:
+        for value, where in bounded_walk(root, _children, max_nodes=MAX_NODES, max_depth=MAX_DEPTH):
+            if isinstance(value, Mapping):
+                for key in value:
+                    if not isinstance(key, (str, int)):
+                        raise StatsFileError(f"{path}: key {key!r:.40}{where} is not a string")
+            elif isinstance(value, np.ndarray):
+                if value.dtype.kind not in "biuf":
+                    raise StatsFileError(
+                        f"{path}: {where or 'the value'} is an array of dtype {value.dtype}, not numbers"
+                    )
+            elif not isinstance(value, (bool, int, float, str, np.generic, list, tuple)) and value is not None:
+                raise StatsFileError(
+                    f"{path}: {where or 'the value'} is a {type(value).__name__}, not an array or number"
+                )
+    except WalkLimit as error:
+        raise StatsFileError(f"{path}: holds {error}, far more than statistics need; not read") from None
+
+
+def _children(value: Any) -> list[tuple[str, Any]]:
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, (str, int)):
-                raise StatsFileError(f"{path}: key {key!r}{where} is not a string")
-            _check_plain(item, path, f"{where}[{key!r}]")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _check_plain(item, path, f"{where}[{index}]")
-    elif isinstance(value, np.ndarray):
-        if value.dtype.kind not in "biuf":
-            raise StatsFileError(f"{path}: {where or 'the value'} is an array of dtype {value.dtype}, not numbers")
-    elif not isinstance(value, (bool, int, float, str, np.generic)) and value is not None:
-        raise StatsFileError(f"{path}: {where or 'the value'} is a {type(value).__name__}, not an array or number")
+        return [(f"[{key!r:.40}]", item) for key, item in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [(f"[{index}]", item) for index, item in enumerate(value)]
+    return []
 
 
 def read_edm2_stats(path: str | Path, key: str = "fid") -> FeatureStats:
-    """The statistics entry ``key`` ("fid" or "fd_dinov2") of an EDM2 reference pickle, with its image count."""
+    """The statistics entry ``key`` ("fid" or "fd_dinov2") of an EDM2 reference pickle, with its image count. The
+    pickle must be what it claims: only EDM2's entries, ``mu`` (d,) and ``sigma`` (d, d) at the dimension of the
+    entry's network."""
     path = Path(path)
     data = read_pickled_arrays(path)
+    unknown = sorted(str(name) for name in data if name not in _EDM2_ENTRIES)
+    if unknown:
+        raise StatsFileError(
+            f"{path}: not an EDM2 reference pickle (unexpected entries {unknown[:5]}; EDM2 writes "
+            f"{sorted(_EDM2_ENTRIES)}); save other statistics with `frechet stats` as .npz"
+        )
     entry = data.get(key)
     if not isinstance(entry, Mapping) or "mu" not in entry or "sigma" not in entry:
         found = sorted(name for name, item in data.items() if isinstance(item, Mapping) and "mu" in item)
@@ -120,10 +174,17 @@ def read_edm2_stats(path: str | Path, key: str = "fid") -> FeatureStats:
             f"{path}: no '{key}' statistics (mu, sigma) in this pickle (it has {found or 'none'}); EDM2 reference "
             f"files hold {' and '.join(EDM2_KEYS)}"
         )
+    mu, sigma, dim = entry["mu"], entry["sigma"], EDM2_DIMS.get(key)
+    shapes = tuple(getattr(value, "shape", None) for value in (mu, sigma))
+    if dim is not None and shapes != ((dim,), (dim, dim)):
+        raise StatsFileError(
+            f"{path}: '{key}' has mu {shapes[0]} and sigma {shapes[1]}, but EDM2's '{key}' statistics are "
+            f"{dim}-dimensional; this is not an EDM2 reference pickle"
+        )
     count = data.get("num_images")
     n = int(count) if isinstance(count, (int, np.integer)) and not isinstance(count, bool) else None
     meta = {"source_format": "edm2-pkl", "key": key, **({"n_items": n} if n is not None else {})}
     try:
-        return FeatureStats.from_moments(entry["mu"], entry["sigma"], n if n and n >= 2 else None, meta=meta)
+        return FeatureStats.from_moments(mu, sigma, n if n and n >= 2 else None, meta=meta)
     except ValueError as error:
         raise StatsFileError(f"{path}: '{key}' {error}") from None

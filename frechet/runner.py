@@ -24,7 +24,7 @@ from frechet.embedder import Embedder
 from frechet.embedding import Task, embed
 from frechet.errors import ConfigError, InputError, OutputError, UnsavedResultError
 from frechet.features import is_feature_input
-from frechet.io import check_output_files, check_outputs_apart, describe_os_error
+from frechet.io import check_output_files, check_outputs_apart, check_path_length, describe_os_error, short_path
 from frechet.loading import prepare_allocator
 from frechet.metrics.base import Metric, MetricContext, Side
 from frechet.plan import (
@@ -43,7 +43,7 @@ from frechet.plan import (
 from frechet.registry import Registry
 from frechet.settings import Settings
 from frechet.sources import Source
-from frechet.stats import FeatureStats
+from frechet.stats import FeatureStats, check_stats_suffix
 from frechet.references import is_reference, lookup, settings_for
 from frechet.statsfiles import (
     Producer,
@@ -195,6 +195,8 @@ def statistics(
     several = len(settings.embedder or ()) > 1
     names = settings.embedder or ("",)
     _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
+    if out is not None:
+        check_stats_suffix(out)
     if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
         stats = load_statistics(input)
         if out is not None and distributed.current().is_main:
@@ -419,6 +421,7 @@ def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
             lookup(value)  # an unknown name fails here, before any work
     paths = [Path(value) for value in inputs if isinstance(value, (str, Path)) and not is_reference(value)]
     for path in paths:
+        check_path_length(path, short_path(path))
         if not path.exists() and not path.is_symlink():
             raise InputError(f"{path}: no such file or folder")
     check_output_files(outputs)
@@ -428,6 +431,7 @@ def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
 def _planned_outputs(settings: Settings, several: bool, labels: Sequence[str] = SIDES) -> list[Path]:
     if settings.save_stats is None:
         return []
+    check_path_length(settings.save_stats, spell("save_stats", short_path(settings.save_stats)), OutputError)
     if settings.save_stats.exists() and not settings.save_stats.is_dir():
         raise OutputError(f"{spell('save_stats', str(settings.save_stats))}: this is a file, and the statistics go "
                           "into a folder (real.npz, fake.npz); name a folder")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from frechet.errors import InputError, OutputError, StatsFileError
-from frechet.io import atomic_write, read_npz
+from frechet.io import atomic_write, check_path_length, npz_members, read_npz, short_path
 from frechet.meta import STATS_SCHEMA, MetaError, NewerFormatError, check_meta, parse_json
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -235,7 +235,7 @@ class FeatureStats:
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path, meta: Mapping[str, Any] | None = None) -> Path:
         """Write ``mu``, ``sigma`` (pytorch-fid/TTUR/clean-fid compatible), ``n`` and JSON ``meta`` atomically."""
-        path = Path(path)
+        path = check_stats_suffix(Path(path))
         full_meta = {**self.meta, **(meta or {})}
         mean, cov = self.mean, self.cov
         if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
@@ -262,6 +262,7 @@ class FeatureStats:
         statistics as ``mu_s``/``sigma_s``).
         """
         path = Path(path)
+        check_path_length(path, short_path(path), StatsFileError)
         if not path.exists():
             raise StatsFileError(f"{path}: no such statistics file")
         if path.suffix.lower() == ".pkl":
@@ -270,8 +271,7 @@ class FeatureStats:
         names = ("mu", "sigma") if key is None else (f"mu_{key}", f"sigma_{key}")
         arrays = read_npz(path, StatsFileError, "; recreate it with `frechet stats`", keys={*names, "n", "meta"})
         if not set(names) <= set(arrays):
-            with np.load(path, allow_pickle=False) as npz:  # read_npz checked the file: listing its members is safe
-                members = sorted(npz.files)
+            members = sorted(npz_members(path, StatsFileError))
             raise StatsFileError(
                 f"{path}: not a statistics file (has {members or 'no arrays'}, needs '{names[0]}' and "
                 f"'{names[1]}'); make one with `frechet stats`"
@@ -303,6 +303,15 @@ class FeatureStats:
             self._dim = dim
         elif dim != self._dim:
             raise InputError(f"feature dimension {dim} does not match the statistics' dimension {self._dim}")
+
+
+def check_stats_suffix(path: Path) -> Path:
+    """``path``, when it names a ``.npz`` file (what :meth:`FeatureStats.save` writes and frechet reads back as
+    statistics); any other suffix is an OutputError, before any work."""
+    if path.suffix.lower() != ".npz":
+        raise OutputError(f"{short_path(path)}: statistics are saved as .npz (mu, sigma, n, meta), which a "
+                          f"'{path.suffix or 'no suffix'}' name would misrepresent; name the file OUT.npz")
+    return path
 
 
 def _scatter(rows: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:

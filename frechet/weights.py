@@ -32,8 +32,9 @@ import torch
 from frechet.caller import from_command_line, spell_embedder_option
 from frechet.download import DownloadFailed, fetch
 from frechet.errors import ConfigError, FrechetError, OutputError, WeightsError, one_line
-from frechet.io import describe_os_error, file_sha256, is_disk_full
+from frechet.io import atomic_write, describe_os_error, file_sha256, is_disk_full, open_regular
 from frechet.pins import add_pin, read_pins
+from frechet.tensor_files import archive_problem, tensors_problem
 
 log = logging.getLogger("frechet")
 
@@ -421,10 +422,23 @@ def load_state_dict(path: str | Path, *, numpy_arrays: bool = False, mmap: bool 
     (non-zip) format is read whole.
     """
     allowed = torch.serialization.safe_globals(_numpy_globals()) if numpy_arrays else contextlib.nullcontext()
-    mmap = mmap and zipfile.is_zipfile(path)
+    try:
+        with open_regular(path) as handle:  # a FIFO or a device is refused here, never read
+            is_zip = zipfile.is_zipfile(handle)
+            problem = archive_problem(zipfile.ZipFile(handle), os.fstat(handle.fileno()).st_size) if is_zip else None
+    except FileNotFoundError:
+        raise WeightsError(f"{path}: weights file not found") from None
+    except OSError as error:
+        raise WeightsError(
+            f"{path}: cannot be read ({error.strerror or error}); name the weights file itself"
+        ) from None
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        problem = "its zip directory is corrupt"
+    if problem is not None:
+        raise WeightsError(f"{path}: not a loadable weights file: {problem}")
     try:
         with allowed:
-            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap and is_zip)
     except FileNotFoundError:
         raise WeightsError(f"{path}: weights file not found") from None
     except Exception as error:  # torch raises many types for corrupt, truncated or pickled-object files
@@ -434,6 +448,9 @@ def load_state_dict(path: str | Path, *, numpy_arrays: bool = False, mmap: bool 
         ) from None
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a state dict of tensors, found {type(state).__name__}")
+    problem = tensors_problem(state)
+    if problem is not None:
+        raise WeightsError(f"{path}: not a loadable weights file: {problem}; the file is corrupt or crafted")
     return state
 
 

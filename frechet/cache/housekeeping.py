@@ -18,6 +18,9 @@ from frechet.io import open_regular
 _SHARD_NAME = re.compile(r"^shards-v(\d+)/[0-9a-f]{16}/[0-9a-f]{64}\.npz$")
 _INDEX_NAME = re.compile(r"^file-digests-v\d+/[0-9a-f]{24}\.[A-Za-z0-9_-]+\.json$")
 _TEMP_NAME = re.compile(r"^(shards-v\d+/[0-9a-f]{16}|file-digests-v\d+)/\.[^/]+\.tmp$")
+#: The folders frechet makes in the cache folder: only these are looked into (any other folder, say the whole
+#: filesystem when the cache folder is /, is reported as not frechet's without being walked).
+_OWN_FOLDER = re.compile(r"^(shards-v\d+(/[0-9a-f]{16})?|file-digests-v\d+)$")
 _ZIP_MAGIC = b"PK\x03\x04"
 #: Temporary files older than this are left over from killed runs (a live write lasts seconds); `clear` removes them.
 _STALE_TEMP_SECONDS = 3600
@@ -153,11 +156,20 @@ def _shards(root: Path) -> Iterable[tuple[Path, dict[str, Any]]]:
 
 
 def _files(root: Path) -> Iterable[tuple[Path, str]]:
-    """Every file under the cache folder with what it is: "shard" (this format), "old" (an older format),
-    "index", "temporary", "unusable" (named like frechet's but not what the name says) or "foreign"."""
+    """Every file in frechet's folders under the cache folder with what it is: "shard" (this format), "old" (an
+    older format), "index", "temporary", "unusable" (named like frechet's but not what the name says) or "foreign";
+    a folder frechet does not make is "foreign" as a whole, and never walked."""
     if not root.is_dir():
         return
-    for folder, _, names in os.walk(root):
+    for folder, folders, names in os.walk(root):
+        own = []
+        for name in sorted(folders):
+            path = Path(folder) / name
+            if _OWN_FOLDER.match(path.relative_to(root).as_posix()):
+                own.append(name)
+            else:
+                yield path, "foreign"
+        folders[:] = own
         for name in sorted(names):
             path = Path(folder) / name
             yield path, _kind(path, path.relative_to(root).as_posix())

@@ -6,8 +6,6 @@ import hashlib
 import json
 import os
 import time
-import zipfile
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from frechet.io import read_npz
 from frechet.meta import SHARD_SCHEMA, check_meta, parse_json
 from frechet.stats import FeatureStats
 from frechet.version import __version__
@@ -101,11 +100,10 @@ def shard_digest(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> s
 def read_meta(path: Path) -> dict[str, Any] | None:
     """A shard's record, checked against the schema, or None when it cannot be read or is not this format's."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            raw = npz["meta"]
-            meta = check_meta(parse_json(str(raw)), SHARD_SCHEMA, format=SHARD_FORMAT,
-                              version=SHARD_FORMAT_VERSION, required=True)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+        raw = read_npz(path, keys={"meta"})["meta"]  # a FIFO, or sizes the file cannot back, are refused unread
+        meta = check_meta(parse_json(str(raw)), SHARD_SCHEMA, format=SHARD_FORMAT,
+                          version=SHARD_FORMAT_VERSION, required=True)
+    except (ValueError, KeyError):  # InputError and MetaError are ValueErrors
         return None
     if meta["format_version"] != SHARD_FORMAT_VERSION:
         return None

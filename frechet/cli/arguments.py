@@ -123,8 +123,20 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
 
 def add_cache_dir(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--cache-dir DIR``."""
-    parser.add_argument("--cache-dir", metavar="DIR",
+    parser.add_argument("--cache-dir", type=path, metavar="DIR",
                         help="feature cache folder (default: $FRECHET_CACHE_DIR, else ~/.cache/frechet)")
+
+
+def path(text: str) -> str:
+    """Argument type of a file or folder path: refused at once when no filesystem could hold it (a name over 255
+    bytes, a path over PATH_MAX), so no command starts work it cannot finish or fails with a raw OSError."""
+    from frechet.io import check_path_length, short_path
+
+    try:
+        check_path_length(text, short_path(text), ConfigError)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def key_value(text: str) -> tuple[str, str]:

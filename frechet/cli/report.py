@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from frechet.cli.arguments import (
-    add_command, add_embedding_options, add_metric_flags, count, key_value, metric_options, positive_int, run_settings,
+    add_command, add_embedding_options, add_metric_flags, count, key_value, metric_options, path, positive_int,
+    run_settings,
 )
 from frechet.cli.output import print_table, print_values, printable, value_text
 from frechet.settings import DEFAULT_SEED
@@ -31,9 +32,9 @@ def add_report(commands: argparse._SubParsersAction) -> None:
          "frechet report real/ fake/ --metrics fd,kid,prdc --gallery 12"],
         "run", _cmd_report,
     )
-    report.add_argument("real", help="reference input, or its statistics .npz or ref:NAME (no galleries then)")
-    report.add_argument("fake", help="generated input, or its statistics .npz")
-    report.add_argument("-o", "--out", default="report.html", metavar="OUT.html",
+    report.add_argument("real", type=path, help="reference input, or its statistics .npz or ref:NAME (no galleries then)")
+    report.add_argument("fake", type=path, help="generated input, or its statistics .npz")
+    report.add_argument("-o", "--out", type=path, default="report.html", metavar="OUT.html",
                         help="where to write the page (default report.html)")
     report.add_argument("--metrics", default=",".join(_REPORT_METRICS), metavar="LIST",
                         help=f"comma-separated metric names (default {','.join(_REPORT_METRICS)}: FD with its "
@@ -65,12 +66,13 @@ def add_sanity(commands: argparse._SubParsersAction) -> None:
          "frechet sanity real/ --disturbances noise,mix:other_images/ --levels 8 --plot sanity.png --json"],
         "run", _cmd_sanity,
     )
-    sanity.add_argument("real", help="the input to disturb (folder or file)")
+    sanity.add_argument("real", type=path, help="the input to disturb (folder or file)")
     sanity.add_argument("--disturbances", metavar="LIST",
                         help="comma-separated disturbances, mix:OTHER to mix in another input (default: every "
                         "disturbance of the embedder's domain but mix; `frechet disturbances` lists them)")
     sanity.add_argument("--levels", type=positive_int, default=5, metavar="N", help="levels per disturbance (5)")
-    sanity.add_argument("--plot", metavar="PATH", help="also draw the curves to PATH (.png, .svg or .pdf; matplotlib)")
+    sanity.add_argument("--plot", type=path, metavar="PATH",
+                        help="also draw the curves to PATH (.png, .svg or .pdf; matplotlib)")
     sanity.add_argument("--seed", type=count, default=DEFAULT_SEED,
                         help=f"seed of the damage (default {DEFAULT_SEED})")
     sanity.add_argument("--json", action="store_true", help="print one JSON object on the last line")

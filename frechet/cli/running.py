@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from frechet.cli.arguments import (
-    add_command, add_embedding_options, add_metric_flags, count, key_value, metric_options, run_settings,
+    add_command, add_embedding_options, add_metric_flags, count, key_value, metric_options, path, run_settings,
 )
 from frechet.cli.output import print_values
 from frechet.errors import ConfigError, UnsavedResultError
@@ -28,10 +28,10 @@ def add_compute(commands: argparse._SubParsersAction) -> None:
          "frechet compute real_feats.npy fake_feats.npy --metrics fd,kid,prdc"],
         "run", _cmd_compute,
     )
-    compute.add_argument("real", nargs="?", metavar="REAL",
+    compute.add_argument("real", type=path, nargs="?", metavar="REAL",
                          help="reference input: a folder or file, a feature file, statistics .npz, or ref:NAME "
                          "(`frechet refs`); leave it out for metrics of FAKE alone (is)")
-    compute.add_argument("fake", metavar="FAKE", help="generated input: a folder or file, a feature file, or "
+    compute.add_argument("fake", type=path, metavar="FAKE", help="generated input: a folder or file, a feature file, or "
                          "statistics .npz")
     compute.add_argument("--metrics", default="fd", metavar="LIST",
                          help="comma-separated metric names, e.g. fd,kid,prdc,is (`frechet metrics` lists them and "
@@ -40,10 +40,11 @@ def add_compute(commands: argparse._SubParsersAction) -> None:
                          help="a metric option (repeatable; `frechet metrics` lists each metric's)")
     compute.add_argument("--seed", type=count, default=DEFAULT_SEED,
                          help=f"seed for sampling metrics (default {DEFAULT_SEED}, torch-fidelity's)")
-    compute.add_argument("--save-stats", metavar="DIR", help="also save real.npz / fake.npz statistics in DIR")
+    compute.add_argument("--save-stats", type=path, metavar="DIR",
+                         help="also save real.npz / fake.npz statistics in DIR")
     compute.add_argument("--force", action="store_true", help="compare statistics even if their embedders differ")
     compute.add_argument("--json", action="store_true", help="print one JSON object on the last line")
-    compute.add_argument("--report", metavar="PATH.html",
+    compute.add_argument("--report", type=path, metavar="PATH.html",
                          help="also write an HTML report of this run (`frechet report --help`; needs matplotlib)")
     add_metric_flags(compute)
     add_embedding_options(compute)
@@ -60,8 +61,8 @@ def add_stats(commands: argparse._SubParsersAction) -> None:
          "dinov2-vitl14.weights=dinov2_vitl14_pretrain.pth"],
         "run", _cmd_stats,
     )
-    stats.add_argument("input", help="input folder or file (or statistics .npz, ref:NAME: converted as they are)")
-    stats.add_argument("-o", "--out", required=True, metavar="OUT.npz", help="where to write the statistics")
+    stats.add_argument("input", type=path, help="input folder or file (or statistics .npz, ref:NAME: converted as they are)")
+    stats.add_argument("-o", "--out", type=path, required=True, metavar="OUT.npz", help="where to write the statistics")
     stats.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     add_embedding_options(stats)
 
@@ -76,8 +77,8 @@ def add_distance(commands: argparse._SubParsersAction) -> None:
          "frechet distance ref:ttur-cifar10-train fake.npz"],
         "run", _cmd_distance,
     )
-    distance.add_argument("a", help="statistics .npz, ref:NAME (`frechet refs`), or features .npy/.npz")
-    distance.add_argument("b", help="statistics .npz, ref:NAME, or features .npy/.npz")
+    distance.add_argument("a", type=path, help="statistics .npz, ref:NAME (`frechet refs`), or features .npy/.npz")
+    distance.add_argument("b", type=path, help="statistics .npz, ref:NAME, or features .npy/.npz")
     distance.add_argument("--force", action="store_true", help="compare even if the embedders differ")
     distance.add_argument("--skip-bad", action="store_true", help="skip feature rows holding NaN or Inf, and list them")
     distance.add_argument("--json", action="store_true", help="print one JSON object on the last line")

@@ -25,6 +25,7 @@ import torch
 from frechet.caller import from_command_line, spell_metric_option
 from frechet.errors import InputError
 from frechet.metrics._options import whole_number
+from frechet.metrics._overflow import kernel_overflow
 from frechet.metrics._pairwise import feature_pair, spans
 from frechet.metrics.base import Metric, MetricContext, Need, Side, too_few
 from frechet.progress import track
@@ -41,9 +42,11 @@ def kid(
     seed: int = 2020,
     device: str | torch.device | None = None,
     progress: bool | None = False,
+    names: tuple[str, str] = ("real", "fake"),
 ) -> tuple[float, float]:
     """KID mean and standard deviation of ``fake`` against ``real`` over seeded random subsets (``progress``: see
-    :class:`frechet.progress.Progress`)."""
+    :class:`frechet.progress.Progress`). Features so large that the kernel overflows float64 are an InputError
+    naming the sides (``names``) and their scale."""
     real_t, fake_t = feature_pair(real, fake, device, "KID")
     if subsets < 1 or subset_size < 2:
         raise InputError(f"KID needs at least 1 subset of at least 2 samples, got {subsets} × {subset_size}")
@@ -56,6 +59,8 @@ def kid(
         fake_rows = torch.from_numpy(rng.choice(fake_t.shape[0], size, replace=False)).to(fake_t.device)
         real_rows = torch.from_numpy(rng.choice(real_t.shape[0], size, replace=False)).to(real_t.device)
         values[index] = unbiased_mmd2(fake_t[fake_rows], real_t[real_rows])
+        if not math.isfinite(values[index]):
+            raise kernel_overflow("KID", "(xᵀy/d + 1)³", "about 1e100 for xᵀy/d", real_t, fake_t, names)
     return float(values.mean()), float(values.std())
 
 
@@ -148,7 +153,7 @@ class KernelInceptionDistanceMetric(Metric):
         if size != requested and self._announced != (len(real_rows), len(fake_rows)):
             log.warning("%s", _smaller_subsets(len(real_rows), len(fake_rows), requested, size))
         mean, std = kid(real_rows, fake_rows, subsets=subsets, subset_size=size, seed=context.seed,
-                        device=context.device, progress=context.progress)
+                        device=context.device, progress=context.progress, names=(real.label, fake.label))
         return {"kid": mean, "kid_std": std, "kid_subset_size": size}
 
 

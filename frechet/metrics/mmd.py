@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from frechet.metrics._options import real_number
+from frechet.metrics._overflow import kernel_overflow
 from frechet.metrics._pairwise import CentredRows, block_pairs, centre_of, feature_pair, squared_distances
 from frechet.metrics.base import Metric, MetricContext, Need, Side
 
@@ -29,8 +30,10 @@ def mmd(
     *,
     sigma: float = SIGMA,
     device: str | torch.device | None = None,
+    names: tuple[str, str] = ("real", "fake"),
 ) -> float:
-    """CMMD-style RBF MMD² × 1000 between (N, d) ``real`` and (M, d) ``fake`` features."""
+    """CMMD-style RBF MMD² × 1000 between (N, d) ``real`` and (M, d) ``fake`` features; features whose squared
+    distances overflow float64 are an InputError naming the sides (``names``) and their scale."""
     real_t, fake_t = feature_pair(real, fake, device, "MMD")
     centre = centre_of(real_t)
     real_rows, fake_rows = CentredRows(real_t, centre), CentredRows(fake_t, centre)
@@ -38,7 +41,10 @@ def mmd(
     within_real = _mean_kernel(real_rows, None, gamma)
     within_fake = _mean_kernel(fake_rows, None, gamma)
     between = _mean_kernel(real_rows, fake_rows, gamma)
-    return SCALE * (within_real + within_fake - 2.0 * between)
+    value = SCALE * (within_real + within_fake - 2.0 * between)
+    if not np.isfinite(value):
+        raise kernel_overflow("MMD", "exp(−‖x − y‖² / 2σ²)", "about 1e154 per feature", real_t, fake_t, names)
+    return value
 
 
 def _mean_kernel(a: CentredRows, b: CentredRows | None, gamma: float) -> float:
@@ -67,5 +73,6 @@ class MMDMetric(Metric):
             fake.features_of(context.output, self.name),
             sigma=real_number(context.options, "mmd_sigma", above=0.0),
             device=context.device,
+            names=(real.label, fake.label),
         )
         return {"mmd": value}

@@ -57,8 +57,8 @@ def read_tower_state(path: str | Path) -> dict[str, torch.Tensor]:
             state = read_torchscript_tensors(path, lambda name: name.startswith("visual."))
         else:
             state = load_state_dict(path)
-    except (ValueError, ArchiveError) as error:
-        raise WeightsError(f"{path}: not a readable CLIP weights file ({error})") from None
+    except (ValueError, ArchiveError) as error:  # their messages start with the path
+        raise WeightsError(f"{error}; not a readable CLIP weights file") from None
     except OSError as error:
         raise WeightsError(f"{path}: cannot read ({error.strerror or error})") from None
     tower = tower_keys(state)

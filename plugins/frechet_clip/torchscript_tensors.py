@@ -5,13 +5,20 @@ at storages), the raw storages under ``<name>/data/<key>``, and the model's code
 runs that code; this reader only unpickles ``data.pkl`` with an unpickler that admits the handful of names a module
 tree needs (``__torch__.*`` classes become inert attribute holders, storages and the tensor rebuild function become
 lazy references) and refuses every other global, then copies out the storages of the tensors asked for.
+
+Its work is bounded by what the archive holds: ``data.pkl`` and each storage are sized from the zip's directory
+before they are read (no zip bombs, no storage other than its member's size), the module tree is
+walked with every visit counted (shared modules count at each use), and a tensor must lie inside its storage with
+no more elements than it (no stride tricks that make a few bytes stand for gigabytes).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import zipfile
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from frechet.io import open_regular
+from frechet.tensor_files import MAX_NODES, archive_problem, view_problem
+from frechet.walk import WalkLimit, bounded_walk
 
 #: torch's storage class names in pickles -> element dtype.
 _STORAGES = {
@@ -28,6 +39,8 @@ _STORAGES = {
 }
 #: Helpers TorchScript pickles may call to tag lists and types; each returns its first argument unchanged.
 _TAGGERS = {"build_intlist", "build_tensorlist", "build_doublelist", "build_boollist", "restore_type_tag"}
+#: The deepest nesting of the module tree read (modules nest a few levels).
+MAX_DEPTH = 64
 
 
 class ArchiveError(ValueError):
@@ -36,31 +49,51 @@ class ArchiveError(ValueError):
 
 def is_torchscript_archive(path: str | Path) -> bool:
     """True for a zip with a ``*/data.pkl`` and a ``*/code/`` folder (how TorchScript archives differ from the
-    zip files of ``torch.save``, which have no code)."""
-    if not zipfile.is_zipfile(path):
+    zip files of ``torch.save``, which have no code). A path that is not a regular file is not one (and is never
+    opened in a way that could block)."""
+    try:
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
         return False
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
     return any(name.endswith("/data.pkl") for name in names) and any("/code/" in name for name in names)
 
 
 def read_torchscript_tensors(path: str | Path, keep: Callable[[str], bool] | None = None) -> dict[str, torch.Tensor]:
     """The archive's tensors by attribute path (``visual.conv1.weight``, …); only the names ``keep`` accepts when
-    given (the others' storages are never read). Raises ArchiveError for anything unexpected."""
-    with zipfile.ZipFile(path) as archive:
+    given (the others' storages are never read). Raises ArchiveError naming the file for anything unexpected."""
+    try:
+        return _read_tensors(path, keep)
+    except ArchiveError as error:
+        raise ArchiveError(f"{path}: {error}") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as error:
+        raise ArchiveError(f"{path}: unreadable or truncated archive ({type(error).__name__})") from None
+
+
+def _read_tensors(path: str | Path, keep: Callable[[str], bool] | None) -> dict[str, torch.Tensor]:
+    with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
         pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") and name.count("/") == 1]
         if len(pickles) != 1:
             raise ArchiveError("no single <name>/data.pkl at the top of the archive")
         prefix = pickles[0][: -len("data.pkl")]
+        problem = archive_problem(archive, os.fstat(handle.fileno()).st_size)
+        if problem is not None:
+            raise ArchiveError(problem)
         try:
             root = _Unpickler(archive.read(pickles[0])).load()
         except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError) as error:
             raise ArchiveError(f"data.pkl is not a module tree ({type(error).__name__}: {error})") from None
-        references: dict[str, _TensorRef] = {}
-        _collect(root, "", references, depth=0)
-        names = [name for name in references if keep is None or keep(name)]
+        references = _collect(root)
         storages: dict[str, torch.Tensor] = {}
-        return {name: _materialise(references[name], archive, prefix, storages) for name in names}
+        tensors, copied = {}, 0
+        for name, ref in references.items():
+            if keep is None or keep(name):
+                tensors[name] = _materialise(ref, archive, prefix, storages)
+                copied += tensors[name].numel() * tensors[name].element_size()
+                if copied > 2 * sum(storage.numel() * storage.element_size() for storage in storages.values()):
+                    raise ArchiveError("its tensors repeat the same storages many times over, which no saved model "
+                                       "does; the archive is corrupt or crafted")
+        return tensors
 
 
 @dataclass(frozen=True)
@@ -115,33 +148,42 @@ class _Unpickler(pickle.Unpickler):
         return _StorageRef(str(pid[2]), pid[1], int(pid[4]))
 
 
-def _collect(node: Any, path: str, found: dict[str, _TensorRef], depth: int) -> None:
-    """Tensors reachable through module attributes, by dotted path (modules nest, so depth stays small)."""
-    if depth > 64:
-        raise ArchiveError("the module tree is nested implausibly deep")
-    if isinstance(node, _TensorRef):
-        found[path] = node
-    elif isinstance(node, _ScriptObject):
-        for name, value in vars(node).items():
-            _collect(value, f"{path}.{name}" if path else str(name), found, depth + 1)
+def _collect(root: Any) -> dict[str, _TensorRef]:
+    """Tensors reachable through module attributes, by dotted path, walked without recursion and with every visit
+    counted (modules nest a few levels; a tree that shares modules to stand for billions of paths is refused)."""
+    try:
+        walked = bounded_walk(root, _attributes, max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
+        return {where[1:]: node for node, where in walked if isinstance(node, _TensorRef)}
+    except WalkLimit as error:
+        raise ArchiveError(f"the module tree holds {error}, far more than a model has") from None
+
+
+def _attributes(node: Any) -> list[tuple[str, Any]]:
+    return [(f".{name}", value) for name, value in vars(node).items()] if isinstance(node, _ScriptObject) else []
 
 
 def _materialise(
     ref: _TensorRef, archive: zipfile.ZipFile, prefix: str, storages: dict[str, torch.Tensor]
 ) -> torch.Tensor:
-    """The tensor ``ref`` describes, copied out of its storage (each storage read once)."""
+    """The tensor ``ref`` describes, copied out of its storage (each storage read once, after its member's size was
+    checked against the size the pickle declares)."""
     storage = storages.get(ref.storage.key)
     if storage is None:
         try:
-            raw = archive.read(f"{prefix}data/{ref.storage.key}")
+            info = archive.getinfo(f"{prefix}data/{ref.storage.key}")
         except KeyError:
             raise ArchiveError(f"storage {ref.storage.key} is missing from the archive") from None
         itemsize = torch.empty((), dtype=ref.storage.dtype).element_size()
-        if len(raw) != ref.storage.numel * itemsize:
-            raise ArchiveError(f"storage {ref.storage.key} holds {len(raw)} bytes, not {ref.storage.numel} values")
+        if info.file_size != ref.storage.numel * itemsize:
+            raise ArchiveError(f"storage {ref.storage.key} holds {info.file_size:,} bytes, not the "
+                               f"{ref.storage.numel:,} values it declares")
+        raw = archive.read(info)
         dtype = ref.storage.dtype
         storage = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
         storages[ref.storage.key] = storage
+    problem = view_problem(ref.size, ref.stride, ref.offset, storage.numel())
+    if problem is not None:
+        raise ArchiveError(f"storage {ref.storage.key}: {problem}; the archive is corrupt or crafted")
     try:
         return storage.as_strided(ref.size, ref.stride, ref.offset).clone()
     except RuntimeError:

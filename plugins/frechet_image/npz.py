@@ -1,5 +1,6 @@
 """Images stored in an ``.npz``, as the ADM evaluator's batches hold them: ``arr_0``, an (N, H, W, 3) uint8 array,
-read in place (memory-mapped when stored uncompressed, as ``np.savez`` writes it). A reference batch also holds
+read in place one image at a time when stored uncompressed, as ``np.savez`` writes it (read, not memory-mapped: a
+map of a file that shrinks while in use kills the process). A reference batch also holds
 statistics over its whole dataset — ``mu``/``sigma`` of the Inception pool3 features and ``mu_s``/``sigma_s`` of the
 spatial (sFID) features — which are offered to the ``inception`` embedder as given, as the evaluator uses them."""
 
@@ -7,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import os
 import struct
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from frechet.io import npz_headers, read_npy_header
 from frechet.errors import InputError
+from frechet.io import NpyMember, npz_members, open_regular, read_npz
 from frechet.references import format_meta
 from frechet.sources import Source
 from frechet.stats import FeatureStats
@@ -28,6 +31,8 @@ IMAGES = "arr_0"
 ADM_STATISTICS = {"pool": None, "sfid": "s"}
 _LOCAL_HEADER = struct.Struct("<4s5H3I2H")  # a zip member's local file header, before its name and extra field
 _IN_MEMORY_WARNING_BYTES = 1 << 30
+#: Bytes of neighbouring images read at once from an uncompressed batch.
+_BLOCK_BYTES = 1 << 20
 
 
 class NpzImageSource(Source):
@@ -38,9 +43,10 @@ class NpzImageSource(Source):
     def __init__(self, path: str | Path) -> None:
         super().__init__(str(path))
         self.path = Path(path)
-        headers = npz_headers(self.path)
-        if not headers:
+        members = npz_members(self.path)
+        if not members:
             raise InputError(f"{path}: not a readable .npz file")
+        headers = {name: (member.shape, member.dtype) for name, member in members.items()}
         self.key = _image_array(headers, self.path)
         shape, dtype = headers[self.key]
         if dtype != np.uint8 or len(shape) != 4 or shape[3] != 3:
@@ -51,7 +57,9 @@ class NpzImageSource(Source):
         if 0 in shape:
             raise InputError(f"{path}: '{self.key}' holds no images (shape {shape})")
         self.shape, self.headers = shape, headers
-        self._offset = _data_offset(self.path, f"{self.key}.npy")
+        self._offset = _data_offset(self.path, members[self.key])
+        self._file: BinaryIO | None = None
+        self._block: tuple[int, np.ndarray] | None = None  # (first image, images) read last
         self._array: np.ndarray | None = None
         self._stored: dict[str, FeatureStats] | None = None
 
@@ -59,13 +67,13 @@ class NpzImageSource(Source):
         return self.shape[0]
 
     def load(self, index: int) -> np.ndarray:
-        return np.array(self._images()[index], order="C")
+        return self._image(index)
 
     def item_name(self, index: int) -> str:
         return f"{self.path}[{index}]"
 
     def item_digest(self, index: int) -> str:
-        image = self._images()[index]
+        image = self._image(index)
         return hashlib.sha256(str(image.shape).encode() + np.ascontiguousarray(image).tobytes()).hexdigest()
 
     def stored_stats(self) -> dict[str, FeatureStats]:
@@ -79,22 +87,41 @@ class NpzImageSource(Source):
                     self._stored[output] = stats
         return self._stored
 
-    def _images(self) -> np.ndarray:
-        """The image array, opened once per process (DataLoader workers open their own)."""
+    def _image(self, index: int) -> np.ndarray:
+        """Image ``index``: read from its place in the file, a block of neighbours at a time (items are mostly read
+        in order), or taken from the decompressed array of a compressed member."""
+        if self._offset is None:
+            return np.array(self._decompressed()[index], order="C")
+        per_block = max(1, _BLOCK_BYTES // math.prod(self.shape[1:]))
+        first = index - index % per_block
+        if self._block is None or self._block[0] != first:
+            self._block = (first, self._read_block(first, min(per_block, self.shape[0] - first)))
+        return self._block[1][index - first].copy()
+
+    def _read_block(self, first: int, count: int) -> np.ndarray:
+        """Images ``first`` to ``first + count``, checked to be all there (the file may shrink while it is read)."""
+        block = np.empty((count, *self.shape[1:]), np.uint8)
+        if self._file is None:  # opened once per process (DataLoader workers open their own)
+            self._file = open_regular(self.path)
+        got = os.preadv(self._file.fileno(), [block], self._offset + first * block[0].nbytes)
+        if got != block.nbytes:
+            cut = first + got // block[0].nbytes
+            raise InputError(f"{self.path}: image {cut} is cut short: the file was truncated or replaced while being "
+                             "read; restore it and run again")
+        return block
+
+    def _decompressed(self) -> np.ndarray:
+        """The image array of a compressed member, decompressed into memory once per process."""
         if self._array is None:
-            if self._offset is not None:
-                self._array = np.memmap(self.path, np.uint8, "r", offset=self._offset, shape=self.shape)
-            else:
-                size = int(np.prod(self.shape))
-                if size > _IN_MEMORY_WARNING_BYTES:
-                    log.warning("%s: '%s' is compressed, so its %.1f GiB are decompressed into memory; save image "
-                                "batches with np.savez to read them in place", self.path, self.key, size / 2**30)
-                with np.load(self.path, allow_pickle=False) as npz:
-                    self._array = npz[self.key]
+            size = math.prod(self.shape)
+            if size > _IN_MEMORY_WARNING_BYTES:
+                log.warning("%s: '%s' is compressed, so its %.1f GiB are decompressed into memory; save image "
+                            "batches with np.savez to read them in place", self.path, self.key, size / 2**30)
+            self._array = read_npz(self.path, keys={self.key})[self.key]
         return self._array
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_array": None}
+        return {**self.__dict__, "_array": None, "_file": None, "_block": None}
 
 
 def _image_array(headers: dict[str, tuple[tuple[int, ...], np.dtype]], path: Path) -> str:
@@ -109,27 +136,24 @@ def _image_array(headers: dict[str, tuple[tuple[int, ...], np.dtype]], path: Pat
     )
 
 
-def _data_offset(path: Path, member_name: str) -> int | None:
-    """Where the array data of an uncompressed, C-ordered member starts in the file; None when it cannot be mapped."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            member = archive.getinfo(member_name)
-        if member.compress_type != zipfile.ZIP_STORED or member.flag_bits & 0x1:
-            return None
-        with open(path, "rb") as handle:
-            handle.seek(member.header_offset)
-            fields = _LOCAL_HEADER.unpack(handle.read(_LOCAL_HEADER.size))
-            if fields[0] != b"PK\x03\x04":
-                return None
-            handle.seek(member.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1])
-            start = handle.tell()
-            shape, fortran, _ = read_npy_header(handle)
-            offset = handle.tell()
-        if fortran or offset - start + int(np.prod(shape)) != member.file_size:
-            return None
-        return offset
-    except (OSError, KeyError, ValueError, struct.error, zipfile.BadZipFile):
+def _data_offset(path: Path, member: NpyMember) -> int | None:
+    """Where the array data of an uncompressed, C-ordered member starts in the file; None when it cannot be read in
+    place."""
+    info = member.info
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1 or member.fortran:
         return None
+    try:
+        with open_regular(path) as handle:
+            handle.seek(info.header_offset)
+            fields = _LOCAL_HEADER.unpack(handle.read(_LOCAL_HEADER.size))
+    except (OSError, struct.error):
+        return None
+    if fields[0] != b"PK\x03\x04":
+        return None
+    start = info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+    if start + member.header_bytes + member.data_bytes > os.path.getsize(path):
+        raise InputError(f"{path}: '{info.filename}' extends beyond the end of the file; the file is truncated")
+    return start + member.header_bytes
 
 
 def open_image_npz(path: str | Path) -> NpzImageSource:

@@ -16,10 +16,12 @@ from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_file
 
 
-def _edm2_payload(dim: int = 6) -> dict:
-    rows = np.random.default_rng(0).standard_normal((100, dim))
+def _edm2_payload() -> dict:
+    """What EDM2 writes: Inception (2048-d) and DINOv2 (1024-d) moments of its images."""
+    rows = np.random.default_rng(0).standard_normal((100, 2048))
     mu, sigma = rows.mean(0), np.cov(rows, rowvar=False)
-    return {"num_images": 100, "fid": {"mu": mu, "sigma": sigma}, "fd_dinov2": {"mu": mu[:3], "sigma": sigma[:3, :3]}}
+    return {"num_images": 100, "fid": {"mu": mu, "sigma": sigma},
+            "fd_dinov2": {"mu": mu[:1024], "sigma": sigma[:1024, :1024]}}
 
 
 class _WritesAFile:
@@ -39,7 +41,7 @@ def test_a_benign_edm2_pickle_reads_its_statistics_and_image_count(tmp_path, pro
     stats = read_edm2_stats(tmp_path / "ref.pkl")
     assert stats.n == 100 and np.array_equal(stats.mean, payload["fid"]["mu"])
     np.testing.assert_allclose(stats.cov, payload["fid"]["sigma"], rtol=1e-12)
-    assert read_edm2_stats(tmp_path / "ref.pkl", "fd_dinov2").dim == 3
+    assert read_edm2_stats(tmp_path / "ref.pkl", "fd_dinov2").dim == 1024
 
 
 def test_a_pickle_holding_any_other_object_is_refused_without_running_it(tmp_path):

@@ -132,8 +132,8 @@ def test_a_run_in_another_mode_than_the_references_names_the_flag_that_reproduce
 
 
 def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
-    fid, dino = _moments(0), _moments(1, dim=4)
-    payload = {"num_images": 1_281_167, "fid": {"mu": fid[0], "sigma": fid[1]},
+    fid, dino = _moments(0, dim=2048), _moments(1, dim=1024)  # EDM2's Inception and DINOv2 dimensions
+    payload = {"num_images": 200, "fid": {"mu": fid[0], "sigma": fid[1]},
                "fd_dinov2": {"mu": dino[0], "sigma": dino[1]}}
     (mirror.folder / "img512.pkl").write_bytes(pickle.dumps(payload))
     stats = frechet.load_stats("ref:edm2-img512")

@@ -200,3 +200,105 @@ def test_canonical_weights_are_downloaded_verified_and_read_as_an_archive(tmp_pa
     expected = build_tower(tower_state)(images)
     assert torch.allclose(features["projected"], expected, atol=1e-6)
     assert np.allclose(features["normalized"].norm(dim=1).numpy(), 1.0)
+
+
+# ------------------------------------------------------------------------------------------------- bounded reading
+class _Storage:
+    def __init__(self, key: str, numel: int) -> None:
+        self.key, self.numel = key, numel
+
+
+class _View:
+    def __init__(self, storage: _Storage, size: tuple[int, ...], stride: tuple[int, ...], offset: int = 0) -> None:
+        self.storage, self.size, self.stride, self.offset = storage, size, stride, offset
+
+
+class _Module:
+    """Pickled as a TorchScript module would be (a ``__torch__`` class whose state is its attributes)."""
+
+    def __init__(self, **attributes) -> None:
+        self.attributes = attributes
+
+
+class _ArchivePickler(pickle.Pickler):
+    """Writes ``data.pkl`` as TorchScript does: storages as persistent ids, tensors through _rebuild_tensor_v2."""
+
+    def persistent_id(self, obj):
+        if isinstance(obj, _Storage):
+            return ("storage", torch.FloatStorage, obj.key, "cpu", obj.numel)
+        return None
+
+    def reducer_override(self, obj):
+        if isinstance(obj, _View):
+            return torch._utils._rebuild_tensor_v2, (obj.storage, obj.offset, obj.size, obj.stride, False, {})
+        if isinstance(obj, _Module):
+            return _torch_module_class(), (), obj.attributes
+        return NotImplemented
+
+
+def _torch_module_class():
+    import sys
+    import types
+
+    module = sys.modules.setdefault("__torch__", types.ModuleType("__torch__"))
+    if not hasattr(module, "Module"):
+        module.Module = type("Module", (), {"__module__": "__torch__", "__setstate__": lambda self, state: None})
+    return module.Module
+
+
+def _crafted_archive(path, root, storages, *, compress=()):
+    """A TorchScript-shaped archive holding ``root`` as data.pkl and ``storages`` (key -> bytes)."""
+    buffer = __import__("io").BytesIO()
+    _ArchivePickler(buffer, protocol=2).dump(root)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("m/data.pkl", buffer.getvalue(),
+                         compress_type=zipfile.ZIP_DEFLATED if "data.pkl" in compress else zipfile.ZIP_STORED)
+        archive.writestr("m/code/__torch__/m.py", "")
+        for key, data in storages.items():
+            archive.writestr(f"m/data/{key}", data,
+                             compress_type=zipfile.ZIP_DEFLATED if key in compress else zipfile.ZIP_STORED)
+    return path
+
+
+def test_a_stride_zero_tensor_standing_for_gigabytes_is_refused_before_it_is_copied(tmp_path):
+    storage = _Storage("0", 4)
+    root = _Module(visual=_Module(proj=_View(storage, (600_000_000,), (0,))))
+    path = _crafted_archive(tmp_path / "stride.pt", root, {"0": bytes(16)})
+    assert path.stat().st_size < 2048
+    with pytest.raises(WeightsError, match=r"stride\.pt: .*shape \(600000000,\) \(strides \(0,\), offset 0\) reaches "
+                                           r"beyond or repeats its storage of 4 values"):
+        read_tower_state(path)
+
+
+def test_a_storage_declaring_more_than_its_member_holds_or_unpacking_like_a_bomb_is_refused_unread(tmp_path):
+    root = _Module(visual=_Module(proj=_View(_Storage("0", 10**9), (10**9,), (1,))))
+    with pytest.raises(WeightsError, match=r"huge\.pt: storage 0 holds 16 bytes, not the 1,000,000,000 values"):
+        read_tower_state(_crafted_archive(tmp_path / "huge.pt", root, {"0": bytes(16)}))
+    count = 20 << 20  # 80 MB of float32 zeros deflate to about 80 KB
+    root = _Module(visual=_Module(proj=_View(_Storage("0", count), (count,), (1,))))
+    path = _crafted_archive(tmp_path / "bomb.pt", root, {"0": bytes(4 * count)}, compress=("0",))
+    with pytest.raises(WeightsError, match=r"bomb\.pt: m/data/0: would unpack 83,886,080 bytes .* zip bomb"):
+        read_tower_state(path)
+
+
+def test_a_module_tree_sharing_modules_to_stand_for_billions_of_paths_is_refused(tmp_path):
+    node = _Module(proj=_View(_Storage("0", 1), (1,), (1,)))
+    for _ in range(12):  # 10**12 attribute paths through 12 shared modules
+        node = _Module(**{f"b{index}": node for index in range(10)})
+    path = _crafted_archive(tmp_path / "laughs.pt", _Module(visual=node), {"0": bytes(4)})
+    with pytest.raises(WeightsError, match=r"laughs\.pt: the module tree holds more than 1,000,000 values"):
+        read_tower_state(path)
+
+
+def test_a_data_pkl_unpacking_to_more_than_a_model_needs_is_refused_unread(tmp_path):
+    root = _Module(visual=_Module(pad=bytes(70 << 20)))
+    path = _crafted_archive(tmp_path / "pkl-bomb.pt", root, {}, compress=("data.pkl",))
+    with pytest.raises(WeightsError, match=r"pkl-bomb\.pt: m/data\.pkl would unpack to 73,400,\d+ bytes"):
+        read_tower_state(path)
+
+
+def test_a_safetensors_header_nested_too_deep_is_one_line_naming_the_file(tmp_path):
+    header = b"[" * 100_000 + b"]" * 100_000
+    (tmp_path / "deep.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(WeightsError, match=r"deep\.safetensors: the header is nested 100000 levels deep"):
+        read_tower_state(tmp_path / "deep.safetensors")

@@ -38,9 +38,9 @@ def test_an_uncompressed_batch_is_read_in_place_and_names_its_items(tmp_path):
     np.savez(tmp_path / "samples.npz", arr_0=images)
     source = get_registry().open_source(tmp_path / "samples.npz", "image")
     assert isinstance(source, NpzImageSource) and len(source) == 5
-    assert isinstance(source._images(), np.memmap)
     assert np.array_equal(source.load(3), images[3]) and source.item_name(3).endswith("samples.npz[3]")
     assert source.item_digest(3) != source.item_digest(4) and source.stored_stats() == {}
+    assert source._array is None  # each image read from its place in the file, the batch never held in memory
 
 
 def test_a_batch_is_cached_by_content_and_a_rerun_reads_the_cache(tmp_path, mean_colour):
