@@ -398,7 +398,7 @@ def _save_sides(folder: Path, sides: dict[str, list[Side]], embedders: Sequence[
             for embedder, output, side in zip(embedders, outputs, sides[label]):
                 if output in side.stats and not side.meta:  # sides read from statistics files are saved already
                     path = stats_path(folder / f"{label}.npz", embedder.name, len(embedders) > 1)
-                    pending = path.with_name(f".{path.name}.{os.getpid()}.pending")
+                    pending = path.with_name(f".{path.stem}.{os.getpid()}.pending.npz")  # saved only as .npz
                     staged.append((pending, path))
                     side.stats[output].save(pending, stats_meta(embedder, output, side))
         for pending, path in staged:
