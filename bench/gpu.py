@@ -343,6 +343,8 @@ def main() -> None:
     images = args.images or (TINY["images"] if args.tiny else 10000)
     if images < 4:
         parser.error("--images: at least 4 (two per side)")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
     results = run(images, args.device, args.weights, args.rounds, args.tiny)
     publish(report(results), results, args.out)
 

@@ -79,7 +79,7 @@ class InceptionEmbedder(Embedder):
 
     def _compiled_network(self) -> Callable[..., dict[str, torch.Tensor]]:
         if self._compiled is None:
-            self._compiled = torch.compile(self.network(), dynamic=False)
+            self._compiled = torch.compile(self.network(), dynamic=False, options={"freezing": True})
         return self._compiled
 
     def to(self, device: torch.device | str) -> InceptionEmbedder:
