@@ -43,7 +43,7 @@ from inception_random_weights import write_image_set
 
 BATCH = 64
 SIZE = 256
-TINY = {"images": 8, "size": 64, "batch": 4, "forward_items": 8}
+TINY = {"images": 8, "size": 64, "batch": 4, "forward_items": 4}
 #: Inputs the bare forward pass and the Scorer loop run on (decoded and preprocessed beforehand: memory bound).
 FORWARD_ITEMS = 1024
 #: One process per end-to-end method: KIND REAL FAKE WEIGHTS DEVICE BATCH OPTIONS-JSON; prints one JSON line.
@@ -264,7 +264,7 @@ def _forward_and_scorer(folders: dict[str, Path], weights: Path, device: str, ti
         memory[name] = torch.cuda.max_memory_allocated(target) / 2**20 if target.type == "cuda" else None
     update(), one_batch()
     loop: dict[str, list[float]] = {"Scorer.update": [], "bare forward pass": []}
-    for _ in range(max(rounds, 3)):
+    for _ in range(rounds if tiny else max(rounds, 3)):
         for name in variants:
             seconds[name].append(forward(name))
         loop["Scorer.update"].append(update())
