@@ -25,7 +25,7 @@ class InceptionEmbedder(Embedder):
 
     ``preprocess`` picks whose resize and scaling the inputs get ("tf", "pytorch-fid", "clean"); ``weights`` is a
     local file to use instead of the canonical one. ``tf32`` and ``compile`` are opt-in fast paths that move the
-    features slightly (both named in ``id()``; docs/numerics.md gives by how much). The network loads on the first
+    features slightly (both named in ``id()``; docs/guide/fid.md gives by how much). The network loads on the first
     batch, so workers never copy it.
     """
 
