@@ -58,6 +58,12 @@ def run_measured(command: list[str], env: dict[str, str]) -> Measured:
     return Measured(report["seconds"], report["cpu_seconds"], report["rss_mib"], report["out"])
 
 
+def machine_load() -> str:
+    """The machine's load averages (1, 5 and 15 minutes), for reports measured on a shared machine."""
+    loadavg = Path("/proc/loadavg")
+    return " / ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "unknown"
+
+
 def publish(text: str, results: dict, out: Path | None) -> None:
     """Print a benchmark's Markdown report and, given ``out``, write it to OUT.md and its results to OUT.json."""
     print(text)

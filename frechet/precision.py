@@ -38,16 +38,25 @@ def autocast(precision: str, device: torch.device) -> contextlib.AbstractContext
 def exact_float32(device: torch.device) -> contextlib.AbstractContextManager:
     """Full float32 convolutions and matrix products on CUDA (no TF32) inside the block, so GPU features match the
     CPU's; the previous settings come back after. Nothing to do elsewhere."""
-    return _NoTF32() if device.type == "cuda" else contextlib.nullcontext()
+    return _TF32(False) if device.type == "cuda" else contextlib.nullcontext()
 
 
-class _NoTF32:
+def allow_tf32(device: torch.device) -> contextlib.AbstractContextManager:
+    """TF32 convolutions and matrix products on CUDA inside the block (an embedder's opt-in fast path: faster on
+    Ampere and later GPUs, features no longer the CPU's); the previous settings come back after."""
+    return _TF32(True) if device.type == "cuda" else contextlib.nullcontext()
+
+
+class _TF32:
+    def __init__(self, allowed: bool) -> None:
+        self.allowed = allowed
+
     def __enter__(self) -> None:
         import torch
 
         self._saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = self.allowed
+        torch.backends.cuda.matmul.allow_tf32 = self.allowed
 
     def __exit__(self, *exc: object) -> None:
         import torch

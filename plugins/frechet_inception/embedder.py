@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import torch
 
 from frechet.embedder import Embedder, Option
-from frechet.precision import exact_float32
+from frechet.precision import allow_tf32, exact_float32
 from frechet.weights import weights_identity
 from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, to_model_input
 from frechet_inception.network import OUTPUTS, FIDInceptionV3
@@ -23,7 +24,9 @@ class InceptionEmbedder(Embedder):
     ``logits``, ``logits_unbiased``.
 
     ``preprocess`` picks whose resize and scaling the inputs get ("tf", "pytorch-fid", "clean"); ``weights`` is a
-    local file to use instead of the canonical one. The network loads on the first batch, so workers never copy it.
+    local file to use instead of the canonical one. ``tf32`` and ``compile`` are opt-in fast paths that move the
+    features slightly (both named in ``id()``; docs/guide/fid.md gives by how much). The network loads on the first
+    batch, so workers never copy it.
     """
 
     name = "inception"
@@ -37,23 +40,35 @@ class InceptionEmbedder(Embedder):
         Option("preprocess", choices=tuple(PREPROCESS_MODES), default=DEFAULT_PREPROCESS,
                help="whose resize and scaling: tf (TTUR, torch-fidelity), pytorch-fid, clean (clean-fid)"),
         Option("weights", Path, help="a local weights file instead of the canonical download"),
+        Option("tf32", bool, default=False,
+               help="allow TF32 convolutions on CUDA (faster on Ampere and later; features drift, see docs)"),
+        Option("compile", bool, default=False,
+               help="run the network through torch.compile (slow first batch; features drift slightly, see docs)"),
     )
 
-    def __init__(self, preprocess: str = DEFAULT_PREPROCESS, weights: Path | None = None) -> None:
+    def __init__(
+        self,
+        preprocess: str = DEFAULT_PREPROCESS,
+        weights: Path | None = None,
+        tf32: bool = False,
+        compile: bool = False,  # noqa: A002 - the option's name
+    ) -> None:
         super().__init__()
         self.preprocess = preprocess
         self.weights_path = weights
         self.weights_id = weights_identity(WEIGHTS[0], weights)
+        self.tf32, self.compile = tf32, compile
         self._network: FIDInceptionV3 | None = None
+        self._compiled: Callable[..., dict[str, torch.Tensor]] | None = None
 
     def transform(self, item: np.ndarray) -> torch.Tensor:
         return to_model_input(item, self.preprocess, INPUT_SIZE)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        network = self.network()
-        outputs = self.requested_outputs or OUTPUTS
+        network = self._compiled_network() if self.compile else self.network()
+        outputs = tuple(sorted(self.requested_outputs or OUTPUTS))
         batch = batch.contiguous(memory_format=torch.channels_last)
-        with exact_float32(batch.device):
+        with allow_tf32(batch.device) if self.tf32 else exact_float32(batch.device):
             return network(batch, outputs)
 
     def network(self) -> FIDInceptionV3:
@@ -62,9 +77,20 @@ class InceptionEmbedder(Embedder):
             self._network = load_network(resolve_inception_weights(self.weights_path), self.device)
         return self._network
 
+    def _compiled_network(self) -> Callable[..., dict[str, torch.Tensor]]:
+        if self._compiled is None:
+            self._compiled = torch.compile(self.network(), dynamic=False, options={"freezing": True})
+        return self._compiled
+
+    def to(self, device: torch.device | str) -> InceptionEmbedder:
+        self._compiled = None  # compiled for the old device
+        return super().to(device)
+
     def config(self) -> dict[str, Any]:
-        return {"weights": self.weights_id, "preprocess": self.preprocess}
+        config = {"weights": self.weights_id, "preprocess": self.preprocess}
+        # named only when on, so the default id (and every cached or saved statistic) stays as it was
+        return {**config, **{name: True for name in ("tf32", "compile") if getattr(self, name)}}
 
     def __getstate__(self) -> dict[str, Any]:
         # DataLoader workers started with "spawn" receive the embedder for ``transform`` only: never the network.
-        return {**self.__dict__, "_network": None}
+        return {**self.__dict__, "_network": None, "_compiled": None}

@@ -10,7 +10,7 @@ from frechet import Embedder
 from frechet.cli import main
 from frechet.errors import ConfigError, IncompatibleStatsError
 from frechet.plugins import get_registry
-from frechet.precision import autocast, check_precision, exact_float32
+from frechet.precision import allow_tf32, autocast, check_precision, exact_float32
 
 _WEIGHTS = torch.randn(8, 16, generator=torch.Generator().manual_seed(3))
 
@@ -132,5 +132,18 @@ def test_tf32_is_off_inside_exact_float32_on_cuda_and_restored_after():
         assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
         with exact_float32(torch.device("cpu")):
             assert torch.backends.cudnn.allow_tf32  # nothing to change on the CPU
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def test_tf32_is_on_inside_allow_tf32_on_cuda_and_restored_after():
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        with allow_tf32(torch.device("cuda")):
+            assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+        assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+        with allow_tf32(torch.device("cpu")):
+            assert not torch.backends.cudnn.allow_tf32  # nothing to change on the CPU
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

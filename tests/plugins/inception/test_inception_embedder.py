@@ -37,6 +37,23 @@ def test_id_names_the_weights_and_the_preprocessing_mode(weights_file):
     assert f"weights=sha256:{file_sha256(weights_file)[:16]}" in own
 
 
+def test_the_opt_in_fast_paths_are_named_in_the_id_and_the_default_id_is_unchanged():
+    default = InceptionEmbedder().id()
+    assert "tf32" not in default and "compile" not in default
+    mode = DEFAULT_PREPROCESS
+    assert InceptionEmbedder(tf32="true").id() == f"inception(preprocess={mode},tf32=True,weights=6726825d)"
+    assert InceptionEmbedder(compile=True).id() == f"inception(compile=True,preprocess={mode},weights=6726825d)"
+    with pytest.raises(ConfigError, match="tf32"):
+        InceptionEmbedder(tf32="sometimes")
+
+
+def test_tf32_changes_nothing_on_the_cpu(weights_file):
+    batch = torch.rand(2, 3, 75, 75, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    plain, tf32 = InceptionEmbedder(weights=weights_file), InceptionEmbedder(weights=weights_file, tf32=True)
+    with torch.inference_mode():
+        assert torch.equal(plain.forward(batch)["pool"], tf32.forward(batch)["pool"])
+
+
 def test_an_unknown_preprocessing_mode_is_a_config_error_listing_the_modes():
     with pytest.raises(ConfigError, match="choose one of tf, pytorch-fid, clean"):
         InceptionEmbedder(preprocess="bilinear")
