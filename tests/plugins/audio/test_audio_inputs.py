@@ -288,7 +288,8 @@ def test_without_soundfile_the_run_stops_once_saying_what_to_install_even_with_s
             _write(tmp_path / side / f"{name}.wav", _tone(1.0, frequency=300.0 + ord(name)))
     monkeypatch.setitem(sys.modules, "soundfile", None)  # as if the audio extra were not installed
     with pytest.raises(ConfigError, match=r"^reading audio files: needs the optional package 'soundfile', which is "
-                                          r"not installed; pip install 'frechet\[audio\]'"):
+                                          r"not installed; pip install soundfile \(or, in frechet's checkout, "
+                                          r"pip install -e '\.\[audio\]'\)"):
         frechet.compute(tmp_path / "real", tmp_path / "fake", embedder="vggish", skip_bad=True, cache=False,
                         embedder_options={"weights": vggish_weights})
     with pytest.raises(ConfigError, match="needs the optional package 'soundfile'"):
