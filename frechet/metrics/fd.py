@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from frechet.distance import frechet_distance
+from frechet.distance import FrechetReference
 from frechet.errors import InputError
 from frechet.metrics.base import Metric, MetricContext, Need, Side
 from frechet.metrics.bootstrap import fd_bias
+from frechet.progress import Progress
 from frechet.stats import FeatureStats
 
 log = logging.getLogger("frechet")
+#: From this many dimensions the distance (and the bias estimate at N ≤ d) can take seconds: it is announced.
+_ANNOUNCE_DIM = 1024
 
 
 class FrechetDistanceMetric(Metric):
@@ -26,8 +29,17 @@ class FrechetDistanceMetric(Metric):
         sides = [(side.label, side.stats_of(context.output)) for side in (real, fake)]
         for label, stats in sides:
             _check_sample_count(label, stats)
-        value = frechet_distance(sides[0][1], sides[1][1])
-        _warn_when_biased(sides, value, context.seed)
+        small = [(label, stats) for label, stats in sides if stats.n is not None and stats.n <= stats.dim]
+        dim = sides[0][1].dim
+        show = context.progress if dim >= _ANNOUNCE_DIM else False
+        with Progress(2 + bool(small), f"fd on {dim} dimensions", unit="step", show=show) as progress:
+            prepared = FrechetReference(sides[0][1])
+            progress.update()
+            value = prepared.distance(sides[1][1])
+            progress.update()
+            if small:
+                _warn_biased(sides, small, value, context.seed, prepared)
+                progress.update()
         values = {"fd": value}
         if context.fd_key:
             values[context.fd_key] = value
@@ -40,13 +52,14 @@ def _check_sample_count(label: str, stats: FeatureStats) -> None:
         raise InputError(f"{label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
 
 
-def _warn_when_biased(sides: list[tuple[str, FeatureStats]], value: float, seed: int) -> None:
-    """Warn when a side has no more samples than dimensions (a singular covariance), with the bias that half-samples
-    of the rows such statistics keep put on FD (an underestimate at N ≤ d, where FD's bias grows faster than 1/N)."""
-    small = [(label, stats) for label, stats in sides if stats.n is not None and stats.n <= stats.dim]
-    if not small:
-        return
-    bias = fd_bias(sides[0][1], sides[1][1], seed=seed)
+def _warn_biased(
+    sides: list[tuple[str, FeatureStats]], small: list[tuple[str, FeatureStats]], value: float, seed: int,
+    prepared: FrechetReference,
+) -> None:
+    """Warn that the ``small`` sides have no more samples than dimensions (a singular covariance), with the bias that
+    half-samples of the rows such statistics keep put on FD (an underestimate at N ≤ d, where FD's bias grows faster
+    than 1/N)."""
+    bias = fd_bias(sides[0][1], sides[1][1], seed=seed, prepared=prepared, estimate=value)
     estimate = (
         f"; half-samples put its upward bias at {bias:.4g} or more (FD {value:.4g})" if bias is not None else ""
     )
