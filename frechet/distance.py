@@ -187,9 +187,10 @@ class FrechetReference:
     def _fast_trace_sqrt_product(self, other: _Gaussian) -> tuple[float, float] | None:
         """Σ √eig(Fᵀ Σ₂ F) for the reference's factor F, and a worst-case bound on the error that rounding-level
         eigenvalues put into it (each is within the numerical-rank tolerance of zero, so its root is off by at most
-        √tolerance); None when the other side is singular by its sample count (the exact path is then as cheap), or
-        when an eigenvalue is negative beyond rounding (Σ₂ is then not a covariance: the exact path names it)."""
-        if other.known_low_rank:
+        √tolerance); None when a side is singular by its sample count (the exact path is then as cheap, and centred
+        samples as F would give an eigenvalue at rounding level for sure), or when an eigenvalue is negative beyond
+        rounding (Σ₂ is then not a covariance: the exact path names it)."""
+        if other.known_low_rank or self._ref.rows is not None:
             return None
         eigenvalues = _eigvalsh(self._ref.factor().congruence(other.cov))
         tolerance = _rank_tolerance(eigenvalues, self.dim)
