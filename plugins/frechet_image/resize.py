@@ -33,12 +33,13 @@ def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     rows, cols = image.dim() - 2, image.dim() - 1
     row_lo, row_hi, row_frac = _tf1_taps(image.shape[rows], height, image.device)
     col_lo, col_hi, col_frac = _tf1_taps(image.shape[cols], width, image.device)
+    # columns are gathered by advanced indexing: torch's index_select along the last dimension is several times slower
     if image.shape[rows] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read
         upper, lower = image.index_select(rows, row_lo), image.index_select(rows, row_hi)
-        top = _lerp(upper.index_select(cols, col_lo), upper.index_select(cols, col_hi), col_frac)
-        bottom = _lerp(lower.index_select(cols, col_lo), lower.index_select(cols, col_hi), col_frac)
+        top = _lerp(upper[..., col_lo], upper[..., col_hi], col_frac)
+        bottom = _lerp(lower[..., col_lo], lower[..., col_hi], col_frac)
     else:
-        across = _lerp(image.index_select(cols, col_lo), image.index_select(cols, col_hi), col_frac)
+        across = _lerp(image[..., col_lo], image[..., col_hi], col_frac)
         top, bottom = across.index_select(rows, row_lo), across.index_select(rows, row_hi)
     return _lerp(top, bottom, row_frac[:, None])
 
