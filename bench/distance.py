@@ -9,8 +9,9 @@ count, no samples). The baseline is pytorch-fid's ``calculate_frechet_distance``
 "reused reference" is ``FrechetReference(reference).distance(checkpoint)`` averaged over several checkpoints (one
 reference, many models). Each time is the best of a few rounds in which the methods take turns, so background load
 hits them alike. On a machine shared with other work, run it with ``OPENBLAS_NUM_THREADS=1``: a BLAS thread that
-waits for a busy core slows every method many times over, and by different factors. Accuracy is against the sqrtm formula at full rank, and at rank r < d (where sqrtm itself is off
-by about 1e-8) against the exact float64 oracle: the singular values of the centred samples' cross product.
+waits for a busy core slows every method many times over, and by different factors. Accuracy is against the sqrtm
+formula at full rank, and at rank r < d (where sqrtm itself is off by about 1e-8) against the exact float64 oracle:
+the singular values of the centred samples' cross product.
 """
 
 from __future__ import annotations
@@ -107,7 +108,8 @@ def table(rows: list[dict[str, float]]) -> str:
     """The results as a Markdown table with the machine it ran on."""
     lines = [
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; numpy {np.__version__}, "
-        f"scipy {scipy.__version__}; BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; load average {os.getloadavg()[0]:.1f} at the end.",
+        f"scipy {scipy.__version__}; BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end.",
         "",
         "| d | rank | scipy sqrtm formula | frechet | speed-up | frechet, reused reference | speed-up | "
         "rel. difference (reused) | sqrtm's rel. difference |",

@@ -91,16 +91,8 @@ def overhead(weights: Path, rounds: int) -> dict:
     ready = bare.collate([bare.transform(image) for image in images])
     forward_outputs(bare, ready, ["pool"])  # load the network, warm the allocator
     scorer.update(images)
-    best = {"scorer update": float("inf"), "bare forward": float("inf")}
-    for round_index in range(rounds):
-        order = list(best) if round_index % 2 == 0 else list(best)[::-1]
-        for method in order:
-            began = time.perf_counter()
-            if method == "scorer update":
-                scorer.update(images)
-            else:
-                forward_outputs(bare, ready, ["pool"])
-            best[method] = min(best[method], time.perf_counter() - began)
+    best = _alternating_best({"scorer update": lambda: scorer.update(images),
+                              "bare forward": lambda: forward_outputs(bare, ready, ["pool"])}, rounds)
     return {"seconds": best, "overhead": best["scorer update"] / best["bare forward"] - 1}
 
 
@@ -122,17 +114,20 @@ def batched(weights: Path, rounds: int) -> dict:
     equal = bool(torch.equal(ready, bare.collate([bare.transform(source.load(i)) for i in range(len(source))])))
     forward_outputs(bare, ready, ["pool"])  # load the network, warm the allocator
     scorer.update(images)
-    best = {"scorer update": float("inf"), "bare forward": float("inf")}
-    for round_index in range(rounds):
-        order = list(best) if round_index % 2 == 0 else list(best)[::-1]
-        for method in order:
-            began = time.perf_counter()
-            if method == "scorer update":
-                scorer.update(images)
-            else:
-                forward_outputs(bare, ready, ["pool"])
-            best[method] = min(best[method], time.perf_counter() - began)
+    best = _alternating_best({"scorer update": lambda: scorer.update(images),
+                              "bare forward": lambda: forward_outputs(bare, ready, ["pool"])}, rounds)
     return {"seconds": best, "overhead": best["scorer update"] / best["bare forward"] - 1, "input_equal": equal}
+
+
+def _alternating_best(methods: dict, rounds: int) -> dict:
+    """Best-of-rounds seconds of each method, their order alternating from round to round."""
+    best = {name: float("inf") for name in methods}
+    for round_index in range(rounds):
+        for name in list(methods) if round_index % 2 == 0 else list(methods)[::-1]:
+            began = time.perf_counter()
+            methods[name]()
+            best[name] = min(best[name], time.perf_counter() - began)
+    return best
 
 
 def batched_report(results: dict) -> str:
@@ -149,7 +144,8 @@ def batched_report(results: dict) -> str:
         "| measure | value | bar |",
         "|---|---:|---:|",
         f"| `Scorer.update` vs the bare forward pass on its input, overhead | {100 * b['overhead']:.1f} % "
-        f"({b['seconds']['scorer update']:.3f} s vs {b['seconds']['bare forward']:.3f} s) | ≤ {100 * BARS['overhead']:.0f} % |",
+        f"({b['seconds']['scorer update']:.3f} s vs {b['seconds']['bare forward']:.3f} s) "
+        f"| ≤ {100 * BARS['overhead']:.0f} % |",
         f"| network input equal to the per-item path's, bit for bit | {'yes' if b['input_equal'] else 'NO'} | yes |",
         "",
     ])
