@@ -1,5 +1,7 @@
 """The Fréchet distance: exact against float64/mpmath oracles and closed forms, fast path and singular path alike."""
 
+import json
+
 import mpmath
 import numpy as np
 import pytest
@@ -7,7 +9,8 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frechet import FeatureStats, FrechetReference, frechet_distance, trace_sqrt_product
+from frechet import FeatureStats, FrechetReference, distance, frechet_distance, trace_sqrt_product
+from frechet.cli import main
 from frechet.errors import InputError
 
 
@@ -259,3 +262,22 @@ def test_float32_storage_of_a_singular_covariance_is_accepted_as_rounding():
     s1 = (s1 + s1.T) / 2
     s2 = np.cov(x2, rowvar=False)
     assert frechet_distance(x1.mean(0), s1, x2.mean(0), s2) == pytest.approx(exact, rel=1e-3)
+
+
+def test_a_singular_statistics_file_against_samples_is_factorized_once_in_o_d2_r(tmp_path, monkeypatch, capsys):
+    """Statistics of fewer items than dimensions (no samples kept): the fd metric's distance and its bias estimate
+    share one pivoted Cholesky factor of the file's covariance, and no d × d eigendecomposition is made."""
+    rng = np.random.default_rng(50)
+    np.save(tmp_path / "real.npy", rng.standard_normal((30, 40)).astype(np.float32))
+    np.save(tmp_path / "fake.npy", rng.standard_normal((12, 40)).astype(np.float32))
+    assert main(["stats", str(tmp_path / "real.npy"), "--out", str(tmp_path / "real.npz"), "--no-cache"]) == 0
+    pivoted, calls = distance._pivoted_factor, []
+    monkeypatch.setattr(distance, "_pivoted_factor", lambda *args: calls.append(1) or pivoted(*args))
+    monkeypatch.setattr(distance, "_eigen_factor", lambda *_: pytest.fail("a d × d eigendecomposition"))
+    capsys.readouterr()
+    assert main(["compute", str(tmp_path / "real.npz"), str(tmp_path / "fake.npy"), "--no-cache", "--json"]) == 0
+    assert calls == [1]
+    fd = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["fd"]
+    real = np.load(tmp_path / "real.npy").astype(np.float64)
+    fake = np.load(tmp_path / "fake.npy").astype(np.float64)
+    assert fd == pytest.approx(_mpmath_fd(real, fake, digits=30), rel=1e-8)
