@@ -46,6 +46,8 @@ def test_the_batched_network_input_equals_the_per_item_one_bit_for_bit(kind, mod
         got = embedder.transform_batch(items)
         expected = _per_item(embedder, source, 0, len(source))
         assert got.dtype == torch.float32 and torch.equal(got, expected), (mode, shape)
+        channels_last = ImageArraySource(images.permute(0, 2, 3, 1).numpy())  # (N, H, W, 3) numpy: a strided view
+        assert torch.equal(embedder.transform_batch(channels_last.load_batch(1, len(source))), expected[1:])
 
 
 def test_float_batches_round_to_the_levels_the_per_item_path_reads_and_bad_values_name_the_item():
