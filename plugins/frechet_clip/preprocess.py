@@ -53,7 +53,7 @@ def clip_input_batch(images: torch.Tensor, mode: str, resolution: int) -> torch.
     (element-wise steps: each image gets exactly the values it gets alone)."""
     if mode != "torch-fidelity":
         raise ValueError(f"CLIP preprocessing mode '{mode}' has no batched form; use clip_input on each image")
-    resized = tf1_bilinear(images.float(), (resolution, resolution))
+    resized = tf1_bilinear(images, (resolution, resolution))
     return resized.sub(_MEAN_255.to(images.device)).div(_STD_255.to(images.device))
 
 

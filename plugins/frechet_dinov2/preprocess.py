@@ -61,7 +61,7 @@ def to_dinov2_input_batch(images: torch.Tensor, mode: str) -> torch.Tensor:
     if mode == "edm2":
         unit = F.interpolate(images.float(), size=size, mode="bicubic", align_corners=False, antialias=True).div(255)
     elif mode == "torch-fidelity":
-        resized = tf1_bilinear(images.float(), size)
+        resized = tf1_bilinear(images, size)
         return normalize(resized, [255 * m for m in IMAGENET_MEAN], [255 * s for s in IMAGENET_STD])
     else:
         raise ConfigError(f"DINOv2 preprocess mode '{mode}' has no batched form; use to_dinov2_input on each image")

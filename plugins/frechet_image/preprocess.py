@@ -54,7 +54,7 @@ def to_model_input_batch(images: torch.Tensor, mode: str, size: int = 299) -> to
     the values it gets alone). ``clean`` resizes with Pillow, one image at a time, so it has no batched form."""
     height, width = _size_pair(size)
     if mode == "tf":  # in place: the same roundings as the per-item path, without a copy of the batch per step
-        return tf1_bilinear(images.float(), (height, width)).sub_(128).div_(128)
+        return tf1_bilinear(images, (height, width)).sub_(128).div_(128)
     if mode == "pytorch-fid":
         resized = F.interpolate(images.float().div_(255), size=(height, width), mode="bilinear", align_corners=False)
         return resized.mul_(2).sub_(1)

@@ -17,8 +17,9 @@ PIL_FILTERS = {
 
 
 def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a (C, H, W) or (N, C, H, W) float32 tensor to ``size`` = (h, w) as TensorFlow 1.x ``resize_bilinear``
-    does (each image of a batch gets exactly the values it gets alone: every step is element-wise).
+    """Resize a (C, H, W) or (N, C, H, W) float32 or uint8 tensor to ``size`` = (h, w) as TensorFlow 1.x
+    ``resize_bilinear`` does, into float32 (each image of a batch gets exactly the values it gets alone: every step
+    is element-wise; uint8 pixels are gathered first and converted exactly, which moves a quarter of the bytes).
 
     That is TF1's default (``align_corners=False``, no half-pixel centres, no antialiasing): output pixel y reads
     input position y * (H / h) in float32, truncated to the lower tap, with the upper tap clamped to the border.
@@ -29,17 +30,17 @@ def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """
     height, width = size
     if tuple(image.shape[-2:]) == (height, width):
-        return image
+        return image.float()
     rows, cols = image.dim() - 2, image.dim() - 1
     row_lo, row_hi, row_frac = _tf1_taps(image.shape[rows], height, image.device)
     col_lo, col_hi, col_frac = _tf1_taps(image.shape[cols], width, image.device)
     # columns are gathered by advanced indexing: torch's index_select along the last dimension is several times slower
     if image.shape[rows] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read
         upper, lower = image.index_select(rows, row_lo), image.index_select(rows, row_hi)
-        top = _lerp(upper[..., col_lo], upper[..., col_hi], col_frac)
-        bottom = _lerp(lower[..., col_lo], lower[..., col_hi], col_frac)
+        top = _lerp(upper[..., col_lo].float(), upper[..., col_hi].float(), col_frac)
+        bottom = _lerp(lower[..., col_lo].float(), lower[..., col_hi].float(), col_frac)
     else:
-        across = _lerp(image[..., col_lo], image[..., col_hi], col_frac)
+        across = _lerp(image[..., col_lo].float(), image[..., col_hi].float(), col_frac)
         top, bottom = across.index_select(rows, row_lo), across.index_select(rows, row_hi)
     return _lerp(top, bottom, row_frac[:, None])
 
