@@ -2,13 +2,13 @@
 
     FD = ‖μ₁ − μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr (Σ₁^½ Σ₂ Σ₁^½)^½
 
-The trace term is the nuclear norm of F₁ᵀF₂ for any factors Σᵢ = FᵢFᵢᵀ. Fast path (both covariances full rank):
-F₁ = L (Cholesky), and the term is Σ √eig(Lᵀ Σ₂ L) — one Cholesky, two triangular products and one symmetric
-eigenvalue problem, about 12× faster than ``scipy.linalg.sqrtm(Σ₁Σ₂)`` at d = 2048 and free of complex numbers.
-Exact path (a covariance of rank < d, e.g. N ≤ d samples): factors from the centred samples themselves when they
-are at hand (Gram form), the Cholesky factor of a full-rank side, else an eigendecomposition truncated at numerical
-rank, and the singular values of F₁ᵀF₂ — no square root of a rounding-level eigenvalue is ever taken. See
-docs/numerics.md.
+The trace term is the nuclear norm of F₁ᵀF₂ for any factors Σᵢ = FᵢFᵢᵀ, and Σ √eig(F₁ᵀ Σ₂ F₁). Each side gets its
+cheapest exact factor once: the centred samples while N ≤ d (Gram form), the Cholesky factor L of a full-rank
+covariance, else a rank-revealing pivoted Cholesky factor of r columns (O(d² r), no d × d eigendecomposition).
+Fast path: Σ √eig(F₁ᵀ Σ₂ F₁) — for full rank two triangular products and one symmetric eigenvalue problem, for a
+reference of rank r an r × r one — kept when rounding-level eigenvalues cannot move the result. Exact path (a side
+singular by its sample count, or the fast path's bound not met): the singular values of F₁ᵀF₂, an r₁ × r₂ or d × r
+matrix for low-rank sides — no square root of a rounding-level eigenvalue is ever taken. See docs/numerics.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg import blas
+from scipy.linalg import blas, lapack
 
 from frechet.errors import FrechetError, InputError
 from frechet.stats import FeatureStats, check_moments
@@ -36,21 +36,35 @@ _SAFE_LOW, _SAFE_HIGH = 2.0**-128, 2.0**128
 
 class _Gaussian:
     """One side: its mean, and its covariance or, while N ≤ d, its samples (the covariance is then formed only if
-    a path needs it: the Gram form never does)."""
+    a path needs it: the Gram form never does). ``n`` is the sample count when known: N ≤ d means rank < d."""
 
-    def __init__(self, mean: np.ndarray, cov: np.ndarray | None, rows: np.ndarray | None, label: str) -> None:
-        self.mean, self.rows, self.label, self._cov = mean, rows, label, cov
+    def __init__(
+        self, mean: np.ndarray, cov: np.ndarray | None, rows: np.ndarray | None, label: str, n: int | None = None
+    ) -> None:
+        self.mean, self.rows, self.label, self._cov, self.n = mean, rows, label, cov, n
+        self._factor: _Factor | None = None
 
     @property
     def dim(self) -> int:
         return self.mean.shape[0]
 
     @property
+    def known_low_rank(self) -> bool:
+        """True when the sample count alone says the covariance is singular (N ≤ d)."""
+        return self.rows is not None or (self.n is not None and self.n <= self.dim)
+
+    @property
     def cov(self) -> np.ndarray:
         if self._cov is None:
-            factor = _exact_factor(self)
+            factor = self.factor().matrix
             self._cov = factor @ factor.T
         return self._cov
+
+    def factor(self) -> _Factor:
+        """An exact factor of the covariance (computed once)."""
+        if self._factor is None:
+            self._factor = _exact_factor(self)
+        return self._factor
 
     def trace(self) -> float:
         """tr Σ, from the samples in O(N d) when they stand in for the covariance."""
@@ -75,7 +89,33 @@ class _Gaussian:
             None if self._cov is None else np.ldexp(self._cov, 2 * exponent),
             None if self.rows is None else np.ldexp(self.rows, exponent),
             self.label,
+            self.n,
         )
+
+
+class _Factor:
+    """F with Σ = F Fᵀ and no columns for the null space: a lower-triangular Cholesky factor (``triangular``, full
+    rank) or d × r columns (rank r: a pivoted Cholesky factor, or the centred samples)."""
+
+    def __init__(self, matrix: np.ndarray, *, triangular: bool) -> None:
+        self.matrix, self.triangular = matrix, triangular
+
+    @property
+    def rank(self) -> int:
+        return self.matrix.shape[1]
+
+    def transposed_times(self, other: np.ndarray) -> np.ndarray:
+        """Fᵀ X (a triangular product when F is the Cholesky factor)."""
+        if self.triangular:
+            return blas.dtrmm(1.0, self.matrix, np.asfortranarray(other), side=0, lower=1, trans_a=1)
+        return self.matrix.T @ other
+
+    def congruence(self, cov: np.ndarray) -> np.ndarray:
+        """Fᵀ Σ F: two triangular products for the Cholesky factor, an r × r matrix for d × r columns."""
+        if self.triangular:
+            right = blas.dtrmm(1.0, self.matrix, np.asfortranarray(cov), side=1, lower=1)  # Σ L
+            return blas.dtrmm(1.0, self.matrix, right, side=0, lower=1, trans_a=1, overwrite_b=1)  # Lᵀ (Σ L)
+        return self.matrix.T @ (cov @ self.matrix)
 
 
 class FrechetReference:
@@ -89,15 +129,7 @@ class FrechetReference:
         self._exponent = _scale_exponent(reference.magnitude())
         self._ref = reference.scaled(-self._exponent)
         self._trace = self._ref.trace()
-        self._cholesky: np.ndarray | None = None
-        self._factor: np.ndarray | None = None
-        if self._ref.rows is None:
-            try:
-                self._cholesky = np.asfortranarray(
-                    scipy.linalg.cholesky(self._ref.cov, lower=True, check_finite=False)
-                )
-            except (np.linalg.LinAlgError, ValueError):
-                self._cholesky = None  # only semi-definite (or not a covariance): the exact path handles it
+        self._ref.factor()
 
     @property
     def dim(self) -> int:
@@ -153,13 +185,15 @@ class FrechetReference:
         return self._exact_trace_sqrt_product(other)
 
     def _fast_trace_sqrt_product(self, other: _Gaussian) -> tuple[float, float] | None:
-        """Σ √eig(Lᵀ Σ₂ L) and a worst-case bound on the error that rounding-level eigenvalues put into it (each is
-        within the numerical-rank tolerance of zero, so its root is off by at most √tolerance); None without L, or
-        when an eigenvalue is negative beyond rounding (Σ₂ is then not a covariance: the exact path names it)."""
-        if self._cholesky is None or other.rows is not None:
+        """Σ √eig(Fᵀ Σ₂ F) for the reference's factor F, and a worst-case bound on the error that rounding-level
+        eigenvalues put into it (each is within the numerical-rank tolerance of zero, so its root is off by at most
+        √tolerance); None when a side is singular by its sample count (the exact path is then as cheap, and centred
+        samples as F would give an eigenvalue at rounding level for sure), or when an eigenvalue is negative beyond
+        rounding (Σ₂ is then not a covariance: the exact path names it)."""
+        if other.known_low_rank or self._ref.rows is not None:
             return None
-        eigenvalues = _eigvalsh(_congruence(self._cholesky, other.cov))
-        tolerance = _rank_tolerance(eigenvalues)
+        eigenvalues = _eigvalsh(self._ref.factor().congruence(other.cov))
+        tolerance = _rank_tolerance(eigenvalues, self.dim)
         if eigenvalues.size and eigenvalues[0] < -tolerance:
             return None
         at_rounding_level = int(np.count_nonzero(eigenvalues <= tolerance))
@@ -167,13 +201,12 @@ class FrechetReference:
         return trace_term, at_rounding_level * float(np.sqrt(tolerance))
 
     def _exact_trace_sqrt_product(self, other: _Gaussian) -> float:
-        mine = self._cholesky if self._cholesky is not None else self._exact_factor()  # L is an exact factor too
-        return _nuclear_norm(mine.T @ _cheapest_factor(other))
-
-    def _exact_factor(self) -> np.ndarray:
-        if self._factor is None:
-            self._factor = _exact_factor(self._ref)
-        return self._factor
+        """The nuclear norm of F₁ᵀF₂ for both sides' exact factors: with a low-rank side, an r₁ × r₂ or d × r
+        matrix."""
+        mine, theirs = self._ref.factor(), other.factor()
+        if theirs.triangular and not mine.triangular:
+            mine, theirs = theirs, mine  # the triangular product, and the narrow factor on the right
+        return _nuclear_norm(mine.transposed_times(theirs.matrix))
 
 
 def frechet_distance(
@@ -210,8 +243,8 @@ def _as_gaussian(mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | Non
         label = stats.label or name
         rows = stats.rows
         if rows is not None and rows.shape[0] <= stats.dim:
-            return _Gaussian(stats.mean, None, rows, label)
-        return _Gaussian(stats.mean, stats.cov, None, label)
+            return _Gaussian(stats.mean, None, rows, label, stats.n)
+        return _Gaussian(stats.mean, stats.cov, None, label, stats.n)
     if cov is None:
         raise InputError(f"{name}: a mean needs its covariance")
     mean = np.asarray(mean_or_stats, dtype=np.float64)
@@ -230,46 +263,59 @@ def _scale_exponent(magnitude: float) -> int:
     return int(np.frexp(magnitude)[1])
 
 
-def _congruence(lower: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Lᵀ Σ L with two triangular matrix products (BLAS trmm: half the work of general products)."""
-    right = blas.dtrmm(1.0, lower, np.asfortranarray(cov), side=1, lower=1)  # Σ L
-    return blas.dtrmm(1.0, lower, right, side=0, lower=1, trans_a=1, overwrite_b=1)  # Lᵀ (Σ L)
-
-
 def _eigvalsh(matrix: np.ndarray) -> np.ndarray:
     return scipy.linalg.eigh(matrix, eigvals_only=True, driver="evr", check_finite=False, overwrite_a=True)
 
 
-def _rank_tolerance(eigenvalues: np.ndarray) -> float:
-    """Eigenvalues at or below this are zero to working precision (numpy.linalg.matrix_rank's default)."""
-    return float(np.abs(eigenvalues).max()) * len(eigenvalues) * _EPS
+def _rank_tolerance(eigenvalues: np.ndarray, dim: int) -> float:
+    """Eigenvalues at or below this are zero to working precision (numpy.linalg.matrix_rank's rule, for products
+    formed over ``dim`` terms)."""
+    return float(np.abs(eigenvalues).max(initial=0.0)) * max(dim, len(eigenvalues)) * _EPS
 
 
-def _exact_factor(gaussian: _Gaussian) -> np.ndarray:
-    """F with Σ = F Fᵀ and no columns for the null space: centred samples when at hand, else truncated eigh."""
+def _exact_factor(gaussian: _Gaussian) -> _Factor:
+    """The cheapest exact factor: the centred samples when at hand; the Cholesky factor of a covariance that is
+    numerically full rank; else a rank-revealing (pivoted) Cholesky factor, O(d² r) for rank r."""
     if gaussian.rows is not None:
         centred = gaussian.rows - gaussian.rows.mean(axis=0)
-        return centred.T / np.sqrt(gaussian.rows.shape[0] - 1)
-    eigenvalues, vectors = scipy.linalg.eigh(gaussian.cov, driver="evr", check_finite=False)
+        return _Factor(centred.T / np.sqrt(gaussian.rows.shape[0] - 1), triangular=False)
+    cov = gaussian.cov
+    largest_variance = float(np.diag(cov).max(initial=0.0))
+    if not gaussian.known_low_rank:
+        lower, info = lapack.dpotrf(cov, lower=1, clean=1)
+        pivots = np.diag(lower) ** 2
+        if info == 0 and pivots.min(initial=math.inf) > len(pivots) * _EPS * largest_variance:
+            return _Factor(np.asfortranarray(lower), triangular=True)
+    return _pivoted_factor(gaussian, cov, largest_variance)
+
+
+def _pivoted_factor(gaussian: _Gaussian, cov: np.ndarray, largest_variance: float) -> _Factor:
+    """Σ = P L Lᵀ Pᵀ with L of r columns (LAPACK pstrf stops once every remaining pivot is at rounding level,
+    d · ε · max Σᵢᵢ). The remainder it leaves out must be rounding too; one that is not means Σ is not positive
+    semi-definite, which an eigendecomposition then confirms (and, within float32 storage noise, factors)."""
+    packed, pivots, rank, _ = lapack.dpstrf(cov, lower=1)
+    order = pivots - 1
+    lower = np.tril(packed[:, :rank])
+    left = lower[rank:]
+    remainder = cov[np.ix_(order[rank:], order[rank:])] - left @ left.T
+    if remainder.size and float(np.abs(remainder).max()) > _PSD_RTOL * largest_variance:
+        return _eigen_factor(gaussian, cov)
+    factor = np.empty_like(lower)
+    factor[order] = lower
+    return _Factor(factor, triangular=False)
+
+
+def _eigen_factor(gaussian: _Gaussian, cov: np.ndarray) -> _Factor:
+    """The eigendecomposition truncated at numerical rank; a clearly negative eigenvalue is an error."""
+    eigenvalues, vectors = scipy.linalg.eigh(cov, driver="evr", check_finite=False)
     largest = float(np.abs(eigenvalues).max()) if eigenvalues.size else 0.0
     if eigenvalues[0] < -_PSD_RTOL * largest:
         raise InputError(
             f"{gaussian.label}: the covariance is not positive semi-definite (eigenvalue {eigenvalues[0]:.3g} vs "
             f"largest {largest:.3g}); it cannot come from data: recompute the statistics"
         )
-    keep = eigenvalues > _rank_tolerance(eigenvalues)
-    return vectors[:, keep] * np.sqrt(eigenvalues[keep])
-
-
-def _cheapest_factor(gaussian: _Gaussian) -> np.ndarray:
-    """A factor of Σ for the exact path: the centred samples, else the Cholesky factor of a full-rank Σ (no d × d
-    eigendecomposition), else the truncated eigendecomposition."""
-    if gaussian.rows is None:
-        try:
-            return scipy.linalg.cholesky(gaussian.cov, lower=True, check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            pass
-    return _exact_factor(gaussian)
+    keep = eigenvalues > _rank_tolerance(eigenvalues, len(eigenvalues))
+    return _Factor(vectors[:, keep] * np.sqrt(eigenvalues[keep]), triangular=False)
 
 
 def _nuclear_norm(matrix: np.ndarray) -> float:

@@ -87,6 +87,16 @@ class Embedder(ABC):
     def transform(self, item: Any) -> torch.Tensor:
         """Preprocess one decoded item on the CPU into the model's input (one example, or k when multiple)."""
 
+    def transforms_batches(self) -> bool:
+        """True when :meth:`transform_batch` gives the model's input for a whole in-memory batch at once."""
+        return False
+
+    def transform_batch(self, items: Any) -> torch.Tensor:
+        """The collated model input of a batch a source gives at once (:meth:`frechet.sources.Source.load_batch`,
+        e.g. uint8 (N, 3, H, W) images on their own device), equal to ``collate`` of ``transform`` of each item.
+        Only called when :meth:`transforms_batches` is True."""
+        raise NotImplementedError(f"{type(self).__name__} transforms one item at a time")
+
     def collate(self, examples: list[torch.Tensor]) -> torch.Tensor:
         """Join transformed items into one batch (stack, or concatenate when items yield several examples)."""
         return torch.cat(examples) if self.multiple_examples else torch.stack(examples)

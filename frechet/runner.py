@@ -198,7 +198,7 @@ def statistics(
     if out is not None:
         check_stats_suffix(out)
     if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
-        stats = load_statistics(input)
+        stats = load_statistics(input, progress=settings.progress)
         if out is not None and distributed.current().is_main:
             stats.save(out)
         return {stats.meta.get("embedder_name") or "": stats}
@@ -345,7 +345,7 @@ def feature_cache(inputs: Iterable[Any], embedders: Sequence[Embedder], settings
     if not settings.cache or not all(e.cacheable for e in embedders) or not paths:
         return None
     try:
-        cache = FeatureCache(settings.cache_dir)
+        cache = FeatureCache(settings.cache_dir, progress=settings.progress)
         check_outputs_apart([cache.root], paths)
     except (ConfigError, OutputError) as error:
         log.warning("feature cache not used, continuing without it: %s", error)
@@ -359,7 +359,7 @@ def statistics_side(input: Any, run: EmbedderRun, settings: Settings, *, several
     if several:
         raise ConfigError(f"{input}: saved statistics hold one embedder's features; with several embedders, pass "
                           "the inputs themselves, or compare each embedder's statistics in its own run")
-    side = side_from_stats(input, run.embedder.name)
+    side = side_from_stats(input, run.embedder.name, progress=settings.progress)
     check_compatible(Producer.run(run.embedder, run.output), Producer.of(side), force=settings.force)
     side.stats = {run.output: next(iter(side.stats.values()))}
     return side
@@ -370,7 +370,7 @@ def _compare_statistics(
     settings: Settings,
 ) -> Result:
     """Two statistics files and no model: they must agree with each other on embedder and output."""
-    sides = {label: side_from_stats(value) for label, value in inputs.items()}
+    sides = {label: side_from_stats(value, progress=settings.progress) for label, value in inputs.items()}
     check_compatible(Producer.of(sides["real"]), Producer.of(sides["fake"]), force=settings.force)
     real, fake = sides["real"].meta, sides["fake"].meta
     meta = real or fake

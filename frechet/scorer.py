@@ -75,9 +75,9 @@ class Scorer:
         side = self._sides["real" if real else "fake"]
         with _caller_rng_kept():
             for start in range(0, len(source), self.settings.batch_size):
-                indices = range(start, min(start + self.settings.batch_size, len(source)))
-                batch = self.embedder.collate([self.embedder.transform(source.load(index)) for index in indices])
-                side.add(forward_outputs(self.embedder, batch, side.needs), len(indices))
+                stop = min(start + self.settings.batch_size, len(source))
+                side.add(forward_outputs(self.embedder, self._model_input(source, start, stop), side.needs),
+                         stop - start)
 
     def reset(self) -> None:
         """Forget the generated side (and the real side fed by ``update``); keep the reference and the model."""
@@ -112,6 +112,15 @@ class Scorer:
                                                          sides[label])
 
     # ------------------------------------------------------------------ internals
+    def _model_input(self, source: Any, start: int, stop: int) -> torch.Tensor:
+        """The network input of items ``start:stop``: the whole batch transformed at once on its own device where
+        the embedder and the source allow it (in-memory tensors), else item by item on the CPU — the same values."""
+        if self.embedder.transforms_batches():
+            items = source.load_batch(start, stop)
+            if items is not None:
+                return self.embedder.transform_batch(items)
+        return self.embedder.collate([self.embedder.transform(source.load(index)) for index in range(start, stop)])
+
     @property
     def _dims(self) -> dict[str, int | None]:
         """The declared width of each output kept (None where the embedder does not declare it)."""

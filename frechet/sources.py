@@ -65,6 +65,11 @@ class Source(ABC):
         block in order, and the bad ones as (index, message) — the message ``load`` would raise."""
         raise NotImplementedError(f"{type(self).__name__} does not read blocks of rows")
 
+    def load_batch(self, start: int, stop: int) -> Any | None:
+        """Items ``start:stop`` at once in the form an embedder's ``transform_batch`` takes (in-memory images: one
+        uint8 (N, 3, H, W) tensor on the device they live on), or None when the source has no such form."""
+        return None
+
     def item_path(self, index: int) -> str | Path | None:
         """The file holding exactly item ``index`` (its bytes determine ``load(index)``), or None if it has none."""
         return None

@@ -21,6 +21,7 @@ from frechet.caller import spell
 from frechet.embedder import Embedder
 from frechet.errors import IncompatibleStatsError, InputError
 from frechet.metrics.base import Side
+from frechet.progress import Progress
 from frechet.registry import Registry
 from frechet.sources import Source
 from frechet.stats import STATS_FORMAT, STATS_FORMAT_VERSION, FeatureStats
@@ -28,6 +29,8 @@ from frechet.statsformats import read_stats
 from frechet.version import __version__
 
 log = logging.getLogger("frechet")
+#: Statistics files from this size on (d above about 4,000) take seconds to read and check: reading them is announced.
+_ANNOUNCE_BYTES = 128 * 2**20
 
 #: How messages name the run itself, as the producer of the side it embeds.
 RUN = "this run"
@@ -66,10 +69,13 @@ def local_input(input: Any, *, progress: bool = True) -> Any:
     return input
 
 
-def load_statistics(input: str | Path | FeatureStats, embedder_name: str | None = None) -> FeatureStats:
+def load_statistics(
+    input: str | Path | FeatureStats, embedder_name: str | None = None, *, progress: bool | None = None
+) -> FeatureStats:
     """The statistics of a statistics file or a named reference, with ``meta`` saying what made them (a FeatureStats
     as it is, once it holds samples). An EDM2 pickle supplies the entry that belongs to ``embedder_name`` (its FID
-    statistics when none is given)."""
+    statistics when none is given). Reading a large file is announced (``progress`` as for
+    :class:`frechet.progress.Progress`)."""
     if isinstance(input, FeatureStats):
         if not input.n and input.n is not None:
             raise InputError(f"{input!r} holds no samples; update it with feature rows before using it as a side")
@@ -79,16 +85,22 @@ def load_statistics(input: str | Path | FeatureStats, embedder_name: str | None 
     key = None
     if Path(input).suffix.lower() == ".pkl":
         key = references.key_for_embedder("edm2-pkl", embedder_name) or "fid"
-    stats = read_stats(input, key=key)
+    size = _size(Path(input))
+    show = progress if size >= _ANNOUNCE_BYTES else False
+    with Progress(1, f"reading {input} ({size / 2**20:.0f} MiB)", unit="file", show=show) as bar:
+        stats = read_stats(input, key=key)
+        bar.update()
     if key is not None:
         stats.meta = {**references.format_meta("edm2-pkl", key), **stats.meta}
     return stats
 
 
-def side_from_stats(input: str | Path | FeatureStats, embedder_name: str | None = None) -> Side:
+def side_from_stats(
+    input: str | Path | FeatureStats, embedder_name: str | None = None, *, progress: bool | None = None
+) -> Side:
     """A side whose statistics come from saved statistics (:func:`load_statistics`), keyed by the output they
     record."""
-    stats = load_statistics(input, embedder_name)
+    stats = load_statistics(input, embedder_name, progress=progress)
     return Side(str(input), {stats.meta.get("output", ""): stats}, n_items=stats.meta.get("n_items"), meta=stats.meta)
 
 
@@ -243,3 +255,11 @@ def usable_stored_stats(
 
 def _maker(meta: Mapping[str, Any], output: str) -> tuple[Any, ...]:
     return meta.get("embedder"), meta.get("output", output), meta.get("embedder_name"), meta.get("config")
+
+
+def _size(path: Path) -> int:
+    """The file's size in bytes, 0 when it cannot be read (the loader then names the problem)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -32,7 +32,7 @@ import torch
 from frechet.caller import from_command_line, spell_embedder_option
 from frechet.download import DownloadFailed, fetch
 from frechet.errors import ConfigError, FrechetError, OutputError, WeightsError, one_line
-from frechet.io import atomic_write, describe_os_error, file_sha256, is_disk_full, open_regular
+from frechet.io import describe_os_error, file_sha256, is_disk_full, open_regular
 from frechet.pins import add_pin, read_pins
 from frechet.tensor_files import archive_problem, tensors_problem
 

@@ -61,7 +61,9 @@ def default_cache_dir() -> Path:
 class FeatureCache:
     """The cache folder: shard keys, shard files, listing and clearing."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, *, progress: bool | None = None) -> None:
+        """``progress`` as for :class:`frechet.progress.Progress` (hashing many new files says so)."""
+        self.progress = progress
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
         blocked = _file_in_the_way(self.root)
         if blocked is not None:

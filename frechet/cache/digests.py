@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from frechet.io import file_sha256, open_regular
 from frechet.meta import MAX_CHARS, MetaError, parse_json
+from frechet.progress import Progress
 
 if TYPE_CHECKING:
     from frechet.cache import FeatureCache
 
 _FILE_INDEX = "file-digests-v1"
 _HASH_THREADS = 8
+#: Hashing at least this many bytes of new files says so (it can take seconds on a slow disk).
+_ANNOUNCE_BYTES = 128 * 2**20
 
 
 class FileDigests:
@@ -44,8 +47,8 @@ class FileDigests:
             result.append(entry[4] if entry is not None and signature is not None and entry[:4] == signature else None)
         missing = [position for position, digest in enumerate(result) if digest is None]
         if missing:
-            with ThreadPoolExecutor(min(_HASH_THREADS, len(missing))) as pool:
-                hashed = list(pool.map(_hash_file, [absolute[position] for position in missing]))
+            hashed = self._hash([absolute[position] for position in missing],
+                                sum(signatures[position][0] for position in missing if signatures[position]))
             updates: dict[Path, dict[str, list[Any]]] = {}
             for position, digest in zip(missing, hashed):
                 path = absolute[position]
@@ -58,6 +61,18 @@ class FileDigests:
             for folder, entries in updates.items():
                 self._store(folder, entries)
         return result  # type: ignore[return-value]
+
+    def _hash(self, paths: Sequence[Path], size: int) -> list[str | None]:
+        """sha256 of each file (None when unreadable), in threads; announced when there are many bytes to read."""
+        show = self.cache.progress if size >= _ANNOUNCE_BYTES else False
+        description = f"hashing new files for the cache ({size / 2**20:.0f} MiB)"
+        with Progress(len(paths), description, unit="file", show=show) as progress, \
+                ThreadPoolExecutor(min(_HASH_THREADS, len(paths))) as pool:
+            hashed = []
+            for digest in pool.map(_hash_file, paths):
+                hashed.append(digest)
+                progress.update()
+        return hashed
 
     def _index_files(self, folder: Path) -> tuple[str, Path]:
         stem = hashlib.sha256(str(folder).encode()).hexdigest()[:24]

@@ -214,14 +214,20 @@ def _stats(features: np.ndarray) -> FeatureStats:
     return stats
 
 
-def fd_bias(real: FeatureStats, fake: FeatureStats, *, halves: int = 10, seed: int = 2020) -> float | None:
+def fd_bias(
+    real: FeatureStats, fake: FeatureStats, *, halves: int = 10, seed: int = 2020,
+    prepared: FrechetReference | None = None, estimate: float | None = None,
+) -> float | None:
     """Estimated upward bias of the plain FD from ``halves`` random halves of the rows that statistics of N ≤ d
-    samples keep (a side without rows is held fixed); None when neither side has rows."""
+    samples keep (a side without rows is held fixed); None when neither side has rows. ``prepared`` (the real side
+    already factorized) and ``estimate`` (the plain FD) save repeating work the caller has done."""
     rows = [side.rows if side.rows is not None and side.rows.shape[0] >= MIN_ROWS else None for side in (real, fake)]
     if all(side is None for side in rows):
         return None
     fixed = next((stats for stats, own in zip((real, fake), rows) if own is None), None)
-    reference = FrechetReference(fixed) if fixed is not None else None  # a side without rows: factorized once
+    reference = None
+    if fixed is not None:  # a side without rows: factorized once
+        reference = prepared if prepared is not None and fixed is real else FrechetReference(fixed)
 
     def distance(a: FeatureStats, b: FeatureStats) -> float:
         return frechet_distance(a, b) if reference is None else reference.distance(b if a is fixed else a)
@@ -237,7 +243,8 @@ def fd_bias(real: FeatureStats, fake: FeatureStats, *, halves: int = 10, seed: i
                 parts.append(FeatureStats.from_features(own[rng.choice(len(own), len(own) // 2, replace=False)]))
                 ratios.append(len(own) / (len(own) // 2))
         values[index] = distance(*parts)
-    return HalfSamples(distance(real, fake), values, float(np.mean(ratios))).bias
+    whole = estimate if estimate is not None else distance(real, fake)
+    return HalfSamples(whole, values, float(np.mean(ratios))).bias
 
 
 class FDBootstrapMetric(Metric):

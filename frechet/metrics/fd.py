@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from frechet.distance import frechet_distance
+from frechet.distance import FrechetReference
 from frechet.errors import InputError
 from frechet.metrics.base import Metric, MetricContext, Need, Side
 from frechet.metrics.bootstrap import fd_bias
+from frechet.progress import Progress
 from frechet.stats import FeatureStats
 
 log = logging.getLogger("frechet")
+#: From this many dimensions the distance (and the bias estimate at N ≤ d) can take seconds: it is announced.
+_ANNOUNCE_DIM = 1024
 
 
 class FrechetDistanceMetric(Metric):
@@ -23,21 +26,32 @@ class FrechetDistanceMetric(Metric):
         return [Need(context.output, "stats")]
 
     def compute(self, real: Side, fake: Side, context: MetricContext) -> dict[str, Any]:
-        value = checked_fd(real, fake, context.output, context.seed)
+        value = checked_fd(real, fake, context.output, context.seed, progress=context.progress)
         values = {"fd": value}
         if context.fd_key:
             values[context.fd_key] = value
         return values
 
 
-def checked_fd(real: Side, fake: Side, output: str, seed: int, *, name: str = "") -> float:
+def checked_fd(real: Side, fake: Side, output: str, seed: int, *, name: str = "", progress: bool | None = None
+               ) -> float:
     """FD of the two sides' statistics of ``output``, as every metric reporting an FD computes it: at least 2 samples
-    a side, and a warning (prefixed ``name: ``) when a side has no more samples than dimensions."""
+    a side, and a warning (prefixed ``name: ``) when a side has no more samples than dimensions. From
+    ``_ANNOUNCE_DIM`` dimensions the steps are announced (``progress`` as for :class:`frechet.progress.Progress`)."""
     sides = [(side.label, side.stats_of(output)) for side in (real, fake)]
     for label, stats in sides:
         _check_sample_count(label, stats)
-    value = frechet_distance(sides[0][1], sides[1][1])
-    _warn_when_biased(sides, value, seed, f"{name}: " if name else "")
+    small = [(label, stats) for label, stats in sides if stats.n is not None and stats.n <= stats.dim]
+    dim = sides[0][1].dim
+    show = progress if dim >= _ANNOUNCE_DIM else False
+    with Progress(2 + bool(small), f"fd on {dim} dimensions", unit="step", show=show) as bar:
+        prepared = FrechetReference(sides[0][1])
+        bar.update()
+        value = prepared.distance(sides[1][1])
+        bar.update()
+        if small:
+            _warn_biased(sides, small, value, seed, prepared, f"{name}: " if name else "")
+            bar.update()
     return value
 
 
@@ -47,13 +61,14 @@ def _check_sample_count(label: str, stats: FeatureStats) -> None:
         raise InputError(f"{label}: a covariance needs at least 2 samples, found {stats.n}; add more items")
 
 
-def _warn_when_biased(sides: list[tuple[str, FeatureStats]], value: float, seed: int, prefix: str) -> None:
-    """Warn when a side has no more samples than dimensions (a singular covariance), with the bias that half-samples
-    of the rows such statistics keep put on FD (an underestimate at N ≤ d, where FD's bias grows faster than 1/N)."""
-    small = [(label, stats) for label, stats in sides if stats.n is not None and stats.n <= stats.dim]
-    if not small:
-        return
-    estimate = _bias_estimate(fd_bias(sides[0][1], sides[1][1], seed=seed), value)
+def _warn_biased(
+    sides: list[tuple[str, FeatureStats]], small: list[tuple[str, FeatureStats]], value: float, seed: int,
+    prepared: FrechetReference, prefix: str,
+) -> None:
+    """Warn that the ``small`` sides have no more samples than dimensions (a singular covariance), with the bias that
+    half-samples of the rows such statistics keep put on FD (an underestimate at N ≤ d, where FD's bias grows faster
+    than 1/N)."""
+    estimate = _bias_estimate(fd_bias(sides[0][1], sides[1][1], seed=seed, prepared=prepared, estimate=value), value)
     counts = " and ".join(f"{label}: {stats.n} samples" for label, stats in small)
     log.warning(
         "%s%s for %d feature dimensions: a singular covariance, so FD is exact for these samples but a strongly biased "

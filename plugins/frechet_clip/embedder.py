@@ -17,7 +17,7 @@ from frechet_clip.checkpoint import VIT_B_32_WEIGHTS, VIT_L_14_336_WEIGHTS, VIT_
 from frechet_clip.network import (
     VIT_B_32, VIT_L_14, VIT_L_14_336, TowerShape, VisionTransformer, build_tower, tower_shape,
 )
-from frechet_clip.preprocess import MODES, clip_input
+from frechet_clip.preprocess import BATCHED_MODES, MODES, clip_input, clip_input_batch
 
 #: The output CMMD compares; every other tool uses the projected embedding as it comes.
 NORMALIZED_MODE = "cmmd"
@@ -56,6 +56,12 @@ class _ClipEmbedder(Embedder):
 
     def transform(self, item: np.ndarray) -> torch.Tensor:
         return clip_input(item, self.preprocess, self.shape.resolution)
+
+    def transforms_batches(self) -> bool:
+        return self.preprocess in BATCHED_MODES
+
+    def transform_batch(self, items: torch.Tensor) -> torch.Tensor:
+        return clip_input_batch(items, self.preprocess, self.shape.resolution)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         with exact_float32(batch.device):

@@ -13,7 +13,13 @@ from frechet.embedder import Embedder, Option
 from frechet.precision import exact_float32
 from frechet.weights import weights_identity
 from frechet_dinov2.network import ARCHITECTURES, Architecture, DinoV2
-from frechet_dinov2.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, to_dinov2_input
+from frechet_dinov2.preprocess import (
+    BATCHED_MODES,
+    DEFAULT_PREPROCESS,
+    PREPROCESS_MODES,
+    to_dinov2_input,
+    to_dinov2_input_batch,
+)
 from frechet_dinov2.weights import WEIGHTS, load_network, resolve_dinov2_weights
 
 
@@ -46,6 +52,12 @@ class DinoV2Embedder(Embedder):
 
     def transform(self, item: np.ndarray) -> torch.Tensor:
         return to_dinov2_input(item, self.preprocess)
+
+    def transforms_batches(self) -> bool:
+        return self.preprocess in BATCHED_MODES
+
+    def transform_batch(self, items: torch.Tensor) -> torch.Tensor:
+        return to_dinov2_input_batch(items, self.preprocess)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         with exact_float32(batch.device):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from frechet.errors import ConfigError
 from frechet_image.preprocess import channels_first, check_image, normalize
@@ -15,6 +16,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Preprocessing modes, each named after the tool whose network input it reproduces bit for bit.
 PREPROCESS_MODES = ("dgm-eval", "dgm-eval-clean", "edm2", "torch-fidelity")
+#: Modes :func:`to_dinov2_input_batch` computes for a whole batch at once (the others resize with Pillow per image).
+BATCHED_MODES = ("edm2", "torch-fidelity")
 #: dgm-eval's: the code of Stein et al. (2023), who introduced FD_DINOv2; EDM2 calls it the reference its own
 #: resize approximates (see docs/guide/backbones.md).
 DEFAULT_PREPROCESS = "dgm-eval"
@@ -47,4 +50,19 @@ def to_dinov2_input(image: np.ndarray, mode: str) -> torch.Tensor:
         return normalize(resized, [255 * m for m in IMAGENET_MEAN], [255 * s for s in IMAGENET_STD])
     else:
         raise ConfigError(f"unknown DINOv2 preprocess mode '{mode}'; choose one of {', '.join(PREPROCESS_MODES)}")
+    return normalize(unit, IMAGENET_MEAN, IMAGENET_STD)
+
+
+def to_dinov2_input_batch(images: torch.Tensor, mode: str) -> torch.Tensor:
+    """:func:`to_dinov2_input` of a whole uint8 (N, 3, H, W) batch at once on its own device, for
+    :data:`BATCHED_MODES` (torch's batched resize and element-wise steps: on the CPU each image gets exactly the
+    values it gets alone)."""
+    size = (INPUT_SIZE, INPUT_SIZE)
+    if mode == "edm2":
+        unit = F.interpolate(images.float(), size=size, mode="bicubic", align_corners=False, antialias=True).div(255)
+    elif mode == "torch-fidelity":
+        resized = tf1_bilinear(images, size)
+        return normalize(resized, [255 * m for m in IMAGENET_MEAN], [255 * s for s in IMAGENET_STD])
+    else:
+        raise ConfigError(f"DINOv2 preprocess mode '{mode}' has no batched form; use to_dinov2_input on each image")
     return normalize(unit, IMAGENET_MEAN, IMAGENET_STD)

@@ -17,7 +17,9 @@ PIL_FILTERS = {
 
 
 def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a (C, H, W) float32 tensor to ``size`` = (h, w) as TensorFlow 1.x ``resize_bilinear`` does.
+    """Resize a (C, H, W) or (N, C, H, W) float32 or uint8 tensor to ``size`` = (h, w) as TensorFlow 1.x
+    ``resize_bilinear`` does, into float32 (each image of a batch gets exactly the values it gets alone: every step
+    is element-wise; uint8 pixels are gathered first and converted exactly, which moves a quarter of the bytes).
 
     That is TF1's default (``align_corners=False``, no half-pixel centres, no antialiasing): output pixel y reads
     input position y * (H / h) in float32, truncated to the lower tap, with the upper tap clamped to the border.
@@ -27,17 +29,19 @@ def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     output reads one input pixel with weight 0 on its neighbour, so the input itself is returned.
     """
     height, width = size
-    if tuple(image.shape[1:]) == (height, width):
-        return image
-    row_lo, row_hi, row_frac = _tf1_taps(image.shape[1], height)
-    col_lo, col_hi, col_frac = _tf1_taps(image.shape[2], width)
-    if image.shape[1] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read
-        upper, lower = image.index_select(1, row_lo), image.index_select(1, row_hi)
-        top = _lerp(upper.index_select(2, col_lo), upper.index_select(2, col_hi), col_frac)
-        bottom = _lerp(lower.index_select(2, col_lo), lower.index_select(2, col_hi), col_frac)
+    if tuple(image.shape[-2:]) == (height, width):
+        return image.float()
+    rows, cols = image.dim() - 2, image.dim() - 1
+    row_lo, row_hi, row_frac = _tf1_taps(image.shape[rows], height, image.device)
+    col_lo, col_hi, col_frac = _tf1_taps(image.shape[cols], width, image.device)
+    # columns are gathered by advanced indexing: torch's index_select along the last dimension is several times slower
+    if image.shape[rows] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read
+        upper, lower = image.index_select(rows, row_lo), image.index_select(rows, row_hi)
+        top = _lerp(upper[..., col_lo].float(), upper[..., col_hi].float(), col_frac)
+        bottom = _lerp(lower[..., col_lo].float(), lower[..., col_hi].float(), col_frac)
     else:
-        across = _lerp(image.index_select(2, col_lo), image.index_select(2, col_hi), col_frac)
-        top, bottom = across.index_select(1, row_lo), across.index_select(1, row_hi)
+        across = _lerp(image[..., col_lo].float(), image[..., col_hi].float(), col_frac)
+        top, bottom = across.index_select(rows, row_lo), across.index_select(rows, row_hi)
     return _lerp(top, bottom, row_frac[:, None])
 
 
@@ -46,13 +50,16 @@ def _lerp(low: torch.Tensor, high: torch.Tensor, fraction: torch.Tensor) -> torc
     return high.sub_(low).mul_(fraction).add_(low)
 
 
-def _tf1_taps(n_in: int, n_out: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Lower tap, upper tap and float32 fraction of each output position along one axis (TF1 convention)."""
+def _tf1_taps(
+    n_in: int, n_out: int, device: torch.device | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lower tap, upper tap and float32 fraction of each output position along one axis (TF1 convention), computed
+    on the CPU (so on every device alike) and placed on ``device``."""
     scale = torch.tensor(n_in / n_out, dtype=torch.float32)
     position = torch.arange(n_out, dtype=torch.float32) * scale
     lower = position.long()
     upper = (lower + 1).clamp_max(n_in - 1)
-    return lower, upper, position - lower.float()
+    return lower.to(device), upper.to(device), (position - lower.float()).to(device)
 
 
 def pil_resize_float(image: np.ndarray, size: tuple[int, int], method: str) -> torch.Tensor:

@@ -163,19 +163,37 @@ def open_image_zip(path: str | Path, *, max_pixels: int | None = None) -> ZipIma
 class ImageArraySource(Source):
     """Images held in memory: a numpy array or torch tensor of (N, H, W, 3) or (N, 3, H, W) images, uint8 (0-255)
     or floating point (0-1). Floats are rounded to the nearest of the 256 levels when an item is loaded. Where both
-    layouts fit (3×3 images), numpy arrays are read channels-last and tensors channels-first."""
+    layouts fit (3×3 images), numpy arrays are read channels-last and tensors channels-first. A tensor stays on its
+    device: :meth:`load_batch` hands whole batches over there, :meth:`load` reads a CPU copy made once."""
 
     domain = "image"
 
     def __init__(self, images: np.ndarray | torch.Tensor) -> None:
         super().__init__(f"<{'array' if isinstance(images, np.ndarray) else 'tensor'} {tuple(images.shape)}>")
         self.images = channels_first(images, self.label)
+        self._on_cpu: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     def load(self, index: int) -> np.ndarray:
-        return _to_uint8_image(self.images[index], self.item_name(index))
+        if self._on_cpu is None:
+            self._on_cpu = self.images.cpu()
+        return _to_uint8_image(self._on_cpu[index], self.item_name(index))
+
+    def load_batch(self, start: int, stop: int) -> torch.Tensor | None:
+        """Images ``start:stop`` as one uint8 (N, 3, H, W) tensor on their own device, floats rounded to the 256
+        levels there exactly as :meth:`load` rounds them (in float64; None on a device without it)."""
+        batch = self.images[start:stop]
+        if not batch.is_floating_point():
+            return batch
+        if batch.device.type == "mps":
+            return None
+        outside = ~((batch >= 0) & (batch <= 1))  # NaN too
+        if bool(outside.any()):
+            first = start + int(outside.flatten(1).any(dim=1).nonzero()[0])
+            return _to_uint8_image(self.images[first].cpu(), self.item_name(first))  # raises, naming the item
+        return batch.double().mul_(255).round_().to(torch.uint8)
 
     def item_name(self, index: int) -> str:
         return f"{self.label}[{index}]"
@@ -193,10 +211,10 @@ def open_image_array(images: np.ndarray | torch.Tensor) -> ImageArraySource:
 
 
 def channels_first(images: np.ndarray | torch.Tensor, label: str) -> torch.Tensor:
-    """A batch of RGB images as an (N, 3, H, W) CPU tensor (a view where it can be), from either layout; anything
-    that cannot be RGB images of uint8 or float values is an InputError saying what is expected."""
+    """A batch of RGB images as an (N, 3, H, W) tensor on its own device (a view where it can be), from either
+    layout; anything that cannot be RGB images of uint8 or float values is an InputError saying what is expected."""
     is_array = isinstance(images, np.ndarray)
-    batch = torch.from_numpy(images) if is_array else images.detach().cpu()
+    batch = torch.from_numpy(images) if is_array else images.detach()
     shape = tuple(batch.shape)
     if len(shape) == 3:
         fix = "np.repeat(images[..., None], 3, axis=-1)" if is_array else "images[:, None].expand(-1, 3, -1, -1)"
@@ -295,7 +313,7 @@ class GeneratorSource(Source):
             self._error = f"{where} returned {images.shape[0]} images for fn({count})"
         else:
             try:
-                self._batch = channels_first(images, where)
+                self._batch = channels_first(images, where).cpu()
             except InputError as error:
                 self._error = str(error)
 

@@ -12,7 +12,13 @@ import torch
 from frechet.embedder import Embedder, Option
 from frechet.precision import allow_tf32, exact_float32
 from frechet.weights import weights_identity
-from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, to_model_input
+from frechet_image.preprocess import (
+    BATCHED_MODES,
+    DEFAULT_PREPROCESS,
+    PREPROCESS_MODES,
+    to_model_input,
+    to_model_input_batch,
+)
 from frechet_inception.network import OUTPUTS, FIDInceptionV3
 from frechet_inception.weights import WEIGHTS, load_network, resolve_inception_weights
 
@@ -63,6 +69,12 @@ class InceptionEmbedder(Embedder):
 
     def transform(self, item: np.ndarray) -> torch.Tensor:
         return to_model_input(item, self.preprocess, INPUT_SIZE)
+
+    def transforms_batches(self) -> bool:
+        return self.preprocess in BATCHED_MODES
+
+    def transform_batch(self, items: torch.Tensor) -> torch.Tensor:
+        return to_model_input_batch(items, self.preprocess, INPUT_SIZE)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         network = self._compiled_network() if self.compile else self.network()

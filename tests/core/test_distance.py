@@ -1,5 +1,7 @@
 """The Fréchet distance: exact against float64/mpmath oracles and closed forms, fast path and singular path alike."""
 
+import json
+
 import mpmath
 import numpy as np
 import pytest
@@ -7,7 +9,8 @@ import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frechet import FeatureStats, FrechetReference, frechet_distance, trace_sqrt_product
+from frechet import FeatureStats, FrechetReference, distance, frechet_distance, trace_sqrt_product
+from frechet.cli import main
 from frechet.errors import InputError
 
 
@@ -222,3 +225,59 @@ def test_a_non_symmetric_covariance_is_refused_by_the_api_as_by_the_file_loader(
     sigma[0, 1] = 0.5
     with pytest.raises(InputError, match="^mu1/sigma1: the covariance is not symmetric"):
         frechet_distance(np.zeros(3), sigma, np.zeros(3), np.eye(3))
+
+
+@pytest.mark.parametrize("with_count", [True, False], ids=["count-known", "count-unknown"])
+def test_singular_statistics_alone_are_exact_without_any_d_by_d_eigendecomposition(monkeypatch, with_count):
+    """Statistics files of fewer items than dimensions (no samples kept): a rank-revealing factor of r columns,
+    against the exact float64 oracle (the nuclear norm of the centred samples' cross product)."""
+    x1, x2 = _sample(40, 300, seed=40), _sample(55, 300, seed=41, shift=0.05)
+    c1, c2 = x1 - x1.mean(0), x2 - x2.mean(0)
+    nuclear = scipy.linalg.svdvals(c1 @ c2.T).sum() / np.sqrt(39 * 54)
+    expected = ((x1.mean(0) - x2.mean(0)) ** 2).sum() + (c1**2).sum() / 39 + (c2**2).sum() / 54 - 2 * nuclear
+    x3 = _sample(900, 300, seed=42)
+    full = FeatureStats.from_moments(x3.mean(0), np.cov(x3, rowvar=False))
+    nuclear = scipy.linalg.svdvals(scipy.linalg.cholesky(full.cov, lower=True).T @ c1.T).sum() / np.sqrt(39)
+    against_full = ((x1.mean(0) - full.mean) ** 2).sum() + (c1**2).sum() / 39 + np.trace(full.cov) - 2 * nuclear
+    eigh = scipy.linalg.eigh
+
+    def small_only(matrix, *args, **kwargs):
+        assert np.shape(matrix)[0] < 300, "an eigendecomposition of a d × d covariance"
+        return eigh(matrix, *args, **kwargs)
+
+    monkeypatch.setattr(scipy.linalg, "eigh", small_only)
+    a, b = (FeatureStats.from_moments(x.mean(0), np.cov(x, rowvar=False), n=len(x) if with_count else None)
+            for x in (x1, x2))
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-10)
+    assert frechet_distance(b, a) == pytest.approx(expected, rel=1e-10)
+    prepared = FrechetReference(a)
+    assert prepared.distance(b) == pytest.approx(expected, rel=1e-10)
+    assert prepared.distance(full) == pytest.approx(against_full, rel=1e-10)  # a low-rank reference: r × r
+
+
+def test_float32_storage_of_a_singular_covariance_is_accepted_as_rounding():
+    x1, x2 = _sample(6, 12, seed=43), _sample(300, 12, seed=44)
+    exact = _mpmath_fd(x1, x2, digits=30)
+    s1 = np.cov(x1, rowvar=False).astype(np.float32).astype(np.float64)
+    s1 = (s1 + s1.T) / 2
+    s2 = np.cov(x2, rowvar=False)
+    assert frechet_distance(x1.mean(0), s1, x2.mean(0), s2) == pytest.approx(exact, rel=1e-3)
+
+
+def test_a_singular_statistics_file_against_samples_is_factorized_once_in_o_d2_r(tmp_path, monkeypatch, capsys):
+    """Statistics of fewer items than dimensions (no samples kept): the fd metric's distance and its bias estimate
+    share one pivoted Cholesky factor of the file's covariance, and no d × d eigendecomposition is made."""
+    rng = np.random.default_rng(50)
+    np.save(tmp_path / "real.npy", rng.standard_normal((30, 40)).astype(np.float32))
+    np.save(tmp_path / "fake.npy", rng.standard_normal((12, 40)).astype(np.float32))
+    assert main(["stats", str(tmp_path / "real.npy"), "--out", str(tmp_path / "real.npz"), "--no-cache"]) == 0
+    pivoted, calls = distance._pivoted_factor, []
+    monkeypatch.setattr(distance, "_pivoted_factor", lambda *args: calls.append(1) or pivoted(*args))
+    monkeypatch.setattr(distance, "_eigen_factor", lambda *_: pytest.fail("a d × d eigendecomposition"))
+    capsys.readouterr()
+    assert main(["compute", str(tmp_path / "real.npz"), str(tmp_path / "fake.npy"), "--no-cache", "--json"]) == 0
+    assert calls == [1]
+    fd = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["fd"]
+    real = np.load(tmp_path / "real.npy").astype(np.float64)
+    fake = np.load(tmp_path / "fake.npy").astype(np.float64)
+    assert fd == pytest.approx(_mpmath_fd(real, fake, digits=30), rel=1e-8)

@@ -5,6 +5,8 @@ import logging
 import numpy as np
 import pytest
 
+from frechet.cache import FeatureCache
+from frechet.cache.digests import FileDigests
 from frechet.cli import main
 from frechet.progress import Progress, track
 
@@ -64,3 +66,39 @@ def test_compute_logs_embedding_and_metric_progress_without_a_terminal_and_quiet
     assert "real.npy: 60 items in " in err
     assert main([*args, "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_slow_steps_announce_themselves_on_stderr_and_quiet_silences_them(tmp_path, capsys, monkeypatch):
+    # the size thresholds lowered so that tiny inputs take the paths that large ones take
+    monkeypatch.setattr("frechet.metrics.fd._ANNOUNCE_DIM", 4)
+    monkeypatch.setattr("frechet.statsfiles._ANNOUNCE_BYTES", 0)
+    monkeypatch.setattr("frechet.cache.digests._ANNOUNCE_BYTES", 0)
+    rng = np.random.default_rng(1)
+    for name, count in (("real", 30), ("fake", 3)):  # 3 samples of 4 dimensions: the bias estimate runs too
+        np.save(tmp_path / f"{name}.npy", rng.standard_normal((count, 4)).astype(np.float32))
+    stats = tmp_path / "real.npz"
+    assert main(["stats", str(tmp_path / "real.npy"), "--out", str(stats), "--no-cache"]) == 0
+    capsys.readouterr()
+    args = ["compute", str(stats), str(tmp_path / "fake.npy"), "--no-cache"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert f"frechet: info: reading {stats} (0 MiB): 1 file to do" in err
+    assert "frechet: info: fd on 4 dimensions: 3 steps to do" in err
+    assert "frechet: info: fd on 4 dimensions: 3 steps in " in err
+    assert main([*args, "--quiet"]) == 0
+    assert "info" not in capsys.readouterr().err
+
+
+def test_hashing_many_bytes_for_the_cache_announces_itself(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr("frechet.cache.digests._ANNOUNCE_BYTES", 10)
+    files = [tmp_path / f"{index}.bin" for index in range(3)]
+    for file in files:
+        file.write_bytes(b"12345")
+    with caplog.at_level(logging.INFO, logger="frechet"):
+        FileDigests(FeatureCache(tmp_path / "cache"), "0").digests(files)  # 15 bytes: announced
+        assert _lines(caplog)[0] == "hashing new files for the cache (0 MiB): 3 files to do"
+        caplog.clear()
+        (tmp_path / "other.bin").write_bytes(b"x" * 20)
+        FileDigests(FeatureCache(tmp_path / "cache"), "0").digests(files[:1] + [tmp_path / "none.bin"])
+        FileDigests(FeatureCache(tmp_path / "cache", progress=False), "0").digests([tmp_path / "other.bin"])
+    assert not _lines(caplog)  # 5 bytes (the others known already, or unreadable), or progress switched off
