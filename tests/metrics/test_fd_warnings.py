@@ -12,7 +12,7 @@ from frechet.stats import FeatureStats
 
 
 def _warning(caplog, monkeypatch, bias):
-    monkeypatch.setattr(fd_module, "fd_bias", lambda real, fake, seed: bias)
+    monkeypatch.setattr(fd_module, "fd_bias", lambda real, fake, seed, **known: bias)
     rng = np.random.default_rng(0)
     sides = [Side(label, {"f": FeatureStats.from_features(rng.standard_normal((6, 10)))}) for label in ("a", "b")]
     with caplog.at_level(logging.WARNING, logger="frechet"):
