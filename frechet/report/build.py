@@ -124,8 +124,10 @@ class _Page:
             interval = ""
             if "fd_ci_low" in values:
                 level = self.options.get("fd_ci_confidence", 0.95)
+                target = values.get("fd_ci_target", "population FD")
                 interval = (f" [{_number(values['fd_ci_low'])}, {_number(values['fd_ci_high'])}] ({level:.0%} "
-                            f"interval for the population FD; bias-corrected {_number(values.get('fd_ci_corrected'))})")
+                            f"interval for the {target}; its estimate, bias-corrected: "
+                            f"{_number(values.get('fd_ci_corrected'))}; the plain FD is biased upward)")
             parts.append(f"FD {_number(values['fd'])}{interval}")
         if "kid" in values:
             parts.append(f"KID {_number(values['kid'])} ± {_number(values.get('kid_std'))}")

@@ -44,7 +44,7 @@ def test_compute_reports_every_metric_as_the_python_api_computes_it(files, knn_f
     assert (result["fd_ci_low"], result["fd_ci_high"], result["fd_ci_corrected"]) == pytest.approx(
         (interval.low, interval.high, interval.corrected), rel=1e-9
     )
-    assert result["fd_ci_low"] <= result["fd"] <= result["fd_ci_high"]
+    assert result["fd_ci_plain"] == result["fd"] and result["fd_ci_target"] == "population FD"
     assert result["mmd"] == pytest.approx(mmd(real, fake), rel=1e-12)
 
 
@@ -77,10 +77,15 @@ def test_confidence_flag_checks_its_range(files, capsys):
     assert "between 0 and 1" in capsys.readouterr().err
 
 
-def test_fd_ci_holds_a_statistics_side_fixed_and_brackets_fd(files, tmp_path, capsys):
+def test_fd_ci_replicates_a_statistics_side_of_known_size_and_says_when_it_holds_one_fixed(files, tmp_path, capsys):
     assert main(["stats", files[0], "-o", str(tmp_path / "real_stats.npz")]) == 0
     result = _run(capsys, str(tmp_path / "real_stats.npz"), files[1], "--metrics", "fd,fd-ci", "--bootstrap", "100")
-    assert result["fd_ci_low"] <= result["fd"] <= result["fd_ci_high"]
+    stats = FeatureStats.load(tmp_path / "real_stats.npz")
+    assert result["fd_ci_target"] == "population FD" and result["fd_ci_plain"] == result["fd"]
+    np.savez(tmp_path / "uncounted.npz", mu=stats.mean, sigma=stats.cov)
+    fixed = _run(capsys, str(tmp_path / "uncounted.npz"), files[1], "--metrics", "fd,fd-ci", "--bootstrap", "100")
+    assert fixed["fd_ci_target"].startswith("FD against this reference")
+    assert fixed["fd"] == pytest.approx(result["fd"], rel=1e-9)
 
 
 def test_fd_infinity_takes_the_reference_from_a_statistics_file(files, knn_features, tmp_path, capsys):
