@@ -1,6 +1,6 @@
 """Coverage and width of fd-ci's interval, by simulation from Gaussians whose Fréchet distance is known in closed form.
 
-    nice python bench/fd_ci_coverage.py [--repeats 500 500] [--cells 16:5:rows,64:20:5] [--resamples 200]
+    nice python bench/fd_ci_coverage.py [--repeats 500 500] [--cells 16:5:rows,64:20:5:100] [--resamples 200]
                                         [--partial CELLS.jsonl] [--from-partial CELLS.jsonl ...] [--out OUT]
 
 Per dimension d (16, 64) one pair of populations is fixed (seeded): the reference N(0, Σ₁) with a power-law spectrum
@@ -140,7 +140,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, nargs=2, default=(500, 500), metavar=("D16", "D64"),
                         help="simulated data sets per cell for d = 16 and d = 64")
     parser.add_argument("--resamples", type=int, default=200, help="half-samples per data set (fd-ci's default)")
-    parser.add_argument("--cells", help="only these d:N/d:reference cells, e.g. 16:5:rows,64:20:5 (default: all)")
+    parser.add_argument("--cells", help="only these d:N/d:reference[:data sets] cells, e.g. 16:5:rows,64:20:5:100 "
+                        "(default: all)")
     parser.add_argument("--partial", type=Path, help="append each finished cell to this file as a JSON line")
     parser.add_argument("--from-partial", type=Path, nargs="+", metavar="FILE",
                         help="publish the table from these --partial files instead of simulating")
@@ -152,10 +153,11 @@ def main() -> None:
         repeats = dict(zip(DIMS, args.repeats))
         chosen = [(dim, ratio, kind) for dim in DIMS for ratio in RATIOS for kind in REFERENCES]
         if args.cells:
-            chosen = [(int(d), int(r), kind) for d, r, kind in (item.split(":") for item in args.cells.split(","))]
+            chosen = [(int(d), int(r), kind, *map(int, count)) for d, r, kind, *count in
+                      (item.split(":") for item in args.cells.split(","))]
         cells = []
-        for dim, ratio, kind in chosen:
-            cells.append(cell(dim, ratio, kind, repeats.get(dim, 200), args.resamples))
+        for dim, ratio, kind, *count in chosen:
+            cells.append(cell(dim, ratio, kind, count[0] if count else repeats.get(dim, 200), args.resamples))
             print(f"d={dim} N/d={ratio} {kind}: {cells[-1]['coverage_90']:.3f} {cells[-1]['coverage_95']:.3f} "
                   f"{cells[-1]['seconds']:.0f} s", flush=True)
             if args.partial:

@@ -18,9 +18,15 @@ Why the covariance of the pair: a half's FD is f(θ̂ + e) with e its deviation 
 e_B = −e_A, so FD_A − FD_B is twice the linear term and FD_A + FD_B twice the quadratic one. The spread of one half
 counts the quadratic term's variance three times over (once itself, twice through the linear term evaluated at the
 noisy θ̂), −cov(FD_A, FD_B) = linear − quadratic counts it once, as FD_N's own variance does. It lies between a
-third of the half-sample variance and all of it, and is clamped there. The interval is FD_bc minus the
-((1 + c)/2, (1 − c)/2) quantiles of the half-sample deviations rescaled to variance v̂, intersected with [0, ∞): FD
-is never negative, so the cut drops only values it cannot take and keeps the coverage. The plain FD_N is not forced
+third of the half-sample variance V and all of it, and is clamped there; L̂ = v̂ − (V − v̂)/2 is its first-order
+part. That part grows with the FD itself (for the means exactly: 4 δᵀΣδ / N), so the variance at a population FD
+F is modelled as v̂ + κ (F − FD_bc), κ = L̂ / max(FD_bc, √v̂), and the interval is the set of F with
+(FD_bc − F)² ≤ z² (v̂ + κ (F − FD_bc)) (Wilson's construction; z the normal quantile of level c):
+
+    FD_bc + z²κ/2 ± z √(v̂ + z²κ²/4),   intersected with [0, ∞)
+
+Without the κ term, data sets whose FD came out low also get a narrow interval and miss above. FD is never
+negative, so the cut at 0 drops only values it cannot take and keeps the coverage. The plain FD_N is not forced
 inside: it is biased upward and is reported beside the interval. A statistics side without an item count is held
 fixed: the interval is then for the FD against that very reference (what FD∞ estimates too).
 

@@ -191,8 +191,8 @@ class _Page:
                                                spread.interval.corrected)),
                 "histogram of the half-sample replicates of the population FD",
                 f"fd-ci's {len(spread.values)} half-sample replicates as values of the population FD (bias-corrected "
-                "and scaled to the whole sample); dashed: the interval reported, solid: FD, dotted: bias-corrected "
-                "FD."))
+                "and scaled to the whole sample); dashed: the interval reported, solid: the plain FD (biased upward, "
+                "so often above it), dotted: the bias-corrected FD, the estimate the interval is for."))
         if self.output in real.stats and self.output in fake.stats:
             gaps = diagnostics.dimension_gaps(real.stats_of(self.output), fake.stats_of(self.output), TOP_DIMENSIONS)
             pieces.append(page.figure(

@@ -32,7 +32,7 @@ class InfinityFit:
 @dataclass
 class HalfSampleSpread:
     """fd-ci's half-sample replicates as values of the population FD, FD_bc minus their deviations rescaled to the
-    estimate's sampling variance, whose central quantiles make the interval, and the interval itself."""
+    estimate's sampling variance (the variance the interval is made from), and the interval itself."""
 
     values: np.ndarray
     interval: FDInterval

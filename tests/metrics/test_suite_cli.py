@@ -116,10 +116,17 @@ def test_fd_infinity_keeps_features_of_the_fake_side_only():
     assert KernelInceptionDistanceMetric().needs(context) == [Need("pool", "features")]
 
 
-def test_mind_and_vendi_through_compute_equal_the_python_api(files, knn_features, capsys):
+def test_mind_and_vendi_through_compute_equal_the_python_api_and_fd_ci_beside_them_changes_nothing(
+        files, knn_features, capsys):
     result = _run(capsys, *files, "--metrics", "mind,vendi", "--metric-option", "mind_directions=64",
                   "--metric-option", "vendi_q=2")
+    beside = _run(capsys, *files, "--metrics", "kid,mind,vendi,fd-ci", "--metric-option", "mind_directions=64",
+                  "--metric-option", "vendi_q=2", "--bootstrap", "4", "--kid-subsets", "5", "--kid-subset-size", "50")
+    assert {key: beside[key] for key in ("mind", "vendi", "vendi_real")} == {
+        key: result[key] for key in ("mind", "vendi", "vendi_real")}
     real, fake = knn_features
+    assert (beside["kid"], beside["kid_std"]) == pytest.approx(
+        kid(real.astype(np.float64), fake.astype(np.float64), subsets=5, subset_size=50), rel=1e-12)
     assert result["mind"] == pytest.approx(mind(real, fake, directions=64), rel=1e-12)
     assert (result["vendi"], result["vendi_real"]) == pytest.approx(
         (vendi_score(fake, q=2.0), vendi_score(real, q=2.0)), rel=1e-12
