@@ -93,8 +93,8 @@ def frechet_register_metrics(register: Any) -> None:
     register(
         "fd-ci",
         FDBootstrapMetric,
-        description="interval for the population FD, bias-corrected by half-sampling (fd_ci_low, fd_ci_high, "
-        "fd_ci_corrected)",
+        description="interval for the population FD around its bias-corrected estimate, by half-sampling "
+        "(fd_ci_low, fd_ci_high, fd_ci_corrected, fd_ci_plain, fd_ci_target)",
     )
     register(
         "mmd",

@@ -126,8 +126,10 @@ class _Page:
             interval = ""
             if "fd_ci_low" in values:
                 level = self.options.get("fd_ci_confidence", 0.95)
+                target = values.get("fd_ci_target", "population FD")
                 interval = (f" [{_number(values['fd_ci_low'])}, {_number(values['fd_ci_high'])}] ({level:.0%} "
-                            f"interval for the population FD; bias-corrected {_number(values.get('fd_ci_corrected'))})")
+                            f"interval for the {target}; its estimate, bias-corrected: "
+                            f"{_number(values.get('fd_ci_corrected'))}; the plain FD is biased upward)")
             parts.append(f"FD {_number(values['fd'])}{interval}")
         if "kid" in values:
             parts.append(f"KID {_number(values['kid'])} ± {_number(values.get('kid_std'))}")
@@ -191,8 +193,8 @@ class _Page:
                                                spread.interval.corrected)),
                 "histogram of the half-sample replicates of the population FD",
                 f"fd-ci's {len(spread.values)} half-sample replicates as values of the population FD (bias-corrected "
-                "and scaled to the whole sample); dashed: the interval reported, solid: FD, dotted: bias-corrected "
-                "FD."))
+                "and scaled to the whole sample); dashed: the interval reported, solid: the plain FD (biased upward, "
+                "so often above it), dotted: the bias-corrected FD, the estimate the interval is for."))
         if self.output in real.stats and self.output in fake.stats:
             gaps = diagnostics.dimension_gaps(real.stats_of(self.output), fake.stats_of(self.output), TOP_DIMENSIONS)
             pieces.append(page.figure(

@@ -31,8 +31,8 @@ class InfinityFit:
 
 @dataclass
 class HalfSampleSpread:
-    """fd-ci's half-sample replicates as values of the population FD, FD_bc − (FD_half − mean FD_half) / √(r − 1),
-    whose central quantiles make the interval (unless it was moved to hold the plain FD), and the interval itself."""
+    """fd-ci's half-sample replicates as values of the population FD, FD_bc minus their deviations rescaled to the
+    estimate's sampling variance (the variance the interval is made from), and the interval itself."""
 
     values: np.ndarray
     interval: FDInterval
@@ -72,8 +72,7 @@ def half_sample_spread(
     samples = half_samples(real, fake, resamples=options["fd_ci_bootstrap"], chunks=options["fd_ci_chunks"],
                            seed=seed, estimate=estimate)
     interval = samples.interval(options["fd_ci_confidence"])
-    spread = (samples.values - samples.values.mean()) / np.sqrt(samples.ratio - 1.0)
-    return HalfSampleSpread(interval.corrected - spread, interval)
+    return HalfSampleSpread(interval.corrected - samples.deviations(), interval)
 
 
 def dimension_gaps(real: FeatureStats, fake: FeatureStats, top: int = 20) -> DimensionGaps:

@@ -44,7 +44,7 @@ def test_compute_reports_every_metric_as_the_python_api_computes_it(files, knn_f
     assert (result["fd_ci_low"], result["fd_ci_high"], result["fd_ci_corrected"]) == pytest.approx(
         (interval.low, interval.high, interval.corrected), rel=1e-9
     )
-    assert result["fd_ci_low"] <= result["fd"] <= result["fd_ci_high"]
+    assert result["fd_ci_plain"] == result["fd"] and result["fd_ci_target"] == "population FD"
     assert result["mmd"] == pytest.approx(mmd(real, fake), rel=1e-12)
 
 
@@ -77,10 +77,15 @@ def test_confidence_flag_checks_its_range(files, capsys):
     assert "between 0 and 1" in capsys.readouterr().err
 
 
-def test_fd_ci_holds_a_statistics_side_fixed_and_brackets_fd(files, tmp_path, capsys):
+def test_fd_ci_replicates_a_statistics_side_of_known_size_and_says_when_it_holds_one_fixed(files, tmp_path, capsys):
     assert main(["stats", files[0], "-o", str(tmp_path / "real_stats.npz")]) == 0
     result = _run(capsys, str(tmp_path / "real_stats.npz"), files[1], "--metrics", "fd,fd-ci", "--bootstrap", "100")
-    assert result["fd_ci_low"] <= result["fd"] <= result["fd_ci_high"]
+    stats = FeatureStats.load(tmp_path / "real_stats.npz")
+    assert result["fd_ci_target"] == "population FD" and result["fd_ci_plain"] == result["fd"]
+    np.savez(tmp_path / "uncounted.npz", mu=stats.mean, sigma=stats.cov)
+    fixed = _run(capsys, str(tmp_path / "uncounted.npz"), files[1], "--metrics", "fd,fd-ci", "--bootstrap", "100")
+    assert fixed["fd_ci_target"].startswith("FD against this reference")
+    assert fixed["fd"] == pytest.approx(result["fd"], rel=1e-9)
 
 
 def test_fd_infinity_takes_the_reference_from_a_statistics_file(files, knn_features, tmp_path, capsys):
@@ -111,10 +116,17 @@ def test_fd_infinity_keeps_features_of_the_fake_side_only():
     assert KernelInceptionDistanceMetric().needs(context) == [Need("pool", "features")]
 
 
-def test_mind_and_vendi_through_compute_equal_the_python_api(files, knn_features, capsys):
+def test_mind_and_vendi_through_compute_equal_the_python_api_and_fd_ci_beside_them_changes_nothing(
+        files, knn_features, capsys):
     result = _run(capsys, *files, "--metrics", "mind,vendi", "--metric-option", "mind_directions=64",
                   "--metric-option", "vendi_q=2")
+    beside = _run(capsys, *files, "--metrics", "kid,mind,vendi,fd-ci", "--metric-option", "mind_directions=64",
+                  "--metric-option", "vendi_q=2", "--bootstrap", "4", "--kid-subsets", "5", "--kid-subset-size", "50")
+    assert {key: beside[key] for key in ("mind", "vendi", "vendi_real")} == {
+        key: result[key] for key in ("mind", "vendi", "vendi_real")}
     real, fake = knn_features
+    assert (beside["kid"], beside["kid_std"]) == pytest.approx(
+        kid(real.astype(np.float64), fake.astype(np.float64), subsets=5, subset_size=50), rel=1e-12)
     assert result["mind"] == pytest.approx(mind(real, fake, directions=64), rel=1e-12)
     assert (result["vendi"], result["vendi_real"]) == pytest.approx(
         (vendi_score(fake, q=2.0), vendi_score(real, q=2.0)), rel=1e-12
