@@ -19,7 +19,7 @@ from frechet.stats import FeatureStats
 from frechet_audio.encodec import Encodec24kEmbedder, Encodec48kEmbedder
 from frechet_audio.fadtk import float16_rows
 from frechet_audio.files import FileClip
-from frechet_audio.seanet import ENCODEC_24K, EncodecEncoder, encoder_state
+from frechet_audio.seanet import EncodecEncoder, encoder_state
 
 GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "fadtk_encodec"
 EMBEDDERS = {"24k": Encodec24kEmbedder, "48k": Encodec48kEmbedder}

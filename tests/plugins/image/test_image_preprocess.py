@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from frechet.errors import ConfigError
-from frechet_image.preprocess import DEFAULT_PREPROCESS, PREPROCESS_MODES, resize_float, to_model_input
+from frechet_image.preprocess import PREPROCESS_MODES, resize_float, to_model_input
 
 GOLDENS = Path(__file__).resolve().parents[2] / "goldens" / "image"
 GOLDEN = json.loads((GOLDENS / "preprocess.json").read_text())
