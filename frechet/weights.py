@@ -32,7 +32,7 @@ import torch
 from frechet.caller import from_command_line, spell_embedder_option
 from frechet.download import DownloadFailed, fetch
 from frechet.errors import ConfigError, FrechetError, OutputError, WeightsError, one_line
-from frechet.io import describe_os_error, file_sha256, is_disk_full, open_regular
+from frechet.io import describe_os_error, file_kind, file_sha256, is_disk_full, open_regular
 from frechet.pins import add_pin, read_pins
 from frechet.tensor_files import archive_problem, tensors_problem
 
@@ -102,6 +102,15 @@ _FULL_DIGEST = 64
 IDENTITY_DIGITS = 16
 
 
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a weights file: missing, or a FIFO, device or folder (never opened)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "weights file not found"
+    return f"is {file_kind(mode)}, not a weights file; name the file itself"
+
+
 def weights_identity(spec: WeightsSpec | None = None, path: str | Path | None = None) -> str:
     """How an embedder id names the weights it runs: the canonical file of ``spec`` by the first 8 hex digits of
     its sha256 (the published one without reading the file; for a pinned file, the one recorded at its first use,
@@ -114,7 +123,7 @@ def weights_identity(spec: WeightsSpec | None = None, path: str | Path | None = 
         return known[:8]
     path = Path(path).expanduser()
     if not path.is_file():
-        raise WeightsError(f"{path}: weights file not found")
+        raise WeightsError(f"{path}: {_not_a_file(path)}")
     digest = file_sha256(path)
     if known is not None and digest.startswith(known):
         return known[:8]
@@ -274,7 +283,7 @@ def resolve_weights(
     if path is not None:
         explicit = Path(path).expanduser()
         if not explicit.is_file():
-            raise WeightsError(f"{explicit}: weights file not found (given for {specs[0].name})")
+            raise WeightsError(f"{explicit}: {_not_a_file(explicit)} (given for {specs[0].name})")
         return explicit
     for spec in specs:
         cached = weights_dir() / spec.file_name

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import os
 import http.server
 import threading
 from pathlib import Path
@@ -248,6 +249,16 @@ def test_an_explicit_path_is_used_as_given(tmp_path, server):
     assert resolve_weights(spec, own) == own
     with pytest.raises(WeightsError, match="weights file not found"):
         resolve_weights(spec, tmp_path / "nope.pth")
+
+
+def test_a_fifo_or_folder_given_as_weights_is_named_for_what_it_is_never_opened(tmp_path, server):
+    spec = WeightsSpec("demo", _url(server, "/good.bin"), sha256=DIGEST)
+    fifo = tmp_path / "weights.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(WeightsError, match=r"weights.fifo: is a FIFO \(named pipe\), not a weights file"):
+        resolve_weights(spec, fifo)  # returns at once: a FIFO opened for reading would wait for a writer
+    with pytest.raises(WeightsError, match="is a folder, not a weights file"):
+        resolve_weights(spec, tmp_path)
 
 
 def test_state_dicts_load_but_pickled_objects_do_not(tmp_path):
