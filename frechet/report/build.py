@@ -5,6 +5,7 @@ plugins, and how the numbers were made."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib.metadata
 import logging
@@ -26,7 +27,7 @@ from frechet.registry import Registry
 from frechet.report import diagnostics, page, plots
 from frechet.report.content import Media, ReportData, Section
 from frechet.report.galleries import galleries, item_features
-from frechet.report.sanity import DEFAULT_LEVELS, SanityResult, sanity
+from frechet.report.sanity import DEFAULT_LEVELS, KID_OPTIONS, SanityResult, sanity
 from frechet.runner import Comparison, comparison, save_statistics
 from frechet.settings import Settings
 from frechet.sources import Source
@@ -75,8 +76,11 @@ def report(
         if compared.sources.get("real") is None:
             raise InputError(f"{real}: sanity curves damage the real items, but this side is saved statistics; "
                              "pass the real input itself")
-        curves = sanity(registry, real, settings, disturbances=sanity_disturbances or None,
-                        levels=sanity_levels or DEFAULT_LEVELS)
+        # the curves read KID's options only; the report's other metric options are for its own metrics
+        kid_only = {key: value for key, value in settings.metric_options.items() if key in KID_OPTIONS}
+        curves = sanity(registry, real, dataclasses.replace(settings, metric_options=kid_only),
+                        disturbances=sanity_disturbances or None, levels=sanity_levels or DEFAULT_LEVELS)
+
     if distributed.current().is_main:
         body = _Page(registry, compared, settings, gallery_size).body(curves, command, started)
         title = f"frechet report: {_label(real, compared, 'real')} vs {_label(fake, compared, 'fake')}"

@@ -62,7 +62,7 @@ def test_compute_logs_embedding_and_metric_progress_without_a_terminal_and_quiet
             "--kid-subsets", "5", "--kid-subset-size", "20", "--bootstrap", "10", "--no-cache"]
     assert main(args) == 0
     err = capsys.readouterr().err
-    assert "frechet: info: kid: 5 subsets in " in err and "frechet: info: fd-ci: 10 half-samples in " in err
+    assert "frechet: info: kid: 5 subsets in " in err and "frechet: info: fd-ci: 5 half-sample pairs in " in err
     assert "real.npy: 60 items in " in err
     assert main([*args, "--quiet"]) == 0
     assert capsys.readouterr().err == ""
