@@ -40,23 +40,6 @@ _BN_EPS = 1e-3
 _FUSED_CPU_CONV = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
 
 
-class _Conv2d(nn.Conv2d):
-    """``nn.Conv2d`` that also keeps its weight in oneDNN's blocked layout for the fused CPU kernel, made on first
-    use: otherwise every call reorders the weight again (one more pass over it, one more parallel region)."""
-
-    _packed: tuple[int, torch.Tensor] | None = None
-
-    def packed_weight(self, input_shape: torch.Size) -> torch.Tensor:
-        """The weight in oneDNN's layout (remade when the weight tensor is replaced, e.g. moved or folded again)."""
-        key = self.weight.data_ptr()
-        if self._packed is None or self._packed[0] != key:
-            packed = torch.ops.mkldnn._reorder_convolution_weight(
-                self.weight, self.padding, self.stride, self.dilation, self.groups, list(input_shape)
-            )
-            self._packed = (key, packed)
-        return self._packed[1]
-
-
 class _ConvUnit(nn.Module):
     """Convolution without bias, batch norm (eps 1e-3), ReLU; ``fold()`` merges the norm into the convolution."""
 
@@ -69,7 +52,7 @@ class _ConvUnit(nn.Module):
         padding: int | tuple[int, int] = 0,
     ) -> None:
         super().__init__()
-        self.conv = _Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
         self.bn: nn.BatchNorm2d | None = nn.BatchNorm2d(out_channels, eps=_BN_EPS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -80,8 +63,7 @@ class _ConvUnit(nn.Module):
         # the fused kernel takes float32 only; under torch.compile the compiler fuses by itself
         if fused and not torch.is_autocast_enabled("cpu") and not torch.compiler.is_compiling():
             return torch.ops.mkldnn._convolution_pointwise(
-                x, conv.packed_weight(x.shape), conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups,
-                "relu", [None], "",
+                x, conv.weight, conv.bias, conv.padding, conv.stride, conv.dilation, conv.groups, "relu", [None], "",
             )
         return F.relu(conv(x), inplace=True)
 
