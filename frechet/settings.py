@@ -6,7 +6,6 @@ setting as the caller wrote it (``--batch-size`` on the command line, ``batch_si
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from frechet.caller import spell, spell_embedder_option
 from frechet.errors import ConfigError
+from frechet.options import did_you_mean
 from frechet.precision import DEFAULT_PRECISION, check_precision
 
 #: Items per shard unless chosen otherwise: the unit of caching, of resuming and of distribution across ranks.
@@ -177,8 +177,7 @@ def settings_from(keywords: Sequence[str] = (), /, **given: Any) -> Settings:
     known = [item.name for item in fields(Settings)]
     for name in given:
         if name not in known:
-            close = difflib.get_close_matches(name, [*keywords, *known], n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = did_you_mean(name, [*keywords, *known])
             also = f", besides {', '.join(keywords)}" if keywords else ""
             raise ConfigError(f"unknown setting {name!r}{hint}; the settings are {', '.join(known)}{also}")
     return Settings(**given)

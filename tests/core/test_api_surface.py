@@ -64,7 +64,7 @@ def test_a_feature_stats_object_is_a_reference_like_the_saved_file(projection, t
     (lambda: frechet.compute(np.zeros((3, 5)), np.zeros((3, 5)), batchsize=3), "batch_size"),
 ])
 def test_a_misspelt_keyword_suggests_the_closest_keyword_of_the_function(projection, call, suggested):
-    with pytest.raises(ConfigError, match=rf"unknown setting '\w+' \(did you mean {suggested}\?\)"):
+    with pytest.raises(ConfigError, match=rf"unknown setting '\w+' \(did you mean '{suggested}'\?\)"):
         call()
 
 

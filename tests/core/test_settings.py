@@ -31,7 +31,7 @@ def test_a_metric_named_as_a_string_is_one_metric_not_its_characters(rows):
         ({"workers": -1}, "workers=-1 is not valid: it must be a whole number ≥ 0"),
         ({"metrics": ""}, "metrics='' names nothing"),
         ({"embedder_options": ["size"]}, "embedder_options=['size'] must be a mapping"),
-        ({"batchsize": 8}, "unknown setting 'batchsize' (did you mean batch_size?)"),
+        ({"batchsize": 8}, "unknown setting 'batchsize' (did you mean 'batch_size'?)"),
     ],
 )
 def test_a_bad_setting_is_a_config_error_naming_it_as_python_code_writes_it(rows, given, message):
