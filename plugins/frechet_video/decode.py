@@ -56,7 +56,12 @@ class FileVideo(Video):
             with av.open(str(self.path)) as container:
                 stream = _video_stream(container, self.path)
                 _check_pixels(stream.codec_context.width, stream.codec_context.height, self.path, max_pixels)
-                count = sum(1 for packet in container.demux(stream) if packet.size > 0)
+                count, end = _count_packets(container, stream)
+                if count:
+                    _check_complete(container, stream, count, end, self.path)
+        except av.error.EOFError:
+            raise InputError(f"{self.path}: ends before its first frame: it holds no frames, or is cut short; "
+                             "re-encode or remove it") from None
         except av.error.FFmpegError as error:
             raise _unreadable(self.path, error) from None
         super().__init__(str(self.path), count)
@@ -104,6 +109,35 @@ def to_rgb(frame: Any) -> np.ndarray:
         src_color_range="JPEG" if full else "MPEG",
         dst_color_range="JPEG",
     ).to_ndarray()
+
+
+def _count_packets(container: Any, stream: Any) -> tuple[int, float]:
+    """How many frames the stream's packets hold, and when the last one ends (seconds from the stream's start)."""
+    count, end = 0, 0
+    for packet in container.demux(stream):
+        if packet.size > 0:
+            count += 1
+            if packet.pts is not None:
+                end = max(end, packet.pts + (packet.duration or 0))
+    start = stream.start_time or 0
+    return count, float((end - start) * stream.time_base) if stream.time_base else 0.0
+
+
+def _check_complete(container: Any, stream: Any, count: int, end: float, path: Path) -> None:
+    """Refuse a file whose packets stop before what its header declares: a frame count, or a duration (the
+    stream's, or the container's when the video is its only stream) longer by more than a frame."""
+    if stream.frames and count < stream.frames:
+        raise InputError(f"{path}: declares {stream.frames} frames but holds {count}; the file is cut short — "
+                         "re-encode or remove it")
+    if stream.duration and stream.time_base:
+        declared = float(stream.duration * stream.time_base)
+    elif container.duration and len(container.streams) == 1:
+        declared = container.duration / 1_000_000
+    else:
+        return
+    if end + 0.5 * end / count + 1e-3 < declared:  # half a frame of slack for rounding
+        raise InputError(f"{path}: declares {declared:.3g} s but its frames stop at {end:.3g} s; the file is cut "
+                         "short — re-encode or remove it")
 
 
 def _video_stream(container: Any, path: Path) -> Any:
