@@ -108,7 +108,7 @@ def test_a_video_item_is_shown_as_an_animated_gif_of_at_most_16_frames():
 
 def test_sanity_runs_every_video_disturbance_on_video_files(tmp_path, mean_motion):
     pytest.importorskip("av")
-    from conftest import moving_frames, write_video
+    from video_files import moving_frames, write_video
 
     for index in range(6):
         write_video(tmp_path / f"clip{index}.mp4", moving_frames(8, 16, 24, phase=30 * index))
