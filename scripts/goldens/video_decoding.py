@@ -10,7 +10,7 @@ packages in a side folder and StyleGAN-V's source unpacked (nothing of theirs is
 
 Writes tests/goldens/video/: the videos themselves (generated once with PyAV: H.264 lossless yuv444p, H.264 yuv420p
 undeclared, declared BT.709 and declared full range, a GIF) and a frame folder of PNGs, ``frames.npz`` (each loader's frames, by
-``LOADER/FILE``) and ``decoding.json`` (the largest and mean difference of each loader from frechet's frames, and
+``LOADER/FILE``; an array equal to one already stored is named in the JSON's ``same_as`` instead) and ``decoding.json`` (the largest and mean difference of each loader from frechet's frames, and
 the versions used). A loader that cannot run here is recorded with the reason instead.
 """
 
@@ -182,7 +182,14 @@ def main() -> None:
                 continue
             arrays[f"{loader}/{name}"] = theirs
             report[loader][name] = compare(name, theirs, mine[name])
-    np.savez_compressed(OUT / "frames.npz", **arrays)
+    stored, report["same_as"] = {}, {}
+    for key, array in arrays.items():  # each distinct array once; the others named as equal to it
+        twin = next((other for other, kept in stored.items() if np.array_equal(kept, array)), None)
+        if twin is None:
+            stored[key] = array
+        else:
+            report["same_as"][key] = twin
+    np.savez_compressed(OUT / "frames.npz", **stored)
     (OUT / "decoding.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
 
