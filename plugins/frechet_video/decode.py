@@ -14,7 +14,6 @@ first frame up to the last one asked for and converts only those asked for.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from types import ModuleType
@@ -28,7 +27,6 @@ from frechet.optional import import_optional, install_extra
 from frechet_image.decode import MAX_PIXELS_ENV, pixel_limit
 from frechet_video.video import Video
 
-log = logging.getLogger("frechet")
 
 #: Suffixes read as video files (matched case-insensitively).
 VIDEO_SUFFIXES = (".avi", ".gif", ".m4v", ".mkv", ".mov", ".mp4", ".webm")

@@ -78,6 +78,13 @@ def _count(fraction: float, frames: int) -> int:
     return int(np.floor(fraction * frames + 0.5))
 
 
+def _run(frames: int, fraction: float, rng: np.random.Generator) -> slice:
+    """round(fraction · frames) consecutive frames starting at a random place."""
+    length = _count(fraction, frames)
+    start = int(rng.integers(0, frames - length + 1))
+    return slice(start, start + length)
+
+
 class FrameNoise(_SpatialDisturbance):
     """Additive Gaussian noise on every channel of every frame, drawn afresh for each frame."""
 
@@ -137,9 +144,8 @@ class FreezeFrames(_TemporalDisturbance):
 
     def order(self, frames: int, strength: float, rng: np.random.Generator) -> np.ndarray:
         order = np.arange(frames)
-        run = _count(strength, frames)
-        start = int(rng.integers(0, frames - run + 1))
-        order[start : start + run] = start
+        run = _run(frames, strength, rng)
+        order[run] = run.start
         return order
 
 
@@ -155,9 +161,8 @@ class ReverseFrames(_TemporalDisturbance):
 
     def order(self, frames: int, strength: float, rng: np.random.Generator) -> np.ndarray:
         order = np.arange(frames)
-        run = _count(strength, frames)
-        start = int(rng.integers(0, frames - run + 1))
-        order[start : start + run] = order[start : start + run][::-1]
+        run = _run(frames, strength, rng)
+        order[run] = order[run][::-1]
         return order
 
 
