@@ -106,7 +106,6 @@ def to_rgb(frame: Any) -> np.ndarray:
         dst_colorspace=matrix,
         interpolation="BILINEAR",
         src_color_range="JPEG" if full else "MPEG",
-        dst_color_range="JPEG",
     ).to_ndarray()
 
 
