@@ -13,7 +13,8 @@ one (N, T, H, W, 3) uint8 .npy. Timed, per input kind, from the file to uint8 RG
   torchvision's ``read_video`` did for cd-fvd), and PIL ``np.array(Image.open(path))`` per frame (StyleGAN-V's frame
   folders).
 
-Rounds alternate between the two and each time is the best of them, so background load hits both.
+Rounds alternate between the readers, each going first in turn, and each time is the best of them, so background
+load hits all of them.
 """
 
 from __future__ import annotations
@@ -34,14 +35,11 @@ sys.path.insert(0, str(ROOT / "tests" / "plugins" / "video"))
 CLIP = 16
 
 
-def _best(function: Callable[[], int], rounds: int) -> tuple[float, int]:
-    """(best seconds, frames decoded) over ``rounds`` calls."""
-    best, frames = float("inf"), 0
-    for _ in range(rounds):
-        start = time.perf_counter()
-        frames = function()
-        best = min(best, time.perf_counter() - start)
-    return best, frames
+def _timed(function: Callable[[], int]) -> tuple[float, int]:
+    """(seconds, frames decoded) of one call."""
+    start = time.perf_counter()
+    frames = function()
+    return time.perf_counter() - start, frames
 
 
 def _write_inputs(folder: Path, videos: int, frames: int, size: int) -> dict[str, Path]:
@@ -104,11 +102,12 @@ def decode_throughput(videos: int, frames: int, size: int, rounds: int) -> dict:
                                  ("png", lambda: _pil_frames(paths["png"]), "PIL per frame"),
                                  ("npy", None, None)):
             timings = {}
-            for _ in range(rounds):  # alternate, keeping the best of each
-                for label, run in (("frechet, every frame", _ours(paths[kind], clip=False)),
-                                   (f"frechet, {CLIP}-frame clip", _ours(paths[kind], clip=True)),
-                                   *(((f"peer: {name}", peer),) if peer else ())):
-                    seconds, count = _best(run, 1)
+            readers = [("frechet, every frame", _ours(paths[kind], clip=False)),
+                       (f"frechet, {CLIP}-frame clip", _ours(paths[kind], clip=True)),
+                       *(((f"peer: {name}", peer),) if peer else ())]
+            for round_ in range(rounds):  # alternate, each reader first in turn, keeping the best of each
+                for label, run in readers[round_ % len(readers):] + readers[: round_ % len(readers)]:
+                    seconds, count = _timed(run)
                     best = timings.get(label, (float("inf"), count))
                     timings[label] = (min(best[0], seconds), count)
             for label, (seconds, count) in timings.items():
