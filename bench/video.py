@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -114,13 +115,15 @@ def decode_throughput(videos: int, frames: int, size: int, rounds: int) -> dict:
                 rows.append({"input": kind, "reader": label, "frames": count, "seconds": round(seconds, 4),
                              "frames_per_s": round(count / seconds, 1)})
     return {"videos": videos, "frames": frames, "size": size, "rounds": rounds, "rows": rows,
-            "machine": platform.processor() or platform.machine()}
+            "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "load_average": round(os.getloadavg()[0], 1)}
 
 
 def _markdown(result: dict) -> str:
     lines = [f"# Video decoding throughput\n",
              f"{result['videos']} videos × {result['frames']} frames of {result['size']}×{result['size']}, best of "
-             f"{result['rounds']} alternating rounds, one process, {result['machine']}.\n",
+             f"{result['rounds']} alternating rounds, one process, {result['machine']} with {result['cpus']} CPUs "
+             f"under a load average of {result['load_average']}.\n",
              "| input | reader | frames | s | frames/s | vs peer |", "|---|---|---|---|---|---|"]
     peers = {row["input"]: row["frames_per_s"] for row in result["rows"] if row["reader"].startswith("peer")}
     for row in result["rows"]:
