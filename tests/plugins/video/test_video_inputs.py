@@ -182,3 +182,12 @@ def test_a_missing_pyav_stops_the_run_once_naming_the_video_extra(tmp_path, mean
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(ConfigError, match=r"^reading video files: needs the optional package 'av'.*\.\[video\]'\)$"):
         _compute(real, fake, mean_motion, skip_bad=True)
+
+
+def test_a_scorer_takes_batches_of_videos_as_arrays_tensors_and_lists(mean_motion):
+    real = np.stack([_frames(5, 40 * index) for index in range(4)])
+    fake = np.stack([_frames(5, 40 * index + 9) for index in range(4)])
+    scorer = frechet.Scorer(reference=real, embedder=mean_motion, progress=False)
+    scorer.update(torch.from_numpy(fake[:2]))
+    scorer.update(list(fake[2:]))
+    assert scorer.compute()["fd"] == pytest.approx(_compute(real, fake, mean_motion)["fd"], rel=1e-9)
