@@ -3,10 +3,10 @@
 The conversion, whatever PyAV's own defaults of the day: FFmpeg's swscale, bilinear chroma upsampling at its default
 precision (the flags PyAV's ``to_rgb()`` gives it), with the YUV matrix and range the stream declares — BT.709,
 BT.2020, SMPTE 240M or FCC when declared, BT.601 otherwise; full range when declared (``yuvj`` formats too), limited
-range otherwise. That is what ``frame.to_rgb()`` does from PyAV 12 on (cd-fvd's loader, through ``torchvision.io.read_video`` or
-TorchCodec, and the ffmpeg command line StyleGAN-V converts videos with give the same frames); PyAV before 12
-ignored the declaration and always used BT.601 limited range. RGB and palette streams
-(GIF, PNG in a container, ``libx264rgb``) are converted without a matrix; GIF's alpha is dropped.
+range otherwise. That is what ``frame.to_rgb()`` does from PyAV 12 on; cd-fvd's loader (through
+``torchvision.io.read_video`` or TorchCodec) and the ffmpeg command line StyleGAN-V converts videos with give the
+same frames. PyAV before 12 ignored the declarations: BT.601 always, full range only for ``yuvj`` formats. RGB and
+palette streams (GIF, PNG in a container, ``libx264rgb``) are converted without a matrix; GIF's alpha is dropped.
 
 Opening a video counts its frames from the container's packets without decoding them; ``read`` decodes from the
 first frame up to the last one asked for and converts only those asked for.

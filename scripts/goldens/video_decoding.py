@@ -88,8 +88,9 @@ def pyav_to_rgb(path: Path) -> np.ndarray:
 
 
 def pyav_before_12(path: Path) -> np.ndarray:
-    """What ``to_rgb()`` computed before PyAV 12 (November 2023), emulated: swscale's default table, BT.601 limited
-    range, whatever the stream declares (from PyAV 12 on, ``to_rgb()`` follows the declaration)."""
+    """What ``to_rgb()`` computed before PyAV 12 (November 2023), emulated: swscale's default table (BT.601) whatever
+    the stream declares, and the range its pixel format implies (full for ``yuvj`` formats, which swscale reads as
+    full range whatever it is told; limited otherwise). From PyAV 12 on, ``to_rgb()`` follows the declarations."""
     import av
 
     with av.open(str(path)) as container:
