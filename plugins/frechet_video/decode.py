@@ -45,16 +45,16 @@ def pyav() -> ModuleType:
 class FileVideo(Video):
     """A video file read through PyAV; its first video stream is the video."""
 
-    def __init__(self, path: str | Path, *, max_pixels: int | None = None) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         check_regular_file(self.path)
         av = pyav()
         if os.path.getsize(self.path) == 0:
             raise InputError(f"{self.path}: empty file (0 bytes); remove it or regenerate it")
         try:
-            with av.open(str(self.path)) as container:
+            with _open(av, self.path) as container:
                 stream = _video_stream(container, self.path)
-                _check_pixels(stream.codec_context.width, stream.codec_context.height, self.path, max_pixels)
+                _check_pixels(stream.codec_context.width, stream.codec_context.height, self.path)
                 count, end = _count_packets(container, stream)
                 if count:
                     _check_complete(container, stream, count, end, self.path)
@@ -72,7 +72,7 @@ class FileVideo(Video):
         frames: dict[int, np.ndarray] = {}
         decoded = 0
         try:
-            with av.open(str(self.path)) as container:
+            with _open(av, self.path) as container:
                 stream = _video_stream(container, self.path)
                 for frame in container.decode(stream):
                     if decoded in wanted:
@@ -138,15 +138,20 @@ def _check_complete(container: Any, stream: Any, count: int, end: float, path: P
                          "short — re-encode or remove it")
 
 
+def _open(av: ModuleType, path: Path) -> Any:
+    """The container at ``path``; metadata that is not UTF-8 is passed over, not an error (it names no frame)."""
+    return av.open(str(path), metadata_errors="ignore")
+
+
 def _video_stream(container: Any, path: Path) -> Any:
     if not container.streams.video:
         raise InputError(f"{path}: holds no video stream; give a video file (mp4, webm, avi, mkv, gif)")
     return container.streams.video[0]
 
 
-def _check_pixels(width: int, height: int, path: Path, max_pixels: int | None) -> None:
+def _check_pixels(width: int, height: int, path: Path) -> None:
     """Refuse frames larger than the image pixel limit before any is decoded (a small file can declare huge ones)."""
-    limit = pixel_limit() if max_pixels is None else (max_pixels or None)
+    limit = pixel_limit()
     if width <= 0 or height <= 0:
         raise InputError(f"{path}: declares no frame size; the file is corrupt")
     if limit is not None and width * height > limit:

@@ -37,9 +37,9 @@ def frame_files(folder: Path) -> list[Path]:
 class FrameFolderVideo(Video):
     """One video as the image files of a folder; every frame must have the first frame's size."""
 
-    def __init__(self, folder: str | Path, frames: list[Path], *, max_pixels: int | None = None) -> None:
+    def __init__(self, folder: str | Path, frames: list[Path]) -> None:
         """Checks, from the files' headers only, that all frames have one size."""
-        self.folder, self.paths, self.max_pixels = Path(folder), frames, max_pixels
+        self.folder, self.paths = Path(folder), frames
         super().__init__(str(folder), len(frames))
         sizes = [_header_size(path) for path in frames]
         for path, size in zip(frames, sizes):
@@ -47,7 +47,7 @@ class FrameFolderVideo(Video):
                 self._refuse_sizes(frames[0], sizes[0], path, size)
 
     def _read(self, indices: list[int]) -> np.ndarray:
-        images = {index: decode_image(self.paths[index], max_pixels=self.max_pixels) for index in set(indices)}
+        images = {index: decode_image(self.paths[index]) for index in set(indices)}
         first = min(images)
         for index, image in images.items():
             if image.shape != images[first].shape:  # a header that lied about its size
