@@ -8,8 +8,9 @@ range otherwise. That is what ``frame.to_rgb()`` does from PyAV 12 on; cd-fvd's 
 same frames. PyAV before 12 ignored the declarations: BT.601 always, full range only for ``yuvj`` formats. RGB and
 palette streams (GIF, PNG in a container, ``libx264rgb``) are converted without a matrix; GIF's alpha is dropped.
 
-Opening a video counts its frames from the container's packets without decoding them; ``read`` decodes from the
-first frame up to the last one asked for and converts only those asked for.
+Opening a video counts its frames from the container's packets without decoding them; ``read`` seeks to the key
+frame before the first frame asked for (from the first frame when the timestamps cannot be trusted), decodes up to
+the last one asked for and converts only those asked for.
 """
 
 from __future__ import annotations
@@ -55,41 +56,62 @@ class FileVideo(Video):
             with _open(av, self.path) as container:
                 stream = _video_stream(container, self.path)
                 _check_pixels(stream.codec_context.width, stream.codec_context.height, self.path)
-                count, end = _count_packets(container, stream)
-                if count:
-                    _check_complete(container, stream, count, end, self.path)
+                timestamps, end = _packet_timestamps(container, stream)
+                if timestamps:
+                    _check_complete(container, stream, len(timestamps), end, self.path)
         except av.error.EOFError:
             raise InputError(f"{self.path}: ends before its first frame: it holds no frames, or is cut short; "
                              "re-encode or remove it") from None
         except av.error.FFmpegError as error:
             raise _unreadable(self.path, error) from None
-        super().__init__(str(self.path), count)
+        super().__init__(str(self.path), len(timestamps))
+        #: Each frame's presentation timestamp, in order, for seeking; None when some are missing or repeated.
+        self.timestamps = sorted(timestamps) if None not in timestamps and len(set(timestamps)) == len(timestamps) \
+            else None
 
     def _read(self, indices: list[int]) -> np.ndarray:
-        av = pyav()
-        wanted = set(indices)
-        last = max(indices)
-        frames: dict[int, np.ndarray] = {}
-        decoded = 0
-        try:
-            with _open(av, self.path) as container:
-                stream = _video_stream(container, self.path)
-                for frame in container.decode(stream):
-                    if decoded in wanted:
-                        frames[decoded] = to_rgb(frame)
-                    decoded += 1
-                    if decoded > last:
-                        break
-        except av.error.FFmpegError as error:
-            raise _unreadable(self.path, error, decoded) from None
-        if decoded <= last:
-            raise InputError(f"{self.path}: only {decoded} of its {self.num_frames} frames could be decoded (frame "
-                             f"{last} was asked for); the file is truncated or corrupt — re-encode or remove it")
+        frames = self._decode(set(indices), seek=True)
         shapes = {image.shape for image in frames.values()}
         if len(shapes) > 1:
             raise InputError(f"{self.path}: its frames change size ({' and '.join(map(str, sorted(shapes)[:2]))}); "
                              "re-encode it at one size")
         return np.stack([frames[index] for index in indices])
+
+    def _decode(self, wanted: set[int], seek: bool) -> dict[int, np.ndarray]:
+        """The frames ``wanted``, by index. With ``seek``, decoding starts at the key frame before the first one
+        (found by timestamp), and falls back to decoding from the start unless every frame decoded is where its
+        timestamp says; without, it starts at the first frame."""
+        av = pyav()
+        first, last = min(wanted), max(wanted)
+        seek = seek and first > 0 and self.timestamps is not None
+        frames: dict[int, np.ndarray] = {}
+        index = -1
+        try:
+            with _open(av, self.path) as container:
+                stream = _video_stream(container, self.path)
+                if seek:
+                    container.seek(self.timestamps[first], stream=stream, backward=True, any_frame=False)
+                    positions = {timestamp: position for position, timestamp in enumerate(self.timestamps)}
+                for frame in container.decode(stream):
+                    if seek:
+                        found = positions.get(frame.pts)
+                        if found is None or found < index or (index < 0 and found > first):
+                            return self._decode(wanted, seek=False)  # not where the timestamps say it is
+                        index = found
+                    else:
+                        index += 1
+                    if index in wanted:
+                        frames[index] = to_rgb(frame)
+                    if index >= last:
+                        break
+        except av.error.FFmpegError as error:
+            if seek:
+                return self._decode(wanted, seek=False)
+            raise _unreadable(self.path, error, index + 1) from None
+        if index < last:
+            raise InputError(f"{self.path}: only {index + 1} of its {self.num_frames} frames could be decoded (frame "
+                             f"{last} was asked for); the file is truncated or corrupt — re-encode or remove it")
+        return frames
 
 
 def to_rgb(frame: Any) -> np.ndarray:
@@ -109,21 +131,23 @@ def to_rgb(frame: Any) -> np.ndarray:
     ).to_ndarray()
 
 
-def _count_packets(container: Any, stream: Any) -> tuple[int, float]:
-    """How many frames the stream's packets hold, and when the last one ends (seconds from the stream's start)."""
-    count, end = 0, 0
+def _packet_timestamps(container: Any, stream: Any) -> tuple[list[int | None], float]:
+    """The presentation timestamp of each of the stream's packets that holds a frame, in file order, and when the
+    last frame ends (seconds from the stream's start)."""
+    timestamps, end = [], 0
     for packet in container.demux(stream):
         if packet.size > 0:
-            count += 1
+            timestamps.append(packet.pts)
             if packet.pts is not None:
                 end = max(end, packet.pts + (packet.duration or 0))
     start = stream.start_time or 0
-    return count, float((end - start) * stream.time_base) if stream.time_base else 0.0
+    return timestamps, float((end - start) * stream.time_base) if stream.time_base else 0.0
 
 
 def _check_complete(container: Any, stream: Any, count: int, end: float, path: Path) -> None:
-    """Refuse a file whose packets stop before what its header declares: a frame count, or a duration (the
-    stream's, or the container's when the video is its only stream) longer by more than a frame."""
+    """Refuse a file whose ``count`` frames, ending at ``end`` seconds, stop before what its header declares: a
+    frame count, or a duration (the stream's, or the container's when the video is its only stream) longer by more
+    than half a frame."""
     if stream.frames and count < stream.frames:
         raise InputError(f"{path}: declares {stream.frames} frames but holds {count}; the file is cut short — "
                          "re-encode or remove it")

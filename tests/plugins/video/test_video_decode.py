@@ -78,3 +78,21 @@ def test_reading_some_frames_gives_those_of_the_full_decode_in_the_order_asked(t
     assert np.array_equal(video.read([7, 2, 2, 11]), every[[7, 2, 2, 11]])
     again = pickle.loads(pickle.dumps(video))  # items travel to DataLoader workers
     assert np.array_equal(again.read([3, 0]), every[[3, 0]])
+
+
+@pytest.mark.parametrize(("suffix", "codec", "pix_fmt"), [
+    (".mp4", "libx264", "yuv420p"), (".mkv", "libx264", "yuv420p"), (".webm", "libvpx-vp9", "yuv420p"),
+    (".avi", "mpeg4", "yuv420p"), (".gif", "gif", "rgb8"),
+])
+def test_frames_late_in_a_video_are_those_of_a_decode_from_the_start(tmp_path, suffix, codec, pix_fmt, monkeypatch):
+    path = write_video(tmp_path / f"video{suffix}", moving_frames(40, 16, 24), codec=codec, pix_fmt=pix_fmt, gop=6)
+    video = FileVideo(path)
+    every = video.frames()
+    starts = []
+    decode = FileVideo._decode
+    monkeypatch.setattr(FileVideo, "_decode", lambda self, wanted, seek: starts.append(seek) or decode(self, wanted,
+                                                                                                        seek))
+    for indices in ([31, 32, 33, 34, 35], [17], [39, 20, 20], [0, 39]):
+        assert np.array_equal(video.read(indices), every[indices]), indices
+    if suffix in (".mp4", ".mkv"):
+        assert False not in starts  # H.264 in these containers seeks by timestamp, no decode from the start

@@ -16,9 +16,9 @@ def moving_frames(frames: int = 6, height: int = 24, width: int = 32, phase: int
 
 def write_video(path: Path, frames: np.ndarray, *, codec: str = "libx264", pix_fmt: str = "yuv420p",
                 options: dict[str, str] | None = None, colorspace: int | None = None,
-                color_range: int | None = None) -> Path:
+                color_range: int | None = None, gop: int | None = None) -> Path:
     """Encode uint8 RGB ``frames`` with PyAV; ``colorspace`` / ``color_range`` (FFmpeg's numbers) are declared in
-    the stream and used to convert the frames to YUV."""
+    the stream and used to convert the frames to YUV; ``gop``: frames between key frames."""
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,6 +30,8 @@ def write_video(path: Path, frames: np.ndarray, *, codec: str = "libx264", pix_f
             stream.codec_context.colorspace = colorspace
         if color_range is not None:
             stream.codec_context.color_range = color_range
+        if gop is not None:
+            stream.codec_context.gop_size = gop
         for frame in frames:
             picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
             if colorspace is not None or color_range is not None:
