@@ -108,6 +108,8 @@ class FileVideo(Video):
             if seek:
                 return self._decode(wanted, seek=False)
             raise _unreadable(self.path, error, index + 1) from None
+        if seek and not wanted <= frames.keys():  # the decoder passed over a frame after the seek
+            return self._decode(wanted, seek=False)
         if index < last:
             raise InputError(f"{self.path}: only {index + 1} of its {self.num_frames} frames could be decoded (frame "
                              f"{last} was asked for); the file is truncated or corrupt — re-encode or remove it")
