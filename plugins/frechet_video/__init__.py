@@ -6,6 +6,15 @@ Decoding video files needs the optional extra ``frechet[video]`` (PyAV).
 
 from __future__ import annotations
 
+from typing import Any
+
+from frechet.hookspecs import hookimpl
+from frechet_video.i3d_embedder import I3DEmbedder
 from frechet_video.video import ArrayVideo, Video
 
-__all__ = ["ArrayVideo", "Video"]
+__all__ = ["ArrayVideo", "I3DEmbedder", "Video"]
+
+
+@hookimpl
+def frechet_register_embedders(register: Any) -> None:
+    register(I3DEmbedder)
