@@ -57,7 +57,7 @@ class NpzImageSource(Source):
         if 0 in shape:
             raise InputError(f"{path}: '{self.key}' holds no images (shape {shape})")
         self.shape, self.headers = shape, headers
-        self._offset = _data_offset(self.path, members[self.key])
+        self._offset = member_data_offset(self.path, members[self.key])
         self._file: BinaryIO | None = None
         self._block: tuple[int, np.ndarray] | None = None  # (first image, images) read last
         self._array: np.ndarray | None = None
@@ -136,7 +136,7 @@ def _image_array(headers: dict[str, tuple[tuple[int, ...], np.dtype]], path: Pat
     )
 
 
-def _data_offset(path: Path, member: NpyMember) -> int | None:
+def member_data_offset(path: Path, member: NpyMember) -> int | None:
     """Where the array data of an uncompressed, C-ordered member starts in the file; None when it cannot be read in
     place."""
     info = member.info

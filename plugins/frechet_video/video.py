@@ -22,6 +22,9 @@ class Video(ABC):
     def __init__(self, name: str, num_frames: int) -> None:
         if num_frames < 1:
             raise InputError(f"{name}: holds no frames; remove it or regenerate it")
+        if num_frames == 1:
+            raise InputError(f"{name}: holds a single frame, a still image rather than a video; remove it, or give "
+                             "stills to an image embedder")
         self.name, self.num_frames = name, num_frames
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
