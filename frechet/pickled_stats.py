@@ -189,3 +189,33 @@ def read_edm2_stats(path: str | Path, key: str = "fid") -> FeatureStats:
         return FeatureStats.from_moments(mu, sigma, n if n and n >= 2 else None, meta=meta)
     except ValueError as error:
         raise StatsFileError(f"{path}: '{key}' {error}") from None
+
+
+def read_pickled_stats(path: str | Path, key: str | None = None) -> FeatureStats:
+    """Statistics from a ``.pkl`` of either kind other tools publish: cd-fvd's (told by its ``raw_cov`` entry), or
+    EDM2's (entry ``key``, "fid" by default)."""
+    data = read_pickled_arrays(path)
+    if "raw_cov" in data:
+        return _cdfvd_stats(data, Path(path))
+    return read_edm2_stats(path, key or "fid")
+
+
+def _cdfvd_stats(data: Mapping[str, Any], path: Path) -> FeatureStats:
+    """cd-fvd's ``FeatureStats.save`` pickle (its object's fields): ``num_items`` N, ``raw_mean`` the sum of the
+    features and ``raw_cov`` the sum of their outer products, both float64. cd-fvd divides the centred second moment
+    by N; frechet keeps the N - 1 covariance and N, and records ``fd_options`` so the distance divides by N again."""
+    count, total, outer = data.get("num_items"), data.get("raw_mean"), data.get("raw_cov")
+    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 2:
+        raise StatsFileError(f"{path}: cd-fvd statistics with num_items {count!r}; a covariance needs at least 2")
+    if (not isinstance(total, np.ndarray) or not isinstance(outer, np.ndarray) or total.ndim != 1
+            or outer.shape != (total.shape[0],) * 2):
+        raise StatsFileError(f"{path}: cd-fvd statistics need raw_mean (d,) and raw_cov (d, d); found "
+                             f"{getattr(total, 'shape', None)} and {getattr(outer, 'shape', None)}")
+    n = int(count)
+    mean = total.astype(np.float64) / n
+    population = outer.astype(np.float64) / n - np.outer(mean, mean)
+    meta = {"source_format": "cdfvd-pkl", "n_items": n, "fd_options": {"fd_covariance": "population"}}
+    try:
+        return FeatureStats.from_moments(mean, population * (n / (n - 1)), n, meta=meta)
+    except ValueError as error:
+        raise StatsFileError(f"{path}: cd-fvd statistics: {error}") from None

@@ -72,14 +72,13 @@ class ClipSpec:
 
     def describe(self) -> str:
         """The spec in words, for messages and docs."""
-        parts = [f"{self.frames} frames", f"every {self.stride}th" if self.stride > 1 else "consecutive",
+        parts = [f"{self.frames} frames", f"one in {self.stride}" if self.stride > 1 else "consecutive",
                  "from the first frame" if self.start == "first" else f"from a random offset (seed {self.seed})"]
         if self.clips > 1:
             parts.append(f"{self.clips} clips a video")
         return ", ".join(parts)
 
     def config(self) -> dict[str, object]:
-        """What ``id()`` names: every field, as the numbers depend on each."""
-        return {"clip_frames": self.frames, "clip_stride": self.stride, "clip_start": self.start,
-                "clip_short": self.short, "clips": self.clips, **({"clip_seed": self.seed}
-                                                                  if self.start == "random" else {})}
+        """What ``id()`` names, under the i3d embedder's option names: every field, as the numbers depend on each."""
+        return {"frames": self.frames, "stride": self.stride, "start": self.start, "short": self.short,
+                "clips": self.clips, **({"clip_seed": self.seed} if self.start == "random" else {})}
