@@ -19,6 +19,7 @@ writes WORKDIR/peers.npz: per mode the network input of every clip, the logits, 
 
 from __future__ import annotations
 
+import importlib.machinery
 import pickle
 import sys
 import types
@@ -29,12 +30,12 @@ import torch
 
 
 def _tats(checkout: Path, real: np.ndarray, fake: np.ndarray, weights: Path) -> dict[str, np.ndarray]:
-    sklearn = types.ModuleType("sklearn")
-    sklearn.metrics = types.ModuleType("sklearn.metrics")
-    sklearn.metrics.pairwise = types.ModuleType("sklearn.metrics.pairwise")
-    sklearn.metrics.pairwise.polynomial_kernel = None
-    sys.modules.update({"sklearn": sklearn, "sklearn.metrics": sklearn.metrics,
-                        "sklearn.metrics.pairwise": sklearn.metrics.pairwise})
+    stand_ins = {}
+    for name in ("sklearn", "sklearn.metrics", "sklearn.metrics.pairwise"):
+        stand_ins[name] = types.ModuleType(name)
+        stand_ins[name].__spec__ = importlib.machinery.ModuleSpec(name, None)
+    stand_ins["sklearn.metrics.pairwise"].polynomial_kernel = None
+    sys.modules.update(stand_ins)
     sys.path.insert(0, str(checkout))
     from tats.fvd import fvd
     from tats.fvd.pytorch_i3d import InceptionI3d
@@ -114,8 +115,8 @@ def tfgan_fd(first: np.ndarray, second: np.ndarray) -> float:
 def main() -> None:
     work, checkout = Path(sys.argv[1]), Path(sys.argv[2])
     real, fake = np.load(work / "real.npy"), np.load(work / "fake.npy")
-    results = {"tf": _tf(work, real, fake), "tats": _tats(checkout, real, fake, work / "piergiaj.pt"),
-               "cd-fvd": _cd_fvd(real, fake, work / "piergiaj.pt")}
+    results = {"tats": _tats(checkout, real, fake, work / "piergiaj.pt"),
+               "cd-fvd": _cd_fvd(real, fake, work / "piergiaj.pt"), "tf": _tf(work, real, fake)}
     np.savez(work / "peers.npz", **{f"{mode}/{key}": value for mode, got in results.items()
                                     for key, value in got.items()})
 
