@@ -3,8 +3,9 @@
 The conversion, whatever PyAV's own defaults of the day: FFmpeg's swscale, bilinear chroma upsampling at its default
 precision (the flags PyAV's ``to_rgb()`` gives it), with the YUV matrix and range the stream declares — BT.709,
 BT.2020, SMPTE 240M or FCC when declared, BT.601 otherwise; full range when declared (``yuvj`` formats too), limited
-range otherwise. That is what ``frame.to_rgb()`` does in current PyAV, which cd-fvd's loader (``torchvision.io
-.read_video``) calls; PyAV before 14 ignored the declared matrix and always used BT.601. RGB and palette streams
+range otherwise. That is what ``frame.to_rgb()`` does from PyAV 12 on (cd-fvd's loader, through ``torchvision.io.read_video`` or
+TorchCodec, and the ffmpeg command line StyleGAN-V converts videos with give the same frames); PyAV before 12
+ignored the declaration and always used BT.601 limited range. RGB and palette streams
 (GIF, PNG in a container, ``libx264rgb``) are converted without a matrix; GIF's alpha is dropped.
 
 Opening a video counts its frames from the container's packets without decoding them; ``read`` decodes from the
@@ -13,7 +14,6 @@ first frame up to the last one asked for and converts only those asked for.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from types import ModuleType
@@ -27,7 +27,6 @@ from frechet.optional import import_optional, install_extra
 from frechet_image.decode import MAX_PIXELS_ENV, pixel_limit
 from frechet_video.video import Video
 
-log = logging.getLogger("frechet")
 
 #: Suffixes read as video files (matched case-insensitively).
 VIDEO_SUFFIXES = (".avi", ".gif", ".m4v", ".mkv", ".mov", ".mp4", ".webm")
@@ -107,7 +106,6 @@ def to_rgb(frame: Any) -> np.ndarray:
         dst_colorspace=matrix,
         interpolation="BILINEAR",
         src_color_range="JPEG" if full else "MPEG",
-        dst_color_range="JPEG",
     ).to_ndarray()
 
 

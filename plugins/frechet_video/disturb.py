@@ -2,8 +2,8 @@
 the frame order (shuffle, freeze, reverse, drop).
 
 A disturbed video is a :class:`~frechet_video.video.Video` like any other: frames are damaged as a clip reads them,
-so clip sampling sees the damaged video as a whole. Spatial randomness comes from each frame's content, the strength
-and the seed; temporal randomness from the frame count, the strength and the seed
+so clip sampling sees the damaged video as a whole. Spatial randomness comes from each frame's content and
+position, the strength and the seed; temporal randomness from the frame count, the strength and the seed
 (:func:`frechet.disturbance.content_rng`), so equal videos are damaged equally. Strengths are linear in the level
 t in (0, 1]; each class's ``unit`` says what they measure.
 """
@@ -32,7 +32,8 @@ class _DamagedVideo(Video):
         frames = self.inner.read(self.order[indices].tolist())
         if self.disturbance is None:
             return frames
-        return np.stack([self.disturbance.damage(frame, self.strength, self.seed) for frame in frames])
+        return np.stack([self.disturbance.damage(frame, index, self.strength, self.seed)
+                         for frame, index in zip(frames, indices)])
 
 
 class _SpatialDisturbance(ItemDisturbance):
@@ -44,8 +45,8 @@ class _SpatialDisturbance(ItemDisturbance):
         return _DamagedVideo(item, np.arange(item.num_frames), self, strength, seed)
 
     @abstractmethod
-    def damage(self, frame: np.ndarray, strength: float, seed: int) -> np.ndarray:
-        """The damaged copy of one (H, W, 3) frame, of its dtype (uint8, or float32 in [0, 1])."""
+    def damage(self, frame: np.ndarray, index: int, strength: float, seed: int) -> np.ndarray:
+        """The damaged copy of frame ``index``, (H, W, 3) of its dtype (uint8, or float32 in [0, 1])."""
 
 
 class _TemporalDisturbance(ItemDisturbance):
@@ -77,6 +78,13 @@ def _count(fraction: float, frames: int) -> int:
     return int(np.floor(fraction * frames + 0.5))
 
 
+def _run(frames: int, fraction: float, rng: np.random.Generator) -> slice:
+    """round(fraction · frames) consecutive frames starting at a random place."""
+    length = _count(fraction, frames)
+    start = int(rng.integers(0, frames - length + 1))
+    return slice(start, start + length)
+
+
 class FrameNoise(_SpatialDisturbance):
     """Additive Gaussian noise on every channel of every frame, drawn afresh for each frame."""
 
@@ -87,8 +95,8 @@ class FrameNoise(_SpatialDisturbance):
     def strength(self, t: float) -> float:
         return 64.0 * t
 
-    def damage(self, frame: np.ndarray, strength: float, seed: int) -> np.ndarray:
-        noise = content_rng(seed, strength, frame).standard_normal(frame.shape)
+    def damage(self, frame: np.ndarray, index: int, strength: float, seed: int) -> np.ndarray:
+        noise = content_rng(seed, strength, frame, str(index)).standard_normal(frame.shape)
         return _as_dtype(frame + strength * _levels(frame) * noise, frame)
 
 
@@ -102,7 +110,7 @@ class FrameBlur(_SpatialDisturbance):
     def strength(self, t: float) -> float:
         return 4.0 * t
 
-    def damage(self, frame: np.ndarray, strength: float, seed: int) -> np.ndarray:
+    def damage(self, frame: np.ndarray, index: int, strength: float, seed: int) -> np.ndarray:
         blurred = ndimage.gaussian_filter(frame.astype(np.float64), sigma=(strength, strength, 0.0), mode="reflect")
         return _as_dtype(blurred, frame)
 
@@ -136,9 +144,8 @@ class FreezeFrames(_TemporalDisturbance):
 
     def order(self, frames: int, strength: float, rng: np.random.Generator) -> np.ndarray:
         order = np.arange(frames)
-        run = _count(strength, frames)
-        start = int(rng.integers(0, frames - run + 1))
-        order[start : start + run] = start
+        run = _run(frames, strength, rng)
+        order[run] = run.start
         return order
 
 
@@ -154,9 +161,8 @@ class ReverseFrames(_TemporalDisturbance):
 
     def order(self, frames: int, strength: float, rng: np.random.Generator) -> np.ndarray:
         order = np.arange(frames)
-        run = _count(strength, frames)
-        start = int(rng.integers(0, frames - run + 1))
-        order[start : start + run] = order[start : start + run][::-1]
+        run = _run(frames, strength, rng)
+        order[run] = order[run][::-1]
         return order
 
 

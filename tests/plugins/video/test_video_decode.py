@@ -7,7 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import lossless, moving_frames, write_video
+from video_files import lossless, moving_frames, write_video
 
 pytest.importorskip("av")
 

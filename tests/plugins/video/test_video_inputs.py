@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import lossless, moving_frames, write_video
+from video_files import lossless, moving_frames, write_video
 from PIL import Image
 
 import frechet
