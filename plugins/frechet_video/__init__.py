@@ -1,5 +1,6 @@
 """The video domain of frechet: video files, frame folders, (N, T, H, W, 3) arrays and in-memory videos, read as
-:class:`frechet_video.video.Video` items whose frames are decoded only where a clip takes them.
+:class:`frechet_video.video.Video` items whose frames are decoded only where a clip takes them, and the ``i3d``
+embedder that computes FVD in each tool's protocol (:mod:`frechet_video.i3d_modes`).
 
 Decoding video files needs the optional extra ``frechet[video]`` (PyAV).
 """

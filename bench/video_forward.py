@@ -1,8 +1,9 @@
-"""Benchmark: I3D clips per second through frechet's network against TATS's pytorch-i3d module (the network TATS and
-cd-fvd run) with the same weights, on the CPU, and peak memory of an FVD run as the number of videos grows.
+"""The forward part of bench/video.py: I3D clips per second through frechet's network against TATS's pytorch-i3d
+module (the network TATS and cd-fvd run) with the same weights, on the CPU, and peak memory of an FVD run as the
+number of videos grows.
 
-    python bench/i3d_forward.py --peer TATS/tats/fvd/pytorch_i3d.py [--clips 4] [--frames 16] [--rounds 3] \
-        [--out bench/results/i3d_forward.md]
+    python bench/video.py --forward TATS/tats/fvd/pytorch_i3d.py [--clips 4] [--clip-frames 16] [--rounds 3] \
+        [--out bench/results/video_forward.md]
 
 Both networks get the same random weights (tests' i3d_random_weights, TATS's state-dict layout; the speed does not
 depend on their values) and the same (clips, 3, frames, 224, 224) batch; timed: the forward pass alone, best of the
@@ -13,9 +14,7 @@ peak resident memory (statistics stream: no clip is kept once embedded).
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
 import os
 import platform
 import subprocess
@@ -26,9 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "plugins" / "video"))
 
 
 def _peer(path: Path, state: dict) -> torch.nn.Module:
@@ -62,40 +58,34 @@ def _peak_rss(videos: int, weights: Path, work: Path) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--peer", type=Path, required=True, help="TATS's tats/fvd/pytorch_i3d.py")
-    parser.add_argument("--clips", type=int, default=4)
-    parser.add_argument("--frames", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "i3d_forward.md")
-    args = parser.parse_args()
+def forward_benchmark(peer: Path, clips: int, frames: int, rounds: int) -> tuple[dict, str]:
+    """The measurements (JSON-serialisable) and their markdown report."""
     from frechet_video.i3d_weights import load_i3d
     from i3d_random_weights import piergiaj_state, write_piergiaj
 
     work = Path(tempfile.mkdtemp(prefix="i3d-bench-"))
     weights = write_piergiaj(work / "i3d_pretrained_400.pt")
-    ours, theirs = load_i3d(weights), _peer(args.peer, piergiaj_state())
-    batch = torch.rand(args.clips, 3, args.frames, 224, 224, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    ours, theirs = load_i3d(weights), _peer(peer, piergiaj_state())
+    batch = torch.rand(clips, 3, frames, 224, 224, generator=torch.Generator().manual_seed(0)) * 2 - 1
     times: dict[str, list[float]] = {"frechet": [], "tats": []}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         out_ours = _best(ours, batch, times["frechet"])
         out_theirs = _best(theirs, batch, times["tats"])
-    rates = {name: args.clips / min(values) for name, values in times.items()}
+    rates = {name: clips / min(values) for name, values in times.items()}
     memory = {videos: _peak_rss(videos, weights, work) for videos in (4, 16)}
     record = {
         "clips_per_second": rates, "ratio": rates["frechet"] / rates["tats"],
         "max_abs_logit_difference": float((out_ours - out_theirs).abs().max()),
-        "batch": [args.clips, 3, args.frames, 224, 224], "rounds": args.rounds,
+        "batch": [clips, 3, frames, 224, 224], "rounds": rounds,
         "peak_rss_mib_by_videos": memory, "threads": torch.get_num_threads(), "torch": torch.__version__,
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
     lines = [
         "# I3D forward: frechet vs TATS's pytorch-i3d (CPU)", "",
-        f"`python bench/i3d_forward.py --peer TATS/tats/fvd/pytorch_i3d.py --clips {args.clips} --frames "
-        f"{args.frames} --rounds {args.rounds}`; torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end.", "",
+        f"`python bench/video.py --forward TATS/tats/fvd/pytorch_i3d.py --clips {clips} --clip-frames {frames} "
+        f"--rounds {rounds}`; torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at the end (the machine was shared).", "",
         "| network | clips/s | ratio |", "|---|---|---|",
         f"| frechet | {rates['frechet']:.3f} | {record['ratio']:.2f}x |",
         f"| TATS pytorch-i3d | {rates['tats']:.3f} | 1.00x |", "",
@@ -103,10 +93,4 @@ def main() -> None:
         "Peak resident memory of `frechet compute` (tats mode, 10-frame clips, batch 2): " + ", ".join(
             f"{videos} + {videos} videos: {mib:.0f} MiB" for videos, mib in memory.items()) + ".",
     ]
-    args.out.write_text("\n".join(lines) + "\n")
-    args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
-    print("\n".join(lines))
-
-
-if __name__ == "__main__":
-    main()
+    return record, "\n".join(lines) + "\n"
