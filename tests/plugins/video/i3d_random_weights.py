@@ -110,3 +110,10 @@ def parity_clips(count: int = 2, frames: int = 10, height: int = 64, width: int 
             noisy = 127.5 + 100 * np.stack(base, axis=-1) + rng.randn(height, width, 3) * 12
             clips[c, t] = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
     return clips
+
+
+def distance_features(seed: int, count: int = 512, dim: int = 400) -> np.ndarray:
+    """(count, dim) float32 correlated features for checking float32 distances where N > d (no singular covariance)."""
+    rng = np.random.RandomState(seed)
+    basis = rng.randn(dim, dim) / np.sqrt(dim)
+    return (rng.randn(count, dim) @ basis * 3 + 0.1 * seed).astype(np.float32)
