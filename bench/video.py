@@ -3,6 +3,8 @@ process on the same files.
 
     python bench/video.py --decode [--videos 8] [--frames 64] [--size 256] [--rounds 3] \
         [--out bench/results/video_decode.md]
+    python bench/video.py --forward TATS/tats/fvd/pytorch_i3d.py [--clips 4] [--clip-frames 16] [--rounds 3]
+        (the I3D forward pass against TATS's module with the same weights: bench/video_forward.py)
 
 Inputs are generated: H.264 yuv420p .mp4 files (PyAV's libx264 defaults), the same frames as folders of PNGs and as
 one (N, T, H, W, 3) uint8 .npy. Timed, per input kind, from the file to uint8 RGB frames in memory:
@@ -140,8 +142,22 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=64)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "video_decode.md")
+    parser.add_argument("--forward", type=Path, metavar="PYTORCH_I3D_PY",
+                        help="time the I3D forward pass against TATS's pytorch_i3d.py (bench/video_forward.py)")
+    parser.add_argument("--clips", type=int, default=4, help="--forward: clips per batch")
+    parser.add_argument("--clip-frames", type=int, default=16, help="--forward: frames per clip")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.forward:
+        from video_forward import forward_benchmark
+
+        record, text = forward_benchmark(args.forward, args.clips, args.clip_frames, args.rounds)
+        out = args.out or ROOT / "bench" / "results" / "video_forward.md"
+        out.write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+        print(text)
+        return
+    args.out = args.out or ROOT / "bench" / "results" / "video_decode.md"
     if args.decode:
         result = decode_throughput(args.videos, args.frames, args.size, args.rounds)
         args.out.write_text(_markdown(result))

@@ -55,8 +55,8 @@ def frechet_register_metrics(register: Any) -> None:
     register(
         "fd",
         FrechetDistanceMetric,
-        description="Fréchet distance between feature Gaussians (FID for Inception, FAD for audio)",
-        aliases=("fid", "fad"),
+        description="Fréchet distance between feature Gaussians (FID for Inception, FAD for audio, FVD for I3D)",
+        aliases=("fid", "fad", "fvd"),
     )
     register(
         "is",

@@ -57,6 +57,9 @@ class Embedder(ABC):
     weights: Sequence[WeightsSpec] = ()
     #: The domain's name for the Fréchet distance, reported beside "fd" (e.g. "fid", "fad"); None for no alias.
     fd_key: ClassVar[str | None] = None
+    #: Options of the FD metric this embedder's mode computes its distance with (e.g. {"fd_covariance":
+    #: "population"}); they apply where the user sets none, and are recorded in saved statistics.
+    fd_options: Mapping[str, Any] = {}
     #: True when one item yields several examples: ``transform`` then returns a (k, ...) stack and batches concatenate.
     multiple_examples: ClassVar[bool] = False
     #: Whether ``transform`` is heavy enough to run in DataLoader worker processes (decoding, resizing).

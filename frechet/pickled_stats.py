@@ -82,42 +82,43 @@ class _ArraysOnly(pickle.Unpickler):
         raise _Refused("a persistent reference")
 
 
-def read_pickled_arrays(path: str | Path) -> dict[str, Any]:
+def read_pickled_arrays(path: str | Path, what: str = "statistics") -> dict[str, Any]:
     """A pickle holding a dict of numeric NumPy arrays, numbers, strings and nested such dicts (or lists), and
     nothing else: any other object, and any array that is not numeric, is refused (a StatsFileError naming it), as
-    is a pickle with more than :data:`MAX_OPCODES` opcodes, :data:`MAX_NODES` values or :data:`MAX_DEPTH` levels."""
+    is a pickle with more than :data:`MAX_OPCODES` opcodes, :data:`MAX_NODES` values or :data:`MAX_DEPTH` levels.
+    ``what`` names the content expected, in messages ("statistics", "weights")."""
     path = Path(path)
     try:
         with open_regular(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             if size > _MAX_BYTES:
-                raise StatsFileError(f"{path}: {size} bytes is far too large for a statistics pickle")
+                raise StatsFileError(f"{path}: {size} bytes is far too large for a {what} pickle")
             data = handle.read(size)
     except OSError as error:
         raise StatsFileError(f"{path}: cannot be read ({error.strerror or error})") from None
-    _check_opcodes(data, path)
+    _check_opcodes(data, path, what)
     try:
         value = _ArraysOnly(io.BytesIO(data)).load()
     except _Refused as error:
         raise StatsFileError(
-            f"{path}: refused: this pickle refers to {error}, which a statistics file never needs; frechet reads "
+            f"{path}: refused: this pickle refers to {error}, which a {what} file never needs; frechet reads "
             "only dicts of numeric arrays and runs nothing from a pickle"
         ) from None
     except Exception as error:  # truncated or corrupt data raises many types
         raise StatsFileError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
     if not isinstance(value, dict):
-        raise StatsFileError(f"{path}: holds a {type(value).__name__}, expected a dict of statistics")
-    _check_plain(value, path)
+        raise StatsFileError(f"{path}: holds a {type(value).__name__}, expected a dict of {what}")
+    _check_plain(value, path, what)
     return value
 
 
-def _check_opcodes(data: bytes, path: Path) -> None:
+def _check_opcodes(data: bytes, path: Path, what: str) -> None:
     """Count the pickle's opcodes without building anything: a statistics pickle has few, and a pickle's cost to
     build (deep nesting, many colliding keys) grows with their number."""
     try:
         for count, _ in enumerate(pickletools.genops(data), 1):
             if count > MAX_OPCODES:
-                raise StatsFileError(f"{path}: more than {MAX_OPCODES:,} pickle opcodes, far more than statistics "
+                raise StatsFileError(f"{path}: more than {MAX_OPCODES:,} pickle opcodes, far more than {what} "
                                      "need; not read")
     except StatsFileError:
         raise
@@ -125,7 +126,7 @@ def _check_opcodes(data: bytes, path: Path) -> None:
         raise StatsFileError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
 
 
-def _check_plain(root: dict[str, Any], path: Path) -> None:
+def _check_plain(root: dict[str, Any], path: Path, what: str) -> None:
     """Every value reachable from ``root`` is a dict (string keys), list, tuple, numeric array, number or string;
     walked without recursion, each visit counted, so shared and deeply nested values are bounded."""
     try:
@@ -144,7 +145,7 @@ def _check_plain(root: dict[str, Any], path: Path) -> None:
                     f"{path}: {where or 'the value'} is a {type(value).__name__}, not an array or number"
                 )
     except WalkLimit as error:
-        raise StatsFileError(f"{path}: holds {error}, far more than statistics need; not read") from None
+        raise StatsFileError(f"{path}: holds {error}, far more than {what} need; not read") from None
 
 
 def _children(value: Any) -> list[tuple[str, Any]]:
@@ -188,3 +189,33 @@ def read_edm2_stats(path: str | Path, key: str = "fid") -> FeatureStats:
         return FeatureStats.from_moments(mu, sigma, n if n and n >= 2 else None, meta=meta)
     except ValueError as error:
         raise StatsFileError(f"{path}: '{key}' {error}") from None
+
+
+def read_pickled_stats(path: str | Path, key: str | None = None) -> FeatureStats:
+    """Statistics from a ``.pkl`` of either kind other tools publish: cd-fvd's (told by its ``raw_cov`` entry), or
+    EDM2's (entry ``key``, "fid" by default)."""
+    data = read_pickled_arrays(path)
+    if "raw_cov" in data:
+        return _cdfvd_stats(data, Path(path))
+    return read_edm2_stats(path, key or "fid")
+
+
+def _cdfvd_stats(data: Mapping[str, Any], path: Path) -> FeatureStats:
+    """cd-fvd's ``FeatureStats.save`` pickle (its object's fields): ``num_items`` N, ``raw_mean`` the sum of the
+    features and ``raw_cov`` the sum of their outer products, both float64. cd-fvd divides the centred second moment
+    by N; frechet keeps the N - 1 covariance and N, and records ``fd_options`` so the distance divides by N again."""
+    count, total, outer = data.get("num_items"), data.get("raw_mean"), data.get("raw_cov")
+    if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 2:
+        raise StatsFileError(f"{path}: cd-fvd statistics with num_items {count!r}; a covariance needs at least 2")
+    if (not isinstance(total, np.ndarray) or not isinstance(outer, np.ndarray) or total.ndim != 1
+            or outer.shape != (total.shape[0],) * 2):
+        raise StatsFileError(f"{path}: cd-fvd statistics need raw_mean (d,) and raw_cov (d, d); found "
+                             f"{getattr(total, 'shape', None)} and {getattr(outer, 'shape', None)}")
+    n = int(count)
+    mean = total.astype(np.float64) / n
+    population = outer.astype(np.float64) / n - np.outer(mean, mean)
+    meta = {"source_format": "cdfvd-pkl", "n_items": n, "fd_options": {"fd_covariance": "population"}}
+    try:
+        return FeatureStats.from_moments(mean, population * (n / (n - 1)), n, meta=meta)
+    except ValueError as error:
+        raise StatsFileError(f"{path}: cd-fvd statistics: {error}") from None

@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("frechet")
 
 PREFIX = "ref:"
-#: File formats: frechet/pytorch-fid/TTUR/clean-fid statistics, an ADM evaluator batch, an EDM2 pickle.
-FORMATS = ("stats-npz", "adm-batch", "edm2-pkl")
+#: File formats: frechet/pytorch-fid/TTUR/clean-fid statistics, an ADM evaluator batch, an EDM2 pickle, cd-fvd's
+#: statistics pickle.
+FORMATS = ("stats-npz", "adm-batch", "edm2-pkl", "cdfvd-pkl")
 #: How the FID Inception weights are named in its embedder's id (the sha256 prefix of the canonical file).
 _INCEPTION_WEIGHTS = "6726825d"
 
@@ -236,7 +237,43 @@ def _edm2() -> list[Reference]:
     return references
 
 
-CATALOGUE: dict[str, Reference] = {ref.name: ref for ref in [*_ttur(), *_clean_fid(), *_adm(), *_edm(), *_edm2()]}
+# ---------------------------------------------------------------------------------------------------- cd-fvd
+_CDFVD = "https://content-debiased-fvd.github.io/files"
+_CDFVD_DATASETS = {  # cd-fvd's name -> dataset, split (its README's table)
+    "ucf101": ("UCF-101", "train+test"), "sky": ("Sky Time-lapse", "train"), "taichi": ("Taichi-HD", "train"),
+    "kinetics": ("Kinetics-400", "train"), "ffs": ("FaceForensics", "train"),
+}
+
+
+def _cdfvd() -> list[Reference]:
+    """cd-fvd's I3D statistics: every dataset at 128 and 256 pixels, 16 and 128 frames, of 2048 videos or the whole
+    split (Kinetics at 128 frames: 2048 only), named as cd-fvd's ``load_videos(..., data_type='stats_pkl')`` fetches
+    them."""
+    references = []
+    for name, (dataset, split) in _CDFVD_DATASETS.items():
+        for frames in (16, 128):
+            for resolution in (128, 256):
+                for count in ("2048", "full"):
+                    if name == "kinetics" and frames == 128 and count == "full":
+                        continue
+                    file = f"i3d_{name}_{count}_res{resolution}_len{frames}_skip1_seed0.pkl"
+                    options = {"preprocess": "cd-fvd", "crop": resolution,
+                               **({"frames": frames} if frames != 16 else {})}
+                    references.append(Reference(
+                        f"cdfvd-{name}-{resolution}-{frames}f{'-2048' if count == '2048' else ''}",
+                        f"{_CDFVD}/{file}", "cdfvd-pkl", "cd-fvd 0.1.1 (I3D, TATS's weights)", dataset, split,
+                        2048 if count == "2048" else None, f"{resolution}x{resolution}", "i3d", options,
+                        weights=None, output="logits", fd_key="fvd", dim=400,
+                        notes=f"cd-fvd's video loader: shorter side to {resolution} (antialiased), centre crop, one "
+                              f"random {frames}-frame clip per video (Python's random, seed 0); covariance divided "
+                              "by N (recorded: the distance divides by N again)",
+                    ))
+    return references
+
+
+CATALOGUE: dict[str, Reference] = {
+    ref.name: ref for ref in [*_ttur(), *_clean_fid(), *_adm(), *_edm(), *_edm2(), *_cdfvd()]
+}
 
 
 # ---------------------------------------------------------------------------------------------------- use

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,14 +308,20 @@ def plan_run(
     side's feature rows of that output too, with ``keep_features``)."""
     output = chosen_output(embedder, settings.layer)
     context = MetricContext(
-        output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs), options, settings.seed,
-        str(embedder.device), progress=settings.progress,
+        output, embedder.name, embedder.id(), embedder.fd_key, dict(embedder.outputs),
+        with_mode_options(options, embedder.fd_options), settings.seed, str(embedder.device), progress=settings.progress,
     )
     needs = side_needs(metrics, context)
     if keep_features:
         for label in SIDES:
             needs[label].setdefault(output, set()).add("features")
     return EmbedderRun(embedder, output, context, needs)
+
+
+def with_mode_options(options: dict[str, Any], mode: Mapping[str, Any]) -> dict[str, Any]:
+    """The metric options with those an embedder's mode sets (``Embedder.fd_options``, or as saved statistics
+    record them) filled in where the chosen metrics take them and the user left them unset."""
+    return {**options, **{key: value for key, value in mode.items() if key in options and options[key] is None}}
 
 
 def chosen_output(embedder: Embedder, requested: str | None) -> str:
@@ -377,7 +383,8 @@ def _compare_statistics(
     context = MetricContext(
         meta.get("output") or fake.get("output") or "", meta.get("embedder_name", ""),
         real.get("embedder") or fake.get("embedder", ""), real.get("fd_key") or fake.get("fd_key"),
-        options=options, seed=settings.seed, progress=settings.progress,
+        options=with_mode_options(options, real.get("fd_options") or fake.get("fd_options") or {}),
+        seed=settings.seed, progress=settings.progress,
     )
     for side in sides.values():
         side.stats = {context.output: next(iter(side.stats.values()))}

@@ -115,6 +115,7 @@ def stats_meta(embedder: Embedder, output: str, side: Side) -> dict[str, Any]:
         "precision": embedder.precision,
         "output": output,
         "fd_key": embedder.fd_key,
+        **({"fd_options": dict(embedder.fd_options)} if embedder.fd_options else {}),
         "n_items": side.n_items,
         "n_skipped": len(side.skipped),
         "skipped": list(side.skipped),

@@ -1,5 +1,6 @@
 """The video domain of frechet: video files, frame folders, (N, T, H, W, 3) arrays and in-memory videos, read as
-:class:`frechet_video.video.Video` items whose frames are decoded only where a clip takes them.
+:class:`frechet_video.video.Video` items whose frames are decoded only where a clip takes them, and the ``i3d``
+embedder that computes FVD in each tool's protocol (:mod:`frechet_video.i3d_modes`).
 
 Decoding video files needs the optional extra ``frechet[video]`` (PyAV).
 """
@@ -11,6 +12,7 @@ from typing import Any
 from frechet.hookspecs import hookimpl
 from frechet_video.decode import VIDEO_SUFFIXES
 from frechet_video.disturb import DISTURBANCES
+from frechet_video.i3d_embedder import I3DEmbedder
 from frechet_video.sources import (
     is_video_batch,
     open_video_arrays,
@@ -21,7 +23,12 @@ from frechet_video.sources import (
 from frechet_video.thumbnails import animated_thumbnail
 from frechet_video.video import ArrayVideo, Video
 
-__all__ = ["ArrayVideo", "Video"]
+__all__ = ["ArrayVideo", "I3DEmbedder", "Video"]
+
+
+@hookimpl
+def frechet_register_embedders(register: Any) -> None:
+    register(I3DEmbedder)
 
 
 @hookimpl

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 import frechet
 from frechet import references
@@ -143,6 +144,30 @@ def test_an_edm2_reference_gives_its_fid_or_fd_dinov2_entry(mirror):
     dinov2 = frechet.load_stats("ref:edm2-img512-dinov2")
     assert np.array_equal(dinov2.mean, dino[0]) and dinov2.meta["embedder_name"] == "dinov2-vitl14"
     assert mirror.requests == ["/img512.pkl"]
+
+
+def _cdfvd_pickle(rows: np.ndarray) -> bytes:
+    """What cd-fvd's FeatureStats.save writes: its object's fields, sums of the float64 features and outer products."""
+    rows = rows.astype(np.float64)
+    return pickle.dumps({"capture_all": False, "capture_mean_cov": True, "max_items": len(rows),
+                         "num_items": len(rows), "num_features": rows.shape[1], "all_features": [],
+                         "raw_mean": rows.sum(0), "raw_cov": rows.T @ rows})
+
+
+def test_a_cd_fvd_reference_keeps_cd_fvds_covariance_by_n_in_the_distance(mirror, tmp_path):
+    """cd-fvd's own formula (compute_fvd_from_stats: covariances from its sums divided by N, scipy's sqrtm) is the
+    oracle; the statistics keep N and record that the distance divides by N."""
+    real, fake = (np.random.default_rng(seed).normal(seed, 1.0, (2048, 8)) for seed in (0, 1))
+    (mirror.folder / "i3d_ucf101_2048_res128_len16_skip1_seed0.pkl").write_bytes(_cdfvd_pickle(real))
+    stats = frechet.load_stats("ref:cdfvd-ucf101-128-16f-2048")
+    assert stats.n == 2048 and stats.meta["fd_options"] == {"fd_covariance": "population"}
+    assert stats.meta["config"] == {"preprocess": "cd-fvd", "crop": 128} and stats.meta["fd_key"] == "fvd"
+    (tmp_path / "fake.pkl").write_bytes(_cdfvd_pickle(fake))
+    result = frechet.compute("ref:cdfvd-ucf101-128-16f-2048", tmp_path / "fake.pkl", metrics="fvd", force=True)
+    cov_r, cov_f = np.cov(real, rowvar=False, bias=True), np.cov(fake, rowvar=False, bias=True)
+    expected = np.sum((real.mean(0) - fake.mean(0)) ** 2) + np.trace(
+        cov_r + cov_f - 2 * scipy.linalg.sqrtm(cov_r @ cov_f).real)
+    assert result["fvd"] == pytest.approx(expected, rel=1e-9) and result["fd_covariance"] == "population"
 
 
 def test_a_reference_brings_its_embedder_and_options_when_none_are_named():

@@ -1,0 +1,84 @@
+"""Clip sampling, a declared part of every FVD mode: which frames of a video make the clips the network sees.
+
+A :class:`ClipSpec` says how many frames a clip has, the step between them (subsampling), where the first clip
+starts (the video's first frame, or an offset drawn per video from a seed and the video's name, so a run is
+repeatable and independent of the order videos come in), how many clips a video gives (consecutive, each
+``frames * stride`` frames long), and what happens to a video too short for them: refused (an error naming it,
+which ``--skip-bad`` turns into a skipped, counted item) or skipped (the video gives no clip; the result's clip
+count ``n_real``/``n_fake`` is then below its video count ``n_real_items``/``n_fake_items``).
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from frechet.errors import ConfigError, InputError
+
+log = logging.getLogger("frechet")
+
+STARTS = ("first", "random")
+SHORT = ("refuse", "skip")
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """Frames per clip, step between frames, first clip's start, what a short video gets, clips per video."""
+
+    frames: int = 16
+    stride: int = 1
+    start: str = "first"
+    short: str = "refuse"
+    clips: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("frames", "stride", "clips"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"clip option {name} must be at least 1, got {getattr(self, name)}")
+        if self.start not in STARTS:
+            raise ConfigError(f"clip start must be one of {', '.join(STARTS)}, got {self.start!r}")
+        if self.short not in SHORT:
+            raise ConfigError(f"short videos must be one of {', '.join(SHORT)}, got {self.short!r}")
+
+    @property
+    def span(self) -> int:
+        """Frames of the video one clip covers (its first to its last frame, inclusive)."""
+        return (self.frames - 1) * self.stride + 1
+
+    @property
+    def needed(self) -> int:
+        """Frames a video needs for all its clips: each clip takes ``frames * stride`` frames, the last its span."""
+        return (self.clips - 1) * self.frames * self.stride + self.span
+
+    def indices(self, num_frames: int, name: str) -> np.ndarray:
+        """(clips, frames) frame indices of a video of ``num_frames`` frames named ``name``; (0, frames) when it is
+        too short and short videos are skipped; InputError when it is too short and they are refused."""
+        if num_frames < self.needed:
+            what = f"{name}: {num_frames} frames, but a clip here needs {self.needed} ({self.describe()})"
+            if self.short == "refuse":
+                raise InputError(f"{what}; use longer videos, fewer clip frames, or --skip-bad to leave it out")
+            log.warning("%s; skipped", what)
+            return np.zeros((0, self.frames), dtype=np.int64)
+        start = 0
+        if self.start == "random":
+            rng = np.random.default_rng([self.seed, zlib.crc32(name.encode("utf-8", "surrogatepass"))])
+            start = int(rng.integers(0, num_frames - self.needed + 1))
+        offsets = np.arange(self.clips)[:, None] * self.frames * self.stride + np.arange(self.frames) * self.stride
+        return start + offsets
+
+    def describe(self) -> str:
+        """The spec in words, for messages and docs."""
+        parts = [f"{self.frames} frames", f"one in {self.stride}" if self.stride > 1 else "consecutive",
+                 "from the first frame" if self.start == "first" else f"from a random offset (seed {self.seed})"]
+        if self.clips > 1:
+            parts.append(f"{self.clips} clips a video")
+        return ", ".join(parts)
+
+    def config(self) -> dict[str, object]:
+        """What ``id()`` names, under the i3d embedder's option names: every field, as the numbers depend on each."""
+        return {"frames": self.frames, "stride": self.stride, "start": self.start, "short": self.short,
+                "clips": self.clips, **({"clip_seed": self.seed} if self.start == "random" else {})}
