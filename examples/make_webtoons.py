@@ -161,7 +161,7 @@ def make_episode(rng: np.random.Generator, *, width: int = 320, panels: tuple[in
         parts.append((kind, image, inset))
     crossing = [rng.random() < 0.25 for _ in parts[:-1]]  # a balloon joins panel i and i+1
     gutters = [int(rng.integers(24, 60)) if cross else int(rng.integers(24, 160)) for cross in crossing]
-    margin_top, margin_bottom = int(rng.integers(0, 80)), int(rng.integers(0, 80))
+    margin_top, margin_bottom = (int(rng.integers(24, 80)) if rng.random() < 0.8 else 0 for _ in range(2))
     height = margin_top + margin_bottom + sum(img.height for _, img, _ in parts) + sum(gutters)
     strip = Image.new("RGB", (width, height), gutter)
     draw = ImageDraw.Draw(strip)
