@@ -44,6 +44,16 @@ def frechet_register_disturbances(register: Any) -> None:
     (a :class:`frechet.disturbance.Disturbance` subclass: name, domain, unit, strength(t), disturb or apply)."""
 
 
+@hookspec
+def frechet_register_commands(register: Any) -> None:
+    """Called once when plugins load. Call ``register(name, build, *, summary, description, examples=())`` per
+    extra command of ``frechet``: ``build(parser)`` adds the command's arguments (subcommands too) to its
+    :class:`argparse.ArgumentParser` and returns the function run with the parsed arguments, which returns the
+    exit status. The function raises :class:`frechet.errors.FrechetError` for bad input (printed as one line). A
+    command may not take a built-in command's name; plugins load only when the command line names no built-in
+    command, so built-in commands start as fast without plugins."""
+
+
 @hookspec(firstresult=True)
 def frechet_report_item(item: Any, domain: str) -> Any:
     """Called by ``frechet report`` for each item a gallery shows, with the decoded item (what the domain's sources

@@ -79,6 +79,18 @@ class DisturbanceInfo:
     plugin: str = ""
 
 
+@dataclass(frozen=True)
+class CommandInfo:
+    """A plugin's extra ``frechet`` command: ``build(parser)`` adds its arguments and returns its run function."""
+
+    name: str
+    build: Callable[[Any], Callable[[Any], int]]
+    summary: str
+    description: str
+    examples: tuple[str, ...] = ()
+    plugin: str = ""
+
+
 @dataclass
 class Registry:
     """What the loaded plugins provide, looked up by name or alias."""
@@ -89,6 +101,7 @@ class Registry:
     _aliases: dict[str, str] = field(default_factory=dict)
     _metric_aliases: dict[str, str] = field(default_factory=dict)
     _disturbances: dict[str, DisturbanceInfo] = field(default_factory=dict)
+    _commands: dict[str, CommandInfo] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- registration (plugins call these)
     def add_embedder(
@@ -186,7 +199,28 @@ class Registry:
         self._disturbances[f"{name}/{domain}"] = DisturbanceInfo(name, cls, domain, unit, description, cls.family,
                                                                   plugin)
 
+    def add_command(
+        self,
+        name: str,
+        build: Callable[[Any], Callable[[Any], int]],
+        *,
+        summary: str,
+        description: str,
+        examples: Sequence[str] = (),
+        plugin: str = "",
+    ) -> None:
+        """Register an extra ``frechet NAME`` command; ``build(parser)`` adds its arguments and returns its run
+        function."""
+        _check_name(name, "command", plugin)
+        if name in self._commands or not callable(build):
+            raise PluginError(f"plugin '{plugin}': command '{name}' is already registered or has no build function")
+        self._commands[name] = CommandInfo(name, build, summary, description, tuple(examples), plugin)
+
     # ---------------------------------------------------------------- lookup
+    def commands(self) -> list[CommandInfo]:
+        """The plugins' extra commands, in registration order."""
+        return list(self._commands.values())
+
     def embedders(self) -> list[EmbedderInfo]:
         """All registered embedders in registration order."""
         return list(self._embedders.values())

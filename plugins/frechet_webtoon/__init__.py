@@ -26,3 +26,11 @@ def frechet_register_sources(register: Any) -> None:
         description="webtoon:PATH: an episode (folder of slices stitched top to bottom, or one tall image) or a "
         "folder of episodes, cut into panels at its gutters",
     )
+
+
+@hookimpl
+def frechet_register_commands(register: Any) -> None:
+    from frechet_webtoon import command
+
+    register("webtoon", command.build, summary=command.SUMMARY, description=command.DESCRIPTION,
+             examples=command.EXAMPLES)

@@ -61,12 +61,12 @@ class Piece:
 @dataclass(frozen=True)
 class Cut:
     """A strip's panels (first and last row each), its background colour (None: no gutter found), the pieces fed
-    to an embedder, and how many fragments under ``min_panel`` rows were dropped."""
+    to an embedder, and the fragments under ``min_panel`` rows that were dropped (first and last row each)."""
 
     panels: tuple[tuple[int, int], ...]
     background: tuple[int, int, int] | None
     pieces: tuple[Piece, ...]
-    dropped: int
+    fragments: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -116,15 +116,12 @@ def cut_strip(profile: Profile, width: int, settings: CutSettings) -> Cut:
     for start, stop in _runs(gutter):  # background bands too short to be gutters belong to the panel around them
         if stop - start < settings.min_gutter:
             content[start:stop] = True
-    panels, dropped = [], 0
+    panels, fragments = [], []
     for start, stop in _runs(content):
-        if stop - start < settings.min_panel:
-            dropped += 1
-        else:
-            panels.append((start, stop - 1))
+        (fragments if stop - start < settings.min_panel else panels).append((start, stop - 1))
     pieces = tuple(piece for number, (top, bottom) in enumerate(panels, start=1)
                    for piece in _tiles(top, bottom, number, width, settings))
-    return Cut(tuple(panels), background, pieces, dropped)
+    return Cut(tuple(panels), background, pieces, tuple(fragments))
 
 
 def _widen(gutter: np.ndarray, loose: np.ndarray, min_gutter: int) -> None:

@@ -44,7 +44,7 @@ def cut_input(input: str | Path, settings: CutSettings = CutSettings()) -> list[
     episodes = [cut_episode(episode, settings) for episode in find_episodes(input)]
     panels = sum(len(each.cut.panels) for each in episodes)
     items = sum(len(each.cut.pieces) for each in episodes)
-    dropped = sum(each.cut.dropped for each in episodes)
+    dropped = sum(len(each.cut.fragments) for each in episodes)
     ungutted = [each.episode.name for each in episodes if each.cut.background is None]
     log.info("%s: %d episode(s) cut into %d panels (%d items with the tiles of tall panels); %d fragment(s) under %d "
              "rows dropped%s", input, len(episodes), panels, items, dropped, settings.min_panel,
