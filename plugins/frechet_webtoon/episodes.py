@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from frechet.errors import InputError
+from frechet.io import check_regular_file
 from frechet.sources import list_files
 from frechet_image.decode import decode_image
 from frechet_image.sources import IMAGE_SUFFIXES
@@ -54,7 +55,10 @@ def find_episodes(input: str | Path) -> list[Episode]:
     """The episodes of ``input``: a tall image file is one; a folder holding image files is one (its slices);
     every folder below it holding image files is one more, named by its path relative to ``input``."""
     root = Path(input)
-    if root.is_file():
+    if not root.exists():
+        raise InputError(f"{root}: no such file or folder")
+    if not root.is_dir():
+        check_regular_file(root)
         return [_episode(root.stem, [root])]
     files = list_files(root, IMAGE_SUFFIXES)
     groups: dict[Path, list[Path]] = {}
@@ -90,6 +94,7 @@ def _episode(name: str, paths: list[Path]) -> Episode:
 
 
 def _size(path: Path) -> tuple[int, int]:
+    check_regular_file(path)  # a FIFO or device would block or never end
     try:
         with Image.open(path) as image:
             return image.size
