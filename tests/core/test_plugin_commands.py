@@ -24,7 +24,8 @@ GREETER = """
 
     @hookimpl
     def frechet_register_commands(register):
-        register("greet", build, summary="greet someone", description="Prints a greeting.", examples=("frechet greet ada",))
+        register("greet", build, summary="greet someone", description="Prints a greeting.",
+                 examples=("frechet greet ada",))
         register("stats", build, summary="taken", description="A built-in command's name.")
 """
 
