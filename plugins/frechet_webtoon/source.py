@@ -8,6 +8,7 @@ a slice and a panel tile, whatever the episode's length.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from frechet.io import file_sha256
 from frechet.sources import Source
 from frechet_webtoon.cutter import Cut, CutSettings, Piece, RowProfile, cut_strip
 from frechet_webtoon.episodes import Episode, Slice, find_episodes, read_slice
@@ -88,6 +90,7 @@ class PanelSource(Source):
         self.items: list[tuple[Episode, Piece]] = [(each.episode, piece) for each in episodes
                                                    for piece in each.cut.pieces]
         self.settings = settings
+        self._file_digests: dict[Path, str] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -99,6 +102,17 @@ class PanelSource(Source):
     def item_name(self, index: int) -> str:
         episode, piece = self.items[index]
         return f"{episode.name}/{piece.name}"
+
+    def item_digest(self, index: int) -> str:
+        """sha256 over the bytes of the slices the item's rows cross, where they sit, and the rows: what ``load``
+        returns follows from these (with ``config``), so the feature cache can serve repeated runs."""
+        episode, piece = self.items[index]
+        digest = hashlib.sha256(f"{episode.width}:{piece.top}:{piece.bottom}".encode())
+        for part in _crossing(episode.slices, piece.top, piece.bottom):
+            if part.path not in self._file_digests:
+                self._file_digests[part.path] = file_sha256(part.path)
+            digest.update(f"|{self._file_digests[part.path]}:{part.top}:{part.height}:{part.width}".encode())
+        return digest.hexdigest()
 
     def config(self) -> dict[str, Any]:
         return {"webtoon_cut": self.settings.as_dict()}

@@ -4,6 +4,9 @@ it writes are the items the input feeds an embedder, pixel for pixel, so statist
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +110,19 @@ def test_bad_inputs_and_outputs_are_one_line(episodes, panels, models, tmp_path,
         error = capsys.readouterr().err
         assert message in error and error.count("\n") == 1
     assert not (episodes[0] / "cut").exists()
+
+
+def test_items_are_cached_by_the_bytes_of_the_slices_they_cross(episodes, models, tmp_path):
+    shutil.copytree(episodes[0] / "episode-02", tmp_path / "episode")
+    first = open_webtoon(tmp_path / "episode")
+    digests = [first.item_digest(i) for i in range(len(first))]
+    assert len(set(digests)) == len(digests) and digests == [open_webtoon(tmp_path / "episode").item_digest(i)
+                                                             for i in range(len(first))]
+    _, piece = first.items[-1]
+    last = [part for part in first.items[-1][0].slices if part.top <= piece.bottom][-1].path
+    last.write_bytes(last.read_bytes() + b"\0")  # other bytes, the same pixels
+    assert open_webtoon(tmp_path / "episode").item_digest(len(first) - 1) != digests[-1]
+    settings = {"embedder": f"torchscript:{models[0]}", "embedder_options": {"size": 48}, "workers": 0}
+    cached = [frechet.compute_stats(f"webtoon:{tmp_path / 'episode'}", **settings) for _ in range(2)]
+    np.testing.assert_array_equal(cached[0].mean, cached[1].mean)
+    assert any((Path(os.environ["FRECHET_CACHE_DIR"])).rglob("*"))
