@@ -8,7 +8,7 @@ Episodes come from examples/make_webtoons.py at 720 px wide (webtoon viewers' wi
 (reading each episode once to find its panels) and loading every item are timed in this process, best of
 ``--rounds``; the Inception run is ``frechet stats webtoon:SET`` with the random parity weights, timed as a whole in
 a subprocess, so the cut's share is cut seconds / run seconds. Memory: the peak RSS of a fresh process cutting a
-30-MP and a 300-MP episode (slices of 800 x 1250), against the same process's RSS before cutting.
+30-MP and a 300-MP episode (slices of 800 x 1250): its peak reset after the imports, against its RSS then.
 """
 
 from __future__ import annotations
@@ -41,12 +41,16 @@ from frechet_webtoon.cutter import CutSettings  # noqa: E402
 from frechet_webtoon.source import PanelSource, cut_input  # noqa: E402
 
 _MEMORY = (
-    "import resource, sys\n"
+    "import sys\n"
+    "from pathlib import Path\n"
     "from frechet_webtoon.source import cut_input\n"
-    "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "def status(key):\n"
+    "    line = next(l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith(key))\n"
+    "    return int(line.split()[1]) / 1024\n"
+    "Path('/proc/self/clear_refs').write_text('5')  # the peak (VmHWM) restarts from the present RSS\n"
+    "before = status('VmRSS:')\n"
     "episodes = cut_input(sys.argv[1])\n"
-    "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "print(before / 1024, after / 1024, len(episodes[0].cut.panels), episodes[0].episode.height)\n"
+    "print(before, status('VmHWM:'), len(episodes[0].cut.panels), episodes[0].episode.height)\n"
 )
 
 

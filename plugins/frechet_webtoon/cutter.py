@@ -3,8 +3,9 @@
 Each row is reduced to its mean colour and the number of its pixels further than ``tolerance`` levels from that mean
 (in any channel), slice by slice, so an episode of any length is read with the memory of one slice. A row is
 *uniform* when (almost) no pixel is an outlier; the strip's background colour is the colour of the most numerous
-uniform bands at least ``min_gutter`` rows tall; gutters are the runs of uniform rows of that colour at least
-``min_gutter`` tall, and panels are what lies between them. A bordered panel's frame, or a balloon or art crossing a
+flat uniform bands at least ``min_gutter`` rows tall (a gradient sky is not flat); gutters are the runs of uniform
+rows of that colour at least ``min_gutter`` tall, widened over the few rows of compression ringing at their ends,
+and panels are what lies between them. A bordered panel's frame, or a balloon or art crossing a
 gutter, puts outliers in every row it spans, so it is never cut; slice boundaries play no part. Panels shorter than
 ``min_panel`` rows are dropped (and counted); panels taller than ``tile_ratio`` × the width are cut into tiles of
 that height that overlap by at least ``overlap`` of a tile.
@@ -40,6 +41,7 @@ class CutSettings:
     overlap: float = 0.25
 
     def as_dict(self) -> dict[str, float]:
+        """The settings by name (recorded with the items, and part of the feature cache's key)."""
         return asdict(self)
 
 
@@ -55,6 +57,7 @@ class Piece:
 
     @property
     def name(self) -> str:
+        """``panel-007``, or ``panel-007-tile-2`` for a tile."""
         return f"panel-{self.panel:03d}" + (f"-tile-{self.tile}" if self.tile else "")
 
 
