@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from frechet.errors import InputError
 from frechet.io import file_sha256
 from frechet.sources import Source
 from frechet_webtoon.cutter import Cut, CutSettings, Piece, RowProfile, cut_strip
@@ -121,4 +122,8 @@ class PanelSource(Source):
 def open_webtoon(input: str | Path) -> PanelSource:
     """The ``webtoon:`` source of an episode (folder of slices or tall image) or a folder of episodes."""
     settings = CutSettings()
-    return PanelSource(cut_input(input, settings), f"webtoon:{input}", settings)
+    source = PanelSource(cut_input(input, settings), f"webtoon:{input}", settings)
+    if not len(source):
+        raise InputError(f"{input}: no panel of at least {settings.min_panel} rows in it (only gutters and "
+                         "fragments); check that these are webtoon episodes")
+    return source

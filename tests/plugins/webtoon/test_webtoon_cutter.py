@@ -107,6 +107,9 @@ def test_bad_inputs_are_one_line_each(tmp_path):
     with pytest.raises(InputError, match=r"thread.png: 1 px wide; a webtoon strip of under 32 px") as error:
         open_webtoon(tmp_path / "thread.png")
     assert "\n" not in str(error.value)
+    Image.fromarray(strip_with(400)).save(tmp_path / "blank.png")
+    with pytest.raises(InputError, match=r"blank.png: no panel of at least 32 rows in it"):
+        open_webtoon(tmp_path / "blank.png")
 
 
 def test_cutting_streams_slices(tmp_path):
