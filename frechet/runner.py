@@ -264,6 +264,12 @@ def build_embedders(
         registry.create_embedder(name, **settings.options_for(name)).set_precision(settings.precision)
         for name in names
     ]
+    shared = [name for name, embedder in zip(names, embedders)
+              if [other.name for other in embedders].count(embedder.name) > 1]
+    if shared:  # results and saved statistics are filed under the embedder's name: one would replace the other
+        raise ConfigError(f"{spell('embedder', ','.join(shared))}: these embedders share the name "
+                          f"'{embedders[names.index(shared[0])].name}', under which results and statistics are "
+                          "filed; run them separately")
     domains = {embedder.domain for embedder in embedders}
     if len(domains) > 1:
         raise ConfigError(f"{spell('embedder', ','.join(names))}: one run embeds one kind of input, but these "

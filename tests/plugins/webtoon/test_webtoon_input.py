@@ -14,7 +14,7 @@ import torch
 
 import frechet
 from frechet.cli import main
-from frechet.errors import InputError
+from frechet.errors import ConfigError, InputError
 from frechet_image import decode_image
 from frechet_webtoon.command import write_panels
 from frechet_webtoon.cutter import CutSettings
@@ -126,3 +126,11 @@ def test_items_are_cached_by_the_bytes_of_the_slices_they_cross(episodes, models
     cached = [frechet.compute_stats(f"webtoon:{tmp_path / 'episode'}", **settings) for _ in range(2)]
     np.testing.assert_array_equal(cached[0].mean, cached[1].mean)
     assert any((Path(os.environ["FRECHET_CACHE_DIR"])).rglob("*"))
+
+
+def test_two_embedders_of_one_name_are_refused_not_merged(episodes, models):
+    """Results and statistics are filed under the embedder's name: two torchscript: files in one run would collide."""
+    names = [f"torchscript:{path}" for path in models]
+    with pytest.raises(ConfigError, match="these embedders share the name 'torchscript'.*run them separately"):
+        frechet.compute_stats(f"webtoon:{episodes[0]}", embedder=names,
+                              embedder_options={f"{name}.size": 48 for name in names})
