@@ -92,11 +92,15 @@ class RowProfile:
     def add(self, pixels: np.ndarray) -> None:
         """Reduce the rows of ``pixels`` (uint8 (h, w, 3)), appended below those added before."""
         for start in range(0, pixels.shape[0], _CHUNK_ROWS):
-            block = pixels[start:start + _CHUNK_ROWS].astype(np.int16)
+            block = pixels[start:start + _CHUNK_ROWS]
             means = block.mean(axis=1, dtype=np.float32)
-            deviation = np.abs(block - np.rint(means).astype(np.int16)[:, None, :]).max(axis=2)
-            self._parts.append((means, (deviation > self.tolerance).sum(axis=1, dtype=np.int32),
-                                (deviation > 2 * self.tolerance).sum(axis=1, dtype=np.int32)))
+            reference = np.rint(means).astype(np.int16)
+            deviation = np.abs(block[:, :, 0].astype(np.int16) - reference[:, 0, None])
+            for channel in (1, 2):  # channel by channel: a max over the last axis of 3 is several times slower
+                np.maximum(deviation, np.abs(block[:, :, channel].astype(np.int16) - reference[:, channel, None]),
+                           out=deviation)
+            self._parts.append((means, np.count_nonzero(deviation > self.tolerance, axis=1).astype(np.int32),
+                                np.count_nonzero(deviation > 2 * self.tolerance, axis=1).astype(np.int32)))
 
     def profile(self) -> Profile:
         """Every row added so far."""
