@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import platform
 import shutil
 import subprocess
@@ -157,10 +158,12 @@ def parity(work: Path) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> dict:
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as work:
         return {"throughput": throughput(Path(work), args.episodes, args.rounds), "memory": memory(Path(work)),
                 "parity": parity(Path(work)), "torch": torch.__version__, "python": platform.python_version(),
-                "cpu": platform.processor() or platform.machine()}
+                "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                "load": [load, os.getloadavg()[0]]}
 
 
 def report(results: dict) -> str:
@@ -169,7 +172,9 @@ def report(results: dict) -> str:
         "# The webtoon input: cost, memory, and statistics against the PNG panels",
         "",
         f"`python bench/webtoon.py --episodes {t['episodes']}`; torch {results['torch']}, Python "
-        f"{results['python']}, CPU only ({results['cpu']}), on a shared machine (other jobs running).",
+        f"{results['python']}, CPU only ({results['cpu']}, {results['cores']} cores), on a shared machine: load "
+        f"average {results['load'][0]:.0f} at the start, {results['load'][1]:.0f} at the end, so the seconds are "
+        "several times an idle machine's; the ratios compare steps timed under the same load.",
         "",
         "## Cutting throughput and its share of an Inception run",
         "",
