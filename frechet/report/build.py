@@ -66,7 +66,7 @@ def report(
     if out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"{out}: a report is an HTML page; name it with .html")
     check_output_files([out])
-    check_outputs_apart([out], [Path(value) for value in (real, fake) if isinstance(value, (str, Path))])
+    check_outputs_apart([out], [path for path in map(registry.input_path, (real, fake)) if path is not None])
     if settings.embedder is not None and len(settings.embedder) > 1:
         raise ConfigError(f"{spell('embedder', ','.join(settings.embedder))}: a report shows one embedder; write one "
                           "report per embedder")

@@ -91,16 +91,16 @@ def _panel_features(folder: Path, checkpoint: Path) -> np.ndarray:
 
 
 def test_the_example_is_discovered_through_its_entry_point_and_listed(on_path, capsys):
-    record = next(r for r in get_plugins().records if r.name == "webtoon")
+    record = next(r for r in get_plugins().records if r.name == "webtoon-example")
     assert (record.status, record.distribution, record.module) == ("loaded", "frechet-webtoon-example",
                                                                     "frechet_webtoon_example")
-    assert get_registry().embedder_info("webtoon-panels")[0].plugin == "webtoon"
+    assert get_registry().embedder_info("webtoon-panels")[0].plugin == "webtoon-example"
     _, plugins, _ = run_cli(capsys, "plugins")
-    assert {"name": "webtoon", "status": "loaded"}.items() <= next(
-        row for row in plugins["plugins"] if row["name"] == "webtoon").items()
+    assert {"name": "webtoon-example", "status": "loaded"}.items() <= next(
+        row for row in plugins["plugins"] if row["name"] == "webtoon-example").items()
     _, embedders, _ = run_cli(capsys, "embedders")
     listed = next(row for row in embedders["embedders"] if row["name"] == "webtoon-panels")
-    assert (listed["domain"], listed["plugin"], list(listed["outputs"])) == ("image", "webtoon", ["panel"])
+    assert (listed["domain"], listed["plugin"], list(listed["outputs"])) == ("image", "webtoon-example", ["panel"])
 
 
 def test_a_full_compute_in_a_fresh_process_tiles_panels_and_averages_their_tiles(on_path, panels, checkpoint):

@@ -1,0 +1,36 @@
+"""frechet's webtoon inputs: episodes (folders of slices, or tall images) cut into panels at their gutters, named as
+inputs ``webtoon:PATH`` and fed to every image embedder; and the ``frechet webtoon panels`` command that writes
+those panels out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from frechet.hookspecs import hookimpl
+from frechet_webtoon.cutter import CutSettings
+from frechet_webtoon.source import PanelSource, cut_input, open_webtoon
+
+__all__ = ["CutSettings", "PanelSource", "cut_input", "open_webtoon"]
+
+#: Panels are image items: the image plugin decodes the slices and embeds them.
+frechet_requires = ("image",)
+
+
+@hookimpl
+def frechet_register_sources(register: Any) -> None:
+    register(
+        "webtoon",
+        open_webtoon,
+        domain="image",
+        named_only=True,
+        description="webtoon:PATH: an episode (folder of slices stitched top to bottom, or one tall image) or a "
+        "folder of episodes, cut into panels at its gutters",
+    )
+
+
+@hookimpl
+def frechet_register_commands(register: Any) -> None:
+    from frechet_webtoon import command
+
+    register("webtoon", command.build, summary=command.SUMMARY, description=command.DESCRIPTION,
+             examples=command.EXAMPLES)
