@@ -2,21 +2,17 @@
 
 Canonical SMILES change between RDKit releases, so every result and saved statistic that used them names the
 version. Without RDKit, a SMILES is still checked for what any parser would refuse (an empty string, whitespace or
-non-ASCII characters, unbalanced brackets or parentheses, an unclosed ring bond), so that modes that read the
-string as given never embed text that is not a SMILES at all.
+non-ASCII characters), so that modes that read the string as given never embed text that is not a SMILES at all.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from types import ModuleType
 
 from frechet.optional import import_optional, install_extra
 
 _INSTALL = install_extra("molecules", "rdkit")
-#: A ring-closure bond label outside brackets: a digit, or '%' and two digits.
-_RING_LABEL = re.compile(r"%\d\d|\d")
 
 
 @functools.cache
@@ -54,27 +50,17 @@ def canonical(smiles: str) -> str | None:
     return None if molecule is None else chem.MolToSmiles(molecule)
 
 
-def syntax_problem(smiles: str) -> str | None:
-    """Why ``smiles`` cannot be a SMILES whatever the parser, or None (a check, not a parser: RDKit finds more)."""
+def text_problem(smiles: str) -> str | None:
+    """Why ``smiles`` cannot be a SMILES whatever the parser — empty, or holding whitespace, control or non-ASCII
+    characters — or None (a check of the text only: RDKit's parser finds chemical errors)."""
     if not smiles:
         return "empty SMILES"
-    if not smiles.isascii() or not smiles.isprintable() or any(char.isspace() for char in smiles):
-        bad = next(char for char in smiles if not char.isascii() or not char.isprintable() or char.isspace())
-        return f"character {bad!r} cannot be part of a SMILES"
-    depth, open_rings = 0, set[str]()
-    for part in re.split(r"(\[[^\[\]]*\])", smiles):
-        if part.startswith("["):
-            continue
-        if "[" in part or "]" in part:
-            return "unbalanced square brackets"
-        for char in part:
-            depth += {"(": 1, ")": -1}.get(char, 0)
-            if depth < 0:
-                return "a ')' without its '('"
-        for label in _RING_LABEL.findall(part):
-            open_rings ^= {label}
-    if depth:
-        return "a '(' without its ')'"
-    if open_rings:
-        return f"ring bond {sorted(open_rings)[0]} is opened but never closed"
+    for char in smiles:
+        if not char.isascii() or not char.isprintable() or char.isspace():
+            return f"character {char!r} cannot be part of a SMILES"
     return None
+
+
+def parse_problem(smiles: str) -> str | None:
+    """Why RDKit cannot parse ``smiles``, or None."""
+    return None if rdkit().MolFromSmiles(smiles) is not None else f"RDKit {rdkit_version()} cannot parse it"

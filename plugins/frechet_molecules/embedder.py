@@ -9,8 +9,9 @@ Modes (``--preprocess``), each reproducing its tool's features with the same wei
 - ``guacamol`` — BenevolentAI/guacamol's FCD benchmark: RDKit's canonical SMILES read as ``fcd`` reads them.
 
 A SMILES RDKit cannot parse is a bad item in the canonicalising modes (fcd_torch stops on it; MOSES drops such
-molecules before scoring: ``--skip-bad`` does the same and counts them); in ``fcd`` mode, a string that cannot be a
-SMILES at all (``chemistry.syntax_problem``) is one.
+molecules before scoring: ``--skip-bad`` does the same and counts them). ``fcd`` embeds any string, as fcd does
+(its own tests score strings such as "()+-1"): there only text that cannot be a SMILES at all is a bad item
+(empty, whitespace, control or non-ASCII characters), unless ``validate`` asks RDKit to parse each one first.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from frechet.embedder import Embedder, Option
 from frechet.errors import InputError
 from frechet.precision import exact_float32
-from frechet_molecules.chemistry import canonical, rdkit_version, syntax_problem
+from frechet_molecules.chemistry import canonical, parse_problem, rdkit_version, text_problem
 from frechet_molecules.chemnet import FEATURES, ChemNet
 from frechet_molecules.sources import Molecule
 from frechet_molecules.tokens import PAD_LENGTH, fcd_indices, fcd_torch_indices, one_hot
@@ -55,17 +56,20 @@ class ChemNetEmbedder(Embedder):
         Option("preprocess", choices=tuple(MODES), default=DEFAULT_MODE,
                help="whose preparation: fcd (bioinf-jku/FCD), fcd-torch or moses (fcd_torch), guacamol"),
         Option("canonical", bool, help="RDKit-canonicalise the SMILES first (default: as the mode's tool does)"),
+        Option("validate", bool, default=False,
+               help="make a SMILES RDKit cannot parse a bad item in the modes that do not canonicalise"),
         Option("weights", Path, help="a local ChemNet_v0.13_pretrained.pt instead of an installed or cached copy"),
     )
 
-    def __init__(self, preprocess: str = DEFAULT_MODE, canonical: bool | None = None, weights: Path | None = None
-                 ) -> None:
+    def __init__(self, preprocess: str = DEFAULT_MODE, canonical: bool | None = None, validate: bool = False,
+                 weights: Path | None = None) -> None:
         super().__init__()
         self.preprocess = preprocess
         self.canonical = MODES[preprocess][0] if canonical is None else canonical
+        self.validate = validate and not self.canonical
         self.tokeniser = MODES[preprocess][1]
         self.weights_path = resolve_chemnet_weights(weights)
-        self.rdkit = rdkit_version() if self.canonical else None
+        self.rdkit = rdkit_version() if self.canonical or self.validate else None
         self._network: ChemNet | None = None
 
     def transform(self, item: Molecule) -> torch.Tensor:
@@ -80,7 +84,7 @@ class ChemNetEmbedder(Embedder):
                 raise InputError(f"{item.name}: RDKit {self.rdkit} cannot parse {_shown(item.smiles)}; fix or drop "
                                  "this line (--skip-bad skips and counts such molecules, as MOSES drops them)")
         else:
-            problem = syntax_problem(smiles)
+            problem = text_problem(smiles) or (parse_problem(smiles) if self.validate else None)
             if problem is not None:
                 raise InputError(f"{item.name}: {problem} ({_shown(smiles)}); fix or drop this line, or pass "
                                  "--skip-bad")
@@ -108,7 +112,7 @@ class ChemNetEmbedder(Embedder):
         config: dict[str, Any] = {"weights": weights_digest(self.weights_path), "preprocess": self.preprocess}
         if self.canonical != MODES[self.preprocess][0]:
             config["canonical"] = self.canonical
-        if self.rdkit is not None:
+        if self.canonical:
             config["rdkit"] = self.rdkit
         return config
 
