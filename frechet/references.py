@@ -1,11 +1,13 @@
 """Published reference statistics by name (``ref:NAME``): where each file lives, what made it, and how to read it.
 
 The catalogue lists the statistics papers compare against — TTUR's, clean-fid's hosted ones, the ADM evaluator's
-reference batches, EDM's and EDM2's dataset references — with their provenance: the producing tool, the dataset and
+reference batches, EDM's and EDM2's dataset references, MOSES' test statistics — with their provenance: the producing tool, the dataset and
 split, the item count and resolution, and the embedder and preprocessing mode that reproduce them. Files are fetched
 through the weights store (:mod:`frechet.weights`: cached, verified, atomic, ``FRECHET_MIRROR``, ``FRECHET_OFFLINE``);
-none of these publishers gives a checksum, so each file is pinned to the sha256 of its first download, once that
-download has been read as the statistics its entry describes (:mod:`frechet.reference_files`).
+none of the image publishers gives a checksum, so each of their files is pinned to the sha256 of its first download,
+once that download has been read as the statistics its entry describes (:mod:`frechet.reference_files`); MOSES'
+files ship in the molsets wheel on PyPI, whose files' digests they are checked against, and an installed molsets'
+copy is used as it is.
 """
 
 from __future__ import annotations

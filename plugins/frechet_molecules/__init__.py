@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from frechet.hookspecs import hookimpl
+from frechet_molecules.disturb import DISTURBANCES
 from frechet_molecules.embedder import ChemNetEmbedder
+from frechet_molecules.gallery import depiction
 from frechet_molecules.guacamol import GuacaMolScoreMetric
 from frechet_molecules.sources import (
     CSV_SUFFIXES,
@@ -46,3 +48,14 @@ def frechet_register_sources(register: Any) -> None:
 def frechet_register_metrics(register: Any) -> None:
     register("guacamol", GuacaMolScoreMetric,
              description="GuacaMol's FCD benchmark score exp(-0.2*FCD) (guacamol_fcd_score), next to the FCD")
+
+
+@hookimpl
+def frechet_register_disturbances(register: Any) -> None:
+    for disturbance in DISTURBANCES:
+        register(disturbance)
+
+
+@hookimpl
+def frechet_report_item(item: Any, domain: str) -> Any:
+    return depiction(item, domain)
