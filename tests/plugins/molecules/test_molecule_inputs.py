@@ -110,3 +110,12 @@ def test_canonical_modes_name_what_rdkit_cannot_parse_and_record_its_version(ran
         embedder.transform(open_smiles_list(["CCO", "C1CC"]).load(1))
     assert f"rdkit={rdkit.__version__}" in embedder.id()
     assert "rdkit" not in ChemNetEmbedder(weights=random_weights["zip"]).id()
+
+
+def test_a_scorer_takes_lists_of_smiles_and_gives_the_fcd_of_the_whole_lists(random_weights) -> None:
+    options = {"embedder": "chemnet", "embedder_options": {"weights": random_weights["zip"]}}
+    scorer = frechet.Scorer(reference=GOOD, **options)
+    scorer.update(GOOD[:4])
+    scorer.update(GOOD[4:] + ["CCN"])
+    whole = frechet.compute(GOOD, [*GOOD, "CCN"], cache=False, workers=0, progress=False, **options)
+    assert scorer.compute()["fcd"] == pytest.approx(whole["fcd"], rel=1e-6)
