@@ -3,8 +3,8 @@ GuacaMol compute it, on ChemNet's published weights; SMILES files, CSV tables an
 
     frechet compute generated.smi reference.smi --embedder chemnet                     # fcd = fd, as fcd 1.2
     frechet compute generated.smi ref:moses-test --embedder chemnet --preprocess moses   # MOSES' FCD/Test
-    frechet.compute(["CCO", "c1ccccc1", ...], "reference.csv.gz", embedder="chemnet", preprocess="guacamol",
-                    metrics=["fd", "guacamol"])
+    frechet.compute(["CCO", "c1ccccc1", ...], "reference.csv.gz", embedder="chemnet",
+                    embedder_options={"preprocess": "guacamol"}, metrics=["fd", "guacamol"])
 """
 
 from __future__ import annotations

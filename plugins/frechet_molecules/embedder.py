@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from frechet.embedder import Embedder, Option
@@ -75,7 +76,7 @@ class ChemNetEmbedder(Embedder):
     def transform(self, item: Molecule) -> torch.Tensor:
         return torch.from_numpy(self.prepare(item).T.copy())
 
-    def prepare(self, item: Molecule) -> Any:
+    def prepare(self, item: Molecule) -> np.ndarray:
         """The (rows, 35) scaled one-hot matrix of one molecule."""
         smiles = item.smiles
         if self.canonical:

@@ -7,7 +7,10 @@ FCD itself; mixing the two is a common error, so the score has its own key, ``gu
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from frechet.metrics.base import Metric, MetricContext, Need, Side
 from frechet.metrics.fd import checked_fd
@@ -17,6 +20,14 @@ SCALE = 0.2
 #: What GuacaMol samples from each side, and the seed of its reference sample.
 SAMPLE_SIZE = 10_000
 SEED = 42
+
+
+def guacamol_sample(smiles: Sequence[str], size: int = SAMPLE_SIZE, seed: int = SEED) -> list[str]:
+    """The reference sample GuacaMol draws from a training set (``get_random_subset``: NumPy's legacy generator
+    seeded with 42, ``choice(..., replace=False)``), in its order."""
+    if len(smiles) < size:
+        raise ValueError(f"GuacaMol samples {size:,} molecules, but only {len(smiles):,} were given")
+    return [smiles[index] for index in np.random.RandomState(seed).choice(len(smiles), size, replace=False)]
 
 
 def guacamol_score(fcd: float) -> float:

@@ -175,8 +175,8 @@ def _column(path: Path, header: list[str], column: str | None) -> int:
             return names.index(name)
     if column is None and len(names) == 1:
         return 0
-    choose = ("pick one with frechet_molecules.open_smiles_csv(path, column=...) in Python, or save the table with "
-              "a SMILES column")
+    choose = ("name the SMILES column 'SMILES', or in Python pass "
+              "frechet_molecules.open_smiles_csv(path, column=...).smiles()")
     shown = ", ".join(repr(name) for name in names[:12]) + (" …" if len(names) > 12 else "")
     what = f"no column {column!r}" if column is not None else "no SMILES or smiles column"
     raise InputError(f"{path}: {what} among {shown}; {choose}")

@@ -46,3 +46,17 @@ def test_gallery_shows_a_depiction_or_the_escaped_smiles(monkeypatch) -> None:
     text = gallery.depiction(Molecule("C<script>", 10, "x"), "molecule").data.decode()
     assert "C&lt;script&gt;" in text and "<script>" not in text
     assert gallery.depiction(MOLECULES[0], "image") is None
+
+
+def test_guacamol_reference_sample_is_numpys_seeded_choice_as_guacamol_calls_it() -> None:
+    import numpy as np
+
+    from frechet_molecules.guacamol import guacamol_sample, guacamol_score
+
+    train = [f"C{'C' * (index % 17)}N{index}" for index in range(500)]
+    state = np.random.get_state()
+    np.random.seed(42)
+    expected = list(np.random.choice(train, 100, replace=False))  # guacamol.utils.data.get_random_subset's call
+    np.random.set_state(state)
+    assert guacamol_sample(train, 100) == expected
+    assert guacamol_score(0.0) == 1.0 and guacamol_score(5.0) == pytest.approx(np.exp(-1.0))
