@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,15 +59,13 @@ def peer(smiles: list[str]) -> dict:
 def frechet_run(smiles: list[str]) -> dict:
     import frechet
 
-    path = RESULTS.parent / "moses_sample.smi"
-    path.write_text("\n".join(smiles) + "\n")
-    try:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "moses_sample.smi"
+        path.write_text("\n".join(smiles) + "\n")
         start = time.perf_counter()
         result = frechet.compute("ref:moses-test", path, embedder="chemnet", embedder_options={"preprocess": "moses"},
                                  cache=False, progress=False)
         seconds = time.perf_counter() - start
-    finally:
-        path.unlink()
     return {"tool": f"frechet {frechet.__version__}", "embedder": result["embedder"], "fcd": result["fcd"],
             "seconds": seconds}
 
