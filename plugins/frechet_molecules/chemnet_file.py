@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import torch
 
 from frechet.io import open_regular
-from frechet.tensor_files import archive_problem, view_problem
+from frechet.tensor_files import StorageRef, TensorRef, archive_problem, tensor_rebuilder, view_problem
 from frechet.walk import WalkLimit, bounded_walk
 
 #: torch's storage class names in pickles -> element dtype (ChemNet's are all float32; the others are refused later
@@ -73,7 +73,8 @@ def read_chemnet_file(path: str | Path) -> list[Layer]:
         raise ChemNetFileError(f"{path}: {error}") from None
     except OSError as error:
         raise ChemNetFileError(f"{path}: cannot be read ({error.strerror or error})") from None
-    except (zipfile.BadZipFile, EOFError, zlib.error, struct.error, NotImplementedError) as error:
+    except (zipfile.BadZipFile, EOFError, zlib.error, struct.error, NotImplementedError, ValueError, RuntimeError,
+            OverflowError) as error:
         raise ChemNetFileError(f"{path}: unreadable or truncated ({type(error).__name__})") from None
 
 
@@ -89,7 +90,7 @@ def _read_zip(handle: BinaryIO, size: int) -> list[Layer]:
         prefix = pickles[0][: -len("data.pkl")]
         root = _unpickle(archive.read(pickles[0]))
 
-        def storage(ref: _StorageRef) -> bytes:
+        def storage(ref: StorageRef) -> bytes:
             try:
                 info = archive.getinfo(f"{prefix}data/{ref.key}")
             except KeyError:
@@ -151,29 +152,7 @@ def _read_exactly(handle: BinaryIO, count: int, size: int) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------------- unpickling
-@dataclass(frozen=True)
-class _StorageRef:
-    key: str
-    dtype: torch.dtype
-    numel: int
-
-    @property
-    def nbytes(self) -> int:
-        return self.numel * torch.empty((), dtype=self.dtype).element_size()
-
-
-@dataclass(frozen=True)
-class _TensorRef:
-    storage: _StorageRef
-    offset: int
-    size: tuple[int, ...]
-    stride: tuple[int, ...]
-
-
-def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, *_: Any) -> _TensorRef:
-    if not isinstance(storage, _StorageRef):
-        raise ChemNetFileError("a tensor refers to something that is not a storage")
-    return _TensorRef(storage, int(offset), tuple(int(s) for s in size), tuple(int(s) for s in stride))
+_rebuild_tensor = tensor_rebuilder(ChemNetFileError)
 
 
 class _Unpickler(pickle.Unpickler):
@@ -186,12 +165,12 @@ class _Unpickler(pickle.Unpickler):
             return _STORAGES[name]
         raise ChemNetFileError(f"it refers to {module}.{name}, which a ChemNet weights file never needs; refused")
 
-    def persistent_load(self, pid: Any) -> _StorageRef:
+    def persistent_load(self, pid: Any) -> StorageRef:
         # zip: ("storage", type, key, location, numel); legacy: the same and a view's metadata (None)
         if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage" and isinstance(pid[1],
                 torch.dtype) and isinstance(pid[4], int) and 0 <= pid[4] and (len(pid) == 5 or pid[5] is None)):
             raise ChemNetFileError(f"unexpected storage reference {pid!r:.80}")
-        return _StorageRef(str(pid[2]), pid[1], pid[4])
+        return StorageRef(str(pid[2]), pid[1], pid[4])
 
 
 def _unpickle(data: bytes) -> Any:
@@ -219,13 +198,13 @@ def _children(value: Any) -> list[tuple[str, Any]]:
         return [("", item) for item in value.values()]
     if isinstance(value, (list, tuple)):
         return [("", item) for item in value]
-    if isinstance(value, _TensorRef):
+    if isinstance(value, TensorRef):
         return [("", value.storage)]
     return []
 
 
-def _storage_refs(root: Any) -> list[_StorageRef]:
-    found = {value.key: value for value in _walk(root) if isinstance(value, _StorageRef)}
+def _storage_refs(root: Any) -> list[StorageRef]:
+    found = {value.key: value for value in _walk(root) if isinstance(value, StorageRef)}
     if len(found) > _MAX_STORAGES:
         raise ChemNetFileError(f"more than {_MAX_STORAGES} storages, far more than ChemNet has")
     return list(found.values())
@@ -246,14 +225,14 @@ def _layers(root: Any, read: Any) -> list[Layer]:
         kind, (state, kwargs, info) = entry
         tensors = {}
         for name, ref in state.items():
-            if not isinstance(ref, _TensorRef):
+            if not isinstance(ref, TensorRef):
                 raise ChemNetFileError(f"{kind} entry '{name}' is not a tensor")
             tensors[str(name)] = _materialise(ref, read, storages)
         layers.append(Layer(kind, tensors, dict(kwargs), dict(info)))
     return layers
 
 
-def _materialise(ref: _TensorRef, read: Any, storages: dict[str, torch.Tensor]) -> torch.Tensor:
+def _materialise(ref: TensorRef, read: Any, storages: dict[str, torch.Tensor]) -> torch.Tensor:
     storage = storages.get(ref.storage.key)
     if storage is None:
         raw = read(ref.storage)

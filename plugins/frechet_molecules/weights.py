@@ -65,10 +65,19 @@ def resolve_chemnet_weights(path: str | Path | None = None) -> Path:
     return resolve_weights(WEIGHTS, path)
 
 
-@functools.lru_cache(maxsize=4)
 def load_layers(path: Path) -> tuple[tuple[Layer, ...], str]:
     """The file's layers and the digest of their tensors (names, shapes and float32 values, in order; -0.0 counted
-    as 0.0: the two published files differ only in the sign of the zeros of the LSTMs' second bias)."""
+    as 0.0: the two published files differ only in the sign of the zeros of the LSTMs' second bias). Read once per
+    version of the file (its size and modification time)."""
+    try:
+        status = Path(path).stat()
+    except OSError:
+        status = None
+    return _load_layers(Path(path), None if status is None else (status.st_size, status.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_layers(path: Path, version: tuple[int, int] | None) -> tuple[tuple[Layer, ...], str]:
     try:
         layers = read_chemnet_file(path)
         build_chemnet(layers)
