@@ -57,6 +57,26 @@ def tensor_rebuilder(error: type[Exception]) -> Callable[..., TensorRef]:
     return rebuild
 
 
+def copy_tensor(
+    ref: TensorRef, read: Callable[[StorageRef], bytes], storages: dict[str, torch.Tensor], error: type[Exception]
+) -> torch.Tensor:
+    """The tensor ``ref`` describes, copied out of its storage: each storage read once by ``read`` (which checks the
+    bytes it returns against the size the pickle declares) and kept in ``storages``, the view checked
+    (:func:`view_problem`) before it is copied; ``error`` for a view that does not fit."""
+    storage = storages.get(ref.storage.key)
+    if storage is None:
+        raw, dtype = read(ref.storage), ref.storage.dtype
+        storage = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+        storages[ref.storage.key] = storage
+    problem = view_problem(ref.size, ref.stride, ref.offset, storage.numel())
+    if problem is not None:
+        raise error(f"storage {ref.storage.key}: {problem}; the file is corrupt or crafted")
+    try:
+        return storage.as_strided(ref.size, ref.stride, ref.offset).clone()
+    except RuntimeError:
+        raise error(f"a tensor of shape {ref.size} does not fit its storage {ref.storage.key}") from None
+
+
 def archive_problem(archive: zipfile.ZipFile, file_size: int) -> str | None:
     """Why the members of a tensor archive cannot be read within bounds, or None: a member lying beyond the end of
     the file, one that would unpack like a zip bomb, or a pickle larger than :data:`MAX_PICKLE_BYTES`."""

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from frechet.io import open_regular
-from frechet.tensor_files import MAX_NODES, StorageRef, TensorRef, archive_problem, tensor_rebuilder, view_problem
+from frechet.tensor_files import MAX_NODES, StorageRef, TensorRef, archive_problem, copy_tensor, tensor_rebuilder
 from frechet.walk import WalkLimit, bounded_walk
 
 #: torch's storage class names in pickles -> element dtype.
@@ -148,24 +148,15 @@ def _materialise(
 ) -> torch.Tensor:
     """The tensor ``ref`` describes, copied out of its storage (each storage read once, after its member's size was
     checked against the size the pickle declares)."""
-    storage = storages.get(ref.storage.key)
-    if storage is None:
+
+    def read(storage: StorageRef) -> bytes:
         try:
-            info = archive.getinfo(f"{prefix}data/{ref.storage.key}")
+            info = archive.getinfo(f"{prefix}data/{storage.key}")
         except KeyError:
-            raise ArchiveError(f"storage {ref.storage.key} is missing from the archive") from None
-        itemsize = torch.empty((), dtype=ref.storage.dtype).element_size()
-        if info.file_size != ref.storage.numel * itemsize:
-            raise ArchiveError(f"storage {ref.storage.key} holds {info.file_size:,} bytes, not the "
-                               f"{ref.storage.numel:,} values it declares")
-        raw = archive.read(info)
-        dtype = ref.storage.dtype
-        storage = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
-        storages[ref.storage.key] = storage
-    problem = view_problem(ref.size, ref.stride, ref.offset, storage.numel())
-    if problem is not None:
-        raise ArchiveError(f"storage {ref.storage.key}: {problem}; the archive is corrupt or crafted")
-    try:
-        return storage.as_strided(ref.size, ref.stride, ref.offset).clone()
-    except RuntimeError:
-        raise ArchiveError(f"a tensor of shape {ref.size} does not fit its storage {ref.storage.key}") from None
+            raise ArchiveError(f"storage {storage.key} is missing from the archive") from None
+        if info.file_size != storage.nbytes:
+            raise ArchiveError(f"storage {storage.key} holds {info.file_size:,} bytes, not the "
+                               f"{storage.numel:,} values it declares")
+        return archive.read(info)
+
+    return copy_tensor(ref, read, storages, ArchiveError)

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import torch
 
 from frechet.io import open_regular
-from frechet.tensor_files import StorageRef, TensorRef, archive_problem, tensor_rebuilder, view_problem
+from frechet.tensor_files import StorageRef, TensorRef, archive_problem, copy_tensor, tensor_rebuilder
 from frechet.walk import WalkLimit, bounded_walk
 
 #: torch's storage class names in pickles -> element dtype (ChemNet's are all float32; the others are refused later
@@ -227,19 +227,6 @@ def _layers(root: Any, read: Any) -> list[Layer]:
         for name, ref in state.items():
             if not isinstance(ref, TensorRef):
                 raise ChemNetFileError(f"{kind} entry '{name}' is not a tensor")
-            tensors[str(name)] = _materialise(ref, read, storages)
+            tensors[str(name)] = copy_tensor(ref, read, storages, ChemNetFileError)
         layers.append(Layer(kind, tensors, dict(kwargs), dict(info)))
     return layers
-
-
-def _materialise(ref: TensorRef, read: Any, storages: dict[str, torch.Tensor]) -> torch.Tensor:
-    storage = storages.get(ref.storage.key)
-    if storage is None:
-        raw = read(ref.storage)
-        dtype = ref.storage.dtype
-        storage = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
-        storages[ref.storage.key] = storage
-    problem = view_problem(ref.size, ref.stride, ref.offset, storage.numel())
-    if problem is not None:
-        raise ChemNetFileError(f"storage {ref.storage.key}: {problem}; the file is corrupt or crafted")
-    return storage.as_strided(ref.size, ref.stride, ref.offset).clone()
