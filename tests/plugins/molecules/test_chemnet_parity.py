@@ -55,3 +55,12 @@ def test_bioinf_jku_fcd_own_test_values_are_reproduced(test: str, real_weights: 
                              embedder_options={"preprocess": "fcd", "weights": real_weights}, progress=False)
     assert result["fcd"] == pytest.approx(case["fcd_1_2_2"], rel=1e-4)
     assert result["fcd"] == pytest.approx(case["asserted"], abs=5e-4)
+
+
+def test_guacamol_score_is_reported_next_to_the_fcd_never_in_its_place(random_weights: dict[str, Path],
+                                                                      held_out: dict[str, Path]) -> None:
+    result = frechet.compute(held_out["a"], held_out["b"], embedder="chemnet", metrics=["fd", "guacamol"],
+                             embedder_options={"preprocess": "guacamol", "weights": random_weights["zip"]},
+                             cache=False, progress=False)
+    assert result["fcd"] == result["fd"] == pytest.approx(result["guacamol_fcd"], rel=1e-12)
+    assert result["guacamol_fcd_score"] == pytest.approx(np.exp(-0.2 * result["fcd"]), rel=1e-12)
