@@ -1,12 +1,13 @@
 """The MOSES-size FCD: a 30,000-molecule sample of MOSES' training set against MOSES' test statistics, as fcd_torch
 computes it (MOSES' FCD/Test) and as frechet does, with time and peak memory.
 
-    $(../shared/refenv.sh molecules) bench/moses_size.py peer       # fcd_torch 1.0.7 + molsets 0.3.1's statistics
-    .venv/bin/python bench/moses_size.py frechet                     # ref:moses-test, --preprocess moses
+    $(../shared/refenv.sh molecules) bench/moses_size.py peer [N]   # fcd_torch 1.0.7 + molsets 0.3.1's statistics
+    .venv/bin/python bench/moses_size.py frechet [N]                 # ref:moses-test, --preprocess moses
 
-The sample: ``numpy.random.default_rng(0).choice(len(train), 30_000, replace=False)``, sorted, of the SMILES in
-molsets 0.3.1's ``moses/dataset/data/train.csv.gz``. Each part writes bench/results/moses_size_<part>.json; the
-fcd_torch run is the oracle (the ≈0.048 of a 30k sample), frechet's must equal it to 1e-4 relative.
+The sample: ``numpy.random.default_rng(0).choice(len(train), N, replace=False)``, sorted, of the SMILES in molsets
+0.3.1's ``moses/dataset/data/train.csv.gz`` (N = 30,000 unless given). Each part writes
+bench/results/moses_size_<part>_<N>.json; the fcd_torch run is the oracle (the ≈0.048 of a 30k sample), frechet's
+must equal it to 1e-4 relative.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def moses_file(name: str) -> Path:
     return Path(spec.submodule_search_locations[0]) / "dataset" / "data" / name
 
 
-def sample() -> list[str]:
+def sample(size: int) -> list[str]:
     with gzip.open(moses_file("train.csv.gz"), "rt") as handle:
         train = handle.read().splitlines()[1:]
-    chosen = np.sort(np.random.default_rng(0).choice(len(train), SAMPLE_SIZE, replace=False))
+    chosen = np.sort(np.random.default_rng(0).choice(len(train), size, replace=False))
     return [train[index].split(",")[0] for index in chosen]
 
 
@@ -76,11 +77,11 @@ def main() -> None:
     part = sys.argv[1] if len(sys.argv) > 1 else "frechet"
     threads = int(os.environ.get("BENCH_THREADS", "1"))
     torch.set_num_threads(threads)
-    smiles = sample()
+    smiles = sample(int(sys.argv[2]) if len(sys.argv) > 2 else SAMPLE_SIZE)
     record = peer(smiles) if part == "peer" else frechet_run(smiles)
     record.update(n=len(smiles), threads=threads, peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"moses_size_{part}.json").write_text(json.dumps(record, indent=1) + "\n")
+    (RESULTS / f"moses_size_{part}_{len(smiles)}.json").write_text(json.dumps(record, indent=1) + "\n")
     print(json.dumps(record, indent=1))
 
 
