@@ -15,14 +15,16 @@ import io
 import os
 import pickle
 import pickletools
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from frechet.errors import StatsFileError
-from frechet.io import open_regular
+from frechet.errors import InputError, StatsFileError
+from frechet.io import check_member_size, open_regular, read_npy_header
 from frechet.stats import FeatureStats
 from frechet.walk import WalkLimit, bounded_walk
 
@@ -112,13 +114,13 @@ def read_pickled_arrays(path: str | Path, what: str = "statistics") -> dict[str,
     return value
 
 
-def _check_opcodes(data: bytes, path: Path, what: str) -> None:
+def _check_opcodes(data: bytes, path: Path, what: str, limit: int = MAX_OPCODES) -> None:
     """Count the pickle's opcodes without building anything: a statistics pickle has few, and a pickle's cost to
     build (deep nesting, many colliding keys) grows with their number."""
     try:
         for count, _ in enumerate(pickletools.genops(data), 1):
-            if count > MAX_OPCODES:
-                raise StatsFileError(f"{path}: more than {MAX_OPCODES:,} pickle opcodes, far more than {what} "
+            if count > limit:
+                raise StatsFileError(f"{path}: more than {limit:,} pickle opcodes, far more than {what} "
                                      "need; not read")
     except StatsFileError:
         raise
@@ -126,7 +128,7 @@ def _check_opcodes(data: bytes, path: Path, what: str) -> None:
         raise StatsFileError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
 
 
-def _check_plain(root: dict[str, Any], path: Path, what: str) -> None:
+def _check_plain(root: Any, path: Path, what: str) -> None:
     """Every value reachable from ``root`` is a dict (string keys), list, tuple, numeric array, number or string;
     walked without recursion, each visit counted, so shared and deeply nested values are bounded."""
     try:
@@ -219,3 +221,70 @@ def _cdfvd_stats(data: Mapping[str, Any], path: Path) -> FeatureStats:
         return FeatureStats.from_moments(mean, population * (n / (n - 1)), n, meta=meta)
     except ValueError as error:
         raise StatsFileError(f"{path}: cd-fvd statistics: {error}") from None
+# ---------------------------------------------------------------------------------------------------- MOSES
+#: The member of a MOSES statistics ``.npz`` (``np.savez(path, stats=dict)``): a 0-d object array, i.e. a pickle.
+MOSES_MEMBER = "stats.npy"
+#: MOSES' statistics pickles have about a million opcodes (the fragment and scaffold counts beside the FCD entry).
+MOSES_MAX_OPCODES = 4_000_000
+_MOSES_MAX_BYTES = 1 << 30
+MOSES_FCD_DIM = 512
+
+
+class _MosesArrays(_ArraysOnly):
+    """NumPy arrays, and ``collections.Counter`` built as the plain dict it pickles (MOSES' fragment counts)."""
+
+    allowed = {**_ArraysOnly.allowed, ("collections", "Counter"): dict}
+
+
+def read_moses_stats(path: str | Path, key: str = "FCD") -> FeatureStats:
+    """The ``key`` statistics (``mu``, ``sigma``; MOSES' ``FCD``: ChemNet features, 512-d) of a MOSES statistics
+    ``.npz`` (``moses/dataset/data/test_stats.npz`` in the molsets wheel). Its one member is a pickled dict: it is
+    size-checked in the zip directory, its opcodes are counted, and it is built by an unpickler that admits NumPy's
+    array reconstructors and Counter-as-dict only, so nothing in the file runs."""
+    path = Path(path)
+    try:
+        with open_regular(path) as handle, zipfile.ZipFile(handle) as archive:
+            size = os.fstat(handle.fileno()).st_size
+            names = archive.namelist()
+            if names != [MOSES_MEMBER]:
+                raise StatsFileError(f"{path}: holds {names[:5]}, not MOSES' single '{MOSES_MEMBER}'")
+            info = archive.getinfo(MOSES_MEMBER)
+            check_member_size(info, f"{path}:{MOSES_MEMBER}")
+            if info.header_offset + info.compress_size > size or info.file_size > _MOSES_MAX_BYTES:
+                raise StatsFileError(f"{path}: '{MOSES_MEMBER}' declares more bytes than the file holds or a "
+                                     "statistics file needs; the file is truncated or not MOSES' statistics")
+            with archive.open(info) as member:
+                shape, _, dtype = read_npy_header(member)
+                if shape != () or dtype != np.dtype(object):
+                    raise StatsFileError(f"{path}: '{MOSES_MEMBER}' is {dtype} of shape {shape}, not MOSES' pickled "
+                                         "dict")
+                data = member.read()
+    except StatsFileError:
+        raise
+    except InputError as error:
+        raise StatsFileError(str(error)) from None
+    except OSError as error:
+        raise StatsFileError(f"{path}: cannot be read ({error.strerror or error})") from None
+    except (zipfile.BadZipFile, ValueError, EOFError, zlib.error) as error:
+        raise StatsFileError(f"{path}: not a readable MOSES statistics .npz ({type(error).__name__})") from None
+    _check_opcodes(data, path, "MOSES' statistics", MOSES_MAX_OPCODES)
+    try:
+        value = _MosesArrays(io.BytesIO(data)).load()
+    except _Refused as error:
+        raise StatsFileError(f"{path}: refused: this pickle refers to {error}, which MOSES' statistics never need; "
+                             "frechet runs nothing from a pickle") from None
+    except Exception as error:  # truncated or corrupt data raises many types
+        raise StatsFileError(f"{path}: not a readable pickle ({type(error).__name__}: {error})") from None
+    stats = value.item() if isinstance(value, np.ndarray) and value.shape == () else value
+    entry = stats.get(key) if isinstance(stats, dict) else None
+    if not isinstance(entry, dict) or "mu" not in entry or "sigma" not in entry:
+        raise StatsFileError(f"{path}: no '{key}' statistics (mu, sigma); this is not a MOSES statistics file")
+    _check_plain(entry, path, "MOSES' statistics")
+    mu, sigma = np.asarray(entry["mu"], dtype=np.float64), np.asarray(entry["sigma"], dtype=np.float64)
+    if mu.shape != (MOSES_FCD_DIM,) or sigma.shape != (MOSES_FCD_DIM, MOSES_FCD_DIM):
+        raise StatsFileError(f"{path}: '{key}' has mu {mu.shape} and sigma {sigma.shape}, not ChemNet's "
+                             f"{MOSES_FCD_DIM} dimensions")
+    try:
+        return FeatureStats.from_moments(mu, sigma, None, meta={"source_format": "moses-npz", "key": key})
+    except ValueError as error:
+        raise StatsFileError(f"{path}: '{key}' {error}") from None

@@ -14,7 +14,7 @@ import numpy as np
 
 from frechet.errors import StatsFileError
 from frechet.io import npz_headers
-from frechet.pickled_stats import read_edm2_stats, read_pickled_arrays, read_pickled_stats
+from frechet.pickled_stats import read_edm2_stats, read_moses_stats, read_pickled_arrays, read_pickled_stats
 from frechet.stats import FeatureStats
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ def check_reference_file(path: Path, entries: Sequence[Reference]) -> None:
             _check_pickle(path, entry)
         elif entry.format == "cdfvd-pkl":
             _check_stats(path, entry, read_pickled_stats(path), "cd-fvd statistics", entry.dim)
+        elif entry.format == "moses-npz":
+            _check_stats(path, entry, read_moses_stats(path, entry.key or "FCD"), f"'{entry.key}'", entry.dim)
         else:
             _check_npz(path, entry, entry.key, entry.dim)
         if entry.format == "adm-batch":

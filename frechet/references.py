@@ -1,11 +1,13 @@
 """Published reference statistics by name (``ref:NAME``): where each file lives, what made it, and how to read it.
 
 The catalogue lists the statistics papers compare against — TTUR's, clean-fid's hosted ones, the ADM evaluator's
-reference batches, EDM's and EDM2's dataset references — with their provenance: the producing tool, the dataset and
+reference batches, EDM's and EDM2's dataset references, MOSES' test statistics — with their provenance: the producing tool, the dataset and
 split, the item count and resolution, and the embedder and preprocessing mode that reproduce them. Files are fetched
 through the weights store (:mod:`frechet.weights`: cached, verified, atomic, ``FRECHET_MIRROR``, ``FRECHET_OFFLINE``);
-none of these publishers gives a checksum, so each file is pinned to the sha256 of its first download, once that
-download has been read as the statistics its entry describes (:mod:`frechet.reference_files`).
+none of the image publishers gives a checksum, so each of their files is pinned to the sha256 of its first download,
+once that download has been read as the statistics its entry describes (:mod:`frechet.reference_files`); MOSES'
+files ship in the molsets wheel on PyPI, whose files' digests they are checked against, and an installed molsets'
+copy is used as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import importlib.util
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from frechet.caller import from_command_line, spell, spell_embedder_option
 from frechet.errors import ConfigError, StatsFileError
+from frechet.io import file_sha256
+from frechet.pickled_stats import read_moses_stats
 from frechet.reference_files import check_reference_file
 from frechet.stats import FeatureStats
 from frechet.statsformats import read_stats
@@ -34,8 +39,8 @@ log = logging.getLogger("frechet")
 
 PREFIX = "ref:"
 #: File formats: frechet/pytorch-fid/TTUR/clean-fid statistics, an ADM evaluator batch, an EDM2 pickle, cd-fvd's
-#: statistics pickle.
-FORMATS = ("stats-npz", "adm-batch", "edm2-pkl", "cdfvd-pkl")
+#: statistics pickle, MOSES' pickled statistics dict.
+FORMATS = ("stats-npz", "adm-batch", "edm2-pkl", "cdfvd-pkl", "moses-npz")
 #: How the FID Inception weights are named in its embedder's id (the sha256 prefix of the canonical file).
 _INCEPTION_WEIGHTS = "6726825d"
 
@@ -61,6 +66,7 @@ class Reference:
     sha256: str | None = None  # None: not published, pinned at the first download
     notes: str = ""
     dim: int = 2048  # of the features behind the statistics (Inception pool3 unless said otherwise)
+    package_file: str | None = None  # the same file inside an installed Python package ("moses/dataset/…")
 
     @property
     def spec(self) -> WeightsSpec:
@@ -93,6 +99,7 @@ class Reference:
             "output": self.output, "dim": self.dim, "format": self.format, "key": self.key,
             "file": self.spec.file_name,
             "url": self.url, "sha256": self.sha256, "notes": self.notes,
+            **({"package_file": self.package_file} if self.package_file else {}),
         }
 
 
@@ -271,8 +278,32 @@ def _cdfvd() -> list[Reference]:
     return references
 
 
+# ---------------------------------------------------------------------------------------------------- MOSES
+_MOSES = "https://github.com/molecularsets/moses/raw/master/moses/dataset/data"
+_MOSES_TOOL = "MOSES (molsets 0.3.1) compute_intermediate_statistics: fcd_torch 1.0.7 FCD.precalc"
+
+
+def _moses() -> list[Reference]:
+    table = [  # name, file, split, items, sha256 of the file in the molsets 0.3.1 wheel
+        ("moses-test", "test_stats.npz", "test", 176_074,
+         "ded25073225a895d4ed17bf1d4223d27560e87ff4cb85786346ca1cc8efa03d3"),
+        ("moses-test-scaffolds", "test_scaffolds_stats.npz", "test_scaffolds", 176_225,
+         "7b7aba6c1474634a019bebf16f389d554cb9dd1021dfc8c1d1e54430a9f0e7f8"),
+    ]
+    return [
+        Reference(
+            name, f"{_MOSES}/{file}", "moses-npz", _MOSES_TOOL, "MOSES (ZINC Clean Leads)", split, items, None,
+            "chemnet", {"preprocess": "moses"}, weights="ddad1e83", output="features", key="FCD", fd_key="fcd",
+            sha256=sha256, dim=512, package_file=f"moses/dataset/data/{file}",
+            notes="MOSES' FCD/Test and FCD/TestSF reference: ChemNet features of RDKit-canonical SMILES as fcd_torch "
+                  "prepares them; mu float32, sigma float64 as saved; used from an installed molsets when present",
+        )
+        for name, file, split, items, sha256 in table
+    ]
+
+
 CATALOGUE: dict[str, Reference] = {
-    ref.name: ref for ref in [*_ttur(), *_clean_fid(), *_adm(), *_edm(), *_edm2(), *_cdfvd()]
+    ref.name: ref for ref in [*_ttur(), *_clean_fid(), *_adm(), *_edm(), *_edm2(), *_cdfvd(), *_moses()]
 }
 
 
@@ -301,10 +332,33 @@ def lookup(name: str) -> Reference:
 
 
 def local_path(reference: Reference, *, progress: bool = True) -> Path:
-    """The reference's file: a verified cached copy, or a verified download (through the weights store)."""
+    """The reference's file: an installed package's copy with the published checksum, a verified cached copy, or a
+    verified download (through the weights store)."""
+    installed = _installed_copy(reference)
+    if installed is not None:
+        return installed
     return resolve_weights(
         reference.spec, progress=progress, instead=f"pass the file's path in place of ref:{reference.name}"
     )
+
+
+def _installed_copy(reference: Reference) -> Path | None:
+    """The file inside an installed package (found without importing it), when its sha256 is the published one."""
+    if reference.package_file is None or reference.sha256 is None:
+        return None
+    package, _, inside = reference.package_file.partition("/")
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        candidate = Path(folder) / inside
+        if candidate.is_file():
+            if file_sha256(candidate) == reference.sha256:
+                return candidate
+            log.warning("%s: not the file ref:%s names (its sha256 differs); using the weights folder's copy",
+                        candidate, reference.name)
+    return None
 
 
 def is_cached(reference: Reference) -> bool:
@@ -352,7 +406,8 @@ def load(reference: Reference, *, progress: bool = True) -> FeatureStats:
     """The reference's statistics (downloaded if needed), with :func:`reference_meta` as their ``meta``."""
     path = local_path(reference, progress=progress)
     try:
-        stats = read_stats(path, key=reference.key)
+        stats = (read_moses_stats(path, reference.key or "FCD") if reference.format == "moses-npz"
+                 else read_stats(path, key=reference.key))
     except StatsFileError as error:  # a copy pinned before downloads were read, or damaged since
         reason = str(error).replace(f"{path}: ", "").split("; ")[0]
         raise StatsFileError(

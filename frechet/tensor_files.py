@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -18,6 +19,62 @@ from frechet.walk import WalkLimit, bounded_walk
 MAX_PICKLE_BYTES = 64 << 20
 #: The most values visited in what an archive's pickle built (shared ones counted at each use).
 MAX_NODES = 1_000_000
+
+
+@dataclass(frozen=True)
+class StorageRef:
+    """A storage a pickle names, not yet read: its key in the file, element dtype and element count."""
+
+    key: str
+    dtype: torch.dtype
+    numel: int
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes the file must hold for it."""
+        return self.numel * torch.empty((), dtype=self.dtype).element_size()
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """A tensor a pickle rebuilds, not yet read: its storage, offset, size and stride."""
+
+    storage: StorageRef
+    offset: int
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+
+
+def tensor_rebuilder(error: type[Exception]) -> Callable[..., TensorRef]:
+    """What a reader's unpickler gives for ``torch._utils._rebuild_tensor_v2``: a :class:`TensorRef` (nothing is
+    read or allocated), or ``error`` when the tensor names something other than a storage."""
+
+    def rebuild(storage: Any, offset: Any, size: Any, stride: Any, *_: Any) -> TensorRef:
+        if not isinstance(storage, StorageRef):
+            raise error("a tensor refers to something that is not a storage")
+        return TensorRef(storage, int(offset), tuple(int(side) for side in size), tuple(int(step) for step in stride))
+
+    return rebuild
+
+
+def copy_tensor(
+    ref: TensorRef, read: Callable[[StorageRef], bytes], storages: dict[str, torch.Tensor], error: type[Exception]
+) -> torch.Tensor:
+    """The tensor ``ref`` describes, copied out of its storage: each storage read once by ``read`` (which checks the
+    bytes it returns against the size the pickle declares) and kept in ``storages``, the view checked
+    (:func:`view_problem`) before it is copied; ``error`` for a view that does not fit."""
+    storage = storages.get(ref.storage.key)
+    if storage is None:
+        raw, dtype = read(ref.storage), ref.storage.dtype
+        storage = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+        storages[ref.storage.key] = storage
+    problem = view_problem(ref.size, ref.stride, ref.offset, storage.numel())
+    if problem is not None:
+        raise error(f"storage {ref.storage.key}: {problem}; the file is corrupt or crafted")
+    try:
+        return storage.as_strided(ref.size, ref.stride, ref.offset).clone()
+    except RuntimeError:
+        raise error(f"a tensor of shape {ref.size} does not fit its storage {ref.storage.key}") from None
 
 
 def archive_problem(archive: zipfile.ZipFile, file_size: int) -> str | None:

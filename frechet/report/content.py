@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: MIME types a report embeds, and the element that shows each kind.
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/svg+xml")  # SVG shown by <img>: no script runs
 AUDIO_TYPES = ("audio/wav", "audio/ogg", "audio/flac", "audio/mpeg")
 
 

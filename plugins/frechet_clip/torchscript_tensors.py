@@ -21,14 +21,13 @@ import zipfile
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from frechet.io import open_regular
-from frechet.tensor_files import MAX_NODES, archive_problem, view_problem
+from frechet.tensor_files import MAX_NODES, StorageRef, TensorRef, archive_problem, copy_tensor, tensor_rebuilder
 from frechet.walk import WalkLimit, bounded_walk
 
 #: torch's storage class names in pickles -> element dtype.
@@ -96,29 +95,11 @@ def _read_tensors(path: str | Path, keep: Callable[[str], bool] | None) -> dict[
         return tensors
 
 
-@dataclass(frozen=True)
-class _StorageRef:
-    key: str
-    dtype: torch.dtype
-    numel: int
-
-
-@dataclass(frozen=True)
-class _TensorRef:
-    storage: _StorageRef
-    offset: int
-    size: tuple[int, ...]
-    stride: tuple[int, ...]
+_rebuild_tensor = tensor_rebuilder(ArchiveError)
 
 
 class _ScriptObject:
     """An inert stand-in for a pickled ``__torch__`` module: it only holds the attributes it was given."""
-
-
-def _rebuild_tensor(storage: Any, offset: Any, size: Any, stride: Any, *_: Any) -> _TensorRef:
-    if not isinstance(storage, _StorageRef):
-        raise ArchiveError("a tensor refers to something that is not a storage")
-    return _TensorRef(storage, int(offset), tuple(int(s) for s in size), tuple(int(s) for s in stride))
 
 
 def _unchanged(value: Any, *_: Any) -> Any:
@@ -142,18 +123,18 @@ class _Unpickler(pickle.Unpickler):
             return _unchanged
         raise ArchiveError(f"the archive refers to {module}.{name}, which this reader does not admit")
 
-    def persistent_load(self, pid: Any) -> _StorageRef:
+    def persistent_load(self, pid: Any) -> StorageRef:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], torch.dtype)):
             raise ArchiveError(f"unexpected persistent reference {pid!r:.80}")
-        return _StorageRef(str(pid[2]), pid[1], int(pid[4]))
+        return StorageRef(str(pid[2]), pid[1], int(pid[4]))
 
 
-def _collect(root: Any) -> dict[str, _TensorRef]:
+def _collect(root: Any) -> dict[str, TensorRef]:
     """Tensors reachable through module attributes, by dotted path, walked without recursion and with every visit
     counted (modules nest a few levels; a tree that shares modules to stand for billions of paths is refused)."""
     try:
         walked = bounded_walk(root, _attributes, max_nodes=MAX_NODES, max_depth=MAX_DEPTH)
-        return {where[1:]: node for node, where in walked if isinstance(node, _TensorRef)}
+        return {where[1:]: node for node, where in walked if isinstance(node, TensorRef)}
     except WalkLimit as error:
         raise ArchiveError(f"the module tree holds {error}, far more than a model has") from None
 
@@ -163,28 +144,19 @@ def _attributes(node: Any) -> list[tuple[str, Any]]:
 
 
 def _materialise(
-    ref: _TensorRef, archive: zipfile.ZipFile, prefix: str, storages: dict[str, torch.Tensor]
+    ref: TensorRef, archive: zipfile.ZipFile, prefix: str, storages: dict[str, torch.Tensor]
 ) -> torch.Tensor:
     """The tensor ``ref`` describes, copied out of its storage (each storage read once, after its member's size was
     checked against the size the pickle declares)."""
-    storage = storages.get(ref.storage.key)
-    if storage is None:
+
+    def read(storage: StorageRef) -> bytes:
         try:
-            info = archive.getinfo(f"{prefix}data/{ref.storage.key}")
+            info = archive.getinfo(f"{prefix}data/{storage.key}")
         except KeyError:
-            raise ArchiveError(f"storage {ref.storage.key} is missing from the archive") from None
-        itemsize = torch.empty((), dtype=ref.storage.dtype).element_size()
-        if info.file_size != ref.storage.numel * itemsize:
-            raise ArchiveError(f"storage {ref.storage.key} holds {info.file_size:,} bytes, not the "
-                               f"{ref.storage.numel:,} values it declares")
-        raw = archive.read(info)
-        dtype = ref.storage.dtype
-        storage = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
-        storages[ref.storage.key] = storage
-    problem = view_problem(ref.size, ref.stride, ref.offset, storage.numel())
-    if problem is not None:
-        raise ArchiveError(f"storage {ref.storage.key}: {problem}; the archive is corrupt or crafted")
-    try:
-        return storage.as_strided(ref.size, ref.stride, ref.offset).clone()
-    except RuntimeError:
-        raise ArchiveError(f"a tensor of shape {ref.size} does not fit its storage {ref.storage.key}") from None
+            raise ArchiveError(f"storage {storage.key} is missing from the archive") from None
+        if info.file_size != storage.nbytes:
+            raise ArchiveError(f"storage {storage.key} holds {info.file_size:,} bytes, not the "
+                               f"{storage.numel:,} values it declares")
+        return archive.read(info)
+
+    return copy_tensor(ref, read, storages, ArchiveError)

@@ -1,7 +1,8 @@
 """Property: every hand-written reader, fed a valid file cut short, with a bit flipped, with a length or size field
 claiming far more than the file holds, or nested deeply, ends within 10 s and 500 MB of extra memory with a
 correct result or one line (a frechet error). The readers: ``.npz`` statistics with their ``meta``, EDM2 pickles,
-CLIP TorchScript archives and safetensors files, ADM image batches, and cache shards (whose reader answers a damaged
+CLIP TorchScript archives and safetensors files, ADM image batches, ChemNet weights files (both layouts), MOSES
+statistics, and cache shards (whose reader answers a damaged
 shard with None: it is then recomputed)."""
 
 from __future__ import annotations
@@ -71,6 +72,28 @@ def _shard(folder: Path) -> bytes:
     return (folder / "shard.npz").read_bytes()
 
 
+def _chemnet(legacy: bool) -> Callable[[Path], bytes]:
+    def make(folder: Path) -> bytes:
+        from collections import OrderedDict
+
+        layer = ("Conv1d", (OrderedDict(weight=torch.arange(24.0).reshape(2, 3, 4)),
+                            {"in_channels": 3, "out_channels": 2, "kernel_size": 4, "stride": 2, "bias": False},
+                            {"activation": "selu", "padding": "same"}))
+        torch.save([layer], folder / "chemnet.pt", _use_new_zipfile_serialization=not legacy)
+        return (folder / "chemnet.pt").read_bytes()
+
+    return make
+
+
+def _moses_stats(folder: Path) -> bytes:
+    from collections import Counter
+
+    rows = np.random.default_rng(4).standard_normal((600, 512))
+    np.savez(folder / "moses.npz", stats={"FCD": {"mu": rows.mean(0).astype(np.float32), "sigma": np.cov(rows.T)},
+                                          "Frag": Counter({"[1*]C": 2, "c1ccccc1": 1})})
+    return (folder / "moses.npz").read_bytes()
+
+
 # ------------------------------------------------------------------------------------------------- readers
 def _read_stats(path: Path) -> None:
     stats = FeatureStats.load(path)
@@ -89,6 +112,22 @@ def _read_clip(path: Path) -> None:
     except FrechetError as error:
         if "no CLIP image tower found" not in str(error):  # the tiny file's readable form
             raise
+
+
+def _read_chemnet(path: Path) -> None:
+    from frechet_molecules.weights import load_layers
+
+    try:
+        load_layers(path)
+    except FrechetError as error:
+        if "not ChemNet's Conv1d, Conv1d, LSTM, LSTM" not in str(error):  # the tiny file's readable form
+            raise
+
+
+def _read_moses(path: Path) -> None:
+    from frechet.pickled_stats import read_moses_stats
+
+    assert read_moses_stats(path).dim == 512
 
 
 def _read_batch(path: Path) -> None:
@@ -117,6 +156,9 @@ _READERS: dict[str, tuple[Callable[[Path], bytes], str, Callable[[Path], None], 
     "clip-safetensors": (_safetensors, ".safetensors", _read_clip, lambda depth: _nested_header(depth)),
     "adm-batch": (_adm_batch, ".npz", _read_batch, lambda depth: _npz_meta("{" * depth + "}" * depth)),
     "shard": (_shard, ".npz", _read_shard, lambda depth: _npz_meta("[" * depth + "]" * depth)),
+    "chemnet-zip": (_chemnet(legacy=False), ".pt", _read_chemnet, lambda depth: _nested_archive(depth)),
+    "chemnet-legacy": (_chemnet(legacy=True), ".pt", _read_chemnet, lambda depth: _nested_pickle(depth)),
+    "moses-stats": (_moses_stats, ".npz", _read_moses, lambda depth: _npz_meta("[" * depth + "]" * depth)),
 }
 
 
