@@ -3,15 +3,17 @@ deterministic random weights in the published layout: SmilingWolf's ``wdv3_timm.
 2f49e85, the model card's timm example) — its ``pil_ensure_rgb`` / ``pil_pad_square``, timm's ``create_transform``
 of the model's ``pretrained_cfg``, the RGB→BGR flip, and timm's model run to ``forward_head(pre_logits=True)``.
 
-Run in the reference venv (it has timm, torchvision and safetensors):
+Run in the reference venv (it has timm and torchvision), then with frechet's own Python for the full-size check:
 
     flock /tmp/frechet-heavy.lock $(/work/shared/refenv.sh backbones) scripts/goldens/wd_tagger_parity.py
+    flock /tmp/frechet-heavy.lock python scripts/goldens/wd_tagger_parity.py --frechet
 
 It writes into tests/goldens/wd_tagger/:
 parity.json  -- versions; per architecture the timm model and arguments, the sha256 of the random tensors, per panel
                 the sha256 of the reference network input, its FD between two panel sets in float64, and the
-                full-size check (the published architecture, all blocks, random weights) against frechet's network.
-features.npz -- per architecture the reference pooled features of both panel sets.
+                full-size check (the published architecture, all blocks, random weights): its key layout, and
+                (second step) frechet's network input and features against timm's.
+features.npz -- per architecture the reference pooled features of both panel sets, and of two panels at full size.
 Weights and panels are not kept: the tests regenerate them from the same seeds (tests/plugins/webtoon/
 tagger_fixtures.py). timm loads the safetensors file with its own ``load_state_dict(strict=True)``, which proves the
 key layout; the reduced-size models differ from the published ones only in width, depth and tag count.
@@ -104,28 +106,53 @@ def exact_fd(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(root))
 
 
-def full_size_check(timm, name: str, work: Path) -> dict:
-    """The published architecture, every block, random weights: frechet's network against timm's on two panels."""
+def full_size_reference(timm, name: str, work: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The published architecture, every block and all 10861 tags, random weights: timm's network inputs and
+    pooled features of two panels, for :func:`full_size_check` to compare frechet's network with."""
     import torch
 
-    sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+    model, digest, _ = build(timm, name, True, SEEDS[name] + 100, work)
+    inputs, outputs = [], []
+    with torch.inference_mode():
+        for image in fixtures.panel_set(REAL_SEED, 2):
+            x = reference_input(model, image)
+            inputs.append(hashlib.sha256(x.numpy().tobytes()).hexdigest())
+            outputs.append(model.forward_head(model.forward_features(x), pre_logits=True)[0].double().numpy())
+    layout = fixtures.layout_sha256({key: tuple(value.shape) for key, value in model.state_dict().items()})
+    found = {"timm_model": MODELS[name][0], "args": MODELS[name][1], "classes": FULL[name], "panels": 2,
+             "seed": SEEDS[name] + 100, "tensors_sha256": digest, "layout_sha256": layout, "input_sha256": inputs}
+    return found, {f"{name}/full": np.stack(outputs)}
+
+
+def full_size_check() -> None:
+    """Run with frechet's own environment after the reference run: frechet's full-size networks and inputs against
+    timm's (recorded in parity.json and features.npz); adds the agreement to parity.json."""
+    import torch
+
     from frechet_webtoon import tagger_network, tagger_preprocess
 
-    model, digest, state = build(timm, name, True, SEEDS[name] + 100, work)
-    ours = tagger_network.load_network_state({k: torch.from_numpy(v) for k, v in state.items()},
-                                             tagger_network.ARCHITECTURES[name], name)
-    worst, identical = 0.0, True
-    with torch.inference_mode():
-        for index, image in enumerate(fixtures.panel_set(REAL_SEED, 2)):
-            x = reference_input(model, image)
-            mine_x = tagger_preprocess.tagger_input(image, 448)[None]
-            identical &= bool(torch.equal(x, mine_x))
-            theirs = model.forward_head(model.forward_features(x), pre_logits=True)
-            worst = max(worst, float((theirs - ours(mine_x)).abs().max()))
-    assert identical and worst < 1e-4, f"full-size {name}: inputs identical {identical}, features differ by {worst}"
-    layout = fixtures.layout_sha256({key: tuple(value.shape) for key, value in model.state_dict().items()})
-    return {"timm_model": MODELS[name][0], "args": MODELS[name][1], "classes": FULL[name], "panels": 2,
-            "tensors_sha256": digest, "layout_sha256": layout, "inputs_identical": identical, "max_abs_diff": worst}
+    report = json.loads((GOLDENS / "parity.json").read_text(encoding="utf-8"))
+    with np.load(GOLDENS / "features.npz") as data:
+        theirs = {key: data[key] for key in data.files}
+    for name in MODELS:
+        full = report[name]["full_size"]
+        arch = tagger_network.ARCHITECTURES[name]
+        model = tagger_network.build_network(arch)
+        state = fixtures.random_state({key: tuple(v.shape) for key, v in model.state_dict().items()}, full["seed"])
+        digest = hashlib.sha256(b"".join(state[key].tobytes() for key in sorted(state))).hexdigest()
+        ours = tagger_network.load_network_state({k: torch.from_numpy(v) for k, v in state.items()}, arch, name)
+        with torch.inference_mode():
+            batch = torch.stack([tagger_preprocess.tagger_input(image, arch.image_size)
+                                 for image in fixtures.panel_set(REAL_SEED, 2)])
+            mine = ours(batch).double().numpy()
+        inputs = [hashlib.sha256(x.numpy().tobytes()).hexdigest() for x in batch]
+        full["frechet"] = {"same_tensors": digest == full["tensors_sha256"], "inputs_identical": inputs == full["input_sha256"],
+                           "max_abs_diff": float(np.abs(mine - theirs[f"{name}/full"]).max()),
+                           "feature_abs_max": float(np.abs(theirs[f"{name}/full"]).max())}
+        print(name, full["frechet"])
+        assert full["frechet"]["same_tensors"] and full["frechet"]["inputs_identical"]
+        assert full["frechet"]["max_abs_diff"] < 1e-4
+    (GOLDENS / "parity.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -150,8 +177,9 @@ def main() -> None:
                 "classes": fixtures.TINY_CLASSES, "seed": SEEDS[name], "tensors_sha256": digest,
                 "input_sha256": {"real": real_inputs, "fake": fake_inputs},
                 "fd": exact_fd(real_features, fake_features),
-                "full_size": full_size_check(timm, name, work),
             }
+            report[name]["full_size"], full = full_size_reference(timm, name, work)
+            arrays.update(full)
     report["versions"] = {"timm": timm.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
                           "pillow": PIL.__version__, "scipy": scipy.__version__, "numpy": np.__version__}
     report["panels"] = {"real_seed": REAL_SEED, "fake_seed": FAKE_SEED, "count": COUNT,
@@ -159,9 +187,11 @@ def main() -> None:
     report["pretrained_cfg"] = PRETRAINED_CFG
     np.savez(GOLDENS / "features.npz", **arrays)
     (GOLDENS / "parity.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({name: {"fd": report[name]["fd"], "full": report[name]["full_size"]} for name in MODELS},
-                     indent=1))
+    print(json.dumps({name: report[name]["fd"] for name in MODELS}, indent=1))
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--frechet"]:
+        full_size_check()
+    else:
+        main()

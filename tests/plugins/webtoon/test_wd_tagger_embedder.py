@@ -11,7 +11,9 @@ from PIL import Image
 from frechet.errors import WeightsError
 from frechet.plugins import get_registry
 from frechet_webtoon.tagger_embedder import EMBEDDERS, TaggerViT
-from frechet_webtoon.tagger_network import ARCHITECTURES
+import dataclasses
+
+from frechet_webtoon.tagger_network import ARCHITECTURES, build_network, depth_of
 from frechet_webtoon.tagger_preprocess import pad_square, tagger_input
 from frechet_webtoon.tagger_weights import WEIGHTS
 from tagger_fixtures import panel, random_state, write_safetensors
@@ -83,3 +85,11 @@ def test_the_embedder_reaches_workers_without_its_network(tmp_path):
     embedder._network = torch.nn.Linear(1, 1)
     assert pickle.loads(pickle.dumps(embedder))._network is None
     assert ARCHITECTURES["vit"].features == 768
+
+
+@pytest.mark.parametrize(("name", "reduced"), [("vit", {"depth": 2}), ("convnext", {"depths": (1, 2, 1, 1)})])
+def test_a_users_file_with_fewer_blocks_or_tags_is_read_as_such(name, reduced):
+    arch = dataclasses.replace(ARCHITECTURES[name], classes=5, **reduced)
+    with torch.device("meta"):
+        state = build_network(arch).state_dict()
+    assert depth_of(state, ARCHITECTURES[name]) == arch
