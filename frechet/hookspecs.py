@@ -25,9 +25,11 @@ def frechet_register_embedders(register: Any) -> None:
 @hookspec
 def frechet_register_sources(register: Any) -> None:
     """Called once when plugins load. Call ``register(kind, factory, *, domain, suffixes, description,
-    directories=False, accepts=None)`` per input kind; ``factory(input, **options)`` returns a
+    directories=False, accepts=None, named_only=False)`` per input kind; ``factory(input, **options)`` returns a
     :class:`frechet.sources.Source`. ``suffixes`` are the file suffixes it reads, ``directories`` whether it reads
-    folders, and ``accepts(obj)`` whether it takes an in-memory object (array, tensor, callable) given to the API."""
+    folders, and ``accepts(obj)`` whether it takes an in-memory object (array, tensor, callable) given to the API.
+    Any kind that reads files or folders can also be named with its path as an input, ``KIND:PATH``; one with
+    ``named_only`` is used only so (``webtoon:episodes/``), never chosen for a plain path."""
 
 
 @hookspec
@@ -40,6 +42,16 @@ def frechet_register_metrics(register: Any) -> None:
 def frechet_register_disturbances(register: Any) -> None:
     """Called once when plugins load. Call ``register(DisturbanceClass)`` per disturbance of ``frechet sanity``
     (a :class:`frechet.disturbance.Disturbance` subclass: name, domain, unit, strength(t), disturb or apply)."""
+
+
+@hookspec
+def frechet_register_commands(register: Any) -> None:
+    """Called once when plugins load. Call ``register(name, build, *, summary, description, examples=())`` per
+    extra command of ``frechet``: ``build(parser)`` adds the command's arguments (subcommands too) to its
+    :class:`argparse.ArgumentParser` and returns the function run with the parsed arguments, which returns the
+    exit status. The function raises :class:`frechet.errors.FrechetError` for bad input (printed as one line). A
+    command may not take a built-in command's name; plugins load only when the command line names no built-in
+    command, so built-in commands start as fast without plugins."""
 
 
 @hookspec(firstresult=True)

@@ -37,6 +37,7 @@ _HOOKS = {
     "frechet_register_sources": "add_source",
     "frechet_register_metrics": "add_metric",
     "frechet_register_disturbances": "add_disturbance",
+    "frechet_register_commands": "add_command",
 }
 
 

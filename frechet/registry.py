@@ -52,6 +52,7 @@ class SourceInfo:
     directories: bool = False
     accepts: Callable[[Any], bool] | None = None
     plugin: str = ""
+    named_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,18 @@ class DisturbanceInfo:
     plugin: str = ""
 
 
+@dataclass(frozen=True)
+class CommandInfo:
+    """A plugin's extra ``frechet`` command: ``build(parser)`` adds its arguments and returns its run function."""
+
+    name: str
+    build: Callable[[Any], Callable[[Any], int]]
+    summary: str
+    description: str
+    examples: tuple[str, ...] = ()
+    plugin: str = ""
+
+
 @dataclass
 class Registry:
     """What the loaded plugins provide, looked up by name or alias."""
@@ -88,6 +101,7 @@ class Registry:
     _aliases: dict[str, str] = field(default_factory=dict)
     _metric_aliases: dict[str, str] = field(default_factory=dict)
     _disturbances: dict[str, DisturbanceInfo] = field(default_factory=dict)
+    _commands: dict[str, CommandInfo] = field(default_factory=dict)
 
     # ---------------------------------------------------------------- registration (plugins call these)
     def add_embedder(
@@ -139,13 +153,16 @@ class Registry:
         directories: bool = False,
         accepts: Callable[[Any], bool] | None = None,
         plugin: str = "",
+        named_only: bool = False,
     ) -> None:
-        """Register an input kind reading files with ``suffixes``, folders, or accepted in-memory objects."""
+        """Register an input kind reading files with ``suffixes``, folders, or accepted in-memory objects; with
+        ``named_only``, files and folders only when named as ``KIND:PATH`` (never chosen for a plain path)."""
         _check_name(kind, "source", plugin)
         if kind in self._sources:
             raise PluginError(f"plugin '{plugin}': source kind '{kind}' is already registered")
         normalized = tuple(s.lower() if s.startswith(".") else f".{s.lower()}" for s in suffixes)
-        self._sources[kind] = SourceInfo(kind, factory, domain, normalized, description, directories, accepts, plugin)
+        self._sources[kind] = SourceInfo(kind, factory, domain, normalized, description, directories, accepts, plugin,
+                                         named_only)
 
     def add_metric(
         self,
@@ -182,7 +199,28 @@ class Registry:
         self._disturbances[f"{name}/{domain}"] = DisturbanceInfo(name, cls, domain, unit, description, cls.family,
                                                                   plugin)
 
+    def add_command(
+        self,
+        name: str,
+        build: Callable[[Any], Callable[[Any], int]],
+        *,
+        summary: str,
+        description: str,
+        examples: Sequence[str] = (),
+        plugin: str = "",
+    ) -> None:
+        """Register an extra ``frechet NAME`` command; ``build(parser)`` adds its arguments and returns its run
+        function."""
+        _check_name(name, "command", plugin)
+        if name in self._commands or not callable(build):
+            raise PluginError(f"plugin '{plugin}': command '{name}' is already registered or has no build function")
+        self._commands[name] = CommandInfo(name, build, summary, description, tuple(examples), plugin)
+
     # ---------------------------------------------------------------- lookup
+    def commands(self) -> list[CommandInfo]:
+        """The plugins' extra commands, in registration order."""
+        return list(self._commands.values())
+
     def embedders(self) -> list[EmbedderInfo]:
         """All registered embedders in registration order."""
         return list(self._embedders.values())
@@ -284,20 +322,50 @@ class Registry:
         return [info.name + ("TARGET" if info.is_family else "") for info in self._embedders.values()] or ["none"]
 
     # ---------------------------------------------------------------- inputs
+    def named_kind(self, input: Any) -> tuple[SourceInfo, str] | None:
+        """For a ``KIND:PATH`` string whose KIND is a registered source kind (``webtoon:episodes/``): that source
+        and PATH; None for any other input (a plain path keeps meaning what its file or folder holds)."""
+        if not isinstance(input, str):
+            return None
+        kind, colon, path = input.partition(":")
+        info = self._sources.get(kind)
+        if not colon or info is None or not (info.named_only or info.directories or info.suffixes):  # in memory only
+            return None
+        return info, path
+
+    def input_path(self, input: Any) -> Path | None:
+        """The file or folder an input names (PATH of ``KIND:PATH``), or None for an in-memory object."""
+        named = self.named_kind(input)
+        if named is not None:
+            return Path(named[1])
+        return Path(input) if isinstance(input, (str, Path)) else None
+
     def open_source(self, input: Any, domain: str) -> Source:
-        """The source that reads ``input`` (path, folder or in-memory object) for an embedder of ``domain``; what
-        the source's code raises beyond frechet's own errors is one error naming the input and the source."""
-        info = self._choose_source(input, domain)
+        """The source that reads ``input`` (path, folder, ``KIND:PATH`` or in-memory object) for an embedder of
+        ``domain``; what the source's code raises beyond frechet's own errors is one error naming the input and the
+        source."""
+        named = self.named_kind(input)
+        info = self._named_source(input, *named, domain) if named else self._choose_source(input, domain)
         try:
-            return info.factory(input)
+            return info.factory(named[1] if named else input)
         except FrechetError:
             raise
         except (Exception, SystemExit) as error:
             raise PluginError(f"{_label(input)}: source '{info.kind}' (plugin '{info.plugin}') cannot open it: "
                               f"{_failure(error)}") from None
 
+    def _named_source(self, input: str, info: SourceInfo, path: str, domain: str) -> SourceInfo:
+        if not path:
+            raise InputError(f"{input}: name a file or folder after '{info.kind}:'")
+        if not Path(path).exists():
+            raise InputError(f"{path}: no such file or folder (named by {input})")
+        if info.domain != domain:
+            raise InputError(f"{input}: '{info.kind}' inputs are {info.domain} inputs, but the embedder expects "
+                             f"{domain} inputs; choose an embedder of that domain (see `frechet embedders`)")
+        return info
+
     def _choose_source(self, input: Any, domain: str) -> SourceInfo:
-        candidates = self.sources()
+        candidates = [info for info in self.sources() if not info.named_only]
         if isinstance(input, (str, Path)):
             path = Path(input)
             if path.is_dir():

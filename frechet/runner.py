@@ -115,7 +115,7 @@ def comparison(
     asked = asked_names(registry, settings)
     options = metric_options(metrics, settings.metric_options)
     inputs = {"real": real, "fake": fake} if real is not None else {"fake": fake}
-    _check_inputs(inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1, list(inputs)))
+    _check_inputs(registry, inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1, list(inputs)))
     if settings.embedder is None and len(inputs) == 2 and all(is_stats_input(value) for value in inputs.values()):
         return Comparison(_compare_statistics(inputs, metrics, options, asked, settings))
     settings = settings_for(registry, settings, inputs.values())
@@ -194,7 +194,7 @@ def statistics(
     saved to ``out`` too when given (see :func:`stats_path` for several embedders)."""
     several = len(settings.embedder or ()) > 1
     names = settings.embedder or ("",)
-    _check_inputs([input], [stats_path(out, name, several) for name in names] if out is not None else [])
+    _check_inputs(registry, [input], [stats_path(out, name, several) for name in names] if out is not None else [])
     if out is not None:
         check_stats_suffix(out)
     if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
@@ -413,13 +413,15 @@ def _save_sides(folder: Path, sides: dict[str, list[Side]], embedders: Sequence[
 
 
 # ---------------------------------------------------------------------------------------------------- inputs
-def _check_inputs(inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
-    """Every input path exists, and no output would replace an input or land inside an input folder."""
+def _check_inputs(registry: Registry, inputs: Iterable[Any], outputs: Sequence[Path]) -> None:
+    """Every input path (PATH of ``KIND:PATH``) exists, and no output would replace an input or land inside an input
+    folder."""
     inputs = list(inputs)
     for value in inputs:
         if is_reference(value):
             lookup(value)  # an unknown name fails here, before any work
-    paths = [Path(value) for value in inputs if isinstance(value, (str, Path)) and not is_reference(value)]
+    paths = [registry.input_path(value) for value in inputs if not is_reference(value)]
+    paths = [path for path in paths if path is not None]
     for path in paths:
         check_path_length(path, short_path(path))
         if not path.exists() and not path.is_symlink():

@@ -13,6 +13,7 @@ from frechet.cli.arguments import EXIT_ERROR, Parser, examples_text
 from frechet.cli.cache import add_cache
 from frechet.cli.listings import add_listings, add_store
 from frechet.cli.output import printable, setup_logging, silence_stdout
+from frechet.cli.plugin_commands import add_plugin_commands
 from frechet.cli.report import add_report, add_sanity
 from frechet.cli.running import add_compute, add_distance, add_stats
 from frechet.errors import FrechetError
@@ -21,7 +22,7 @@ from frechet.version import __version__
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``frechet`` console script and ``python -m frechet``."""
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     args.command_line = shlex.join(["frechet", *(sys.argv[1:] if argv is None else argv)])
     from frechet import distributed
 
@@ -42,11 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         distributed.shutdown()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for ``frechet``."""
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The argument parser for ``frechet``: the built-in commands, and the plugins' commands when ``argv`` names
+    none of those."""
     parser = Parser(
         prog="frechet",
-        description="Fréchet distances (FID, FAD, FD with any backbone) and the metrics around them.",
+        description="Fréchet distances (FID, FAD, FD with any backbone) and the metrics around them. Plugins may add "
+        "commands of their own (`frechet plugins` lists the hooks each implements).",
         epilog=examples_text(
             "frechet compute real/ fake/ --embedder inception --metrics fid,kid",
             "frechet stats real/ -o real.npz",
@@ -67,4 +70,5 @@ def build_parser() -> argparse.ArgumentParser:
     add_listings(commands)
     add_store(commands)
     add_cache(commands)
+    add_plugin_commands(commands, argv)
     return parser
