@@ -1,0 +1,239 @@
+"""The numbers of docs/guide/webtoons.md: the small-sample experiment (400 real panels against 5, 50 and 500
+generated ones), the memorisation check and the sanity table of four backbones on webtoon panels.
+
+No webtoon data and no published weights can be downloaded where frechet is developed, so everything here is
+stand-in, and the guide says so: the panels are cut by ``frechet webtoon panels`` from episodes that
+``examples/make_webtoons.py`` draws; "generated" panels are panels of the same generator with another seed (a
+perfect generator) and the same panels downscaled 2x and back up (a soft generator); every backbone runs with
+deterministic random weights in its published layout (the test suite's random-weight helpers), the WD tagger with
+2 of its 12 blocks (its 448×448 input makes the whole network too slow for this script on a shared CPU).
+
+    python scripts/webtoon_guide.py [--work DIR] [--sanity-panels 24] [--levels 3] [--part small-sample|sanity]
+
+Writes bench/results/webtoon_guide.json and prints the guide's tables (Markdown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results" / "webtoon_guide.json"
+REAL, GENERATED = 400, (5, 50, 500)
+METRICS = ("fd", "kid", "fd-inf", "fd-ci")
+SANITY = ("noise", "jpeg", "line-blur", "colour-shift", "palette", "rescale", "halftone")
+BACKBONES = ("inception", "dinov2-vits14", "clip-vitb32", "wd-vit-tagger-v3")
+#: Blocks of the tagger's random-weight file (of 12): its 448×448 input makes the whole network the slowest here.
+TAGGER_BLOCKS = 2
+
+
+def _module(relative: str) -> Any:
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    sys.path.insert(0, str(path.parent))
+    spec.loader.exec_module(module)
+    return module
+
+
+def cut_panels(seed: int, episodes: int, count: int, work: Path, name: str) -> Path:
+    """``count`` panels (PNG) cut by ``frechet webtoon panels`` from ``episodes`` generated episodes."""
+    source, cut, out = work / f"{name}-episodes", work / f"{name}-cut", work / name
+    _module("examples/make_webtoons.py").main([str(source), "--episodes", str(episodes), "--seed", str(seed)])
+    subprocess.run([sys.executable, "-m", "frechet", "webtoon", "panels", str(source), "-o", str(cut), "--quiet"],
+                   check=True)
+    files = sorted(cut.rglob("*.png"))
+    if len(files) < count:
+        raise SystemExit(f"{name}: {len(files)} panels from {episodes} episodes, {count} needed; raise --episodes")
+    out.mkdir()
+    for index, file in enumerate(files[:count]):
+        shutil.copy(file, out / f"{index:04d}.png")
+    return out
+
+
+def soften(folder: Path, out: Path) -> Path:
+    """Every panel of ``folder`` downscaled 2x and back up (the ``rescale`` disturbance at 2): a soft generator."""
+    from frechet_webtoon.disturb import DownUpscale
+
+    out.mkdir()
+    for file in sorted(folder.glob("*.png")):
+        with Image.open(file) as image:
+            Image.fromarray(DownUpscale().apply(np.asarray(image.convert("RGB")), 2.0, 0)).save(out / file.name)
+    return out
+
+
+def subset(folder: Path, count: int, out: Path) -> Path:
+    out.mkdir()
+    for file in sorted(folder.glob("*.png"))[:count]:
+        shutil.copy(file, out / file.name)
+    return out
+
+
+def weights(work: Path) -> dict[str, dict[str, str]]:
+    """Random-weight files in each backbone's published layout, as ``embedder_options``."""
+    import torch
+    from frechet_clip.network import VIT_B_32
+    from frechet_dinov2.network import ARCHITECTURES as DINO, state_dict_layout as dino_layout
+    from frechet_inception.network import state_dict_layout
+    from frechet_webtoon.tagger_network import ARCHITECTURES, build_network
+
+    files = {name: work / f"{name}.weights" for name in BACKBONES}
+    torch.save(_module("tests/plugins/inception/inception_random_weights.py").random_state_dict(state_dict_layout()),
+               files["inception"])
+    torch.save(_module("tests/plugins/dinov2/dinov2_random_weights.py").random_state_dict(
+        dino_layout(DINO["vits14"])), files["dinov2-vits14"])
+    torch.save(_module("tests/plugins/clip/clip_random_weights.py").random_clip_state(VIT_B_32), files["clip-vitb32"])
+    fixtures = _module("tests/plugins/webtoon/tagger_fixtures.py")
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in build_network(ARCHITECTURES["vit"]).state_dict().items()}
+    files["wd-vit-tagger-v3"] = work / "wd-vit-tagger-v3.safetensors"
+    shapes = {key: shape for key, shape in shapes.items()
+              if not key.startswith("blocks.") or int(key.split(".")[1]) < TAGGER_BLOCKS}
+    fixtures.write_safetensors(files["wd-vit-tagger-v3"], fixtures.random_state(shapes, 129))
+    return {name: {"weights": str(path)} for name, path in files.items()}
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def small_sample(real: Path, generators: dict[str, Path], options: dict[str, str], work: Path) -> dict:
+    """FD, KID, FD∞ and fd-ci of 400 real panels against 5, 50 and 500 of each generator's (Inception)."""
+    import frechet
+
+    found = {}
+    for generator, folder in generators.items():
+        for count in GENERATED:
+            fake = subset(folder, count, work / f"{generator}-{count}")
+            caught = _Warnings()
+            logging.getLogger("frechet").addHandler(caught)
+            row: dict[str, Any] = {}
+            for metric in METRICS:  # one at a time: a metric that refuses a size does not hide the others
+                try:
+                    row.update({k: v for k, v in frechet.compute(
+                        str(real), str(fake), metrics=[metric], embedder="inception", embedder_options=options,
+                        cache_dir=str(work / "cache")).items() if isinstance(v, (int, float))})
+                except Exception as error:  # noqa: BLE001 - the refusal is the finding
+                    row[f"{metric}_refused"] = str(error)
+            logging.getLogger("frechet").removeHandler(caught)
+            row["warnings"] = sorted(set(caught.lines))
+            found[f"{generator}/{count}"] = row
+            print(generator, count, {k: v for k, v in row.items() if k != "warnings"}, flush=True)
+    return found
+
+
+def memorisation(real: Path, fresh: Path, options: dict[str, str], work: Path) -> dict:
+    """50 generated panels of which 5 are copies of training panels: what the report's memorisation check flags."""
+    import frechet
+
+    fake = work / "memorising"
+    fake.mkdir()
+    for file in sorted(fresh.glob("*.png"))[:45]:
+        shutil.copy(file, fake / file.name)
+    copied = sorted(real.glob("*.png"))[::80][:5]
+    for file in copied:
+        shutil.copy(file, fake / f"copy-{file.name}")
+    page = work / "memorisation.html"
+    frechet.write_report(str(real), str(fake), page, embedder="inception", embedder_options=options,
+                         metrics=["fd"], cache_dir=str(work / "cache"))
+    text = page.read_text(encoding="utf-8")
+    flagged = re.search(r"(\d+) generated items? (?:is|are) closer to a real item", text)
+    return {"generated": 50, "copies": [file.name for file in copied],
+            "flagged": int(flagged[1]) if flagged else 0}
+
+
+def sanity_table(real: Path, other: Path, options: dict[str, dict[str, str]], count: int, levels: int,
+                 work: Path) -> dict:
+    """Spearman's ρ and FD / tr Σ at the strongest level, per backbone and disturbance, on ``count`` panels."""
+    import frechet
+
+    panels = subset(real, count, work / f"sanity-{count}")
+    mix = subset(other, count, work / f"sanity-other-{count}")
+    table = {}
+    for backbone in BACKBONES:
+        started = time.perf_counter()
+        result = frechet.sanity(str(panels), embedder=backbone, embedder_options=options[backbone],
+                                disturbances=[*SANITY, f"mix:{mix}"], levels=levels, cache_dir=str(work / "cache"))
+        table[backbone] = {"trace": result.trace, "n": result.n, "seconds": round(time.perf_counter() - started),
+                           "curves": {curve.name: {"rho": curve.rho, "fd_relative": curve.levels[-1].fd_relative,
+                                                   "strength": curve.levels[-1].strength, "blind": curve.blind}
+                                      for curve in result.curves}}
+        print(backbone, json.dumps(table[backbone]), flush=True)
+    return table
+
+
+def markdown(report: dict) -> str:
+    lines = ["| generator | N | FD | KID | FD∞ | fd-ci [low, high] | refused / warned |", "|---|---|---|---|---|---|---|"]
+    for key, row in report["small_sample"].items():
+        generator, count = key.split("/")
+        refused = "; ".join(f"{k[:-8]}: {v}" for k, v in row.items() if k.endswith("_refused"))
+        lines.append(
+            f"| {generator} | {count} | {row.get('fd', '—'):.4g} | "
+            + (f"{row['kid']:.3g} ± {row.get('kid_std', 0):.2g}" if "kid" in row else "—") + " | "
+            + (f"{row['fd_inf']:.4g}" if "fd_inf" in row else "—") + " | "
+            + (f"[{row['fd_ci_low']:.4g}, {row['fd_ci_high']:.4g}]" if "fd_ci_low" in row else "—")
+            + f" | {refused or ''} {'; '.join(row['warnings'])} |")
+    names = list(next(iter(report["sanity"].values()))["curves"])
+    lines += ["", "| disturbance | " + " | ".join(report["sanity"]) + " |", "|---|" + "---|" * len(report["sanity"])]
+    for name in names:
+        cells = [f"ρ {table['curves'][name]['rho']:.2f}, {table['curves'][name]['fd_relative']:.2g}"
+                 for table in report["sanity"].values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work", type=Path, help="folder for the panels, weights and cache (default: temporary)")
+    parser.add_argument("--sanity-panels", type=int, default=24)
+    parser.add_argument("--levels", type=int, default=3)
+    parser.add_argument("--part", choices=("all", "small-sample", "sanity"), default="all",
+                        help="run one part (into an existing --work folder and results file) or both")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="webtoon-guide-"))
+    work.mkdir(parents=True, exist_ok=True)
+    sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+    started = time.perf_counter()
+    real = work / "real" if (work / "real").is_dir() else cut_panels(1, 70, REAL, work, "real")
+    perfect = work / "perfect" if (work / "perfect").is_dir() else cut_panels(2, 90, max(GENERATED), work, "perfect")
+    soft = work / "soft" if (work / "soft").is_dir() else soften(perfect, work / "soft")
+    options = weights(work)
+    report: dict[str, Any] = json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}
+    report.update({"panels": {"real": REAL, "generated": GENERATED, "real_seed": 1, "generated_seed": 2},
+                   "weights": "deterministic random weights in each published layout (see the docstring); the "
+                              f"tagger's file holds {TAGGER_BLOCKS} of its 12 blocks"})
+    if args.part in ("all", "small-sample"):
+        report["small_sample"] = small_sample(real, {"perfect": perfect, "soft": soft}, options["inception"], work)
+        report["memorisation"] = memorisation(real, perfect, options["inception"], work)
+    if args.part in ("all", "sanity"):
+        report["sanity"] = sanity_table(real, perfect, options, args.sanity_panels, args.levels, work)
+        report["sanity_setup"] = {"panels": args.sanity_panels, "levels": args.levels}
+    report[f"seconds_{args.part}"] = round(time.perf_counter() - started)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    if "sanity" in report and "small_sample" in report:
+        print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
