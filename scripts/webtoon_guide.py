@@ -8,7 +8,7 @@ perfect generator) and the same panels downscaled 2x and back up (a soft generat
 deterministic random weights in its published layout (the test suite's random-weight helpers), the WD tagger with
 2 of its 12 blocks (its 448×448 input makes the whole network too slow for this script on a shared CPU).
 
-    python scripts/webtoon_guide.py [--work DIR] [--sanity-panels 24] [--levels 3] [--part small-sample|sanity]
+    python scripts/webtoon_guide.py [--work DIR] [--sanity-panels 12] [--levels 2] [--part small-sample|sanity]
 
 Writes bench/results/webtoon_guide.json and prints the guide's tables (Markdown).
 """
@@ -205,8 +205,8 @@ def markdown(report: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, help="folder for the panels, weights and cache (default: temporary)")
-    parser.add_argument("--sanity-panels", type=int, default=24)
-    parser.add_argument("--levels", type=int, default=3)
+    parser.add_argument("--sanity-panels", type=int, default=12)
+    parser.add_argument("--levels", type=int, default=2)
     parser.add_argument("--part", choices=("all", "small-sample", "sanity"), default="all",
                         help="run one part (into an existing --work folder and results file) or both")
     args = parser.parse_args()
@@ -218,7 +218,7 @@ def main() -> None:
     perfect = work / "perfect" if (work / "perfect").is_dir() else cut_panels(2, 90, max(GENERATED), work, "perfect")
     soft = work / "soft" if (work / "soft").is_dir() else soften(perfect, work / "soft")
     options = weights(work)
-    report: dict[str, Any] = json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}
+    report: dict[str, Any] = {}
     report.update({"panels": {"real": REAL, "generated": GENERATED, "real_seed": 1, "generated_seed": 2},
                    "weights": "deterministic random weights in each published layout (see the docstring); the "
                               f"tagger's file holds {TAGGER_BLOCKS} of its 12 blocks"})
@@ -230,6 +230,7 @@ def main() -> None:
         report["sanity_setup"] = {"panels": args.sanity_panels, "levels": args.levels}
     report[f"seconds_{args.part}"] = round(time.perf_counter() - started)
     OUT.parent.mkdir(parents=True, exist_ok=True)
+    report = {**(json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}), **report}  # the other part's
     OUT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     if "sanity" in report and "small_sample" in report:
         print(markdown(report))

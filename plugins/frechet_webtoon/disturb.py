@@ -16,15 +16,12 @@ from PIL import Image
 from scipy import ndimage
 
 from frechet.disturbance import ItemDisturbance, content_rng
+from frechet_image.disturb import _to_uint8
 
 #: A pixel is line art when its luminance (ITU-R BT.601) is at most this many 8-bit levels.
 LINE_LUMA = 96
 #: Side of a screen-tone cell, in pixels.
 TONE_PERIOD = 4
-
-
-def _to_uint8(values: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
 def luma(image: np.ndarray) -> np.ndarray:
