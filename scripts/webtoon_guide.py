@@ -6,9 +6,10 @@ stand-in, and the guide says so: the panels are cut by ``frechet webtoon panels`
 ``examples/make_webtoons.py`` draws; "generated" panels are panels of the same generator with another seed (a
 perfect generator) and the same panels downscaled 2x and back up (a soft generator); every backbone runs with
 deterministic random weights in its published layout (the test suite's random-weight helpers), the WD tagger with
-2 of its 12 blocks (its 448×448 input makes the whole network too slow for this script on a shared CPU).
+1 of its 12 blocks (its 448×448 input makes the whole network too slow for this script on a shared CPU).
 
-    python scripts/webtoon_guide.py [--work DIR] [--sanity-panels 12] [--levels 2] [--part small-sample|sanity]
+    python scripts/webtoon_guide.py [--work DIR] [--sizes 5,50,500] [--generators perfect,soft] [--bootstrap 200]
+        [--sanity-panels 12] [--levels 2] [--part small-sample|sanity]
 
 Writes bench/results/webtoon_guide.json and prints the guide's tables (Markdown).
 """
@@ -33,12 +34,12 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "webtoon_guide.json"
-REAL, GENERATED = 400, (5, 50, 500)
+REAL = 400
 METRICS = ("fd", "kid", "fd-inf", "fd-ci")
 SANITY = ("noise", "jpeg", "line-blur", "colour-shift", "palette", "rescale", "halftone")
 BACKBONES = ("inception", "dinov2-vits14", "clip-vitb32", "wd-vit-tagger-v3")
 #: Blocks of the tagger's random-weight file (of 12): its 448×448 input makes the whole network the slowest here.
-TAGGER_BLOCKS = 2
+TAGGER_BLOCKS = 1
 
 
 def _module(relative: str) -> Any:
@@ -117,24 +118,33 @@ class _Warnings(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def small_sample(real: Path, generators: dict[str, Path], options: dict[str, str], work: Path) -> dict:
-    """FD, KID, FD∞ and fd-ci of 400 real panels against 5, 50 and 500 of each generator's (Inception)."""
+def small_sample(real: Path, generators: dict[str, Path], sizes: tuple[int, ...], options: dict[str, str],
+                 work: Path, bootstrap: int) -> dict:
+    """FD, KID, FD∞ and fd-ci (``bootstrap`` half-samples) of 400 real panels against ``sizes`` of each
+    generator's panels (Inception)."""
     import frechet
+
+    def scores(fake: Path, metrics: tuple[str, ...]) -> dict[str, Any]:
+        return {k: v for k, v in frechet.compute(str(real), str(fake), metrics=list(metrics), embedder="inception",
+                                                 embedder_options=options, cache_dir=str(work / "cache"),
+                                                 metric_options={"fd_ci_bootstrap": bootstrap}).items()
+                if isinstance(v, (int, float))}
 
     found = {}
     for generator, folder in generators.items():
-        for count in GENERATED:
+        for count in sizes:
             fake = subset(folder, count, work / f"{generator}-{count}")
             caught = _Warnings()
             logging.getLogger("frechet").addHandler(caught)
             row: dict[str, Any] = {}
-            for metric in METRICS:  # one at a time: a metric that refuses a size does not hide the others
-                try:
-                    row.update({k: v for k, v in frechet.compute(
-                        str(real), str(fake), metrics=[metric], embedder="inception", embedder_options=options,
-                        cache_dir=str(work / "cache")).items() if isinstance(v, (int, float))})
-                except Exception as error:  # noqa: BLE001 - the refusal is the finding
-                    row[f"{metric}_refused"] = str(error)
+            try:
+                row.update(scores(fake, METRICS))
+            except Exception:  # noqa: BLE001 - one metric refused this size: each on its own, to say which
+                for metric in METRICS:
+                    try:
+                        row.update(scores(fake, (metric,)))
+                    except Exception as error:  # noqa: BLE001 - the refusal is the finding
+                        row[f"{metric}_refused"] = str(error)
             logging.getLogger("frechet").removeHandler(caught)
             row["warnings"] = sorted(set(caught.lines))
             found[f"{generator}/{count}"] = row
@@ -182,29 +192,48 @@ def sanity_table(real: Path, other: Path, options: dict[str, dict[str, str]], co
     return table
 
 
-def markdown(report: dict) -> str:
-    lines = ["| generator | N | FD | KID | FD∞ | fd-ci [low, high] | refused / warned |", "|---|---|---|---|---|---|---|"]
+def _number(value: float) -> str:
+    return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
+
+
+def small_sample_markdown(report: dict) -> str:
+    """The guide's table of the small-sample experiment."""
+    lines = ["| generator | N | FID | KID ± std | FD∞ | fd-ci: interval (bias-corrected FD) |", "|---|---|---|---|---|---|"]
     for key, row in report["small_sample"].items():
         generator, count = key.split("/")
-        refused = "; ".join(f"{k[:-8]}: {v}" for k, v in row.items() if k.endswith("_refused"))
-        lines.append(
-            f"| {generator} | {count} | {row.get('fd', '—'):.4g} | "
-            + (f"{row['kid']:.3g} ± {row.get('kid_std', 0):.2g}" if "kid" in row else "—") + " | "
-            + (f"{row['fd_inf']:.4g}" if "fd_inf" in row else "—") + " | "
-            + (f"[{row['fd_ci_low']:.4g}, {row['fd_ci_high']:.4g}]" if "fd_ci_low" in row else "—")
-            + f" | {refused or ''} {'; '.join(row['warnings'])} |")
-    names = list(next(iter(report["sanity"].values()))["curves"])
-    lines += ["", "| disturbance | " + " | ".join(report["sanity"]) + " |", "|---|" + "---|" * len(report["sanity"])]
+        kid = f"{_number(row['kid'])} ± {_number(row['kid_std'])}" if "kid" in row else "refused"
+        infinity = _number(row["fd_inf"]) if "fd_inf" in row else "refused"
+        interval = (f"[{_number(row['fd_ci_low'])}, {_number(row['fd_ci_high'])}] ({_number(row['fd_ci_corrected'])})"
+                    if "fd_ci_low" in row else "refused")
+        lines.append(f"| {generator} | {count} | {_number(row['fd'])} | {kid} | {infinity} | {interval} |")
+    return "\n".join(lines)
+
+
+def sanity_markdown(report: dict) -> str:
+    """The guide's sanity table: ρ and FD / tr Σ at the strongest level, per disturbance and backbone."""
+    tables = report["sanity"]
+    names = list(next(iter(tables.values()))["curves"])
+    lines = ["| disturbance (strongest level) | " + " | ".join(f"`{name}`" for name in tables) + " |",
+             "|---|" + "---|" * len(tables)]
     for name in names:
-        cells = [f"ρ {table['curves'][name]['rho']:.2f}, {table['curves'][name]['fd_relative']:.2g}"
-                 for table in report["sanity"].values()]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        strength = next(iter(tables.values()))["curves"][name]["strength"]
+        cells = []
+        for table in tables.values():
+            curve = table["curves"][name]
+            cell = f"ρ {curve['rho']:.2f}, {_number(curve['fd_relative'])}"
+            cells.append(f"**{cell}**" if curve["blind"] else cell)
+        lines.append(f"| `{name}` ({strength:g}) | " + " | ".join(cells) + " |")
+    lines.append("| tr Σ of the real features | " + " | ".join(_number(table["trace"]) for table in tables.values())
+                 + " |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, help="folder for the panels, weights and cache (default: temporary)")
+    parser.add_argument("--sizes", default="5,50,500", help="generated set sizes, comma-separated")
+    parser.add_argument("--generators", default="perfect,soft", help="which generators, comma-separated")
+    parser.add_argument("--bootstrap", type=int, default=200, help="fd-ci's half-samples (fd_ci_bootstrap)")
     parser.add_argument("--sanity-panels", type=int, default=12)
     parser.add_argument("--levels", type=int, default=2)
     parser.add_argument("--part", choices=("all", "small-sample", "sanity"), default="all",
@@ -215,15 +244,18 @@ def main() -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
     started = time.perf_counter()
     real = work / "real" if (work / "real").is_dir() else cut_panels(1, 70, REAL, work, "real")
-    perfect = work / "perfect" if (work / "perfect").is_dir() else cut_panels(2, 90, max(GENERATED), work, "perfect")
+    sizes = tuple(int(size) for size in args.sizes.split(","))
+    perfect = work / "perfect" if (work / "perfect").is_dir() else cut_panels(2, 90, max(sizes), work, "perfect")
     soft = work / "soft" if (work / "soft").is_dir() else soften(perfect, work / "soft")
     options = weights(work)
     report: dict[str, Any] = {}
-    report.update({"panels": {"real": REAL, "generated": GENERATED, "real_seed": 1, "generated_seed": 2},
+    report.update({"panels": {"real": REAL, "generated": sizes, "real_seed": 1, "generated_seed": 2},
                    "weights": "deterministic random weights in each published layout (see the docstring); the "
                               f"tagger's file holds {TAGGER_BLOCKS} of its 12 blocks"})
     if args.part in ("all", "small-sample"):
-        report["small_sample"] = small_sample(real, {"perfect": perfect, "soft": soft}, options["inception"], work)
+        generators = {name: folder for name, folder in (("perfect", perfect), ("soft", soft)) if name in args.generators}
+        report["small_sample"] = small_sample(real, generators, sizes, options["inception"], work, args.bootstrap)
+        report["fd_ci_bootstrap"] = args.bootstrap
         report["memorisation"] = memorisation(real, perfect, options["inception"], work)
     if args.part in ("all", "sanity"):
         report["sanity"] = sanity_table(real, perfect, options, args.sanity_panels, args.levels, work)
@@ -232,8 +264,10 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     report = {**(json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}), **report}  # the other part's
     OUT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    if "sanity" in report and "small_sample" in report:
-        print(markdown(report))
+    if "small_sample" in report:
+        print(small_sample_markdown(report))
+    if "sanity" in report:
+        print(sanity_markdown(report))
 
 
 if __name__ == "__main__":
