@@ -9,7 +9,7 @@ deterministic random weights in its published layout (the test suite's random-we
 1 of its 12 blocks (its 448×448 input makes the whole network too slow for this script on a shared CPU).
 
     python scripts/webtoon_guide.py [--work DIR] [--sizes 5,50,500] [--generators perfect,soft] [--bootstrap 200]
-        [--sanity-panels 12] [--levels 2] [--part small-sample|sanity]
+        [--sanity-panels 12] [--backbones inception,dinov2-vits14,clip-vitb32,wd-vit-tagger-v3] [--levels 2] [--part small-sample|sanity]
 
 Writes bench/results/webtoon_guide.json and prints the guide's tables (Markdown).
 """
@@ -79,7 +79,8 @@ def soften(folder: Path, out: Path) -> Path:
 
 
 def subset(folder: Path, count: int, out: Path) -> Path:
-    out.mkdir()
+    """The first ``count`` panels of ``folder`` copied into ``out`` (made again, the same, on a re-run)."""
+    out.mkdir(exist_ok=True)
     for file in sorted(folder.glob("*.png"))[:count]:
         shutil.copy(file, out / file.name)
     return out
@@ -125,10 +126,10 @@ def small_sample(real: Path, generators: dict[str, Path], sizes: tuple[int, ...]
     import frechet
 
     def scores(fake: Path, metrics: tuple[str, ...]) -> dict[str, Any]:
-        return {k: v for k, v in frechet.compute(str(real), str(fake), metrics=list(metrics), embedder="inception",
-                                                 embedder_options=options, cache_dir=str(work / "cache"),
-                                                 metric_options={"fd_ci_bootstrap": bootstrap}).items()
-                if isinstance(v, (int, float))}
+        extra = {"metric_options": {"fd_ci_bootstrap": bootstrap}} if "fd-ci" in metrics else {}
+        result = frechet.compute(str(real), str(fake), metrics=list(metrics), embedder="inception",
+                                 embedder_options=options, cache_dir=str(work / "cache"), **extra)
+        return {key: value for key, value in result.items() if isinstance(value, (int, float))}
 
     found = {}
     for generator, folder in generators.items():
@@ -173,14 +174,14 @@ def memorisation(real: Path, fresh: Path, options: dict[str, str], work: Path) -
 
 
 def sanity_table(real: Path, other: Path, options: dict[str, dict[str, str]], count: int, levels: int,
-                 work: Path) -> dict:
+                 work: Path, backbones: tuple[str, ...] = BACKBONES) -> dict:
     """Spearman's ρ and FD / tr Σ at the strongest level, per backbone and disturbance, on ``count`` panels."""
     import frechet
 
     panels = subset(real, count, work / f"sanity-{count}")
     mix = subset(other, count, work / f"sanity-other-{count}")
     table = {}
-    for backbone in BACKBONES:
+    for backbone in backbones:
         started = time.perf_counter()
         result = frechet.sanity(str(panels), embedder=backbone, embedder_options=options[backbone],
                                 disturbances=[*SANITY, f"mix:{mix}"], levels=levels, cache_dir=str(work / "cache"))
@@ -234,7 +235,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="5,50,500", help="generated set sizes, comma-separated")
     parser.add_argument("--generators", default="perfect,soft", help="which generators, comma-separated")
     parser.add_argument("--bootstrap", type=int, default=200, help="fd-ci's half-samples (fd_ci_bootstrap)")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"results file (default {OUT.relative_to(ROOT)})")
     parser.add_argument("--sanity-panels", type=int, default=12)
+    parser.add_argument("--backbones", default=",".join(BACKBONES), help="sanity backbones, comma-separated")
     parser.add_argument("--levels", type=int, default=2)
     parser.add_argument("--part", choices=("all", "small-sample", "sanity"), default="all",
                         help="run one part (into an existing --work folder and results file) or both")
@@ -258,12 +261,13 @@ def main() -> None:
         report["fd_ci_bootstrap"] = args.bootstrap
         report["memorisation"] = memorisation(real, perfect, options["inception"], work)
     if args.part in ("all", "sanity"):
-        report["sanity"] = sanity_table(real, perfect, options, args.sanity_panels, args.levels, work)
+        report["sanity"] = sanity_table(real, perfect, options, args.sanity_panels, args.levels, work,
+                                        tuple(args.backbones.split(",")))
         report["sanity_setup"] = {"panels": args.sanity_panels, "levels": args.levels}
     report[f"seconds_{args.part}"] = round(time.perf_counter() - started)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    report = {**(json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}), **report}  # the other part's
-    OUT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    report = {**(json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}), **report}
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     if "small_sample" in report:
         print(small_sample_markdown(report))
     if "sanity" in report:
