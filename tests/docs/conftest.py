@@ -89,6 +89,7 @@ def docs_inputs(tmp_path_factory, docs_env) -> Path:
     _write_adm_batch(root / "samples.npz", rng)
     _write_torchscript(root / "webtoon_encoder.pt")
     _standins().dinov2(root / "dinov2_vitl14_pretrain.pth")
+    _standins().wd_tagger(root / "wd-vit-tagger-v3.safetensors")
     subprocess.run([sys.executable, "-c", "import torch, frechet_webtoon_example as w; "
                     "torch.save(w.PanelNet(dims=64).state_dict(), 'panelnet.pth')"],
                    cwd=root, env=docs_env, check=True, capture_output=True)

@@ -99,6 +99,20 @@ def dinov2(path: Path) -> None:
     torch.save(weights.random_state_dict(state_dict_layout(ARCHITECTURES["vitl14"], 1)), path)
 
 
+def wd_tagger(path: Path) -> None:
+    """A WD ViT tagger v3 file in the repository's safetensors layout with one of its 12 blocks and 7 tags (the docs
+    pass it with ``--weights``: a file with fewer blocks is read as such)."""
+    import torch
+    from frechet_webtoon.tagger_network import ARCHITECTURES, build_network
+
+    fixtures = _helpers("plugins/webtoon/tagger_fixtures.py")
+    with torch.device("meta"):
+        shapes = {key: tuple(value.shape) for key, value in build_network(ARCHITECTURES["vit"]).state_dict().items()}
+    shapes = {key: (7, *shape[1:]) if key.startswith("head.") else shape for key, shape in shapes.items()
+              if not key.startswith("blocks.") or key.startswith("blocks.0.")}
+    fixtures.write_safetensors(path, fixtures.random_state(shapes, 29))
+
+
 #: Canonical weights file name -> a writer of its stand-in.
 WEIGHTS: dict[str, Callable[[Path], None]] = {
     "pt_inception-2015-12-05-6726825d.pth": _inception,
