@@ -42,6 +42,9 @@ class Disturbance(ABC):
     description: ClassVar[str] = ""
     #: True for a ``name:TARGET`` family.
     family: ClassVar[bool] = False
+    #: Whether ``frechet sanity`` runs it when no ``--disturbances`` are named (False: a damage of one kind of
+    #: input, such as webtoon screen tones, run only when named).
+    by_default: ClassVar[bool] = True
 
     @abstractmethod
     def strength(self, t: float) -> float:

@@ -77,6 +77,7 @@ class DisturbanceInfo:
     description: str
     family: bool = False
     plugin: str = ""
+    by_default: bool = True
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ class Registry:
             raise PluginError(f"plugin '{plugin}': disturbance '{name}' for {domain} inputs is already registered")
         description = cls.description or (cls.__doc__ or "").strip().split("\n")[0]
         self._disturbances[f"{name}/{domain}"] = DisturbanceInfo(name, cls, domain, unit, description, cls.family,
-                                                                  plugin)
+                                                                  plugin, bool(cls.by_default))
 
     def add_command(
         self,

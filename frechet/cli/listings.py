@@ -172,7 +172,8 @@ def _cmd_disturbances(args: argparse.Namespace) -> int:
     from frechet.plugins import get_registry
 
     rows = [{"name": info.name + (":OTHER" if info.family else ""), "domain": info.domain, "unit": info.unit,
-             "plugin": info.plugin, "description": info.description} for info in get_registry().disturbances()]
+             "plugin": info.plugin, "by_default": info.by_default, "description": info.description}
+            for info in get_registry().disturbances()]
     if args.json:
         print(json.dumps({"disturbances": rows}))
         return 0

@@ -162,7 +162,7 @@ def _kid_options(settings: Settings) -> dict[str, int]:
 
 def _names(registry: Registry, given: Sequence[str] | None, domain: str) -> list[str]:
     if given is None:
-        names = [info.name for info in registry.disturbances(domain) if not info.family]
+        names = [info.name for info in registry.disturbances(domain) if info.by_default and not info.family]
         if not names:
             raise ConfigError(f"no disturbances are installed for {domain} inputs (see `frechet disturbances`)")
         return names

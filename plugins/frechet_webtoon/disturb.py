@@ -34,6 +34,7 @@ class JpegRecompression(ItemDisturbance):
 
     name = "jpeg"
     domain = "image"
+    by_default = False
     description = "JPEG re-compression at a falling quality"
     unit = "JPEG quality (Pillow's 1–95 scale; lower is stronger)"
 
@@ -54,6 +55,7 @@ class LineArtBlur(ItemDisturbance):
 
     name = "line-blur"
     domain = "image"
+    by_default = False
     description = "Gaussian blur of the inked lines (pixels near dark ones), flat colours kept"
     unit = "blur σ in pixels, applied within 2 px of line art (luminance ≤ 96)"
 
@@ -74,6 +76,7 @@ class ColourShift(ItemDisturbance):
 
     name = "colour-shift"
     domain = "image"
+    by_default = False
     description = "hue rotation about the grey axis"
     unit = "hue rotation in degrees"
 
@@ -98,6 +101,7 @@ class PaletteReduction(ItemDisturbance):
 
     name = "palette"
     domain = "image"
+    by_default = False
     description = "each channel quantised to fewer evenly spaced levels"
     unit = "levels per channel (256 is the undamaged image; fewer is stronger)"
 
@@ -115,6 +119,7 @@ class DownUpscale(ItemDisturbance):
 
     name = "rescale"
     domain = "image"
+    by_default = False
     description = "bicubic downscale to a fraction of the size, then back up"
     unit = "downscale factor per side (2 = half the width and height)"
 
@@ -134,6 +139,7 @@ class ScreenTone(ItemDisturbance):
 
     name = "halftone"
     domain = "image"
+    by_default = False
     description = "a screen tone of black dots printed over the panel"
     unit = "fraction of the panel's area covered by dots (4-px grid)"
 

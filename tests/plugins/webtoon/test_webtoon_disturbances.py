@@ -105,3 +105,16 @@ def test_halftone_covers_the_stated_fraction_of_a_white_panel_with_a_4_px_dot_gr
     assert black.mean() == pytest.approx(coverage)
     assert np.array_equal(black[4:], black[:-4]) and np.array_equal(black[:, 4:], black[:, :-4])
     assert ((toned == 0) | (toned == 255)).all()
+
+
+def test_webtoon_disturbances_run_when_named_and_stay_out_of_the_image_defaults():
+    from frechet.plugins import get_registry
+    from frechet.report.sanity import _names
+
+    registry = get_registry()
+    defaults = _names(registry, None, "image")
+    webtoon = {cls.name for cls in DISTURBANCES}
+    assert defaults and not webtoon & set(defaults)
+    assert {"noise", "blur"} <= set(defaults)
+    assert _names(registry, ["halftone", "noise"], "image") == ["halftone", "noise"]
+    assert registry.create_disturbance("halftone", "image").name == "halftone"
