@@ -76,12 +76,12 @@ def usable_subset_size(n_real: int, n_fake: int, subset_size: int, subsets: int)
     while size >= 2 and math.comb(smaller, size) < subsets:
         size -= 1
     if size < 2:
-        raise InputError(f"KID needs at least {_fewest_items(subsets)} samples on each side for {subsets} different "
+        raise InputError(f"KID needs at least {fewest_items(subsets)} samples on each side for {subsets} different "
                          f"subsets (of 2 to n−1 of a side's n samples), got {n_real} real and {n_fake} fake")
     return size
 
 
-def _fewest_items(subsets: int) -> int:
+def fewest_items(subsets: int) -> int:
     """The smallest count n ≥ 3 with ``subsets`` different subsets of some size 2 … n−1 (at most C(n, n//2) of
     them)."""
     n = 3

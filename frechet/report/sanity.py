@@ -20,7 +20,7 @@ from frechet.distance import FrechetReference
 from frechet.embedding import Task, embed
 from frechet.errors import ConfigError, InputError
 from frechet.metrics._options import whole_number
-from frechet.metrics.kid import KernelInceptionDistanceMetric, kid
+from frechet.metrics.kid import KernelInceptionDistanceMetric, fewest_items, kid
 from frechet.plan import metric_options
 from frechet.registry import Registry
 from frechet.runner import build_embedders, chosen_output, feature_cache
@@ -125,7 +125,8 @@ def sanity(
     chosen = [registry.create_disturbance(name, embedder.domain) for name in names]
     others = [name.partition(":")[2] for name in names if ":" in name]  # mix:OTHER's inputs
     cache = feature_cache([real, *others], embedders, settings)
-    with_kid = len(source) <= KID_MAX_ITEMS
+    # KID needs a few items per side for its subsets; with fewer the curves are FD's alone (never lost to KID)
+    with_kid = fewest_items(kid_options["kid_subsets"]) <= len(source) <= KID_MAX_ITEMS
     task = Task(embedder, {output: {"stats", "features"} if with_kid else {"stats"}})
     undisturbed = embed(source, [task], settings, cache=cache)[0]
     stats = undisturbed.stats_of(output)
@@ -142,7 +143,9 @@ def sanity(
             side = embed(copy, [Task(embedder, task.needs)], settings, cache=cache)[0]
             fd = reference.distance(side.stats_of(output))
             level = Level(k / levels, float(strength), fd, fd / trace if trace > 0 else math.inf)
-            if output in undisturbed.features and output in side.features:
+            if output in undisturbed.features and output in side.features and \
+                    min(len(undisturbed.features[output]), len(side.features[output])) >= fewest_items(
+                        kid_options["kid_subsets"]):
                 level.kid, level.kid_std = kid(undisturbed.features[output], side.features[output],
                                                subsets=kid_options["kid_subsets"],
                                                subset_size=kid_options["kid_subset_size"], seed=settings.seed)

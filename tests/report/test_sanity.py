@@ -156,3 +156,16 @@ def test_counts_before_embedding_are_called_items_and_after_it_samples(tiny, tmp
     assert "got 2 real and 2 fake" in before and "counted in items before embedding" in before
     assert after.startswith(f"kid: {result['n_real']} real and {result['n_fake']} fake samples, too few for")
     assert result["n_real_items"] == 2 and result["n_real"] > 3
+
+
+def test_too_few_items_for_kid_give_fd_curves_without_kid_instead_of_losing_the_run(tiny, real, tmp_path):
+    import shutil
+
+    few = tmp_path / "four"
+    few.mkdir()
+    for image in sorted(p for p in real.iterdir() if p.is_file())[:4]:
+        shutil.copy(image, few / image.name)
+    result = frechet.sanity(few, embedder="tiny-conv", disturbances="noise", levels=2, progress=False)
+    levels = result.curves[0].levels
+    assert [level.kid for level in levels] == [None, None]
+    assert all(level.fd > 0 for level in levels)
