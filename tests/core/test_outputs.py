@@ -15,8 +15,6 @@ import frechet
 from frechet.cli import main
 from frechet.errors import OutputError
 
-PLUGIN_SOURCE = Path(__file__).with_name("projection_plugin.py")
-
 
 @pytest.fixture
 def feats(tmp_path):
@@ -102,11 +100,10 @@ _UMASKS = {"002": 0o664, "022": 0o644, "077": 0o600}
 
 
 @pytest.fixture(scope="module")
-def written_under_each_umask(tmp_path_factory, plugin_folder) -> Path:
+def written_under_each_umask(tmp_path_factory, projection_site) -> Path:
     """ROOT/UMASK/: what one process wrote there under that umask (statistics, a cache, a replaced file of mode
     0640), with the test projection plugin installed for it."""
     root = tmp_path_factory.mktemp("umask")
-    site = plugin_folder("projection", PLUGIN_SOURCE.read_text(), module="frechet_test_projection")
     for umask in _UMASKS:
         folder = root / umask / "folder"
         folder.mkdir(parents=True)
@@ -114,7 +111,7 @@ def written_under_each_umask(tmp_path_factory, plugin_folder) -> Path:
             np.save(folder / f"{index}.npy", row)
         (root / umask / "kept.bin").write_bytes(b"first")
         os.chmod(root / umask / "kept.bin", 0o640)
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {**os.environ, "PYTHONPATH": str(projection_site)}
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(_WRITE_EVERYTHING), str(root), *_UMASKS], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
