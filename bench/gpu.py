@@ -43,7 +43,7 @@ from inception_random_weights import write_image_set
 
 BATCH = 64
 SIZE = 256
-TINY = {"images": 8, "size": 64, "batch": 4, "forward_items": 4}
+TINY = {"images": 8, "size": 64, "batch": 2, "forward_items": 2}
 #: Inputs the bare forward pass and the Scorer loop run on (decoded and preprocessed beforehand: memory bound).
 FORWARD_ITEMS = 1024
 #: One process per end-to-end method: KIND REAL FAKE WEIGHTS DEVICE BATCH OPTIONS-JSON; prints one JSON line.

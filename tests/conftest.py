@@ -80,6 +80,32 @@ def _isolated_environment(tmp_path_factory, monkeypatch):
     reset_plugins()
 
 
+def write_plugin(folder: Path, name: str, source: str, module: str | None = None) -> str:
+    """Write module ``source`` and a distribution with entry point ``name`` in group "frechet" into ``folder``;
+    returns the module's name."""
+    module = module or f"frechet_test_{name.replace('-', '_')}"
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    info = folder / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[frechet]\n{name} = {module}\n")
+    return module
+
+
+@pytest.fixture(scope="session")
+def plugin_folder(tmp_path_factory):
+    """``plugin_folder(name, source, module=None)``: a new folder holding a throwaway plugin (as
+    :func:`install_plugin` writes it) for subprocesses' PYTHONPATH, shared by module- or session-scoped fixtures;
+    not on this process's sys.path."""
+
+    def write(name: str, source: str, *, module: str | None = None) -> Path:
+        folder = tmp_path_factory.mktemp("plugin-site")
+        write_plugin(folder, name, source, module)
+        return folder
+
+    return write
+
+
 @pytest.fixture
 def install_plugin(tmp_path, monkeypatch):
     """Install a throwaway plugin distribution: ``install_plugin(name, source)`` writes module ``source`` and an
@@ -89,12 +115,7 @@ def install_plugin(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(folder))
 
     def install(name: str, source: str, *, module: str | None = None) -> Path:
-        module = module or f"frechet_test_{name.replace('-', '_')}"
-        (folder / f"{module}.py").write_text(textwrap.dedent(source))
-        info = folder / f"{module}-0.1.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
-        (info / "entry_points.txt").write_text(f"[frechet]\n{name} = {module}\n")
+        module = write_plugin(folder, name, source, module)
         monkeypatch.delitem(sys.modules, module, raising=False)
         importlib.invalidate_caches()
         reset_plugins()

@@ -24,6 +24,13 @@ def projection(install_plugin):
     return module
 
 
+@pytest.fixture(scope="session")
+def projection_site(plugin_folder) -> Path:
+    """A folder holding the test plugin, for the PYTHONPATH of subprocesses that module- or session-scoped fixtures
+    start (not on this process's sys.path)."""
+    return plugin_folder("projection", PLUGIN_SOURCE.read_text(), module="frechet_test_projection")
+
+
 @pytest.fixture
 def rows_file(tmp_path):
     """400 float32 feature rows of dimension 8 in ``rows.npy``."""
@@ -46,14 +53,3 @@ def run_frechet(projection):
 
     return run
 
-
-def forward_calls(log: Path) -> int:
-    """Forward calls recorded in a PROJECTION_CALLS file."""
-    return len(log.read_text().splitlines()) if log.exists() else 0
-
-
-@pytest.fixture
-def calls_log(tmp_path):
-    """A PROJECTION_CALLS file and a function counting the forward calls it recorded."""
-    log = tmp_path / "calls.log"
-    return log, lambda: forward_calls(log)

@@ -3,10 +3,9 @@ forward calls and can sleep per batch, a second one declared the lean way (``wid
 ``.npy`` files (items with paths) that counts how often it decodes an item.
 
 Installed by the tests as a throwaway distribution with a "frechet" entry point; subprocesses find it on PYTHONPATH.
-Forward calls are counted in ``CALLS`` and, when ``PROJECTION_CALLS`` names a file, appended to it (one line each).
+Forward calls are counted in ``CALLS``.
 """
 
-import os
 import time
 from pathlib import Path
 
@@ -51,10 +50,6 @@ class Projection(Embedder):
     def forward(self, batch):
         global CALLS
         CALLS += 1
-        log = os.environ.get("PROJECTION_CALLS")
-        if log:
-            with open(log, "a") as handle:
-                handle.write(f"{os.getpid()} {batch.shape[0]}\n")
         if self.delay:
             time.sleep(self.delay)
         projected = torch.tanh(batch @ projection_matrix(batch.shape[1], self.dims, self.seed)).float()

@@ -200,13 +200,10 @@ def test_cache_ls_reports_the_total_that_clear_then_frees_in_the_same_units(proj
     assert [path.name for path in folder.rglob("*") if path.is_file()] == ["notes.txt"]
 
 
-def test_a_run_killed_mid_way_resumes_from_its_finished_shards_to_the_same_result(
-    projection, rows_file, tmp_path, run_frechet, calls_log
-):
-    log, count = calls_log
+def test_a_run_killed_mid_way_resumes_from_its_finished_shards_to_the_same_result(projection, rows_file, tmp_path):
     args = ["stats", str(rows_file), "--embedder", "projection", "--shard-size", "40", "--batch-size", "20", "--quiet"]
-    run_frechet(*args, "-o", str(tmp_path / "uninterrupted.npz"), "--no-cache")
-    env = {**os.environ, "PYTHONPATH": str(projection.site), "PROJECTION_CALLS": str(log)}
+    assert main([*args, "-o", str(tmp_path / "uninterrupted.npz"), "--no-cache"]) == 0
+    env = {**os.environ, "PYTHONPATH": str(projection.site)}
     slow = subprocess.Popen(
         [sys.executable, "-m", "frechet", *args, "-o", str(tmp_path / "killed.npz"), "--embedder-option", "delay=0.25"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -219,18 +216,15 @@ def test_a_run_killed_mid_way_resumes_from_its_finished_shards_to_the_same_resul
     slow.wait()
     finished = len(_shard_files(cache_root))
     assert 3 <= finished < 10 and not (tmp_path / "killed.npz").exists()
-    calls_before = count()
-    run_frechet(*args, "-o", str(tmp_path / "resumed.npz"), env={"PROJECTION_CALLS": str(log)})
-    assert count() - calls_before == 2 * (10 - finished)  # only the unfinished shards, 2 batches each
+    calls_before = projection.CALLS
+    assert main([*args, "-o", str(tmp_path / "resumed.npz")]) == 0  # resumed in this process
+    assert projection.CALLS - calls_before == 2 * (10 - finished)  # only the unfinished shards, 2 batches each
     assert _identical(frechet.load_stats(tmp_path / "resumed.npz"), frechet.load_stats(tmp_path / "uninterrupted.npz"))
 
 
-def test_two_concurrent_runs_on_the_same_inputs_agree_and_leave_a_valid_cache(
-    projection, rows_file, tmp_path, run_frechet, calls_log
-):
-    log, count = calls_log
+def test_two_concurrent_runs_on_the_same_inputs_agree_and_leave_a_valid_cache(projection, rows_file, tmp_path):
     args = ["stats", str(rows_file), "--embedder", "projection", "--shard-size", "40", "--batch-size", "20", "--quiet"]
-    run_frechet(*args, "-o", str(tmp_path / "alone.npz"), "--no-cache")
+    assert main([*args, "-o", str(tmp_path / "alone.npz"), "--no-cache"]) == 0  # alone, in this process
     env = {**os.environ, "PYTHONPATH": str(projection.site)}
     runs = [
         subprocess.Popen(
@@ -242,8 +236,9 @@ def test_two_concurrent_runs_on_the_same_inputs_agree_and_leave_a_valid_cache(
     ]
     for run in runs:
         assert run.wait(timeout=120) == 0, run.stderr.read()
-    run_frechet(*args, "-o", str(tmp_path / "after.npz"), env={"PROJECTION_CALLS": str(log)})
-    assert count() == 0
+    calls = projection.CALLS
+    assert main([*args, "-o", str(tmp_path / "after.npz")]) == 0
+    assert projection.CALLS == calls
     alone = frechet.load_stats(tmp_path / "alone.npz")
     for name in ("run1", "run2", "after"):
         assert _identical(frechet.load_stats(tmp_path / f"{name}.npz"), alone)

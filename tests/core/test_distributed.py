@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import frechet
+from frechet.cli import main
 from frechet.distributed import World
 
 TORCHRUN = ("-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2")
@@ -32,7 +33,7 @@ def test_torchrun_stats_equal_the_single_process_statistics(projection, rows_fil
     args = ["stats", str(rows_file), "--embedder", "projection", "--shard-size", "30", "--batch-size", "16"]
     args.append("--no-cache")
     two = run_frechet(*args, "-o", str(tmp_path / "two.npz"), "--json", launcher=TORCHRUN)
-    run_frechet(*args, "-o", str(tmp_path / "one.npz"))
+    assert main([*args, "-o", str(tmp_path / "one.npz")]) == 0  # one process: this one
     printed = [line for line in two.stdout.splitlines() if line.startswith("{")]
     assert len(printed) == 1 and json.loads(printed[0])["n"] == 400  # rank 0 reports, rank 1 stays silent
     one, two = frechet.load_stats(tmp_path / "one.npz"), frechet.load_stats(tmp_path / "two.npz")
@@ -42,19 +43,21 @@ def test_torchrun_stats_equal_the_single_process_statistics(projection, rows_fil
 
 
 def test_torchrun_compute_matches_one_process_and_fills_the_cache_it_shares(
-    projection, sides, tmp_path, run_frechet, calls_log
+    projection, sides, tmp_path, run_frechet, capsys
 ):
-    log, count = calls_log
     args = [
         "compute", *map(str, sides), "--embedder", "projection", "--metrics", "fd,is", "--skip-bad",
         "--shard-size", "25", "--batch-size", "10", "--json", "--quiet",
     ]
     two = run_frechet(*args, "--save-stats", str(tmp_path / "two"), launcher=TORCHRUN)
     two = json.loads(two.stdout.splitlines()[-1])
-    one = run_frechet(*args, "--save-stats", str(tmp_path / "one"), env={"PROJECTION_CALLS": str(log)})
-    one = json.loads(one.stdout.splitlines()[-1])
-    assert count() == 0  # the two ranks cached every shard; one process reads them all
-    uncached = json.loads(run_frechet(*args, "--no-cache").stdout.splitlines()[-1])
+    capsys.readouterr()
+    calls = projection.CALLS
+    assert main([*args, "--save-stats", str(tmp_path / "one")]) == 0  # one process: this one
+    one = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert projection.CALLS == calls  # the two ranks cached every shard; one process reads them all
+    assert main([*args, "--no-cache"]) == 0
+    uncached = json.loads(capsys.readouterr().out.splitlines()[-1])
     for result in (one, uncached):
         assert two["fd"] == pytest.approx(result["fd"], rel=1e-12)
         assert two["is_mean"] == pytest.approx(result["is_mean"], rel=1e-12)  # logits gathered in item order
@@ -71,7 +74,7 @@ def test_torchrun_statistics_of_fewer_samples_than_dimensions_keep_their_rows(tm
     np.save(rows, np.random.default_rng(3).standard_normal((10, 32)))
     args = ["stats", str(rows), "--shard-size", str(shard_size), "--no-cache", "--quiet"]
     run_frechet(*args, "-o", str(tmp_path / "two.npz"), launcher=TORCHRUN)
-    run_frechet(*args, "-o", str(tmp_path / "one.npz"))
+    assert main([*args, "-o", str(tmp_path / "one.npz")]) == 0  # one process: this one
     one, two = frechet.load_stats(tmp_path / "one.npz"), frechet.load_stats(tmp_path / "two.npz")
     assert two.n == one.n == 10
     assert _relative(two.cov, one.cov) <= 1e-12 and _relative(two.mean, one.mean) <= 1e-12

@@ -6,6 +6,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,37 +87,49 @@ _WRITE_EVERYTHING = """
     import numpy as np
     import frechet
     from frechet.io import atomic_write
-    os.umask(int(sys.argv[1], 8))
-    out = sys.argv[2]
-    np.save(f"{out}/rows.npy", np.random.default_rng(0).standard_normal((30, 3)))
-    frechet.compute_stats(f"{out}/rows.npy", save=f"{out}/stats.npz", progress=False)
-    frechet.compute_stats(f"{out}/folder", embedder="projection", cache_dir=f"{out}/cache", progress=False)
-    with atomic_write(f"{out}/kept.bin") as handle:
-        handle.write(b"again")
+    for umask in sys.argv[2:]:  # one process, each umask in turn: three start-ups would cost seconds each
+        os.umask(int(umask, 8))
+        out = f"{sys.argv[1]}/{umask}"
+        np.save(f"{out}/rows.npy", np.random.default_rng(0).standard_normal((30, 3)))
+        frechet.compute_stats(f"{out}/rows.npy", save=f"{out}/stats.npz", progress=False)
+        frechet.compute_stats(f"{out}/folder", embedder="projection", cache_dir=f"{out}/cache", progress=False)
+        with atomic_write(f"{out}/kept.bin") as handle:
+            handle.write(b"again")
 """
+_UMASKS = {"002": 0o664, "022": 0o644, "077": 0o600}
 
 
-@pytest.mark.parametrize(("umask", "expected"), [("002", 0o664), ("022", 0o644), ("077", 0o600)])
-def test_every_file_frechet_writes_honours_the_umask_and_a_replaced_file_keeps_its_mode(
-    projection, tmp_path, umask, expected
-):
-    folder = tmp_path / "folder"
-    folder.mkdir()
-    for index, row in enumerate(np.random.default_rng(2).standard_normal((8, 3))):
-        np.save(folder / f"{index}.npy", row)
-    (tmp_path / "kept.bin").write_bytes(b"first")
-    os.chmod(tmp_path / "kept.bin", 0o640)
-    env = {**os.environ, "PYTHONPATH": str(projection.site)}
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_WRITE_EVERYTHING), umask, str(tmp_path)], env=env,
+@pytest.fixture(scope="module")
+def written_under_each_umask(tmp_path_factory, projection_site) -> Path:
+    """ROOT/UMASK/: what one process wrote there under that umask (statistics, a cache, a replaced file of mode
+    0640), with the test projection plugin installed for it."""
+    root = tmp_path_factory.mktemp("umask")
+    for umask in _UMASKS:
+        folder = root / umask / "folder"
+        folder.mkdir(parents=True)
+        for index, row in enumerate(np.random.default_rng(2).standard_normal((8, 3))):
+            np.save(folder / f"{index}.npy", row)
+        (root / umask / "kept.bin").write_bytes(b"first")
+        os.chmod(root / umask / "kept.bin", 0o640)
+    env = {**os.environ, "PYTHONPATH": str(projection_site)}
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(_WRITE_EVERYTHING), str(root), *_UMASKS], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    written = [tmp_path / "stats.npz", *(tmp_path / "cache").rglob("*.npz"), *(tmp_path / "cache").rglob("*.json")]
+    return root
+
+
+@pytest.mark.parametrize(("umask", "expected"), _UMASKS.items())
+def test_every_file_frechet_writes_honours_the_umask_and_a_replaced_file_keeps_its_mode(
+    written_under_each_umask, umask, expected
+):
+    out = written_under_each_umask / umask
+    written = [out / "stats.npz", *(out / "cache").rglob("*.npz"), *(out / "cache").rglob("*.json")]
     assert len(written) >= 3  # the statistics, a cache shard, a file-digest index
     assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in written} == {
         path.name: oct(expected) for path in written
     }
-    assert stat.S_IMODE((tmp_path / "kept.bin").stat().st_mode) == 0o640
-    assert (tmp_path / "kept.bin").read_bytes() == b"again"
+    assert stat.S_IMODE((out / "kept.bin").stat().st_mode) == 0o640
+    assert (out / "kept.bin").read_bytes() == b"again"
 
 
 def test_an_output_that_is_a_fifo_a_device_or_a_folder_is_never_replaced(feats, tmp_path, capsys):
