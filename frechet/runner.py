@@ -326,8 +326,8 @@ def plan_run(
 
 def with_mode_options(options: dict[str, Any], mode: Mapping[str, Any]) -> dict[str, Any]:
     """The metric options with those an embedder's mode sets (``Embedder.fd_options``, or as saved statistics
-    record them) filled in where the chosen metrics take them and the user left them unset."""
-    return {**options, **{key: value for key, value in mode.items() if key in options and options[key] is None}}
+    record them) filled in where the chosen metrics take them and the user left them unset (None or ``auto``)."""
+    return {**options, **{key: value for key, value in mode.items() if key in options and options[key] in (None, "auto")}}
 
 
 def chosen_output(embedder: Embedder, requested: str | None) -> str:

@@ -32,12 +32,12 @@ DEFAULT_FD_OPTIONS = {"fd_covariance": "unbiased", "fd_precision": "float64"}
 class FrechetDistanceMetric(Metric):
     """FD on the chosen output; also reported under the embedder's own name for it (``fid``, ``fad``, ``fvd``).
 
-    Options ``fd_covariance`` and ``fd_precision`` (:data:`COVARIANCES`, :data:`PRECISIONS`) default to what the
-    embedder's mode uses (its ``fd_options``; exact float64 with unbiased covariances otherwise); values other than
+    Options ``fd_covariance`` and ``fd_precision`` (:data:`COVARIANCES`, :data:`PRECISIONS`) default to ``auto``: what
+    the embedder's mode uses (its ``fd_options``; exact float64 with unbiased covariances otherwise); values other than
     the defaults are reported beside the distance."""
 
     name = "fd"
-    options = {"fd_covariance": None, "fd_precision": None}
+    options = {"fd_covariance": "auto", "fd_precision": "auto"}
 
     def needs(self, context: MetricContext) -> list[Need]:
         return [Need(context.output, "stats")]
@@ -53,11 +53,13 @@ class FrechetDistanceMetric(Metric):
 
 
 def fd_options(options: Mapping[str, Any]) -> dict[str, str]:
-    """The FD options in force (unset ones at their defaults), checked: {"fd_covariance": …, "fd_precision": …}."""
-    chosen = {key: options.get(key) or default for key, default in DEFAULT_FD_OPTIONS.items()}
+    """The FD options in force (unset or ``auto`` ones at their defaults), checked: {"fd_covariance": …,
+    "fd_precision": …}."""
+    chosen = {key: default if options.get(key) in (None, "auto") else options[key]
+              for key, default in DEFAULT_FD_OPTIONS.items()}
     for key, allowed in (("fd_covariance", COVARIANCES), ("fd_precision", PRECISIONS)):
         if chosen[key] not in allowed:
-            raise ConfigError(f"metric option {key} must be one of {', '.join(allowed)}, got {chosen[key]!r}")
+            raise ConfigError(f"metric option {key} must be one of auto, {', '.join(allowed)}, got {chosen[key]!r}")
     return chosen
 
 

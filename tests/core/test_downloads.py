@@ -295,7 +295,8 @@ def test_an_interrupted_fetch_removes_its_part_file(server, tmp_path):
             time.sleep(0.1)
         assert list((tmp_path / "w").glob("*.part")), "the transfer never began"
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 130
+        code = process.wait(timeout=60)
+        assert code == 130, f"exit {code}: {process.stderr.read()}"
     finally:
         process.kill()
         process.wait()

@@ -90,7 +90,7 @@ def test_population_covariance_and_float32_distance_follow_their_formulas() -> N
     exact = frechet.compute(real, fake)
     single = frechet.compute(real, fake, metric_options={"fd_precision": "float32"})
     assert single["fd"] == pytest.approx(exact["fd"], rel=1e-4) and single["fd_precision"] == "float32"
-    with pytest.raises(ConfigError, match="fd_covariance must be one of unbiased, population, got 'n'"):
+    with pytest.raises(ConfigError, match="fd_covariance must be one of auto, unbiased, population, got 'n'"):
         frechet.compute(real, fake, metric_options={"fd_covariance": "n"})
 
 
