@@ -29,12 +29,17 @@ def luma(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
 
 
-class JpegRecompression(ItemDisturbance):
+class _WebtoonDisturbance(ItemDisturbance):
+    """A damage of drawn panels: an image disturbance run by ``frechet sanity`` when named, not on every image input."""
+
+    domain = "image"
+    by_default = False
+
+
+class JpegRecompression(_WebtoonDisturbance):
     """Pillow's JPEG encoder at a quality (4:2:0 chroma subsampling, its standard tables), decoded again."""
 
     name = "jpeg"
-    domain = "image"
-    by_default = False
     description = "JPEG re-compression at a falling quality"
     unit = "JPEG quality (Pillow's 1–95 scale; lower is stronger)"
 
@@ -48,14 +53,12 @@ class JpegRecompression(ItemDisturbance):
             return np.asarray(decoded.convert("RGB")).copy()
 
 
-class LineArtBlur(ItemDisturbance):
+class LineArtBlur(_WebtoonDisturbance):
     """Gaussian blur of the line art only: each channel is blurred (mirrored edges, kernel cut at 4 σ) and the
     blurred values replace the pixels within 2 px (city-block distance) of a dark pixel (luminance ≤ 96), so inked lines soften and the
     flat colours between them stay as they were."""
 
     name = "line-blur"
-    domain = "image"
-    by_default = False
     description = "Gaussian blur of the inked lines (pixels near dark ones), flat colours kept"
     unit = "blur σ in pixels, applied within 2 px of line art (luminance ≤ 96)"
 
@@ -70,13 +73,11 @@ class LineArtBlur(ItemDisturbance):
         return damaged
 
 
-class ColourShift(ItemDisturbance):
+class ColourShift(_WebtoonDisturbance):
     """A hue rotation: every pixel's colour turned about the grey axis of RGB space (the luminance of greys, and the
     length of each colour's distance from grey, kept), rounded and clipped to 8 bits."""
 
     name = "colour-shift"
-    domain = "image"
-    by_default = False
     description = "hue rotation about the grey axis"
     unit = "hue rotation in degrees"
 
@@ -95,13 +96,11 @@ def hue_rotation(degrees: float) -> np.ndarray:
     return np.cos(angle) * np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * np.outer(axis, axis)
 
 
-class PaletteReduction(ItemDisturbance):
+class PaletteReduction(_WebtoonDisturbance):
     """Each channel quantised to a number of evenly spaced levels (0 and 255 included), each value to the nearest:
     the banding of a reduced palette."""
 
     name = "palette"
-    domain = "image"
-    by_default = False
     description = "each channel quantised to fewer evenly spaced levels"
     unit = "levels per channel (256 is the undamaged image; fewer is stronger)"
 
@@ -113,13 +112,11 @@ class PaletteReduction(ItemDisturbance):
         return _to_uint8(np.rint(image / step) * step)
 
 
-class DownUpscale(ItemDisturbance):
+class DownUpscale(_WebtoonDisturbance):
     """Pillow's bicubic resize down to a fraction of each side (rounded, at least 1 px) and back up to the
     original size: the softness of a panel stored small and enlarged."""
 
     name = "rescale"
-    domain = "image"
-    by_default = False
     description = "bicubic downscale to a fraction of the size, then back up"
     unit = "downscale factor per side (2 = half the width and height)"
 
@@ -133,13 +130,11 @@ class DownUpscale(ItemDisturbance):
         return np.asarray(down.resize((width, height), Image.Resampling.BICUBIC)).copy()
 
 
-class ScreenTone(ItemDisturbance):
+class ScreenTone(_WebtoonDisturbance):
     """Halftone dots over the whole panel: a square grid of round black dots every 4 px, each dot's area the
     stated fraction of its cell, at a seeded phase; the dots multiply the panel (ink on paper)."""
 
     name = "halftone"
-    domain = "image"
-    by_default = False
     description = "a screen tone of black dots printed over the panel"
     unit = "fraction of the panel's area covered by dots (4-px grid)"
 
