@@ -125,6 +125,8 @@ def comparison(
         for run in runs:
             check_one_sided(metrics, run.context)
     groups = same_inputs(inputs)
+    registry.check_source_options([value for value in inputs.values() if not is_stats_input(value)],
+                                  embedders[0].domain, settings.source_options)
     sources: dict[str, Source | None] = {}
     for labels in groups:
         sources.update(dict.fromkeys(labels, _open(registry, inputs[labels[0]], embedders[0].domain, settings)))
@@ -176,7 +178,7 @@ def _open(registry: Registry, value: Any, domain: str, settings: Settings) -> So
     """The source of an input's items; for statistics, that of the items stored beside them (None: none)."""
     if is_stats_input(value):
         return source_with_stored_stats(registry, value, domain, progress=settings.progress is not False)
-    return registry.open_source(value, domain)
+    return registry.open_source(value, domain, settings.source_options)
 
 
 def _union_needs(needs: Iterable[dict[str, set[str]]]) -> dict[str, set[str]]:
@@ -206,7 +208,8 @@ def statistics(
     embedders = build_embedders(registry, settings, [input])
     outputs = [chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
-    source = registry.open_source(input, embedders[0].domain)
+    registry.check_source_options([input], embedders[0].domain, settings.source_options)
+    source = registry.open_source(input, embedders[0].domain, settings.source_options)
     result = {}
     cache = feature_cache([input], embedders, settings)
     for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=cache)):
@@ -240,7 +243,7 @@ def embed_side(
     if any(task.needs for task in tasks) or not any(stored):
         sides = embed(source, tasks, settings, cache=cache)
     else:
-        sides = [Side(source.label, n_items=len(source)) for _ in tasks]
+        sides = [Side(source.label, n_items=len(source), source_options=dict(source.source_options)) for _ in tasks]
     for side, kept in zip(sides, stored):
         side.stats.update(kept)
         if kept:  # partly the input's own statistics: not this run's to save

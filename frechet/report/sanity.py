@@ -120,10 +120,11 @@ def sanity(
         raise ConfigError("sanity checks one embedder at a time; run it once per embedder")
     embedder = embedders[0]
     output = chosen_output(embedder, settings.layer)
-    source = registry.open_source(real, embedder.domain)
     names = _names(registry, disturbances, embedder.domain)
-    chosen = [registry.create_disturbance(name, embedder.domain) for name in names]
     others = [name.partition(":")[2] for name in names if ":" in name]  # mix:OTHER's inputs
+    registry.check_source_options([real, *others], embedder.domain, settings.source_options)
+    source = registry.open_source(real, embedder.domain, settings.source_options)
+    chosen = [registry.create_disturbance(name, embedder.domain, settings.source_options) for name in names]
     cache = feature_cache([real, *others], embedders, settings)
     # KID needs a few items per side for its subsets; with fewer the curves are FD's alone (never lost to KID)
     with_kid = fewest_items(kid_options["kid_subsets"]) <= len(source) <= KID_MAX_ITEMS
