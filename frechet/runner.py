@@ -119,14 +119,13 @@ def comparison(
     if settings.embedder is None and len(inputs) == 2 and all(is_stats_input(value) for value in inputs.values()):
         return Comparison(_compare_statistics(inputs, metrics, options, asked, settings))
     settings = settings_for(registry, settings, inputs.values())
+    check_source_options(registry, settings, inputs.values(), metrics)
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
     runs = [plan_run(embedder, settings, metrics, options, keep_features=keep_features) for embedder in embedders]
     if "real" not in inputs:
         for run in runs:
             check_one_sided(metrics, run.context)
     groups = same_inputs(inputs)
-    registry.check_source_options([value for value in inputs.values() if not is_stats_input(value)],
-                                  embedders[0].domain, settings.source_options)
     sources: dict[str, Source | None] = {}
     for labels in groups:
         sources.update(dict.fromkeys(labels, _open(registry, inputs[labels[0]], embedders[0].domain, settings)))
@@ -205,10 +204,10 @@ def statistics(
             stats.save(out)
         return {stats.meta.get("embedder_name") or "": stats}
     settings = settings_for(registry, settings, [input])
+    check_source_options(registry, settings, [input])
     embedders = build_embedders(registry, settings, [input])
     outputs = [chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
-    registry.check_source_options([input], embedders[0].domain, settings.source_options)
     source = registry.open_source(input, embedders[0].domain, settings.source_options)
     result = {}
     cache = feature_cache([input], embedders, settings)
@@ -338,6 +337,19 @@ def chosen_output(embedder: Embedder, requested: str | None) -> str:
     output = requested or embedder.default_output
     embedder.output_dim(output)
     return output
+
+
+def check_source_options(
+    registry: Registry, settings: Settings, inputs: Iterable[Any], metrics: Sequence[Metric] = ()
+) -> None:
+    """Before any model is built: each source option is one that the source kind of some input to embed declares,
+    for the domain of the run's (first) embedder."""
+    if not settings.source_options:
+        return
+    inputs = list(inputs)
+    name = (settings.embedder or (_infer_embedder(inputs, metrics),))[0]
+    registry.check_source_options([value for value in inputs if not is_stats_input(value)],
+                                  registry.embedder_info(name)[0].domain, settings.source_options)
 
 
 def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:
