@@ -124,3 +124,12 @@ def test_other_settings_never_reuse_the_cached_features_and_are_saved_with_the_s
     assert saved["source_options"] == {"min_gutter": 16, "min_panel": 32, "tolerance": 32, "tile_ratio": 2.0,
                                        "overlap": 0.25}
     assert frechet.load_stats(tmp_path / "default.npz").meta["source_options"]["min_gutter"] == 8
+
+
+def test_a_scorers_reference_is_cut_with_its_source_options(episode, model):
+    settings = {"embedder": model, "embedder_options": {"size": 32}, "metrics": "fd", "workers": 0, "cache": False}
+    scorer = frechet.Scorer(reference=f"webtoon:{episode}", source_options={"min_gutter": 16}, **settings)
+    scorer.update(np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8))
+    assert scorer.compute()["n_real_items"] == 2
+    with pytest.raises(ConfigError, match="no input of this run takes source option 'min_gap'"):
+        frechet.Scorer(reference=f"webtoon:{episode}", source_options={"min_gap": 16}, **settings)
