@@ -46,7 +46,8 @@ def spell_metric_option(name: str, value: Any = "…") -> str:
 
 
 def spell_source_option(name: str, value: Any = "…") -> str:
-    """A source option as the caller writes it: ``--source-option column=smiles`` / ``source_options={'column': …}``."""
+    """A source option as the caller writes it: ``--source-option column=smiles`` /
+    ``source_options={'column': 'smiles'}``."""
     return _option("source", name, value)
 
 

@@ -268,7 +268,8 @@ class Registry:
             raise ConfigError(f"disturbance '{spec}': write it as {form}")
         try:
             if info.family:
-                return info.factory(target=target.strip(), open_source=lambda value: self.open_source(value, domain, source_options))
+                return info.factory(target=target.strip(),
+                                    open_source=lambda value: self.open_source(value, domain, source_options))
             return info.factory()
         except FrechetError:
             raise

@@ -33,8 +33,8 @@ class Settings:
 
     ``embedder`` is one name, several (a sequence or ``"a,b"``), or None to infer it from the inputs; with several,
     each embedder option is named ``EMBEDDER.OPTION``. ``metrics`` likewise. ``source_options`` go to every input
-    whose source kind declares them (``frechet sources``); one that no input of the run takes is an error. ``workers`` None: chosen from the core
-    count; ``device`` None: cuda, then mps, then cpu; ``progress`` None: only on a terminal; ``cache_dir`` None:
+    whose source kind declares them (``frechet sources``); one that no input of the run takes is an error.
+    ``workers`` None: chosen from the core count; ``device`` None: cuda, then mps, then cpu; ``progress`` None: only on a terminal; ``cache_dir`` None:
     ``FRECHET_CACHE_DIR`` or the user cache folder. ``reuse_large_allocations`` lets glibc keep a CPU forward
     pass's freed activations (the ``frechet`` command sets it; library callers own their process's allocator).
     """

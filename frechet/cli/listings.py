@@ -1,5 +1,5 @@
-"""The listings: ``frechet plugins``, ``embedders``, ``sources``, ``metrics``, ``disturbances``, and the weights store's ``refs``
-and ``weights``."""
+"""The listings: ``frechet plugins``, ``embedders``, ``sources``, ``metrics``, ``disturbances``, and the weights
+store's ``refs`` and ``weights``."""
 
 from __future__ import annotations
 
