@@ -117,6 +117,7 @@ def comparison(
     inputs = {"real": real, "fake": fake} if real is not None else {"fake": fake}
     _check_inputs(registry, inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1, list(inputs)))
     if settings.embedder is None and len(inputs) == 2 and all(is_stats_input(value) for value in inputs.values()):
+        check_source_options(registry, settings, inputs.values())  # none read: none taken
         return Comparison(_compare_statistics(inputs, metrics, options, asked, settings))
     settings = settings_for(registry, settings, inputs.values())
     check_source_options(registry, settings, inputs.values(), metrics)
@@ -199,6 +200,7 @@ def statistics(
     if out is not None:
         check_stats_suffix(out)
     if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
+        check_source_options(registry, settings, [input])  # none read: none taken
         stats = load_statistics(input, progress=settings.progress)
         if out is not None and distributed.current().is_main:
             stats.save(out)
@@ -347,9 +349,10 @@ def check_source_options(
     if not settings.source_options:
         return
     inputs = list(inputs)
+    read = [value for value in inputs if not is_stats_input(value)]
     name = (settings.embedder or (_infer_embedder(inputs, metrics),))[0]
-    registry.check_source_options([value for value in inputs if not is_stats_input(value)],
-                                  registry.embedder_info(name)[0].domain, settings.source_options)
+    registry.check_source_options(read, registry.embedder_info(name)[0].domain if read else "",
+                                  settings.source_options)
 
 
 def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:

@@ -6,8 +6,9 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -46,7 +47,7 @@ class Source(ABC):
     row_blocks: ClassVar[bool] = False
     #: The values of the options its kind declares that it was opened with (``--source-option KEY=VALUE`` and the
     #: declared defaults), set by :meth:`frechet.registry.Registry.open_source`; empty when it was built directly.
-    source_options: dict[str, Any] = {}
+    source_options: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, label: str) -> None:
         #: The input as the user named it (a path, or a short description of an in-memory object).

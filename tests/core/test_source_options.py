@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import frechet
 from frechet.cache import FeatureCache
 from frechet.caller import command_line
 from frechet.disturbance import DisturbedSource, ItemDisturbance
@@ -18,6 +19,7 @@ from frechet.options import Option, in_range
 from frechet.registry import Registry
 from frechet.settings import Settings
 from frechet.sources import Source
+from frechet.stats import FeatureStats
 
 
 class Rows(Source):
@@ -117,3 +119,12 @@ def test_the_options_are_part_of_every_cache_key_also_of_disturbed_items(registr
     disturbed = [DisturbedSource(source, Shift(), 0.5, 0) for source in sources]
     keys = [cache.shard_keys(source, ["toy"], [(0, 3)])["toy"] for source in disturbed]
     assert keys[0] == keys[1] != keys[2]
+
+
+def test_statistics_alone_take_no_source_options(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        FeatureStats.from_features(rng.normal(size=(8, 3))).save(tmp_path / f"{name}.npz")
+    with pytest.raises(ConfigError, match=r"no input of this run takes source option 'min_gutter' \(its inputs are "
+                                          r"read as none; they take no source options\); it is an option of webtoon"):
+        frechet.compute(tmp_path / "a.npz", tmp_path / "b.npz", source_options={"min_gutter": 12})
