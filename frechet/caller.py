@@ -45,6 +45,12 @@ def spell_metric_option(name: str, value: Any = "…") -> str:
     return _option("metric", name, value)
 
 
+def spell_source_option(name: str, value: Any = "…") -> str:
+    """A source option as the caller writes it: ``--source-option column=smiles`` /
+    ``source_options={'column': 'smiles'}``."""
+    return _option("source", name, value)
+
+
 def spell_call(command: str, function: str) -> str:
     """A whole operation: ```frechet distance``` on the command line, ``frechet.fd()`` from Python."""
     return f"`frechet {command}`" if from_command_line() else f"frechet.{function}()"

@@ -92,7 +92,8 @@ def content_rng(seed: int, strength: float, *contents: np.ndarray | bytes | str)
 
 
 def _source_config(source: Source) -> dict[str, Any]:
-    return {"kind": f"{type(source).__module__}.{type(source).__qualname__}", **source.config()}
+    options = {"source_options": dict(source.source_options)} if source.source_options else {}
+    return {"kind": f"{type(source).__module__}.{type(source).__qualname__}", **source.config(), **options}
 
 
 class DisturbedSource(Source):

@@ -359,4 +359,4 @@ def _gathered_side(
     names = [name for _, name in sorted(item for _, part in counts for item in part)]
     if n_items == 0:
         raise InputError(f"{source.label}: none of its {len(source)} items could be used")
-    return Side(source.label, stats, features, n_items, names, items=items)
+    return Side(source.label, stats, features, n_items, names, items=items, source_options=dict(source.source_options))

@@ -25,11 +25,14 @@ def frechet_register_embedders(register: Any) -> None:
 @hookspec
 def frechet_register_sources(register: Any) -> None:
     """Called once when plugins load. Call ``register(kind, factory, *, domain, suffixes, description,
-    directories=False, accepts=None, named_only=False)`` per input kind; ``factory(input, **options)`` returns a
-    :class:`frechet.sources.Source`. ``suffixes`` are the file suffixes it reads, ``directories`` whether it reads
-    folders, and ``accepts(obj)`` whether it takes an in-memory object (array, tensor, callable) given to the API.
-    Any kind that reads files or folders can also be named with its path as an input, ``KIND:PATH``; one with
-    ``named_only`` is used only so (``webtoon:episodes/``), never chosen for a plain path."""
+    directories=False, accepts=None, named_only=False, options=(), names=())`` per input kind;
+    ``factory(input, **options)`` returns a :class:`frechet.sources.Source`. ``suffixes`` are the file suffixes it
+    reads, ``directories`` whether it reads folders, and ``accepts(obj)`` whether it takes an in-memory object
+    (array, tensor, callable) given to the API. Any kind that reads files or folders can also be named with its path
+    as an input, ``KIND:PATH``; one with ``named_only`` is used only so (``webtoon:episodes/``), never chosen for a
+    plain path, and with ``names`` it reads those named data sets instead of paths (``moses:test``). ``options``
+    declares its source options (:class:`frechet.options.Option`, set with ``--source-option KEY=VALUE``): the
+    factory gets each by keyword, as given or its default."""
 
 
 @hookspec

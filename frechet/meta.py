@@ -109,6 +109,7 @@ STATS_SCHEMA: dict[str, tuple[Check, str]] = {
     "output": (_text, "a text"),
     "fd_key": (_optional(_text), "a text or null"),
     "fd_options": (_object, "an object"),
+    "source_options": (_object, "an object"),
     "n_items": (_optional(_count), "a whole number ≥ 0 or null"),
     "n_skipped": (_count, "a whole number ≥ 0"),
     "skipped": (_texts, "a list of texts"),

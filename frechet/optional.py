@@ -7,6 +7,8 @@ run stops with one line instead of skipping every file for the same reason.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from pathlib import Path
 from types import ModuleType
 
 from frechet.errors import ConfigError, one_line
@@ -28,6 +30,20 @@ def import_optional(package: str, needed_for: str, install: str, *, repair: str 
         raise _broken(package, needed_for, error, repair or install) from None
     except Exception as error:  # a broken install raises anything from ImportError to OSError or RuntimeError
         raise _broken(package, needed_for, error, repair or install) from None
+
+
+def package_file(package: str, inside: str) -> Path | None:
+    """The file ``inside`` (a path relative to the package's folder) of an installed top-level ``package``, found
+    without importing it (none of its code runs), or None when the package or the file is not there."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        candidate = Path(folder) / inside
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _broken(package: str, needed_for: str, error: BaseException, repair: str) -> ConfigError:

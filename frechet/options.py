@@ -59,6 +59,21 @@ class Option:
         return names.get(self.type, getattr(self.type, "__doc__", None) and _first_line(self.type.__doc__) or "value")
 
 
+def in_range(kind: type[int] | type[float], accepts: Callable[[Any], bool], describe: str) -> Callable[[Any], Any]:
+    """An ``Option.type`` for a whole number (``kind`` int) or a number (float) for which ``accepts(value)`` holds;
+    ``describe`` says which in listings and errors (``"a whole number from 0 to 255"``)."""
+    convert = _whole if kind is int else _real
+
+    def parse(value: Any) -> Any:
+        number = convert(value)
+        if not accepts(number):
+            raise ValueError("out of range")
+        return number
+
+    parse.__doc__ = describe
+    return parse
+
+
 def parse_options(
     embedder: str,
     declared: Sequence[Option] | None,
@@ -161,9 +176,6 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`` (did you mean 'closest'?)`` for a misspelt name, or nothing when no known name is close."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-
 
 
 def _first_line(text: str) -> str:

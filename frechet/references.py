@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import importlib.util
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from frechet.caller import from_command_line, spell, spell_embedder_option
 from frechet.errors import ConfigError, StatsFileError
 from frechet.io import file_sha256
+from frechet.optional import package_file
 from frechet.pickled_stats import read_moses_stats
 from frechet.reference_files import check_reference_file
 from frechet.stats import FeatureStats
@@ -346,18 +346,13 @@ def _installed_copy(reference: Reference) -> Path | None:
     """The file inside an installed package (found without importing it), when its sha256 is the published one."""
     if reference.package_file is None or reference.sha256 is None:
         return None
-    package, _, inside = reference.package_file.partition("/")
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
+    candidate = package_file(*reference.package_file.split("/", 1))
+    if candidate is None:
         return None
-    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-        candidate = Path(folder) / inside
-        if candidate.is_file():
-            if file_sha256(candidate) == reference.sha256:
-                return candidate
-            log.warning("%s: not the file ref:%s names (its sha256 differs); using the weights folder's copy",
-                        candidate, reference.name)
+    if file_sha256(candidate) == reference.sha256:
+        return candidate
+    log.warning("%s: not the file ref:%s names (its sha256 differs); using the weights folder's copy",
+                candidate, reference.name)
     return None
 
 

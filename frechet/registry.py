@@ -4,7 +4,7 @@ embedder (options checked against its declaration first) and choosing the source
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from frechet.embedder import Embedder
 from frechet.errors import ConfigError, FrechetError, InputError, PluginError, one_line
 from frechet.options import Option, did_you_mean, parameters_as_options, parse_options
+from frechet.source_options import check_taken, source_values
 
 if TYPE_CHECKING:
     from frechet.disturbance import Disturbance
@@ -42,7 +43,8 @@ class EmbedderInfo:
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """A registered input kind: ``factory(input, **options)`` opens it."""
+    """A registered input kind: ``factory(input, **options)`` opens it, with the values of the ``options`` it
+    declares (``--source-option KEY=VALUE``)."""
 
     kind: str
     factory: Callable[..., Source]
@@ -53,6 +55,8 @@ class SourceInfo:
     accepts: Callable[[Any], bool] | None = None
     plugin: str = ""
     named_only: bool = False
+    options: tuple[Option, ...] = ()
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,15 +159,23 @@ class Registry:
         accepts: Callable[[Any], bool] | None = None,
         plugin: str = "",
         named_only: bool = False,
+        options: Sequence[Option] = (),
+        names: Sequence[str] = (),
     ) -> None:
         """Register an input kind reading files with ``suffixes``, folders, or accepted in-memory objects; with
-        ``named_only``, files and folders only when named as ``KIND:PATH`` (never chosen for a plain path)."""
+        ``named_only``, files and folders only when named as ``KIND:PATH`` (never chosen for a plain path).
+        ``options`` declares the source options its factory takes by keyword. A ``named_only`` kind with ``names``
+        reads named data sets instead of paths: ``KIND:NAME`` for one of ``names`` (``moses:train``)."""
         _check_name(kind, "source", plugin)
         if kind in self._sources:
             raise PluginError(f"plugin '{plugin}': source kind '{kind}' is already registered")
+        _check_source_options(kind, options, plugin)
+        if names and not named_only:
+            raise PluginError(f"plugin '{plugin}': source kind '{kind}' reads named data sets: register it "
+                              "with named_only=True")
         normalized = tuple(s.lower() if s.startswith(".") else f".{s.lower()}" for s in suffixes)
         self._sources[kind] = SourceInfo(kind, factory, domain, normalized, description, directories, accepts, plugin,
-                                         named_only)
+                                         named_only, tuple(options), tuple(names))
 
     def add_metric(
         self,
@@ -240,8 +252,11 @@ class Registry:
 
         return [info for info in self._disturbances.values() if domain is None or info.domain in (domain, ANY_DOMAIN)]
 
-    def create_disturbance(self, spec: str, domain: str) -> Disturbance:
-        """The disturbance ``spec`` (``name``, or ``name:TARGET`` for a family) for inputs of ``domain``."""
+    def create_disturbance(
+        self, spec: str, domain: str, source_options: Mapping[str, Any] | None = None
+    ) -> Disturbance:
+        """The disturbance ``spec`` (``name``, or ``name:TARGET`` for a family) for inputs of ``domain``; a family's
+        TARGET is opened with ``source_options``."""
         name, colon, target = spec.partition(":")
         matches = [info for info in self.disturbances(domain) if info.name == name.strip()]
         if not matches:
@@ -253,7 +268,8 @@ class Registry:
             raise ConfigError(f"disturbance '{spec}': write it as {form}")
         try:
             if info.family:
-                return info.factory(target=target.strip(), open_source=lambda value: self.open_source(value, domain))
+                return info.factory(target=target.strip(),
+                                    open_source=lambda value: self.open_source(value, domain, source_options))
             return info.factory()
         except FrechetError:
             raise
@@ -335,30 +351,55 @@ class Registry:
         return info, path
 
     def input_path(self, input: Any) -> Path | None:
-        """The file or folder an input names (PATH of ``KIND:PATH``), or None for an in-memory object."""
+        """The file or folder an input names (PATH of ``KIND:PATH``), or None for an in-memory object or a named
+        data set (``KIND:NAME``)."""
         named = self.named_kind(input)
         if named is not None:
-            return Path(named[1])
+            return None if named[0].names else Path(named[1])
         return Path(input) if isinstance(input, (str, Path)) else None
 
-    def open_source(self, input: Any, domain: str) -> Source:
-        """The source that reads ``input`` (path, folder, ``KIND:PATH`` or in-memory object) for an embedder of
-        ``domain``; what the source's code raises beyond frechet's own errors is one error naming the input and the
-        source."""
+    def source_for(self, input: Any, domain: str) -> SourceInfo:
+        """The source kind that reads ``input`` (path, folder, ``KIND:PATH`` or in-memory object) for an embedder
+        of ``domain``, without opening it."""
         named = self.named_kind(input)
-        info = self._named_source(input, *named, domain) if named else self._choose_source(input, domain)
+        return self._named_source(input, *named, domain) if named else self._choose_source(input, domain)
+
+    def open_source(self, input: Any, domain: str, options: Mapping[str, Any] | None = None) -> Source:
+        """The source that reads ``input`` for an embedder of ``domain`` (see :meth:`source_for`), opened with the
+        run's source ``options`` that its kind declares (recorded in its ``source_options``); what the source's
+        code raises beyond frechet's own errors is one error naming the input and the source."""
+        info = self.source_for(input, domain)
+        named = self.named_kind(input)
+        values = source_values(info.kind, info.options, options or {})
         try:
-            return info.factory(named[1] if named else input)
+            source = info.factory(named[1] if named else input, **values)
         except FrechetError:
             raise
         except (Exception, SystemExit) as error:
             raise PluginError(f"{_label(input)}: source '{info.kind}' (plugin '{info.plugin}') cannot open it: "
                               f"{_failure(error)}") from None
+        source.source_options = values
+        return source
+
+    def check_source_options(
+        self, inputs: Iterable[Any], domain: str, options: Mapping[str, Any], *, read: Iterable[SourceInfo] = ()
+    ) -> list[SourceInfo]:
+        """The source kinds of ``inputs``; a ConfigError for a source option that none of them (nor the kinds
+        ``read`` already) declares (see :func:`frechet.source_options.check_taken`)."""
+        infos = [*read, *(self.source_for(input, domain) for input in inputs)]
+        if options:
+            check_taken(options, {info.kind: info.options for info in infos},
+                        ((info.kind, info.options) for info in self.sources()))
+        return infos
 
     def _named_source(self, input: str, info: SourceInfo, path: str, domain: str) -> SourceInfo:
-        if not path:
+        if info.names:
+            if path not in info.names:
+                raise InputError(f"{input}: no data set {path!r} among the '{info.kind}' inputs"
+                                 f"{did_you_mean(path, info.names)}; they are {', '.join(info.names)}")
+        elif not path:
             raise InputError(f"{input}: name a file or folder after '{info.kind}:'")
-        if not Path(path).exists():
+        elif not Path(path).exists():
             raise InputError(f"{path}: no such file or folder (named by {input})")
         if info.domain != domain:
             raise InputError(f"{input}: '{info.kind}' inputs are {info.domain} inputs, but the embedder expects "
@@ -424,6 +465,14 @@ def _info_of_class(
 def _check_name(name: str, what: str, plugin: str) -> None:
     if not isinstance(name, str) or not name or name != name.strip():
         raise PluginError(f"plugin '{plugin}': invalid {what} name {name!r}")
+
+
+def _check_source_options(kind: str, options: Sequence[Option], plugin: str) -> None:
+    names = [getattr(option, "name", None) for option in options]
+    if not all(isinstance(option, Option) for option in options) or len(set(names)) != len(names) or any(
+            not name or "." in name or "=" in name for name in names):
+        raise PluginError(f"plugin '{plugin}': source kind '{kind}': options must be frechet.options.Option objects "
+                          "with distinct names, without '.' or '='")
 
 
 def _label(input: Any) -> str:

@@ -117,8 +117,10 @@ def comparison(
     inputs = {"real": real, "fake": fake} if real is not None else {"fake": fake}
     _check_inputs(registry, inputs.values(), _planned_outputs(settings, len(settings.embedder or ()) > 1, list(inputs)))
     if settings.embedder is None and len(inputs) == 2 and all(is_stats_input(value) for value in inputs.values()):
+        check_source_options(registry, settings, inputs.values())  # none read: none taken
         return Comparison(_compare_statistics(inputs, metrics, options, asked, settings))
     settings = settings_for(registry, settings, inputs.values())
+    check_source_options(registry, settings, inputs.values(), metrics)
     embedders = build_embedders(registry, settings, inputs.values(), metrics)
     runs = [plan_run(embedder, settings, metrics, options, keep_features=keep_features) for embedder in embedders]
     if "real" not in inputs:
@@ -176,7 +178,7 @@ def _open(registry: Registry, value: Any, domain: str, settings: Settings) -> So
     """The source of an input's items; for statistics, that of the items stored beside them (None: none)."""
     if is_stats_input(value):
         return source_with_stored_stats(registry, value, domain, progress=settings.progress is not False)
-    return registry.open_source(value, domain)
+    return registry.open_source(value, domain, settings.source_options)
 
 
 def _union_needs(needs: Iterable[dict[str, set[str]]]) -> dict[str, set[str]]:
@@ -198,15 +200,17 @@ def statistics(
     if out is not None:
         check_stats_suffix(out)
     if settings.embedder is None and is_stats_input(input):  # statistics (a file, ref:NAME), converted as they are
+        check_source_options(registry, settings, [input])  # none read: none taken
         stats = load_statistics(input, progress=settings.progress)
         if out is not None and distributed.current().is_main:
             stats.save(out)
         return {stats.meta.get("embedder_name") or "": stats}
     settings = settings_for(registry, settings, [input])
+    check_source_options(registry, settings, [input])
     embedders = build_embedders(registry, settings, [input])
     outputs = [chosen_output(embedder, settings.layer) for embedder in embedders]
     tasks = [Task(embedder, {output: {"stats"}}) for embedder, output in zip(embedders, outputs)]
-    source = registry.open_source(input, embedders[0].domain)
+    source = registry.open_source(input, embedders[0].domain, settings.source_options)
     result = {}
     cache = feature_cache([input], embedders, settings)
     for task, output, side in zip(tasks, outputs, embed(source, tasks, settings, cache=cache)):
@@ -240,7 +244,7 @@ def embed_side(
     if any(task.needs for task in tasks) or not any(stored):
         sides = embed(source, tasks, settings, cache=cache)
     else:
-        sides = [Side(source.label, n_items=len(source)) for _ in tasks]
+        sides = [Side(source.label, n_items=len(source), source_options=dict(source.source_options)) for _ in tasks]
     for side, kept in zip(sides, stored):
         side.stats.update(kept)
         if kept:  # partly the input's own statistics: not this run's to save
@@ -335,6 +339,20 @@ def chosen_output(embedder: Embedder, requested: str | None) -> str:
     output = requested or embedder.default_output
     embedder.output_dim(output)
     return output
+
+
+def check_source_options(
+    registry: Registry, settings: Settings, inputs: Iterable[Any], metrics: Sequence[Metric] = ()
+) -> None:
+    """Before any model is built: each source option is one that the source kind of some input to embed declares,
+    for the domain of the run's (first) embedder."""
+    if not settings.source_options:
+        return
+    inputs = list(inputs)
+    read = [value for value in inputs if not is_stats_input(value)]
+    name = (settings.embedder or (_infer_embedder(inputs, metrics),))[0]
+    registry.check_source_options(read, registry.embedder_info(name)[0].domain if read else "",
+                                  settings.source_options)
 
 
 def _infer_embedder(inputs: Iterable[Any], metrics: Sequence[Metric]) -> str:

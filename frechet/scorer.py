@@ -26,8 +26,10 @@ from frechet.metrics.base import Side
 from frechet.plan import Result, chosen_metrics, metric_options, run_facts, score, skipped_facts
 from frechet.plugins import get_registry
 from frechet.references import settings_for
+from frechet.registry import Registry, SourceInfo
 from frechet.runner import build_embedders, embed_side, feature_cache, plan_run, statistics_side
 from frechet.settings import settings_from
+from frechet.sources import Source
 from frechet.stats import FeatureStats
 from frechet.statsfiles import is_stats_input, source_with_stored_stats
 
@@ -61,6 +63,7 @@ class Scorer:
         self.run = plan_run(self.embedder, self.settings, self.metrics, options)
         self.embedder.request_outputs(set(self.run.needs["real"]) | set(self.run.needs["fake"]))
         self._sync = _Handshake(sync_timeout)
+        self._reference_kind: list[SourceInfo] = []  # with each update's, what the source options must concern
         self._reference = None if reference is None else self._embed_reference(registry, reference)
         self._sides = {label: _Accumulator(self.run.needs[label], self._sums_device, self._dims) for label in SIDES}
 
@@ -71,7 +74,7 @@ class Scorer:
         ``real=True`` feeds the reference side, when the scorer has no ``reference``."""
         if real and self._reference is not None:
             raise ConfigError("this Scorer has a reference; update(..., real=True) is only for scorers without one")
-        source = get_registry().open_source(items, self.embedder.domain)
+        source = self._open(get_registry(), items)
         side = self._sides["real" if real else "fake"]
         with _caller_rng_kept():
             for start in range(0, len(source), self.settings.batch_size):
@@ -143,11 +146,20 @@ class Scorer:
             if source is None:
                 return statistics_side(reference, self.run, self.settings)
         else:
-            source = registry.open_source(reference, self.embedder.domain)
+            source = self._open(registry, reference, reference=True)
         with _caller_rng_kept():
             [side] = embed_side(source, [(self.embedder, self.run.needs["real"])], self.settings,
                                 cache=feature_cache([reference], [self.embedder], self.settings))
         return side
+
+    def _open(self, registry: Registry, input: Any, *, reference: bool = False) -> Source:
+        """The source of ``input`` with the source options, each of which the reference's or this input's source
+        kind must declare."""
+        kinds = registry.check_source_options([input], self.embedder.domain, self.settings.source_options,
+                                              read=self._reference_kind)
+        if reference:
+            self._reference_kind = kinds
+        return registry.open_source(input, self.embedder.domain, self.settings.source_options)
 
     def _side(self, label: str, world: distributed.World) -> Side:
         if label == "real" and self._reference is not None:

@@ -32,8 +32,9 @@ class Settings:
     """How to run: which embedders and metrics with which options, how to batch, where, and what to keep.
 
     ``embedder`` is one name, several (a sequence or ``"a,b"``), or None to infer it from the inputs; with several,
-    each embedder option is named ``EMBEDDER.OPTION``. ``metrics`` likewise. ``workers`` None: chosen from the core
-    count; ``device`` None: cuda, then mps, then cpu; ``progress`` None: only on a terminal; ``cache_dir`` None:
+    each embedder option is named ``EMBEDDER.OPTION``. ``metrics`` likewise. ``source_options`` go to every input
+    whose source kind declares them (``frechet sources``); one that no input of the run takes is an error.
+    ``workers`` None: chosen from the core count; ``device`` None: cuda, then mps, then cpu; ``progress`` None: only on a terminal; ``cache_dir`` None:
     ``FRECHET_CACHE_DIR`` or the user cache folder. ``reuse_large_allocations`` lets glibc keep a CPU forward
     pass's freed activations (the ``frechet`` command sets it; library callers own their process's allocator).
     """
@@ -43,6 +44,7 @@ class Settings:
     layer: str | None = None
     metrics: tuple[str, ...] = ("fd",)
     metric_options: Mapping[str, Any] = field(default_factory=dict)
+    source_options: Mapping[str, Any] = field(default_factory=dict)
     batch_size: int = DEFAULT_BATCH_SIZE
     device: str | None = None
     workers: int | None = None
@@ -64,6 +66,7 @@ class Settings:
         fix("metrics", _names("metrics", self.metrics))
         fix("embedder_options", _mapping("embedder_options", self.embedder_options))
         fix("metric_options", _mapping("metric_options", self.metric_options))
+        fix("source_options", _mapping("source_options", self.source_options))
         for name in ("batch_size", "shard_size"):
             fix(name, _whole(name, getattr(self, name), minimum=1))
         if self.workers is not None:

@@ -6,8 +6,9 @@ import logging
 import os
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -30,8 +31,9 @@ class Source(ABC):
     one's path from ``item_path(i)`` and the cache hashes the bytes (remembering digests by size and timestamps, so
     unchanged files are not read again); a source whose items are not files of their own (array rows, archive
     members) returns a content digest from ``item_digest(i)`` instead. Either must determine ``load(i)`` completely,
-    together with ``config()``, which names the source options that change what ``load`` returns. A source that
-    provides neither is simply not cached.
+    together with ``config()``, which names the settings that change what ``load`` returns, and with the source
+    options it was opened with (``source_options``, filled in by the registry), which the cache keys on too. A
+    source that provides neither is simply not cached.
     """
 
     #: Domain of the items; an embedder of the same domain consumes them.
@@ -43,6 +45,9 @@ class Source(ABC):
     #: True when the items are the rows of one matrix and :meth:`load_rows` reads a block of them at once (feature
     #: files): the loading stage then reads large blocks for embedders that take them, whatever the batch size.
     row_blocks: ClassVar[bool] = False
+    #: The values of the options its kind declares that it was opened with (``--source-option KEY=VALUE`` and the
+    #: declared defaults), set by :meth:`frechet.registry.Registry.open_source`; empty when it was built directly.
+    source_options: Mapping[str, Any] = MappingProxyType({})
 
     def __init__(self, label: str) -> None:
         #: The input as the user named it (a path, or a short description of an in-memory object).
@@ -89,6 +94,15 @@ class Source(ABC):
         (``embedder`` id, or ``embedder_name`` and the ``config`` it used); a run with that embedder uses them as
         given instead of embedding the items for them."""
         return {}
+
+
+def source_identity(source: Source) -> dict[str, Any]:
+    """What determines a source's ``load`` besides its items' digests: its class, ``config()`` and, when it has
+    any, its ``source_options`` (part of every feature cache key)."""
+    identity = {"source": f"{type(source).__module__}.{type(source).__qualname__}", "source_config": source.config()}
+    if source.source_options:
+        identity["source_options"] = dict(source.source_options)
+    return identity
 
 
 def list_files(folder: str | Path, suffixes: Collection[str]) -> list[Path]:

@@ -116,11 +116,17 @@ def stats_meta(embedder: Embedder, output: str, side: Side) -> dict[str, Any]:
         "output": output,
         "fd_key": embedder.fd_key,
         **({"fd_options": dict(embedder.fd_options)} if embedder.fd_options else {}),
+        **({"source_options": _plain(side.source_options)} if side.source_options else {}),
         "n_items": side.n_items,
         "n_skipped": len(side.skipped),
         "skipped": list(side.skipped),
         "frechet_version": __version__,
     }
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Option values as JSON holds them (a path as its text)."""
+    return {key: value if isinstance(value, (str, int, float, bool)) else str(value) for key, value in values.items()}
 
 
 # ---------------------------------------------------------------------------------------------------- matching

@@ -37,7 +37,7 @@ from frechet.caller import spell
 from frechet.errors import ConfigError, InputError, OutputError
 from frechet.io import atomic_write, read_npz
 from frechet.meta import MetaError
-from frechet.sources import Source
+from frechet.sources import Source, source_identity
 
 __all__ = [
     "SHARD_FORMAT", "SHARD_FORMAT_VERSION", "SHARDS_FOLDER", "CacheEntry", "Cleared", "FeatureCache", "Leftovers",
@@ -187,8 +187,7 @@ def _keys(source: Source, embedder_id: str, ranges: Sequence[tuple[int, int]], d
         {
             "format": SHARD_FORMAT_VERSION,
             "embedder": embedder_id,
-            "source": f"{type(source).__module__}.{type(source).__qualname__}",
-            "source_config": source.config(),
+            **source_identity(source),
         },
         sort_keys=True,
         default=str,

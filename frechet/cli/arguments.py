@@ -102,6 +102,7 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--preprocess", metavar="MODE",
                        help="shorthand for --embedder-option preprocess=MODE (e.g. inception: tf, pytorch-fid, clean)")
     group.add_argument("--weights", metavar="PATH", help="shorthand for --embedder-option weights=PATH")
+    add_source_option(group)
     group.add_argument("--layer", metavar="OUTPUT",
                        help="which embedder output FD uses (default: the embedder's; `frechet embedders NAME`)")
     group.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE, metavar="N",
@@ -119,6 +120,18 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     cache.add_argument("--shard-size", type=positive_int, default=DEFAULT_SHARD_SIZE, metavar="N",
                        help=f"items per cache shard: the unit of resuming and of sharing out over ranks "
                        f"({DEFAULT_SHARD_SIZE})")
+
+
+def add_source_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--source-option KEY=VALUE``, repeatable."""
+    parser.add_argument("--source-option", action="append", type=key_value, default=[], metavar="KEY=VALUE",
+                        help="an option of the inputs' source kind, e.g. column=SMILES for CSV tables or min_gutter=12 "
+                        "for webtoon: episodes (repeatable; `frechet sources KIND` lists them)")
+
+
+def source_options(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--source-option`` values, by name."""
+    return _options(args.source_option, "--source-option")
 
 
 def add_cache_dir(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -247,6 +260,7 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "embedder": args.embedder,
         "embedder_options": _embedder_options(args),
+        "source_options": source_options(args),
         "layer": args.layer,
         "batch_size": args.batch_size,
         "device": args.device,

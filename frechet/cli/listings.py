@@ -1,5 +1,5 @@
-"""The listings: ``frechet plugins``, ``embedders``, ``metrics``, ``disturbances``, and the weights store's ``refs``
-and ``weights``."""
+"""The listings: ``frechet plugins``, ``embedders``, ``sources``, ``metrics``, ``disturbances``, and the weights
+store's ``refs`` and ``weights``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from frechet.errors import ConfigError, FrechetError
 
 
 def add_listings(commands: argparse._SubParsersAction) -> None:
-    """``frechet plugins``, ``embedders``, ``metrics`` and ``disturbances``."""
+    """``frechet plugins``, ``embedders``, ``sources``, ``metrics`` and ``disturbances``."""
     plugins = add_command(
         commands, "plugins", "list installed plugins",
         "Installed plugins: loaded, disabled by FRECHET_PLUGINS, or failed (and why), with the hooks they implement. "
@@ -31,6 +31,15 @@ def add_listings(commands: argparse._SubParsersAction) -> None:
         "plugins", _cmd_embedders,
     )
     embedders.add_argument("name", nargs="?", help="show this embedder's outputs and options")
+    sources = add_command(
+        commands, "sources", "list input kinds, or show one with its options",
+        "The input kinds the plugins registered: domain, what each reads (file suffixes, folders, KIND:PATH, named "
+        "data sets, in-memory objects), its source options and description. With a KIND, that kind's options "
+        "(type, default, help), set with --source-option KEY=VALUE.",
+        ["frechet sources", "frechet sources webtoon", "frechet sources --json"],
+        "plugins", _cmd_sources,
+    )
+    sources.add_argument("kind", nargs="?", help="show this input kind's options")
     metrics = add_command(
         commands, "metrics", "list metrics and their options",
         "The metrics the plugins registered, with their aliases, options and defaults.",
@@ -43,7 +52,7 @@ def add_listings(commands: argparse._SubParsersAction) -> None:
         ["frechet disturbances", "frechet disturbances --json"],
         "plugins", _cmd_disturbances,
     )
-    for listing in (plugins, embedders, metrics, disturbances):
+    for listing in (plugins, embedders, sources, metrics, disturbances):
         listing.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
@@ -117,9 +126,7 @@ def _embedder_row(info: Any) -> dict[str, Any]:
     return {"name": info.name + ("TARGET" if info.is_family else ""), "domain": info.domain,
             "outputs": dict(info.outputs), "aliases": list(info.aliases), "plugin": info.plugin,
             "description": info.description, "runs_user_code": info.runs_user_code,
-            "options": None if info.options is None else [
-                {"name": option.name, "type": option.kind, "default": json_value(option.default),
-                 "help": option.help} for option in info.options]}
+            "options": None if info.options is None else _option_rows(info.options)}
 
 
 def _show_embedder(info: Any, *, as_json: bool) -> int:
@@ -136,14 +143,64 @@ def _show_embedder(info: Any, *, as_json: bool) -> int:
     print(f"outputs: {_outputs_text(row['outputs']) or 'found when the model is loaded'}")
     if row["options"] is None:
         print("options: passed on unchecked to the code it runs")
-    elif row["options"]:
-        print("options (--embedder-option KEY=VALUE):")
-        print_table(["  OPTION", "TYPE", "DEFAULT", "HELP"],
-                    [[f"  {o['name']}", o["type"], "-" if o["default"] is None else str(o["default"]), o["help"]]
-                     for o in row["options"]])
     else:
-        print("options: none")
+        _print_options(row["options"], "--embedder-option")
     return 0
+
+
+def _option_rows(options: Any) -> list[dict[str, Any]]:
+    return [{"name": option.name, "type": option.kind, "default": json_value(option.default), "help": option.help}
+            for option in options]
+
+
+def _print_options(rows: list[dict[str, Any]], flag: str) -> None:
+    if not rows:
+        print("options: none")
+        return
+    print(f"options ({flag} KEY=VALUE):")
+    print_table(["  OPTION", "TYPE", "DEFAULT", "HELP"],
+                [[f"  {o['name']}", o["type"], "-" if o["default"] is None else str(o["default"]), o["help"]]
+                 for o in rows])
+
+
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from frechet.plugins import get_registry
+
+    registry = get_registry()
+    if args.kind:
+        row = _source_row(registry.source_info(args.kind.removesuffix(":")))
+        if args.json:
+            print(json.dumps({"source": row}))
+            return 0
+        print(f"{row['kind']} ({row['domain']}, plugin {row['plugin']}): {row['description']}")
+        print(f"reads: {row['reads']}")
+        _print_options(row["options"], "--source-option")
+        return 0
+    rows = [_source_row(info) for info in registry.sources()]
+    if args.json:
+        print(json.dumps({"sources": rows}))
+        return 0
+    print_table(["KIND", "DOMAIN", "READS", "OPTIONS", "DESCRIPTION"],
+                [[row["kind"], row["domain"], row["reads"], ", ".join(o["name"] for o in row["options"]) or "-",
+                  row["description"]] for row in rows])
+    return 0
+
+
+def _source_row(info: Any) -> dict[str, Any]:
+    return {"kind": info.kind, "domain": info.domain, "reads": _reads(info), "suffixes": list(info.suffixes),
+            "directories": info.directories, "named_only": info.named_only, "names": list(info.names),
+            "in_memory": info.accepts is not None, "plugin": info.plugin, "description": info.description,
+            "options": _option_rows(info.options)}
+
+
+def _reads(info: Any) -> str:
+    """What a source kind reads, in words: ``KIND:NAME`` names, ``KIND:PATH`` only, or its suffixes and folders."""
+    if info.names:
+        return " ".join(f"{info.kind}:{name}" for name in info.names)
+    if info.named_only:
+        return f"{info.kind}:PATH"
+    kinds = [*info.suffixes, *(["folders"] if info.directories else []), *(["in memory"] if info.accepts else [])]
+    return " ".join(kinds) or UNKNOWN
 
 
 def _outputs_text(outputs: dict[str, Any]) -> str:

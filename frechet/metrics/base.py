@@ -28,7 +28,8 @@ class Need:
 @dataclass
 class Side:
     """What one input became: statistics and/or kept features per embedder output, with counts, and for kept
-    features the index (in the input's source) of the item each row came from, when known."""
+    features the index (in the input's source) of the item each row came from, when known; the source options its
+    input was read with."""
 
     label: str
     stats: dict[str, FeatureStats] = field(default_factory=dict)
@@ -37,6 +38,7 @@ class Side:
     skipped: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     items: np.ndarray | None = None
+    source_options: dict[str, Any] = field(default_factory=dict)
 
     def stats_of(self, output: str) -> FeatureStats:
         """Statistics of ``output`` (computed from kept features if only those are at hand)."""

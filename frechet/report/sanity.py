@@ -23,7 +23,7 @@ from frechet.metrics._options import whole_number
 from frechet.metrics.kid import KernelInceptionDistanceMetric, fewest_items, kid
 from frechet.plan import metric_options
 from frechet.registry import Registry
-from frechet.runner import build_embedders, chosen_output, feature_cache
+from frechet.runner import build_embedders, check_source_options, chosen_output, feature_cache
 from frechet.settings import Settings
 
 #: Spearman's ρ between level and FD below which FD is said not to rise with the damage.
@@ -115,15 +115,16 @@ def sanity(
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 2:
         raise ConfigError(f"levels={levels!r}: a sanity curve needs at least 2 levels")
     kid_options = _kid_options(settings)
+    others = [name.strip().partition(":")[2] for name in disturbances or () if ":" in name]  # mix:OTHER's inputs
+    check_source_options(registry, settings, [real, *others])
     embedders = build_embedders(registry, settings, [real])
     if len(embedders) > 1:
         raise ConfigError("sanity checks one embedder at a time; run it once per embedder")
     embedder = embedders[0]
     output = chosen_output(embedder, settings.layer)
-    source = registry.open_source(real, embedder.domain)
     names = _names(registry, disturbances, embedder.domain)
-    chosen = [registry.create_disturbance(name, embedder.domain) for name in names]
-    others = [name.partition(":")[2] for name in names if ":" in name]  # mix:OTHER's inputs
+    source = registry.open_source(real, embedder.domain, settings.source_options)
+    chosen = [registry.create_disturbance(name, embedder.domain, settings.source_options) for name in names]
     cache = feature_cache([real, *others], embedders, settings)
     # KID needs a few items per side for its subsets; with fewer the curves are FD's alone (never lost to KID)
     with_kid = fewest_items(kid_options["kid_subsets"]) <= len(source) <= KID_MAX_ITEMS

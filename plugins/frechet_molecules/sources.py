@@ -1,5 +1,7 @@
 """Molecule inputs: SMILES files (``.smi``/``.smiles``/``.txt``, one per line, an optional name after it), CSV tables
-(``.csv``/``.csv.gz``, the column named ``SMILES`` or ``smiles``), and Python lists of SMILES strings.
+(``.csv``/``.csv.gz``, the column chosen with the ``column`` source option, else the one named ``SMILES`` or
+``smiles``), MOSES' SMILES sets (``moses:train``, ``moses:test``, ``moses:test-scaffolds``, from an installed
+molsets package), and Python lists of SMILES strings.
 
 Items are :class:`Molecule` objects named by file and line number (``mols.smi:12``), or by list index. A line that
 cannot be a SMILES — empty, not UTF-8, over :data:`MAX_SMILES` characters — is a bad item naming its line, never
@@ -19,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from frechet.errors import InputError
+from frechet.caller import spell_source_option
+from frechet.errors import ConfigError, InputError
 from frechet.io import describe_os_error, open_regular
+from frechet.optional import package_file
+from frechet.options import Option
 from frechet.sources import Source
 
 SMILES_SUFFIXES = (".smi", ".smiles", ".txt")
@@ -31,6 +36,12 @@ MAX_TEXT_BYTES = 2 << 30
 MAX_SMILES = 100_000
 #: Column names read as SMILES when no column is chosen.
 SMILES_COLUMNS = ("SMILES", "smiles")
+#: The ``smiles-csv`` source kind's options.
+CSV_OPTIONS = (Option("column", str, help="the column holding the SMILES (default: SMILES or smiles, else the only "
+                      "column)"),)
+#: MOSES' SMILES sets by input name (``moses:NAME``, as ``ref:moses-NAME``), and their files in the molsets wheel.
+MOSES_SETS = {"train": "train.csv.gz", "test": "test.csv.gz", "test-scaffolds": "test_scaffolds.csv.gz"}
+MOSES_FOLDER = "dataset/data"
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,23 @@ def open_smiles_file(path: str | Path) -> MoleculeSource:
 def open_smiles_csv(path: str | Path, column: str | None = None) -> MoleculeSource:
     """The SMILES column of a CSV table (``.csv``, or gzip-compressed ``.csv.gz``): ``column`` when given, else the
     one named SMILES or smiles, else the only column."""
-    path = Path(path)
+    return _read_table(Path(path), column, str(path))
+
+
+def open_moses(name: str) -> MoleculeSource:
+    """MOSES' SMILES set ``name`` (``train``, ``test``, ``test-scaffolds``), read from the data files of an installed
+    molsets package (found without importing it: its code never runs); items are named ``moses:test:2`` by line."""
+    if name not in MOSES_SETS:
+        raise InputError(f"moses:{name}: no such MOSES set; they are {', '.join(MOSES_SETS)}")
+    path = package_file("moses", f"{MOSES_FOLDER}/{MOSES_SETS[name]}")
+    if path is None:
+        raise ConfigError(f"moses:{name}: MOSES' SMILES sets are read from the molsets package, which is not "
+                          "installed here; pip install molsets --no-deps (frechet reads its data files only)")
+    return _read_table(path, "SMILES", f"moses:{name}")
+
+
+def _read_table(path: Path, column: str | None, shown: str) -> MoleculeSource:
+    """The SMILES column of the table at ``path``, its items named ``shown:LINE``."""
     if path.suffix.lower() == ".gz" and not path.name.lower().endswith(".csv.gz"):
         raise InputError(f"{path}: a .gz file is read as a gzip-compressed CSV table only when named *.csv.gz; "
                          "rename it, or decompress it")
@@ -106,7 +133,7 @@ def open_smiles_csv(path: str | Path, column: str | None = None) -> MoleculeSour
         position = _column(path, header, column)
         entries = []
         for row in reader:
-            label = f"{path}:{reader.line_num}"
+            label = f"{shown}:{reader.line_num}"
             if not row:
                 entries.append((label, "", "empty line"))
             elif len(row) != len(header):
@@ -115,7 +142,7 @@ def open_smiles_csv(path: str | Path, column: str | None = None) -> MoleculeSour
                 entries.append((label, row[position].strip(), _line_problem(row[position].strip())))
     except csv.Error as error:
         raise InputError(f"{path}:{reader.line_num}: not a readable CSV row ({error}); fix the table") from None
-    return MoleculeSource(entries, str(path))
+    return MoleculeSource(entries, shown)
 
 
 def open_smiles_list(smiles: Any) -> MoleculeSource:
@@ -175,8 +202,7 @@ def _column(path: Path, header: list[str], column: str | None) -> int:
             return names.index(name)
     if column is None and len(names) == 1:
         return 0
-    choose = ("name the SMILES column 'SMILES', or in Python pass "
-              "frechet_molecules.open_smiles_csv(path, column=...).smiles()")
+    choose = f"choose the SMILES column with {spell_source_option('column', 'NAME')}"
     shown = ", ".join(repr(name) for name in names[:12]) + (" …" if len(names) > 12 else "")
     what = f"no column {column!r}" if column is not None else "no SMILES or smiles column"
     raise InputError(f"{path}: {what} among {shown}; {choose}")

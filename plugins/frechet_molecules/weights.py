@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 from pathlib import Path
 
 from frechet.errors import WeightsError
+from frechet.optional import package_file
 from frechet.weights import WeightsSpec, resolve_weights
 from frechet_molecules.chemnet import ChemNet, build_chemnet
 from frechet_molecules.chemnet_file import ChemNetFileError, Layer, read_chemnet_file
@@ -45,14 +45,9 @@ PACKAGES = ("fcd_torch", "fcd")
 def installed_copy() -> Path | None:
     """The weights file inside an installed ``fcd_torch`` or ``fcd`` package, found without importing it."""
     for package in PACKAGES:
-        try:
-            spec = importlib.util.find_spec(package)
-        except (ImportError, ValueError):
-            continue
-        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-            candidate = Path(folder) / FILE_NAME
-            if candidate.is_file():
-                return candidate
+        candidate = package_file(package, FILE_NAME)
+        if candidate is not None:
+            return candidate
     return None
 
 

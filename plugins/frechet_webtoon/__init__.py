@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from frechet.hookspecs import hookimpl
+from frechet_webtoon.cut_options import CUT_OPTIONS
 from frechet_webtoon.cutter import CutSettings
 from frechet_webtoon.disturb import DISTURBANCES
 from frechet_webtoon.source import PanelSource, cut_input, open_webtoon
@@ -26,6 +27,7 @@ def frechet_register_sources(register: Any) -> None:
         open_webtoon,
         domain="image",
         named_only=True,
+        options=CUT_OPTIONS,
         description="webtoon:PATH: an episode (folder of slices stitched top to bottom, or one tall image) or a "
         "folder of episodes, cut into panels at its gutters",
     )

@@ -12,9 +12,12 @@ from typing import Any
 
 from PIL import Image
 
-from frechet.errors import OutputError
+from frechet.cli.arguments import add_source_option, source_options
+from frechet.errors import ConfigError, OutputError
 from frechet.io import check_outputs_apart
+from frechet.source_options import check_taken, source_values
 from frechet_webtoon.contact import contact_sheet
+from frechet_webtoon.cut_options import CUT_OPTIONS, add_cut_flags, flag_values
 from frechet_webtoon.cutter import CutSettings
 from frechet_webtoon.source import CutEpisode, PanelSource, cut_input
 
@@ -44,6 +47,8 @@ def build(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int
                         help="new or empty folder for the PNG panels")
     panels.add_argument("--contact", type=Path, metavar="DIR",
                         help="folder for the contact sheets (default: OUT-contact beside OUT)")
+    add_source_option(panels)
+    add_cut_flags(panels)
     panels.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     panels.add_argument("--quiet", action="store_true", help="no informational messages")
     return run_panels
@@ -58,7 +63,7 @@ def run_panels(args: argparse.Namespace) -> int:
             raise OutputError(f"{folder}: exists and is not an empty folder; name a new folder (nothing is "
                               "overwritten)")
     check_outputs_apart([args.out, contact], [input])
-    settings = CutSettings()
+    settings = CutSettings(**source_values("webtoon", CUT_OPTIONS, _cut_options(args)))
     episodes = cut_input(input, settings)
     source = PanelSource(episodes, f"webtoon:{input}", settings)
     report = write_panels(source, episodes, args.out, contact)
@@ -70,6 +75,18 @@ def run_panels(args: argparse.Namespace) -> int:
                   f"{episode['dropped']} fragment(s) dropped; contact sheet {episode['contact']}")
         print(f"{len(source)} PNG panels in {args.out}")
     return 0
+
+
+def _cut_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The cutting settings given as flags or as ``--source-option`` (one way each), checked as the ``webtoon:``
+    input checks them."""
+    given = source_options(args)
+    flags = flag_values(args)
+    both = sorted(given.keys() & flags.keys())
+    if both:
+        raise ConfigError(f"--{both[0].replace('_', '-')} and --source-option {both[0]}=… both given; use one")
+    check_taken(given, {"webtoon": CUT_OPTIONS})
+    return {**given, **flags}
 
 
 def write_panels(source: PanelSource, episodes: list[CutEpisode], out: Path, contact: Path) -> dict[str, Any]:

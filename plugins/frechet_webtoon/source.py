@@ -119,9 +119,19 @@ class PanelSource(Source):
         return {"webtoon_cut": self.settings.as_dict()}
 
 
-def open_webtoon(input: str | Path) -> PanelSource:
-    """The ``webtoon:`` source of an episode (folder of slices or tall image) or a folder of episodes."""
-    settings = CutSettings()
+def open_webtoon(
+    input: str | Path,
+    *,
+    min_gutter: int = CutSettings.min_gutter,
+    min_panel: int = CutSettings.min_panel,
+    tolerance: int = CutSettings.tolerance,
+    tile_ratio: float = CutSettings.tile_ratio,
+    overlap: float = CutSettings.overlap,
+) -> PanelSource:
+    """The ``webtoon:`` source of an episode (folder of slices or tall image) or a folder of episodes, cut with
+    these settings (:class:`frechet_webtoon.cutter.CutSettings`; from the command line, the source options of
+    :data:`frechet_webtoon.cut_options.CUT_OPTIONS`)."""
+    settings = CutSettings(min_gutter, min_panel, tolerance, tile_ratio, overlap)
     source = PanelSource(cut_input(input, settings), f"webtoon:{input}", settings)
     if not len(source):
         raise InputError(f"{input}: no panel of at least {settings.min_panel} rows in it (only gutters and "

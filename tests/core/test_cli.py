@@ -277,7 +277,7 @@ def test_help_and_listings_never_import_torch_or_build_a_model():
 
 
 @pytest.mark.parametrize("command", ["compute", "stats", "distance", "report", "sanity", "plugins", "embedders",
-                                     "metrics", "disturbances", "cache"])
+                                     "sources", "metrics", "disturbances", "cache"])
 def test_every_command_help_has_examples_and_names_the_environment(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])

@@ -65,7 +65,8 @@ def test_csv_tables_read_their_smiles_column(tmp_path: Path) -> None:
 def test_a_csv_without_a_smiles_column_names_its_columns(tmp_path: Path) -> None:
     table = tmp_path / "mols.csv"
     table.write_text("id,structure\n1,CCO\n")
-    with pytest.raises(InputError, match=r"mols\.csv: no SMILES or smiles column among 'id', 'structure'; name the SMILES"):
+    with pytest.raises(InputError, match=r"mols\.csv: no SMILES or smiles column among 'id', 'structure'; choose the SMILES "
+                       r"column with source_options=\{'column': 'NAME'\}"):
         open_smiles_csv(table)
 
 
