@@ -8,18 +8,17 @@ means the network to see) untouched, keeping the mode's clips and distance. Clip
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from frechet.embedder import Embedder, Option
 from frechet.errors import InputError
 from frechet.precision import exact_float32
 from frechet.weights import weights_identity
-from frechet_video.clips import SHORT, STARTS, ClipSpec
+from frechet_video.cdfvd_crop import CROP_OPTION, check_crop
+from frechet_video.clips import CLIP_OPTIONS, ClipSpec, check_raw, read_clips
 from frechet_video.i3d import NUM_CLASSES, InceptionI3d, check_clip_shape
 from frechet_video.i3d_modes import DEFAULT_MODE, MODES, network_input, raw_input
 from frechet_video.i3d_weights import (
@@ -55,14 +54,8 @@ class I3DEmbedder(Embedder):
         Option("raw", bool, default=False,
                help="feed float frames untouched (already 224x224 and in the network's range); clips and distance "
                     "stay the mode's"),
-        Option("frames", int, help="frames per clip (default: the mode's, 16)"),
-        Option("stride", int, help="take every stride-th frame (default 1)"),
-        Option("start", choices=STARTS, help="first clip from the first frame or a seeded random offset"),
-        Option("short", choices=SHORT, help="a video shorter than the clip: refuse it, or skip it (counted)"),
-        Option("clips", int, help="consecutive clips per video (default 1)"),
-        Option("clip_seed", int, help="seed of random clip offsets (default 0)"),
-        Option("crop", int, default=0,
-               help="cd-fvd's file loader: shorter side to this size (antialiased) and centre crop first; 0: none"),
+        *CLIP_OPTIONS,
+        CROP_OPTION,
     )
 
     def __init__(
@@ -72,12 +65,8 @@ class I3DEmbedder(Embedder):
     ) -> None:
         super().__init__()
         self.mode = MODES[preprocess]
-        overrides = {"frames": frames, "stride": stride, "start": start, "short": short, "clips": clips,
-                     "seed": clip_seed}
-        self.clip: ClipSpec = replace(self.mode.clip, **{k: v for k, v in overrides.items() if v is not None})
-        self.raw, self.crop = raw, crop
-        if crop < 0:
-            raise InputError(f"embedder option crop must be 0 (none) or a size in pixels, got {crop}")
+        self.clip: ClipSpec = self.mode.clip.with_options(frames, stride, start, short, clips, clip_seed)
+        self.raw, self.crop = raw, check_crop(crop)
         self.weights_path = weights
         tf_hub = self.mode.weights == "tf-hub"
         self._resolve = resolve_tf_hub_weights if tf_hub else resolve_tats_weights
@@ -94,19 +83,12 @@ class I3DEmbedder(Embedder):
         return self.mode.fd_options()
 
     def transform(self, item: Video) -> torch.Tensor:
-        indices = self.clip.indices(item.num_frames, item.name)
-        if not len(indices):
+        frames = read_clips(self.clip, item)
+        if frames is None:
             return torch.zeros((0, 3, self.clip.frames, 224, 224))
-        frames = item.read(indices.ravel())
-        frames = frames.reshape(indices.shape + frames.shape[1:])
         if not self.raw:
             return network_input(frames, self.mode, self.crop)
-        if frames.dtype == np.uint8:
-            raise InputError(f"{item.name}: raw=true feeds frames to the network untouched, but these are uint8 "
-                             "(0-255); pass float frames in the network's range, or leave raw off")
-        problem = check_clip_shape(*frames.shape[1:4])
-        if problem:
-            raise InputError(f"{item.name}: raw=true: {problem}; resize first, or leave raw off")
+        check_raw(frames, item.name, check_clip_shape(*frames.shape[1:4]))
         return raw_input(frames)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
