@@ -2,37 +2,33 @@
 content-debiased FVD, taken and preprocessed as cd-fvd does.
 
 One mode, ``cd-fvd`` (songweige/content-debiased-fvd 0.1.1, ``cdfvd(model='videomae')``): frames in [0, 1] without
-normalisation, bilinear to 224 (:mod:`frechet_video.videomae_input`), one 16-frame clip per video from a seeded
-random offset, covariance divided by N. The distance is reported as ``fd_videomae``: "fvd" names I3D features, and
-these numbers are not comparable with those.
+normalisation, bilinear to 224 (:mod:`frechet_video.videomae_input`); its clips (one 16-frame clip per video from a
+seeded random offset) and distance (covariance divided by N) are those of its I3D path, the ``i3d`` embedder's
+``cd-fvd`` mode. The distance is reported as ``fd_videomae``: "fvd" names I3D's, and the two are not comparable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import torch
 
-from frechet.embedder import Embedder, Option
-from frechet.errors import InputError
-from frechet.precision import exact_float32
-from frechet.weights import weights_identity
-from frechet_video.cdfvd_crop import CROP_OPTION, check_crop
-from frechet_video.clips import CLIP_OPTIONS, ClipSpec, check_raw, read_clips
+from frechet.embedder import Option
+from frechet.weights import WeightsSpec
+from frechet_video.cdfvd_crop import CROP_OPTION
+from frechet_video.clip_embedder import ClipEmbedder
+from frechet_video.clips import CLIP_OPTIONS
 from frechet_video.i3d_modes import MODES as I3D_MODES
-from frechet_video.i3d_modes import raw_input
-from frechet_video.video import Video
-from frechet_video.videomae import SIZE, VIT_G, VideoMAE, check_clip_shape
+from frechet_video.videomae import VIT_G, VideoMAE, check_clip_shape
 from frechet_video.videomae_input import network_input
 from frechet_video.videomae_weights import VIDEOMAE_WEIGHTS, load_videomae, resolve_videomae_weights
 
-#: The modes (``preprocess``): cd-fvd's, whose clips and distance are those of its I3D path.
+#: The modes (``preprocess``): cd-fvd's.
 MODES = ("cd-fvd",)
 
 
-class VideoMAEEmbedder(Embedder):
+class VideoMAEEmbedder(ClipEmbedder):
     """VideoMAE-v2 ViT-g/14 fine-tuned on SSv2 (cd-fvd): ``features``, the mean of the last block's tokens after
     ``fc_norm``, per clip.
 
@@ -41,14 +37,11 @@ class VideoMAEEmbedder(Embedder):
 
     name = "videomae-v2-g"
     aliases = ("videomae",)
-    domain = "video"
     description = "VideoMAE-v2 ViT-g/14 (SSv2) mean-pooled features: cd-fvd's content-debiased FVD"
     fd_key = "fd_videomae"
     outputs = {"features": VIT_G.width}
     default_output = "features"
-    multiple_examples = True
     weights = (VIDEOMAE_WEIGHTS,)
-    precisions = ("fp32",)
     options = (
         Option("preprocess", choices=MODES, default=MODES[0], help="whose protocol: cd-fvd"),
         Option("weights", Path, help="a local checkpoint in the layout of vit_g_hybrid_pt_1200e_ssv2_ft.pth"),
@@ -63,58 +56,22 @@ class VideoMAEEmbedder(Embedder):
         frames: int | None = None, stride: int | None = None, start: str | None = None, short: str | None = None,
         clips: int | None = None, clip_seed: int | None = None, crop: int = 0,
     ) -> None:
-        super().__init__()
-        self.preprocess = preprocess
-        self.mode = I3D_MODES[preprocess]
-        self.clip: ClipSpec = self.mode.clip.with_options(frames, stride, start, short, clips, clip_seed)
-        self.raw, self.crop = raw, check_crop(crop)
-        self.weights_path = weights
-        self.weights_id: str | None = None if weights is None else weights_identity(VIDEOMAE_WEIGHTS, weights)
-        self._network: VideoMAE | None = None
-        problem = check_clip_shape(self.clip.frames, SIZE, SIZE)
-        if problem:
-            raise InputError(f"embedder option frames: {problem}")
+        super().__init__(I3D_MODES[preprocess], weights, raw, crop, frames=frames, stride=stride, start=start,
+                         short=short, clips=clips, clip_seed=clip_seed)
 
-    @property
-    def fd_options(self) -> Mapping[str, Any]:
-        """The FD options of cd-fvd's distance (covariance divided by N, float64)."""
-        return self.mode.fd_options()
+    def weights_spec(self) -> WeightsSpec:
+        return VIDEOMAE_WEIGHTS
 
-    def transform(self, item: Video) -> torch.Tensor:
-        frames = read_clips(self.clip, item)
-        if frames is None:
-            return torch.zeros((0, 3, self.clip.frames, SIZE, SIZE))
-        if not self.raw:
-            return network_input(frames, self.crop)
-        check_raw(frames, item.name, check_clip_shape(*frames.shape[1:4]))
-        return raw_input(frames)
+    def resolve(self, path: Path | None) -> Path:
+        return resolve_videomae_weights(path)
 
-    def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        if not batch.shape[0]:
-            return {"features": batch.new_zeros((0, self.outputs["features"]))}
-        with exact_float32(batch.device):
-            return {"features": self.network()(batch)}
+    def load(self, path: Path) -> VideoMAE:
+        network = load_videomae(path, self.device)
+        self.outputs = {"features": network.arch.width}  # a narrower file in the layout (tests) gives fewer
+        return network
 
-    def network(self) -> VideoMAE:
-        """The loaded network (resolving and loading the weights on first use)."""
-        if self._network is None:
-            path = resolve_videomae_weights(self.weights_path)
-            if self.weights_id is None:
-                self.weights_id = weights_identity(VIDEOMAE_WEIGHTS, path)
-            self._network = load_videomae(path, self.device)
-            self.outputs = {"features": self._network.arch.width}  # a narrower file in the layout (tests)
-        return self._network
+    def prepare(self, frames: np.ndarray) -> torch.Tensor:
+        return network_input(frames, self.crop)
 
-    def config(self) -> dict[str, Any]:
-        if self.weights_id is None:
-            self.weights_id = weights_identity(VIDEOMAE_WEIGHTS, resolve_videomae_weights(None))
-        config: dict[str, Any] = {"weights": self.weights_id, "preprocess": self.preprocess, **self.clip.config()}
-        if self.raw:
-            config["raw"] = True
-        if self.crop:
-            config["crop"] = self.crop
-        return config
-
-    def __getstate__(self) -> dict[str, Any]:
-        # DataLoader workers receive the embedder for ``transform`` only: never the network.
-        return {**self.__dict__, "_network": None}
+    def check_shape(self, frames: int, height: int, width: int) -> str | None:
+        return check_clip_shape(frames, height, width)
