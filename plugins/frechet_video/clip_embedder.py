@@ -81,11 +81,11 @@ class ClipEmbedder(Embedder):
         return raw_input(frames)
 
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        output = self.default_output
+        output, network = self.default_output, self.network()  # loaded first: it may set the output's width
         if not batch.shape[0]:
             return {output: batch.new_zeros((0, self.outputs[output]))}
         with exact_float32(batch.device):
-            return {output: self.network()(batch)}
+            return {output: network(batch)}
 
     def network(self) -> torch.nn.Module:
         """The loaded network (resolving and loading the weights on first use)."""

@@ -135,3 +135,9 @@ def test_compute_reports_fd_videomae_with_cd_fvds_covariance(tmp_path: Path, tin
     assert result["fd_videomae"] == result["fd"] > 0 and "fvd" not in result
     assert result["fd_covariance"] == "population" and result["n_real"] == 3
     assert result["embedder"].startswith("videomae-v2-g(")
+
+
+def test_a_skipped_short_video_gives_no_row_of_the_loaded_networks_width(tiny_file: Path) -> None:
+    embedder = VideoMAEEmbedder(weights=tiny_file, frames=4, short="skip")
+    batch = embedder.transform(ArrayVideo(np.zeros((3, 32, 32, 3), np.uint8), "short"))
+    assert tuple(embedder.forward(batch)["features"].shape) == (0, TINY["width"])
