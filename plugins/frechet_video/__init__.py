@@ -1,6 +1,7 @@
 """The video domain of frechet: video files, frame folders, (N, T, H, W, 3) arrays and in-memory videos, read as
-:class:`frechet_video.video.Video` items whose frames are decoded only where a clip takes them, and the ``i3d``
-embedder that computes FVD in each tool's protocol (:mod:`frechet_video.i3d_modes`).
+:class:`frechet_video.video.Video` items whose frames are decoded only where a clip takes them, the ``i3d``
+embedder that computes FVD in each tool's protocol (:mod:`frechet_video.i3d_modes`), and the ``videomae-v2-g``
+embedder of cd-fvd's content-debiased FVD.
 
 Decoding video files needs the optional extra ``frechet[video]`` (PyAV).
 """
@@ -22,13 +23,15 @@ from frechet_video.sources import (
 )
 from frechet_video.thumbnails import animated_thumbnail
 from frechet_video.video import ArrayVideo, Video
+from frechet_video.videomae_embedder import VideoMAEEmbedder
 
-__all__ = ["ArrayVideo", "I3DEmbedder", "Video"]
+__all__ = ["ArrayVideo", "I3DEmbedder", "Video", "VideoMAEEmbedder"]
 
 
 @hookimpl
 def frechet_register_embedders(register: Any) -> None:
     register(I3DEmbedder)
+    register(VideoMAEEmbedder)
 
 
 @hookimpl

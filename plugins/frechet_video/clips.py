@@ -12,16 +12,27 @@ from __future__ import annotations
 
 import logging
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from frechet.errors import ConfigError, InputError
+from frechet.options import Option
+from frechet_video.video import Video
 
 log = logging.getLogger("frechet")
 
 STARTS = ("first", "random")
 SHORT = ("refuse", "skip")
+#: The embedder options that override a mode's clip sampling (:meth:`ClipSpec.with_options` applies them).
+CLIP_OPTIONS = (
+    Option("frames", int, help="frames per clip (default: the mode's, 16)"),
+    Option("stride", int, help="take every stride-th frame (default 1)"),
+    Option("start", choices=STARTS, help="first clip from the first frame or a seeded random offset"),
+    Option("short", choices=SHORT, help="a video shorter than the clip: refuse it, or skip it (counted)"),
+    Option("clips", int, help="consecutive clips per video (default 1)"),
+    Option("clip_seed", int, help="seed of random clip offsets (default 0)"),
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,12 @@ class ClipSpec:
             raise ConfigError(f"clip start must be one of {', '.join(STARTS)}, got {self.start!r}")
         if self.short not in SHORT:
             raise ConfigError(f"short videos must be one of {', '.join(SHORT)}, got {self.short!r}")
+
+    def with_options(self, frames: int | None = None, stride: int | None = None, start: str | None = None,
+                     short: str | None = None, clips: int | None = None, clip_seed: int | None = None) -> ClipSpec:
+        """This spec with the :data:`CLIP_OPTIONS` that were given (not None) in place of its own values."""
+        given = {"frames": frames, "stride": stride, "start": start, "short": short, "clips": clips, "seed": clip_seed}
+        return replace(self, **{key: value for key, value in given.items() if value is not None})
 
     @property
     def span(self) -> int:
@@ -82,3 +99,22 @@ class ClipSpec:
         """What ``id()`` names, under the i3d embedder's option names: every field, as the numbers depend on each."""
         return {"frames": self.frames, "stride": self.stride, "start": self.start, "short": self.short,
                 "clips": self.clips, **({"clip_seed": self.seed} if self.start == "random" else {})}
+
+
+def read_clips(spec: ClipSpec, video: Video) -> np.ndarray | None:
+    """The (clips, frames, H, W, 3) frames ``spec`` takes from ``video``; None when the video is skipped as short."""
+    indices = spec.indices(video.num_frames, video.name)
+    if not len(indices):
+        return None
+    frames = video.read(indices.ravel())
+    return frames.reshape(indices.shape + frames.shape[1:])
+
+
+def check_raw(frames: np.ndarray, name: str, problem: str | None) -> None:
+    """InputError unless ``frames`` may go to a network untouched (``raw=true``): float, and of a size the network
+    takes (``problem``: why not, from the network's shape check)."""
+    if frames.dtype == np.uint8:
+        raise InputError(f"{name}: raw=true feeds frames to the network untouched, but these are uint8 (0-255); pass "
+                         "float frames in the network's range, or leave raw off")
+    if problem:
+        raise InputError(f"{name}: raw=true: {problem}; resize first, or leave raw off")

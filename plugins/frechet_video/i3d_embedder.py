@@ -7,21 +7,18 @@ means the network to see) untouched, keeping the mode's clips and distance. Clip
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from frechet.embedder import Embedder, Option
-from frechet.errors import InputError
-from frechet.precision import exact_float32
-from frechet.weights import weights_identity
-from frechet_video.clips import SHORT, STARTS, ClipSpec
+from frechet.embedder import Option
+from frechet.weights import WeightsSpec
+from frechet_video.cdfvd_crop import CROP_OPTION
+from frechet_video.clip_embedder import ClipEmbedder
+from frechet_video.clips import CLIP_OPTIONS
 from frechet_video.i3d import NUM_CLASSES, InceptionI3d, check_clip_shape
-from frechet_video.i3d_modes import DEFAULT_MODE, MODES, network_input, raw_input
+from frechet_video.i3d_modes import DEFAULT_MODE, MODES, network_input
 from frechet_video.i3d_weights import (
     TATS_WEIGHTS,
     TF_HUB_WEIGHTS,
@@ -29,10 +26,9 @@ from frechet_video.i3d_weights import (
     resolve_tats_weights,
     resolve_tf_hub_weights,
 )
-from frechet_video.video import Video
 
 
-class I3DEmbedder(Embedder):
+class I3DEmbedder(ClipEmbedder):
     """Kinetics-400 I3D (FVD): ``logits``, the 400 class logits averaged over time, per clip.
 
     ``preprocess`` picks whose protocol ("tf": google-research's FVD, "tats", "cd-fvd"); ``weights`` is a local file
@@ -40,14 +36,11 @@ class I3DEmbedder(Embedder):
     """
 
     name = "i3d"
-    domain = "video"
     description = "Kinetics-400 I3D logits averaged over time (FVD), in the protocols of google-research, TATS, cd-fvd"
     fd_key = "fvd"
     outputs = {"logits": NUM_CLASSES}
     default_output = "logits"
-    multiple_examples = True
     weights = (TATS_WEIGHTS,)
-    precisions = ("fp32",)
     options = (
         Option("preprocess", choices=tuple(MODES), default=DEFAULT_MODE,
                help="whose protocol: tf (google-research FVD, TF-hub weights), tats, cd-fvd"),
@@ -55,14 +48,8 @@ class I3DEmbedder(Embedder):
         Option("raw", bool, default=False,
                help="feed float frames untouched (already 224x224 and in the network's range); clips and distance "
                     "stay the mode's"),
-        Option("frames", int, help="frames per clip (default: the mode's, 16)"),
-        Option("stride", int, help="take every stride-th frame (default 1)"),
-        Option("start", choices=STARTS, help="first clip from the first frame or a seeded random offset"),
-        Option("short", choices=SHORT, help="a video shorter than the clip: refuse it, or skip it (counted)"),
-        Option("clips", int, help="consecutive clips per video (default 1)"),
-        Option("clip_seed", int, help="seed of random clip offsets (default 0)"),
-        Option("crop", int, default=0,
-               help="cd-fvd's file loader: shorter side to this size (antialiased) and centre crop first; 0: none"),
+        *CLIP_OPTIONS,
+        CROP_OPTION,
     )
 
     def __init__(
@@ -70,70 +57,20 @@ class I3DEmbedder(Embedder):
         frames: int | None = None, stride: int | None = None, start: str | None = None, short: str | None = None,
         clips: int | None = None, clip_seed: int | None = None, crop: int = 0,
     ) -> None:
-        super().__init__()
-        self.mode = MODES[preprocess]
-        overrides = {"frames": frames, "stride": stride, "start": start, "short": short, "clips": clips,
-                     "seed": clip_seed}
-        self.clip: ClipSpec = replace(self.mode.clip, **{k: v for k, v in overrides.items() if v is not None})
-        self.raw, self.crop = raw, crop
-        if crop < 0:
-            raise InputError(f"embedder option crop must be 0 (none) or a size in pixels, got {crop}")
-        self.weights_path = weights
-        tf_hub = self.mode.weights == "tf-hub"
-        self._resolve = resolve_tf_hub_weights if tf_hub else resolve_tats_weights
-        self._spec = TF_HUB_WEIGHTS if tf_hub else TATS_WEIGHTS
-        self.weights_id: str | None = None if weights is None else weights_identity(self._spec, weights)
-        self._network: InceptionI3d | None = None
-        problem = check_clip_shape(self.clip.frames, 224, 224)
-        if problem:
-            raise InputError(f"embedder option frames: {problem}")
+        super().__init__(MODES[preprocess], weights, raw, crop, frames=frames, stride=stride, start=start,
+                         short=short, clips=clips, clip_seed=clip_seed)
 
-    @property
-    def fd_options(self) -> Mapping[str, Any]:
-        """The FD options of this mode's distance (covariance normalisation, arithmetic)."""
-        return self.mode.fd_options()
+    def weights_spec(self) -> WeightsSpec:
+        return TF_HUB_WEIGHTS if self.mode.weights == "tf-hub" else TATS_WEIGHTS
 
-    def transform(self, item: Video) -> torch.Tensor:
-        indices = self.clip.indices(item.num_frames, item.name)
-        if not len(indices):
-            return torch.zeros((0, 3, self.clip.frames, 224, 224))
-        frames = item.read(indices.ravel())
-        frames = frames.reshape(indices.shape + frames.shape[1:])
-        if not self.raw:
-            return network_input(frames, self.mode, self.crop)
-        if frames.dtype == np.uint8:
-            raise InputError(f"{item.name}: raw=true feeds frames to the network untouched, but these are uint8 "
-                             "(0-255); pass float frames in the network's range, or leave raw off")
-        problem = check_clip_shape(*frames.shape[1:4])
-        if problem:
-            raise InputError(f"{item.name}: raw=true: {problem}; resize first, or leave raw off")
-        return raw_input(frames)
+    def resolve(self, path: Path | None) -> Path:
+        return (resolve_tf_hub_weights if self.mode.weights == "tf-hub" else resolve_tats_weights)(path)
 
-    def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        if not batch.shape[0]:
-            return {"logits": batch.new_zeros((0, NUM_CLASSES))}
-        with exact_float32(batch.device):
-            return {"logits": self.network()(batch)}
+    def load(self, path: Path) -> InceptionI3d:
+        return load_i3d(path, self.device)
 
-    def network(self) -> InceptionI3d:
-        """The loaded network (resolving and loading the weights on first use)."""
-        if self._network is None:
-            path = self._resolve(self.weights_path)
-            if self.weights_id is None:
-                self.weights_id = weights_identity(self._spec, path)
-            self._network = load_i3d(path, self.device)
-        return self._network
+    def prepare(self, frames: np.ndarray) -> torch.Tensor:
+        return network_input(frames, self.mode, self.crop)
 
-    def config(self) -> dict[str, Any]:
-        if self.weights_id is None:
-            self.weights_id = weights_identity(self._spec, self._resolve(None))
-        config: dict[str, Any] = {"weights": self.weights_id, "preprocess": self.mode.name, **self.clip.config()}
-        if self.raw:
-            config["raw"] = True
-        if self.crop:
-            config["crop"] = self.crop
-        return config
-
-    def __getstate__(self) -> dict[str, Any]:
-        # DataLoader workers receive the embedder for ``transform`` only: never the network.
-        return {**self.__dict__, "_network": None}
+    def check_shape(self, frames: int, height: int, width: int) -> str | None:
+        return check_clip_shape(frames, height, width)

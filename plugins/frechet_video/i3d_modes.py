@@ -9,13 +9,12 @@ by N; float64 or float32 arithmetic), so that the same weights and videos give e
 - ``tats``: songweige/TATS ``tats/fvd/fvd.py``. TATS's pytorch-i3d weights; torch bilinear (``align_corners=False``,
   no antialias) to 224 on 0-255 float32 values, ``2x/255 - 1``; its distance in float32 torch (N - 1).
 - ``cd-fvd``: songweige/content-debiased-fvd (PyPI ``cd-fvd``), I3D path. TATS's weights; its file loader's step
-  (shorter side to ``crop`` pixels, antialiased bilinear on [0, 1] values, centre crop, times 255) where ``crop`` is
-  set, then TATS's resize and scaling; a random clip per video; covariance divided by N, scipy's float64 sqrtm.
+  (:func:`frechet_video.cdfvd_crop.shorter_side_crop`) where ``crop`` is set, then TATS's resize and scaling; a
+  random clip per video; covariance divided by N, scipy's float64 sqrtm.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from frechet_image.resize import tf1_bilinear
+from frechet_video.cdfvd_crop import shorter_side_crop
 from frechet_video.clips import ClipSpec
 
 SIZE = 224
@@ -57,18 +57,6 @@ DEFAULT_MODE = "tf"
 def to_255(frames: torch.Tensor) -> torch.Tensor:
     """Frames as 0-255 values: uint8 kept (the resize converts it exactly), float [0, 1] times 255 in float32."""
     return frames if frames.dtype == torch.uint8 else frames.float() * 255.0
-
-
-def shorter_side_crop(frames: torch.Tensor, size: int) -> torch.Tensor:
-    """cd-fvd's file-loader step on (n, 3, H, W) frames of 0-255 values: to [0, 1] (``/255``), shorter side to
-    ``size`` (the longer rounded up) by antialiased bilinear, centre crop to ``size`` x ``size``, back to 0-255."""
-    frames = frames.float() / 255.0
-    height, width = frames.shape[-2:]
-    scale = size / min(height, width)
-    target = (size, math.ceil(width * scale)) if height < width else (math.ceil(height * scale), size)
-    frames = F.interpolate(frames, size=target, mode="bilinear", align_corners=False, antialias=True)
-    top, left = (frames.shape[-2] - size) // 2, (frames.shape[-1] - size) // 2
-    return frames[..., top:top + size, left:left + size] * 255.0
 
 
 def network_input(frames: np.ndarray, mode: Mode, crop: int = 0) -> torch.Tensor:
