@@ -1,5 +1,6 @@
 """The ``wd-*-tagger-v3`` embedders: an illustration-domain backbone (SmilingWolf's WD taggers, trained on
-Danbooru's drawn art) whose pooled features, the input of its tag head, feed the Fréchet distance."""
+Danbooru's drawn art: ViT, ViT-Large, ConvNeXt, SwinV2) whose pooled features, the input of its tag head, feed the
+Fréchet distance."""
 
 from __future__ import annotations
 
@@ -96,4 +97,13 @@ class TaggerConvNeXt(TaggerEmbedder):
     weights = (WEIGHTS["convnext"],)
 
 
-EMBEDDERS = (TaggerViT, TaggerViTLarge, TaggerConvNeXt)
+class TaggerSwinV2(TaggerEmbedder):
+    """WD SwinV2 tagger v3 (SwinV2-B, 14×14 windows at 448, Danbooru): the 1024-d mean of the last stage"""
+
+    name = "wd-swinv2-tagger-v3"
+    architecture = ARCHITECTURES["swinv2"]
+    outputs = {"pooled": 1024}
+    weights = (WEIGHTS["swinv2"],)
+
+
+EMBEDDERS = (TaggerViT, TaggerViTLarge, TaggerConvNeXt, TaggerSwinV2)

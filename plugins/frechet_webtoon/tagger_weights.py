@@ -23,6 +23,7 @@ REPOSITORIES = {
     "vit": ("wd-vit-tagger-v3", "7f6b584d0bd3f55c4531f14ba3d4761b2bccdc0f"),
     "convnext": ("wd-convnext-tagger-v3", "d39e46de298d27340111b64965e20b8185c407e6"),
     "vit-large": ("wd-vit-large-tagger-v3", "main"),
+    "swinv2": ("wd-swinv2-tagger-v3", "805ca9892b4fdfbe3f06f9de3f0a07b3da8637ed"),
 }
 
 
