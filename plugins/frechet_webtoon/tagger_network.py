@@ -1,13 +1,14 @@
-"""The WD tagger v3 backbones (SmilingWolf's Danbooru-trained ViT, ConvNeXt and SwinV2 taggers) in plain torch,
-with the key layout of timm's ``model.safetensors``, returning the pooled features the tag head reads (timm's
+"""The WD tagger v3 backbones (SmilingWolf's Danbooru-trained ViT, ConvNeXt, SwinV2 and EVA02 taggers) in plain
+torch, with the key layout of timm's ``model.safetensors``, returning the pooled features the tag head reads (timm's
 ``forward_head(..., pre_logits=True)``).
 
 The architectures are timm's ``vit_base_patch16_224`` / ``vit_large_patch16_224`` built with the published
 ``config.json`` arguments (448×448 input, no class token, the patch tokens averaged, no norm after the pooling,
-tanh-approximated GELU), ``convnext_base`` with tanh-approximated GELU, and ``swinv2_base_window8_256`` at 448 with
-14×14 windows (:mod:`frechet_webtoon.tagger_swinv2`); the pooled output is the mean patch token after the final norm
-(ViT), the LayerNorm of the spatially averaged last stage (ConvNeXt) or the spatial mean after the final norm
-(SwinV2).
+tanh-approximated GELU), ``convnext_base`` with tanh-approximated GELU, ``swinv2_base_window8_256`` at 448 with
+14×14 windows (:mod:`frechet_webtoon.tagger_swinv2`) and ``eva02_large_patch14_448``
+(:mod:`frechet_webtoon.tagger_eva02`); the pooled output is the mean patch token after the final norm (ViT), the
+LayerNorm of the spatially averaged last stage (ConvNeXt), the spatial mean after the final norm (SwinV2) or the
+LayerNorm of the mean patch token (EVA02).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import nn
 
 from frechet.weights import layout_mismatch
 from frechet_webtoon.tagger_layers import Mlp
+from frechet_webtoon.tagger_eva02 import TaggerEva02
 from frechet_webtoon.tagger_swinv2 import TaggerSwinV2
 
 #: timm's ViT and ConvNeXt build their LayerNorms with this epsilon.
@@ -31,9 +33,9 @@ _EPS = 1e-6
 
 @dataclass(frozen=True)
 class TaggerArchitecture:
-    """One tagger backbone: ``kind`` ("vit", "convnext" or "swinv2"), its input side, and its sizes (ViT:
-    ``width``, ``depth``, ``heads``, ``patch``; ConvNeXt: ``depths`` and ``dims`` per stage; SwinV2: those, its
-    ``patch``, ``stage_heads`` and attention ``window``); ``classes`` is the tag head's size, read to check a
+    """One tagger backbone: ``kind`` ("vit", "convnext", "swinv2" or "eva02"), its input side, and its sizes (ViT
+    and EVA02: ``width``, ``depth``, ``heads``, ``patch``; ConvNeXt: ``depths`` and ``dims`` per stage; SwinV2:
+    those, its ``patch``, ``stage_heads`` and attention ``window``); ``classes`` is the tag head's size, read to check a
     file's layout."""
 
     name: str
@@ -63,6 +65,7 @@ ARCHITECTURES = {
         TaggerArchitecture("convnext", "convnext", depths=(3, 3, 27, 3), dims=(128, 256, 512, 1024)),
         TaggerArchitecture("swinv2", "swinv2", patch=4, depths=(2, 2, 18, 2), dims=(128, 256, 512, 1024),
                            stage_heads=(4, 8, 16, 32), window=14),
+        TaggerArchitecture("eva02-large", "eva02", width=1024, depth=24, heads=16, patch=14),
     )
 }
 
@@ -178,10 +181,10 @@ class TaggerConvNeXt(nn.Module):
         return self.head.norm(pooled).flatten(1)
 
 
-_NETWORKS = {"vit": TaggerViT, "convnext": TaggerConvNeXt, "swinv2": TaggerSwinV2}
+_NETWORKS = {"vit": TaggerViT, "convnext": TaggerConvNeXt, "swinv2": TaggerSwinV2, "eva02": TaggerEva02}
 #: Where each kind keeps its blocks (per stage, for the staged kinds) and its tag head, in timm's key layout.
 _STAGES = {"convnext": "stages", "swinv2": "layers"}
-_HEAD = {"vit": "head.weight", "convnext": "head.fc.weight", "swinv2": "head.fc.weight"}
+_HEAD = {"vit": "head.weight", "convnext": "head.fc.weight", "swinv2": "head.fc.weight", "eva02": "head.weight"}
 
 
 def build_network(arch: TaggerArchitecture) -> nn.Module:

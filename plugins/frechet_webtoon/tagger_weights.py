@@ -24,6 +24,7 @@ REPOSITORIES = {
     "convnext": ("wd-convnext-tagger-v3", "d39e46de298d27340111b64965e20b8185c407e6"),
     "vit-large": ("wd-vit-large-tagger-v3", "main"),
     "swinv2": ("wd-swinv2-tagger-v3", "805ca9892b4fdfbe3f06f9de3f0a07b3da8637ed"),
+    "eva02-large": ("wd-eva02-large-tagger-v3", "fa2b83fd2d68b3d994e22fed5859d7cc99e1cdb0"),
 }
 
 

@@ -19,7 +19,7 @@ parity.json  -- versions; per architecture the timm model and arguments, the sha
 features.npz -- per architecture the reference pooled features of both panel sets, and of two panels at full size.
 Weights and panels are not kept: the tests regenerate them from the same seeds (tests/plugins/webtoon/
 tagger_fixtures.py). timm loads the safetensors file with its own ``load_state_dict(strict=True)``, which proves the
-key layout; the reduced-size models differ from the published ones only in width, depth and tag count.
+key layout; the reduced-size models differ from the published ones only in width, depth, heads and tag count.
 """
 
 from __future__ import annotations

@@ -15,13 +15,14 @@ from frechet.distance import frechet_distance
 from frechet.stats import FeatureStats
 from frechet_webtoon.tagger_network import ARCHITECTURES, TaggerArchitecture, build_network, load_network_state
 from frechet_webtoon.tagger_preprocess import tagger_input
-from tagger_fixtures import (TINY_CLASSES, TINY_CONVNEXT, TINY_SWINV2, TINY_VIT, layout_sha256, panel_set,
+from tagger_fixtures import (TINY_CLASSES, TINY_CONVNEXT, TINY_EVA02, TINY_SWINV2, TINY_VIT, layout_sha256, panel_set,
                              random_state)
 
 TINY = {
     "vit": TaggerArchitecture("vit", "vit", classes=TINY_CLASSES, **TINY_VIT),
     "convnext": TaggerArchitecture("convnext", "convnext", classes=TINY_CLASSES, **TINY_CONVNEXT),
     "swinv2": dataclasses.replace(ARCHITECTURES["swinv2"], classes=TINY_CLASSES, **TINY_SWINV2),
+    "eva02-large": dataclasses.replace(ARCHITECTURES["eva02-large"], classes=TINY_CLASSES, **TINY_EVA02),
 }
 
 
