@@ -3,6 +3,8 @@ a wrong file refused in one line, and the preprocessing of the reference code.""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -33,6 +35,7 @@ def test_canonical_weights_are_smilingwolfs_safetensors_at_a_revision_and_pinned
     for spec in WEIGHTS.values():
         assert spec.url.startswith("https://huggingface.co/SmilingWolf/wd-") and spec.url.endswith("/model.safetensors")
         assert spec.pin and spec.expected_hash is None
+        assert re.search(r"/resolve/[0-9a-f]{40}/", spec.url), f"{spec.url} is not at a fixed revision"
     assert "/resolve/7f6b584d0bd3f55c4531f14ba3d4761b2bccdc0f/" in WEIGHTS["vit"].url
     assert "/wd-swinv2-tagger-v3/resolve/805ca9892b4fdfbe3f06f9de3f0a07b3da8637ed/" in WEIGHTS["swinv2"].url
     assert "/wd-eva02-large-tagger-v3/resolve/fa2b83fd2d68b3d994e22fed5859d7cc99e1cdb0/" in WEIGHTS["eva02-large"].url
