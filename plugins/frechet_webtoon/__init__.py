@@ -1,7 +1,8 @@
 """frechet's webtoon plugin: episodes (folders of slices, or tall images) cut into panels at their gutters, named
 as inputs ``webtoon:PATH`` and fed to every image embedder; the ``frechet webtoon panels`` command that writes those
 panels out; the WD tagger v3 backbones (``wd-vit-tagger-v3``, ``wd-vit-large-tagger-v3``,
-``wd-convnext-tagger-v3``), trained on drawn art; and the webtoon disturbances of ``frechet sanity``."""
+``wd-convnext-tagger-v3``, ``wd-swinv2-tagger-v3``, ``wd-eva02-large-tagger-v3``), trained on drawn art; and the
+webtoon disturbances of ``frechet sanity``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The ``wd-*-tagger-v3`` embedders: an illustration-domain backbone (SmilingWolf's WD taggers, trained on
-Danbooru's drawn art) whose pooled features, the input of its tag head, feed the Fréchet distance."""
+Danbooru's drawn art: ViT, ViT-Large, ConvNeXt, SwinV2, EVA02-Large) whose pooled features, the input of its tag
+head, feed the Fréchet distance."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ class TaggerEmbedder(Embedder):
         Option("weights", Path, help="a local model.safetensors of this tagger (or a copy with fewer blocks or tags) "
                                      "instead of the canonical download"),
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each tagger declares its ``architecture``; its output size and canonical weights follow from it."""
+        super().__init_subclass__(**kwargs)
+        cls.outputs = {"pooled": cls.architecture.features}
+        cls.weights = (WEIGHTS[cls.architecture.name],)
 
     def __init__(self, preprocess: str = DEFAULT_MODE, weights: Path | None = None) -> None:
         super().__init__()
@@ -74,8 +81,6 @@ class TaggerViT(TaggerEmbedder):
 
     name = "wd-vit-tagger-v3"
     architecture = ARCHITECTURES["vit"]
-    outputs = {"pooled": 768}
-    weights = (WEIGHTS["vit"],)
 
 
 class TaggerViTLarge(TaggerEmbedder):
@@ -83,8 +88,6 @@ class TaggerViTLarge(TaggerEmbedder):
 
     name = "wd-vit-large-tagger-v3"
     architecture = ARCHITECTURES["vit-large"]
-    outputs = {"pooled": 1024}
-    weights = (WEIGHTS["vit-large"],)
 
 
 class TaggerConvNeXt(TaggerEmbedder):
@@ -92,8 +95,20 @@ class TaggerConvNeXt(TaggerEmbedder):
 
     name = "wd-convnext-tagger-v3"
     architecture = ARCHITECTURES["convnext"]
-    outputs = {"pooled": 1024}
-    weights = (WEIGHTS["convnext"],)
 
 
-EMBEDDERS = (TaggerViT, TaggerViTLarge, TaggerConvNeXt)
+class TaggerSwinV2(TaggerEmbedder):
+    """WD SwinV2 tagger v3 (SwinV2-B, 14×14 windows at 448, Danbooru): the 1024-d mean of the last stage"""
+
+    name = "wd-swinv2-tagger-v3"
+    architecture = ARCHITECTURES["swinv2"]
+
+
+class TaggerEva02Large(TaggerEmbedder):
+    """WD EVA02-Large tagger v3 (EVA02-L/14 at 448, Danbooru): the 1024-d normalised mean patch token"""
+
+    name = "wd-eva02-large-tagger-v3"
+    architecture = ARCHITECTURES["eva02-large"]
+
+
+EMBEDDERS = (TaggerViT, TaggerViTLarge, TaggerConvNeXt, TaggerSwinV2, TaggerEva02Large)

@@ -1,11 +1,14 @@
-"""The WD tagger v3 backbones (SmilingWolf's Danbooru-trained ViT and ConvNeXt taggers) in plain torch, with the
-key layout of timm's ``model.safetensors``, returning the pooled features the tag head reads (timm's
+"""The WD tagger v3 backbones (SmilingWolf's Danbooru-trained ViT, ConvNeXt, SwinV2 and EVA02 taggers) in plain
+torch, with the key layout of timm's ``model.safetensors``, returning the pooled features the tag head reads (timm's
 ``forward_head(..., pre_logits=True)``).
 
 The architectures are timm's ``vit_base_patch16_224`` / ``vit_large_patch16_224`` built with the published
 ``config.json`` arguments (448×448 input, no class token, the patch tokens averaged, no norm after the pooling,
-tanh-approximated GELU) and ``convnext_base`` with tanh-approximated GELU; the pooled output is the mean patch token
-after the final norm (ViT) or the LayerNorm of the spatially averaged last stage (ConvNeXt).
+tanh-approximated GELU), ``convnext_base`` with tanh-approximated GELU, ``swinv2_base_window8_256`` at 448 with
+14×14 windows (:mod:`frechet_webtoon.tagger_swinv2`) and ``eva02_large_patch14_448``
+(:mod:`frechet_webtoon.tagger_eva02`); the pooled output is the mean patch token after the final norm (ViT), the
+LayerNorm of the spatially averaged last stage (ConvNeXt), the spatial mean after the final norm (SwinV2) or the
+LayerNorm of the mean patch token (EVA02).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from frechet.weights import layout_mismatch
+from frechet_webtoon.tagger_layers import Mlp
+from frechet_webtoon.tagger_eva02 import TaggerEva02
+from frechet_webtoon.tagger_swinv2 import TaggerSwinV2
 
 #: timm's ViT and ConvNeXt build their LayerNorms with this epsilon.
 _EPS = 1e-6
@@ -27,9 +33,10 @@ _EPS = 1e-6
 
 @dataclass(frozen=True)
 class TaggerArchitecture:
-    """One tagger backbone: ``kind`` ("vit" or "convnext"), its input side, and its sizes (ViT: ``width``,
-    ``depth``, ``heads``, ``patch``; ConvNeXt: ``depths`` and ``dims`` per stage); ``classes`` is the tag head's
-    size, read to check a file's layout."""
+    """One tagger backbone: ``kind`` ("vit", "convnext", "swinv2" or "eva02"), its input side, and its sizes (ViT
+    and EVA02: ``width``, ``depth``, ``heads``, ``patch``; ConvNeXt: ``depths`` and ``dims`` per stage; SwinV2:
+    those, its ``patch``, ``stage_heads`` and attention ``window``); ``classes`` is the tag head's size, read to check a
+    file's layout."""
 
     name: str
     kind: str
@@ -40,12 +47,14 @@ class TaggerArchitecture:
     patch: int = 16
     depths: tuple[int, ...] = ()
     dims: tuple[int, ...] = ()
+    stage_heads: tuple[int, ...] = ()
+    window: int = 0
     classes: int = 10861
 
     @property
     def features(self) -> int:
         """Dimension of the pooled features."""
-        return self.width if self.kind == "vit" else self.dims[-1]
+        return self.dims[-1] if self.dims else self.width
 
 
 ARCHITECTURES = {
@@ -54,21 +63,11 @@ ARCHITECTURES = {
         TaggerArchitecture("vit", "vit", width=768, depth=12, heads=12),
         TaggerArchitecture("vit-large", "vit", width=1024, depth=24, heads=16),
         TaggerArchitecture("convnext", "convnext", depths=(3, 3, 27, 3), dims=(128, 256, 512, 1024)),
+        TaggerArchitecture("swinv2", "swinv2", patch=4, depths=(2, 2, 18, 2), dims=(128, 256, 512, 1024),
+                           stage_heads=(4, 8, 16, 32), window=14),
+        TaggerArchitecture("eva02-large", "eva02", width=1024, depth=24, heads=16, patch=14),
     )
 }
-
-
-def _gelu(x: torch.Tensor) -> torch.Tensor:
-    return F.gelu(x, approximate="tanh")
-
-
-class _Mlp(nn.Module):
-    def __init__(self, width: int, hidden: int) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(width, hidden), nn.Linear(hidden, width)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(_gelu(self.fc1(x)))
 
 
 class _Attention(nn.Module):
@@ -88,7 +87,7 @@ class _ViTBlock(nn.Module):
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(width, eps=_EPS), nn.LayerNorm(width, eps=_EPS)
-        self.attn, self.mlp = _Attention(width, heads), _Mlp(width, 4 * width)
+        self.attn, self.mlp = _Attention(width, heads), Mlp(width, 4 * width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
@@ -136,7 +135,7 @@ class _ConvNeXtBlock(nn.Module):
         super().__init__()
         self.conv_dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
         self.norm = nn.LayerNorm(dim, eps=_EPS)
-        self.mlp = _Mlp(dim, 4 * dim)
+        self.mlp = Mlp(dim, 4 * dim)
         self.gamma = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -182,24 +181,31 @@ class TaggerConvNeXt(nn.Module):
         return self.head.norm(pooled).flatten(1)
 
 
+_NETWORKS = {"vit": TaggerViT, "convnext": TaggerConvNeXt, "swinv2": TaggerSwinV2, "eva02": TaggerEva02}
+#: Where each kind keeps its blocks (per stage, for the staged kinds) and its tag head, in timm's key layout.
+_STAGES = {"convnext": "stages", "swinv2": "layers"}
+_HEAD = {"vit": "head.weight", "convnext": "head.fc.weight", "swinv2": "head.fc.weight", "eva02": "head.weight"}
+
+
 def build_network(arch: TaggerArchitecture) -> nn.Module:
     """An uninitialised network of ``arch``."""
-    return TaggerViT(arch) if arch.kind == "vit" else TaggerConvNeXt(arch)
+    return _NETWORKS[arch.kind](arch)
 
 
 def depth_of(state: Mapping[str, torch.Tensor], arch: TaggerArchitecture) -> TaggerArchitecture:
-    """``arch`` with the number of blocks (per stage, for ConvNeXt) and of tags a file holds: a reduced-depth copy
-    of the backbone (as tests and examples use) loads like the published one."""
-    if arch.kind == "vit":
+    """``arch`` with the number of blocks (per stage, for ConvNeXt and SwinV2) and of tags a file holds: a
+    reduced-depth copy of the backbone (as tests and examples use) loads like the published one."""
+    if arch.kind not in _STAGES:
         found = {int(match[1]) for key in state if (match := re.match(r"blocks\.(\d+)\.", key))}
         changes = {"depth": max(found) + 1} if found else {}
     else:
+        prefix = _STAGES[arch.kind]
         per_stage = [
-            {int(m[1]) for key in state if (m := re.match(rf"stages\.{stage}\.blocks\.(\d+)\.", key))}
+            {int(m[1]) for key in state if (m := re.match(rf"{prefix}\.{stage}\.blocks\.(\d+)\.", key))}
             for stage in range(len(arch.dims))
         ]
         changes = {"depths": tuple(max(blocks) + 1 for blocks in per_stage)} if all(per_stage) else {}
-    head = state.get("head.weight" if arch.kind == "vit" else "head.fc.weight")
+    head = state.get(_HEAD[arch.kind])
     if head is not None and head.dim() == 2:
         changes["classes"] = int(head.shape[0])
     return dataclasses.replace(arch, **changes)

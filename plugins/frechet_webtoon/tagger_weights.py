@@ -18,11 +18,13 @@ from frechet_clip.safetensors_file import read_safetensors
 from frechet_webtoon.tagger_network import ARCHITECTURES, TaggerArchitecture, load_network_state
 
 _HUB = "https://huggingface.co/SmilingWolf"
-#: Repository and revision (the commit of its last "Update model files", or later) per architecture.
+#: Repository and revision (the commit of its last model-files update, or a later README-only one) per architecture.
 REPOSITORIES = {
     "vit": ("wd-vit-tagger-v3", "7f6b584d0bd3f55c4531f14ba3d4761b2bccdc0f"),
     "convnext": ("wd-convnext-tagger-v3", "d39e46de298d27340111b64965e20b8185c407e6"),
-    "vit-large": ("wd-vit-large-tagger-v3", "main"),
+    "vit-large": ("wd-vit-large-tagger-v3", "ae469aa2e4706a3af08d3673cf73a11d1add314c"),
+    "swinv2": ("wd-swinv2-tagger-v3", "805ca9892b4fdfbe3f06f9de3f0a07b3da8637ed"),
+    "eva02-large": ("wd-eva02-large-tagger-v3", "fa2b83fd2d68b3d994e22fed5859d7cc99e1cdb0"),
 }
 
 

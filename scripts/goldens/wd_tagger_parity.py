@@ -5,8 +5,11 @@ of the model's ``pretrained_cfg``, the RGB→BGR flip, and timm's model run to `
 
 Run in the reference venv (it has timm and torchvision), then with frechet's own Python for the full-size check:
 
-    flock /tmp/frechet-heavy.lock $(/work/shared/refenv.sh backbones) scripts/goldens/wd_tagger_parity.py
-    flock /tmp/frechet-heavy.lock python scripts/goldens/wd_tagger_parity.py --frechet
+    flock /tmp/frechet-heavy.lock $(/work/shared/refenv.sh backbones) scripts/goldens/wd_tagger_parity.py [NAME ...]
+    flock /tmp/frechet-heavy.lock python scripts/goldens/wd_tagger_parity.py --frechet [NAME ...]
+
+NAME (vit, convnext, swinv2, eva02-large; all when none is given) limits a run to those architectures; the entries
+of the others are kept as they are.
 
 It writes into tests/goldens/wd_tagger/:
 parity.json  -- versions; per architecture the timm model and arguments, the sha256 of the random tensors, per panel
@@ -16,7 +19,7 @@ parity.json  -- versions; per architecture the timm model and arguments, the sha
 features.npz -- per architecture the reference pooled features of both panel sets, and of two panels at full size.
 Weights and panels are not kept: the tests regenerate them from the same seeds (tests/plugins/webtoon/
 tagger_fixtures.py). timm loads the safetensors file with its own ``load_state_dict(strict=True)``, which proves the
-key layout; the reduced-size models differ from the published ones only in width, depth and tag count.
+key layout; the reduced-size models differ from the published ones only in width, depth, heads and tag count.
 """
 
 from __future__ import annotations
@@ -45,9 +48,15 @@ MODELS = {
                                                 "num_heads": fixtures.TINY_VIT["heads"]}),
     "convnext": ("convnext_base", {"act_layer": "gelu_tanh"},
                  {"depths": fixtures.TINY_CONVNEXT["depths"], "dims": fixtures.TINY_CONVNEXT["dims"]}),
+    "swinv2": ("swinv2_base_window8_256", {"img_size": 448, "window_size": 14, "act_layer": "gelu_tanh"},
+               {"embed_dim": fixtures.TINY_SWINV2["dims"][0], "depths": fixtures.TINY_SWINV2["depths"],
+                "num_heads": fixtures.TINY_SWINV2["stage_heads"]}),
+    "eva02-large": ("eva02_large_patch14_448", {"img_size": 448, "ref_feat_shape": (32, 32)},
+                    {"embed_dim": fixtures.TINY_EVA02["width"], "depth": fixtures.TINY_EVA02["depth"],
+                     "num_heads": fixtures.TINY_EVA02["heads"]}),
 }
-FULL = {"vit": 10861, "convnext": 10861}
-SEEDS = {"vit": 29, "convnext": 30}
+FULL = {name: 10861 for name in MODELS}
+SEEDS = {"vit": 29, "convnext": 30, "swinv2": 31, "eva02-large": 32}
 REAL_SEED, FAKE_SEED, COUNT = 1, 2, 24
 
 
@@ -124,7 +133,7 @@ def full_size_reference(timm, name: str, work: Path) -> tuple[dict, dict[str, np
     return found, {f"{name}/full": np.stack(outputs)}
 
 
-def full_size_check() -> None:
+def full_size_check(names: list[str]) -> None:
     """Run with frechet's own environment after the reference run: frechet's full-size networks and inputs against
     timm's (recorded in parity.json and features.npz); adds the agreement to parity.json."""
     import torch
@@ -134,7 +143,7 @@ def full_size_check() -> None:
     report = json.loads((GOLDENS / "parity.json").read_text(encoding="utf-8"))
     with np.load(GOLDENS / "features.npz") as data:
         theirs = {key: data[key] for key in data.files}
-    for name in MODELS:
+    for name in names:
         full = report[name]["full_size"]
         arch = tagger_network.ARCHITECTURES[name]
         model = tagger_network.build_network(arch)
@@ -155,7 +164,7 @@ def full_size_check() -> None:
     (GOLDENS / "parity.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     import PIL
     import scipy
     import timm
@@ -165,9 +174,13 @@ def main() -> None:
     GOLDENS.mkdir(parents=True, exist_ok=True)
     real, fake = fixtures.panel_set(REAL_SEED, COUNT), fixtures.panel_set(FAKE_SEED, COUNT)
     arrays, report = {}, {}
+    if set(names) != set(MODELS):  # keep the other architectures' entries
+        report = json.loads((GOLDENS / "parity.json").read_text(encoding="utf-8"))
+        with np.load(GOLDENS / "features.npz") as data:
+            arrays = {key: data[key] for key in data.files}
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        for name in MODELS:
+        for name in names:
             model, digest, _ = build(timm, name, False, SEEDS[name], work)
             real_features, real_inputs = features(model, real)
             fake_features, fake_inputs = features(model, fake)
@@ -187,11 +200,13 @@ def main() -> None:
     report["pretrained_cfg"] = PRETRAINED_CFG
     np.savez(GOLDENS / "features.npz", **arrays)
     (GOLDENS / "parity.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({name: report[name]["fd"] for name in MODELS}, indent=1))
+    print(json.dumps({name: report[name]["fd"] for name in names}, indent=1))
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--frechet"]:
-        full_size_check()
-    else:
-        main()
+    check = sys.argv[1:2] == ["--frechet"]
+    chosen = sys.argv[2:] if check else sys.argv[1:]
+    unknown = set(chosen) - set(MODELS)
+    if unknown:
+        sys.exit(f"unknown architecture {', '.join(sorted(unknown))}; choose from {', '.join(MODELS)}")
+    (full_size_check if check else main)(chosen or list(MODELS))

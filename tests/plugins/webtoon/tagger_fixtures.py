@@ -17,6 +17,13 @@ import numpy as np
 #: Reduced-size architectures of the tests and goldens (arguments of timm's model functions, and ours).
 TINY_VIT = {"width": 16, "depth": 2, "heads": 2}
 TINY_CONVNEXT = {"depths": (1, 1, 2, 1), "dims": (8, 8, 16, 16)}
+#: SwinV2 keeps the published 4×4 patches and 14×14 windows (so its stages attend in 64, 16, 4 and 1 windows, the
+#: first three with shifted blocks); only widths (doubling per stage, as timm builds them), depths and heads shrink.
+#: The last width stays under the 24 panels of a set, so the goldens' covariances have full rank.
+TINY_SWINV2 = {"depths": (2, 2, 2, 2), "dims": (2, 4, 8, 16), "stage_heads": (1, 1, 2, 2)}
+#: EVA02 keeps the published 14×14 patches (a 32×32 grid at 448, the published RoPE reference grid); two 8-wide
+#: heads give each axis two RoPE frequencies.
+TINY_EVA02 = {"width": 16, "depth": 2, "heads": 2}
 #: Tags of the reduced-size heads.
 TINY_CLASSES = 7
 #: Sizes (height, width) of the parity panels: tall, wide, square at the network's size, tiny, large.

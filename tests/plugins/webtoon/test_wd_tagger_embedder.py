@@ -3,6 +3,8 @@ a wrong file refused in one line, and the preprocessing of the reference code.""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,8 @@ from tagger_fixtures import panel, random_state, write_safetensors
 
 
 @pytest.mark.parametrize(("name", "dims"), [("wd-vit-tagger-v3", 768), ("wd-vit-large-tagger-v3", 1024),
-                                            ("wd-convnext-tagger-v3", 1024)])
+                                            ("wd-convnext-tagger-v3", 1024), ("wd-swinv2-tagger-v3", 1024),
+                                            ("wd-eva02-large-tagger-v3", 1024)])
 def test_each_tagger_is_registered_for_images_with_its_pooled_features(name, dims):
     info, _ = get_registry().embedder_info(name)
     assert info.domain == "image" and dict(info.outputs) == {"pooled": dims}
@@ -32,7 +35,10 @@ def test_canonical_weights_are_smilingwolfs_safetensors_at_a_revision_and_pinned
     for spec in WEIGHTS.values():
         assert spec.url.startswith("https://huggingface.co/SmilingWolf/wd-") and spec.url.endswith("/model.safetensors")
         assert spec.pin and spec.expected_hash is None
+        assert re.search(r"/resolve/[0-9a-f]{40}/", spec.url), f"{spec.url} is not at a fixed revision"
     assert "/resolve/7f6b584d0bd3f55c4531f14ba3d4761b2bccdc0f/" in WEIGHTS["vit"].url
+    assert "/wd-swinv2-tagger-v3/resolve/805ca9892b4fdfbe3f06f9de3f0a07b3da8637ed/" in WEIGHTS["swinv2"].url
+    assert "/wd-eva02-large-tagger-v3/resolve/fa2b83fd2d68b3d994e22fed5859d7cc99e1cdb0/" in WEIGHTS["eva02-large"].url
 
 
 def test_a_download_that_is_not_the_tagger_is_refused_and_nothing_is_pinned(tmp_path, monkeypatch):
@@ -87,7 +93,8 @@ def test_the_embedder_reaches_workers_without_its_network(tmp_path):
     assert ARCHITECTURES["vit"].features == 768
 
 
-@pytest.mark.parametrize(("name", "reduced"), [("vit", {"depth": 2}), ("convnext", {"depths": (1, 2, 1, 1)})])
+@pytest.mark.parametrize(("name", "reduced"), [("vit", {"depth": 2}), ("convnext", {"depths": (1, 2, 1, 1)}),
+                                               ("swinv2", {"depths": (2, 1, 3, 2)}), ("eva02-large", {"depth": 3})])
 def test_a_users_file_with_fewer_blocks_or_tags_is_read_as_such(name, reduced):
     arch = dataclasses.replace(ARCHITECTURES[name], classes=5, **reduced)
     with torch.device("meta"):

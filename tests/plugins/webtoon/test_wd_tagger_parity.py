@@ -4,6 +4,7 @@ weights in the published layout: network input bit for bit, features within 1e-5
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -14,11 +15,14 @@ from frechet.distance import frechet_distance
 from frechet.stats import FeatureStats
 from frechet_webtoon.tagger_network import ARCHITECTURES, TaggerArchitecture, build_network, load_network_state
 from frechet_webtoon.tagger_preprocess import tagger_input
-from tagger_fixtures import TINY_CLASSES, TINY_CONVNEXT, TINY_VIT, layout_sha256, panel_set, random_state
+from tagger_fixtures import (TINY_CLASSES, TINY_CONVNEXT, TINY_EVA02, TINY_SWINV2, TINY_VIT, layout_sha256, panel_set,
+                             random_state)
 
 TINY = {
     "vit": TaggerArchitecture("vit", "vit", classes=TINY_CLASSES, **TINY_VIT),
     "convnext": TaggerArchitecture("convnext", "convnext", classes=TINY_CLASSES, **TINY_CONVNEXT),
+    "swinv2": dataclasses.replace(ARCHITECTURES["swinv2"], classes=TINY_CLASSES, **TINY_SWINV2),
+    "eva02-large": dataclasses.replace(ARCHITECTURES["eva02-large"], classes=TINY_CLASSES, **TINY_EVA02),
 }
 
 
@@ -60,7 +64,7 @@ def test_random_weights_are_the_ones_timm_loaded_strictly(tiny, golden):
     assert digest == golden[name]["tensors_sha256"]
 
 
-@pytest.mark.parametrize("name", sorted(ARCHITECTURES.keys() & {"vit", "convnext"}))
+@pytest.mark.parametrize("name", sorted(TINY))
 def test_full_size_key_layout_is_timms(name, golden):
     with torch.device("meta"):
         model = build_network(ARCHITECTURES[name])
@@ -81,6 +85,6 @@ def test_fd_matches_the_reference_within_1e_4_relative(tiny, golden):
 
 
 def test_full_size_networks_agreed_with_timm_in_the_goldens_run(golden):
-    for name in ("vit", "convnext"):
+    for name in TINY:
         agreement = golden[name]["full_size"]["frechet"]
         assert agreement["same_tensors"] and agreement["inputs_identical"] and agreement["max_abs_diff"] < 1e-5
