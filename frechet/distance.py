@@ -117,7 +117,8 @@ class _Factor:
         """Fᵀ Σ F, its lower triangle: for the Cholesky factor LAPACK's sygst (the symmetric reduction of Σ L x = λ
         x, half the work of two triangular products), for d × r columns an r × r matrix."""
         if self.triangular:
-            reduced, info = lapack.dsygst(np.array(cov, order="F"), self.matrix, itype=2, lower=1, overwrite_a=1)
+            reduced, info = lapack.dsygst(np.array(_column_major(cov), order="F"), self.matrix, itype=2, lower=1,
+                                          overwrite_a=1)
             if info != 0:
                 raise np.linalg.LinAlgError(f"sygst failed (info {info})")
             return reduced
@@ -269,6 +270,12 @@ def _scale_exponent(magnitude: float) -> int:
     return int(np.frexp(magnitude)[1])
 
 
+def _column_major(cov: np.ndarray) -> np.ndarray:
+    """The covariance in Fortran order with no transposing copy: a C-ordered one's transpose, a view (the same
+    matrix, as covariances are symmetric; of one given slightly asymmetric, LAPACK then reads the upper triangle)."""
+    return cov.T if cov.flags.c_contiguous else cov
+
+
 def _eigvalsh(matrix: np.ndarray) -> np.ndarray:
     """The eigenvalues (no vectors: a tridiagonal reduction and a root-free QR) of the lower triangle."""
     return scipy.linalg.eigh(matrix, lower=True, eigvals_only=True, driver="evr", check_finite=False, overwrite_a=True)
@@ -289,7 +296,7 @@ def _exact_factor(gaussian: _Gaussian) -> _Factor:
     cov = gaussian.cov
     largest_variance = float(np.diag(cov).max(initial=0.0))
     if not gaussian.known_low_rank:
-        lower, info = lapack.dpotrf(cov, lower=1, clean=1)
+        lower, info = lapack.dpotrf(_column_major(cov), lower=1, clean=1)
         pivots = np.diag(lower) ** 2
         if info == 0 and pivots.min(initial=math.inf) > len(pivots) * _EPS * largest_variance:
             return _Factor(np.asfortranarray(lower), triangular=True)
@@ -300,7 +307,7 @@ def _pivoted_factor(gaussian: _Gaussian, cov: np.ndarray, largest_variance: floa
     """Σ = P L Lᵀ Pᵀ with L of r columns (LAPACK pstrf stops once every remaining pivot is at rounding level,
     d · ε · max Σᵢᵢ). The remainder it leaves out must be rounding too; one that is not means Σ is not positive
     semi-definite, which an eigendecomposition then confirms (and, within float32 storage noise, factors)."""
-    packed, pivots, rank, _ = lapack.dpstrf(cov, lower=1)
+    packed, pivots, rank, _ = lapack.dpstrf(_column_major(cov), lower=1)
     order = pivots - 1
     left = packed[rank:, :rank]
     remainder = blas.dsyrk(-1.0, left, beta=1.0, c=cov[np.ix_(order[rank:], order[rank:])].T, lower=1,
