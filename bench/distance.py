@@ -1,15 +1,16 @@
 """Benchmark: frechet's Fréchet distance vs the scipy ``sqrtm`` formula (pytorch-fid/TTUR), timed in the same run.
 
-    python bench/distance.py [--dims 64 768 2048] [--ranks 100 1000] [--checkpoints 5] [--out FILE]
+    python bench/distance.py [--dims 64 768 2048] [--ranks 100 1000] [--checkpoints 5] [--rounds R] [--out FILE]
 
 For each d: covariances of 3·d correlated Gaussian samples; then, at the largest d, statistics of r + 1 samples
 (covariances of rank r < d, as statistics files of fewer items than dimensions hold them: mean, covariance and
 count, no samples). The baseline is pytorch-fid's ``calculate_frechet_distance``:
 ``‖μ₁−μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr Re sqrtm(Σ₁Σ₂)``. "frechet" is ``frechet_distance`` on the two statistics;
 "reused reference" is ``FrechetReference(reference).distance(checkpoint)`` averaged over several checkpoints (one
-reference, many models). Each time is the best of a few rounds in which the methods take turns, so background load
-hits them alike. On a machine shared with other work, run it with ``OPENBLAS_NUM_THREADS=1``: a BLAS thread that
-waits for a busy core slows every method many times over, and by different factors. Accuracy is against the sqrtm
+reference, many models). Each time is the best of a few rounds (7, and from d = 1024 ``--rounds``, default 3) in
+which the methods take turns, so background load hits them alike. On a machine shared with other work, run it with
+``OPENBLAS_NUM_THREADS=1``: a BLAS thread that waits for a busy core slows every method many times over, and by
+different factors. Accuracy is against the sqrtm
 formula at full rank, and at rank r < d (where sqrtm itself is off by about 1e-8) against the exact float64 oracle:
 the singular values of the centred samples' cross product.
 """
@@ -66,7 +67,7 @@ def _interleaved_best_times(functions: dict[str, Callable[[], float]], rounds: i
     return best
 
 
-def run(dims: list[int], ranks: list[int], checkpoints: int) -> list[dict[str, float]]:
+def run(dims: list[int], ranks: list[int], checkpoints: int, rounds: int = 3) -> list[dict[str, float]]:
     """Time both methods per case (full rank at each d, then rank r at the largest d); one row per case."""
     cases = [(d, 3 * d) for d in dims] + [(max(dims), r + 1) for r in ranks]
     rows = []
@@ -81,7 +82,7 @@ def run(dims: list[int], ranks: list[int], checkpoints: int) -> list[dict[str, f
                 "ours": lambda: frechet_distance(reference, others[0]),
                 "reused": lambda: [prepared.distance(other) for other in others][0],
             },
-            rounds=3 if d >= 1024 else 7,
+            rounds=rounds if d >= 1024 else 7,
         )
         (reference_time, reference_value), (ours_time, ours_value) = times["sqrtm"], times["ours"]
         reused_time, reused_value = times["reused"][0] / checkpoints, times["reused"][1]
@@ -130,9 +131,10 @@ def main() -> None:
     parser.add_argument("--ranks", type=int, nargs="*", default=[100, 1000],
                         help="covariance ranks (statistics of rank + 1 items) timed at the largest d")
     parser.add_argument("--checkpoints", type=int, default=5, help="checkpoints compared with one reference")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per case from d = 1024 (smaller d: 7)")
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
     args = parser.parse_args()
-    text = table(run(args.dims, args.ranks, args.checkpoints))
+    text = table(run(args.dims, args.ranks, args.checkpoints, args.rounds))
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

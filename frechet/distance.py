@@ -5,8 +5,9 @@
 The trace term is the nuclear norm of F₁ᵀF₂ for any factors Σᵢ = FᵢFᵢᵀ, and Σ √eig(F₁ᵀ Σ₂ F₁). Each side gets its
 cheapest exact factor once: the centred samples while N ≤ d (Gram form), the Cholesky factor L of a full-rank
 covariance, else a rank-revealing pivoted Cholesky factor of r columns (O(d² r), no d × d eigendecomposition).
-Fast path: Σ √eig(F₁ᵀ Σ₂ F₁) — for full rank two triangular products and one symmetric eigenvalue problem, for a
-reference of rank r an r × r one — kept when rounding-level eigenvalues cannot move the result. Exact path (a side
+Fast path: Σ √eig(F₁ᵀ Σ₂ F₁) — for full rank LAPACK's sygst (L₁ᵀ Σ₂ L₁ from the lower triangles, half the work of two
+triangular products) and the eigenvalues alone of the result (a tridiagonal reduction, no eigenvectors), for a
+reference of rank r an r × r problem — kept when rounding-level eigenvalues cannot move the result. Exact path (a side
 singular by its sample count, or the fast path's bound not met): the singular values of F₁ᵀF₂, an r₁ × r₂ or d × r
 matrix for low-rank sides — no square root of a rounding-level eigenvalue is ever taken. See docs/numerics.md.
 """
@@ -20,7 +21,7 @@ import scipy.linalg
 from scipy.linalg import blas, lapack
 
 from frechet.errors import FrechetError, InputError
-from frechet.stats import FeatureStats, check_moments
+from frechet.stats import FeatureStats, check_moments, symmetric_part
 
 _EPS = np.finfo(np.float64).eps
 #: Negative eigenvalues of a covariance down to this fraction of its largest are taken as rounding (float32 storage
@@ -32,6 +33,8 @@ _FAST_PATH_RTOL = 1e-8
 #: Values (means, standard deviations) between these are used as they are; outside, both sides are scaled by the
 #: same power of two first, so that products of four values stay inside float64's range, and the result back.
 _SAFE_LOW, _SAFE_HIGH = 2.0**-128, 2.0**128
+#: Column block of :func:`_lower_max_abs`.
+_BLOCK = 256
 
 
 class _Gaussian:
@@ -111,10 +114,14 @@ class _Factor:
         return self.matrix.T @ other
 
     def congruence(self, cov: np.ndarray) -> np.ndarray:
-        """Fᵀ Σ F: two triangular products for the Cholesky factor, an r × r matrix for d × r columns."""
+        """Fᵀ Σ F, its lower triangle: for the Cholesky factor LAPACK's sygst (the symmetric reduction of Σ L x = λ
+        x, half the work of two triangular products), for d × r columns an r × r matrix."""
         if self.triangular:
-            right = blas.dtrmm(1.0, self.matrix, np.asfortranarray(cov), side=1, lower=1)  # Σ L
-            return blas.dtrmm(1.0, self.matrix, right, side=0, lower=1, trans_a=1, overwrite_b=1)  # Lᵀ (Σ L)
+            reduced, info = lapack.dsygst(np.array(_column_major(cov), order="F"), self.matrix, itype=2, lower=1,
+                                          overwrite_a=1)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"sygst failed (info {info})")
+            return reduced
         return self.matrix.T @ (cov @ self.matrix)
 
 
@@ -252,7 +259,7 @@ def _as_gaussian(mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | Non
     if mean.ndim != 1 or cov.shape != (mean.shape[0], mean.shape[0]):
         raise InputError(f"{name}: mean must be (d,) and covariance (d, d), got {mean.shape} and {cov.shape}")
     check_moments(mean, cov, name)
-    return _Gaussian(mean, (cov + cov.T) / 2, None, name)
+    return _Gaussian(mean, symmetric_part(cov), None, name)
 
 
 def _scale_exponent(magnitude: float) -> int:
@@ -263,8 +270,15 @@ def _scale_exponent(magnitude: float) -> int:
     return int(np.frexp(magnitude)[1])
 
 
+def _column_major(cov: np.ndarray) -> np.ndarray:
+    """The covariance in Fortran order with no transposing copy: a C-ordered one's transpose, a view (the same
+    matrix, as covariances are symmetric; of one given slightly asymmetric, LAPACK then reads the upper triangle)."""
+    return cov.T if cov.flags.c_contiguous else cov
+
+
 def _eigvalsh(matrix: np.ndarray) -> np.ndarray:
-    return scipy.linalg.eigh(matrix, eigvals_only=True, driver="evr", check_finite=False, overwrite_a=True)
+    """The eigenvalues (no vectors: a tridiagonal reduction and a root-free QR) of the lower triangle."""
+    return scipy.linalg.eigh(matrix, lower=True, eigvals_only=True, driver="evr", check_finite=False, overwrite_a=True)
 
 
 def _rank_tolerance(eigenvalues: np.ndarray, dim: int) -> float:
@@ -282,7 +296,7 @@ def _exact_factor(gaussian: _Gaussian) -> _Factor:
     cov = gaussian.cov
     largest_variance = float(np.diag(cov).max(initial=0.0))
     if not gaussian.known_low_rank:
-        lower, info = lapack.dpotrf(cov, lower=1, clean=1)
+        lower, info = lapack.dpotrf(_column_major(cov), lower=1, clean=1)
         pivots = np.diag(lower) ** 2
         if info == 0 and pivots.min(initial=math.inf) > len(pivots) * _EPS * largest_variance:
             return _Factor(np.asfortranarray(lower), triangular=True)
@@ -293,16 +307,28 @@ def _pivoted_factor(gaussian: _Gaussian, cov: np.ndarray, largest_variance: floa
     """Σ = P L Lᵀ Pᵀ with L of r columns (LAPACK pstrf stops once every remaining pivot is at rounding level,
     d · ε · max Σᵢᵢ). The remainder it leaves out must be rounding too; one that is not means Σ is not positive
     semi-definite, which an eigendecomposition then confirms (and, within float32 storage noise, factors)."""
-    packed, pivots, rank, _ = lapack.dpstrf(cov, lower=1)
+    packed, pivots, rank, _ = lapack.dpstrf(_column_major(cov), lower=1)
     order = pivots - 1
-    lower = np.tril(packed[:, :rank])
-    left = lower[rank:]
-    remainder = cov[np.ix_(order[rank:], order[rank:])] - left @ left.T
-    if remainder.size and float(np.abs(remainder).max()) > _PSD_RTOL * largest_variance:
+    left = packed[rank:, :rank]
+    remainder = blas.dsyrk(-1.0, left, beta=1.0, c=cov[np.ix_(order[rank:], order[rank:])].T, lower=1,
+                           overwrite_c=1)  # its lower triangle; the upper one still holds Σ's entries
+    if _lower_max_abs(remainder) > _PSD_RTOL * largest_variance:
         return _eigen_factor(gaussian, cov)
-    factor = np.empty_like(lower)
-    factor[order] = lower
+    factor = np.empty((len(order), rank))
+    factor[order[:rank]] = np.tril(packed[:rank, :rank])
+    factor[order[rank:]] = left
     return _Factor(factor, triangular=False)
+
+
+def _lower_max_abs(matrix: np.ndarray) -> float:
+    """The largest |entry| of a square matrix's lower triangle, read in column blocks (no masked copy of it)."""
+    largest = 0.0
+    for start in range(0, matrix.shape[0], _BLOCK):
+        block = matrix[start:, start : start + _BLOCK]
+        below = block[_BLOCK:]
+        largest = max(largest, float(np.abs(np.tril(block[:_BLOCK])).max()),
+                      float(np.abs(below).max()) if below.size else 0.0)
+    return largest
 
 
 def _eigen_factor(gaussian: _Gaussian, cov: np.ndarray) -> _Factor:

@@ -27,6 +27,9 @@ STATS_FORMAT_VERSION = 1
 #: Relative asymmetry a loaded covariance may have (float32 round trips in other tools) before it is rejected.
 _SYMMETRY_RTOL = 1e-5
 
+#: Tile edge of :func:`symmetric_part` (two float64 tiles of it fit a core's L2 cache).
+_TILE = 64
+
 
 class FeatureStats:
     """Mean and unbiased covariance (as ``np.cov(x, rowvar=False)``) of a stream of (B, d) feature batches.
@@ -164,9 +167,7 @@ class FeatureStats:
             return self._fixed_cov.copy()
         if self._n is None or self._n < 2:
             raise InputError(f"a covariance needs at least 2 samples, these statistics have {self._n or 0}")
-        m2 = self._second_moment().cpu().numpy()
-        cov = m2 / (self._n - 1)
-        return (cov + cov.T) / 2
+        return symmetric_part(self._second_moment().cpu().numpy(), self._n - 1)
 
     @property
     def rows(self) -> np.ndarray | None:
@@ -290,7 +291,7 @@ class FeatureStats:
         if n is not None and n < 2:
             raise StatsFileError(f"{path}: n={n}, a covariance needs at least 2 samples")
         try:
-            return cls.from_moments(mu, (sigma + sigma.T) / 2, n, meta=meta, label=str(path))
+            return cls.from_moments(mu, symmetric_part(sigma), n, meta=meta, label=str(path))
         except InputError as error:
             raise StatsFileError(f"{error}; recreate the file with `frechet stats`") from None
 
@@ -312,6 +313,22 @@ def check_stats_suffix(path: Path) -> Path:
         raise OutputError(f"{short_path(path)}: statistics are saved as .npz (mu, sigma, n, meta), which a "
                           f"'{path.suffix or 'no suffix'}' name would misrepresent; name the file OUT.npz")
     return path
+
+
+def symmetric_part(matrix: np.ndarray, divisor: float = 1.0) -> np.ndarray:
+    """(A / divisor + (A / divisor)ᵀ) / 2 for a square float64 array, bit for bit, as a new C-ordered array: in
+    square tiles, so that the transposed read stays in cache (one pass over A instead of four at d in the
+    thousands)."""
+    size = matrix.shape[0]
+    out = np.empty((size, size))
+    for start in range(0, size, _TILE):
+        rows = slice(start, start + _TILE)
+        for other in range(start, size, _TILE):
+            columns = slice(other, other + _TILE)
+            tile = (matrix[rows, columns] / divisor + (matrix[columns, rows] / divisor).T) / 2
+            out[rows, columns] = tile
+            out[columns, rows] = tile.T
+    return out
 
 
 def _scatter(rows: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:

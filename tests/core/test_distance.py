@@ -281,3 +281,14 @@ def test_a_singular_statistics_file_against_samples_is_factorized_once_in_o_d2_r
     real = np.load(tmp_path / "real.npy").astype(np.float64)
     fake = np.load(tmp_path / "fake.npy").astype(np.float64)
     assert fd == pytest.approx(_mpmath_fd(real, fake, digits=30), rel=1e-8)
+
+
+def test_the_remainder_check_reads_every_column_block_of_the_lower_triangle():
+    """The largest lower-triangle entry is found in any block, whatever the upper triangle holds."""
+    size = 2 * distance._BLOCK + 7
+    for row, column in ((size - 1, size - 2), (distance._BLOCK + 3, distance._BLOCK + 1), (5, 0), (9, 9)):
+        matrix = np.asfortranarray(np.random.default_rng(row).uniform(-1, 1, (size, size)))
+        matrix[np.triu_indices(size, 1)] = 1e9
+        matrix[row, column] = -5.0
+        assert distance._lower_max_abs(matrix) == 5.0
+    assert distance._lower_max_abs(np.empty((0, 0))) == 0.0

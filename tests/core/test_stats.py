@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from frechet.cli import main
 from frechet.errors import InputError, OutputError, StatsFileError
-from frechet.stats import FeatureStats
+from frechet.stats import FeatureStats, symmetric_part
 
 
 def _features(n=300, d=12, seed=0, offset=0.0):
@@ -33,6 +33,16 @@ def test_mean_and_cov_equal_numpy_in_float64_whatever_the_input_dtype():
     assert stats.mean.dtype == np.float64 and stats.cov.dtype == np.float64
     assert _rel(stats.mean, x.astype(np.float64).mean(axis=0)) < 1e-13
     assert _rel(stats.cov, np.cov(x.astype(np.float64), rowvar=False)) < 1e-12
+
+
+@pytest.mark.parametrize("size", [1, 63, 64, 65, 200])
+def test_the_tiled_symmetric_part_is_the_plain_formula_bit_for_bit(size):
+    matrix = np.random.default_rng(size).standard_normal((size, size)) * 1e3
+    for divisor in (1.0, 7):
+        got = symmetric_part(matrix, divisor)
+        assert got.flags.c_contiguous
+        np.testing.assert_array_equal(got, (matrix / divisor + (matrix / divisor).T) / 2)
+        np.testing.assert_array_equal(got, got.T)
 
 
 def test_numpy_arrays_and_torch_tensors_give_the_same_statistics():
