@@ -27,8 +27,9 @@ the ``frechet`` command sets (``OMP_WAIT_POLICY=PASSIVE``), as above. Drift is
 - bf16 autocast: ``--precision bf16`` (opt-in; the drift it is known for);
 - torch.compile (``--compile`` only: compiling takes many minutes on a small CPU): the ``compile=true`` option.
 
-``--wait-policies`` instead times the baseline in fresh processes under each OpenMP wait policy (the default,
-where idle threads spin, and ``PASSIVE``, which the ``frechet`` command sets), taking turns, and writes that table.
+``--wait-policies`` instead times the baseline, and DINOv2 ViT-S/14 and CLIP ViT-B/32 at 224×224 as frechet runs
+them (random weights), in fresh processes under each OpenMP wait policy (the default, where idle threads spin, and
+``PASSIVE``, which the ``frechet`` command sets), taking turns, and writes that table.
 
 Writes ``OUT.md`` and ``OUT.json``.
 """
@@ -325,10 +326,12 @@ def run(batch_size: int, rounds: int, compile_too: bool) -> dict:
 
 _TIME_TODAY = """
 import sys, time, torch
-from forward_paths import _pool, _today
+from forward_paths import NETWORKS
 from frechet._malloc import reuse_large_allocations
 reuse_large_allocations()
-run, batch = _pool(_today()), (torch.rand(int(sys.argv[1]), 3, 299, 299) * 2 - 1)
+torch.manual_seed(0)
+run, size = NETWORKS[sys.argv[2]]()
+batch = torch.rand(int(sys.argv[1]), 3, size, size) * 2 - 1
 with torch.inference_mode():
     run(batch)
     start = time.perf_counter()
@@ -338,19 +341,49 @@ with torch.inference_mode():
 POLICIES = {"default (spinning)": None, "PASSIVE (sleeping)": "PASSIVE"}
 
 
+def _dinov2() -> tuple[Callable[[torch.Tensor], torch.Tensor], int]:
+    from frechet_dinov2.network import ARCHITECTURES, DinoV2
+
+    model = DinoV2(ARCHITECTURES["vits14"]).eval().requires_grad_(False)
+    for parameter in model.parameters():  # random weights at the trained networks' scale
+        parameter.normal_(0, 0.02)
+    return model, 224
+
+
+def _clip() -> tuple[Callable[[torch.Tensor], torch.Tensor], int]:
+    from frechet_clip.network import VIT_B_32, VisionTransformer
+
+    model = VisionTransformer(VIT_B_32).eval().requires_grad_(False)
+    for parameter in model.parameters():
+        parameter.normal_(0, 0.02)
+    return model, 224
+
+
+#: The networks the wait policies are timed on: a callable on a batch, and its input size. The transformers get
+#: random weights at the trained networks' scale (their cost does not depend on the values).
+NETWORKS: dict[str, Callable[[], tuple[Callable[[torch.Tensor], torch.Tensor], int]]] = {
+    "FID Inception-v3": lambda: (_pool(_today()), 299),
+    "DINOv2 ViT-S/14": _dinov2,
+    "CLIP ViT-B/32": _clip,
+}
+
+
 def run_policies(batch_size: int, rounds: int) -> dict:
     """images/s of the baseline in a fresh process per OpenMP wait policy and round, policies taking turns."""
     load = machine_load()
-    rates: dict[str, list[float]] = {name: [] for name in POLICIES}
+    rates = {network: {name: [] for name in POLICIES} for network in NETWORKS}
     for round_index in range(rounds):
-        for name, policy in POLICIES.items():
-            env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
-            env.update({"OMP_WAIT_POLICY": policy} if policy else {})
-            done = subprocess.run([sys.executable, "-c", _TIME_TODAY, str(batch_size)], env=env, check=True,
-                                  capture_output=True, text=True, cwd=Path(__file__).parent)
-            rates[name].append(float(done.stdout.split()[-1]))
-            print(f"round {round_index + 1} {name:<20} {rates[name][-1]:6.2f} images/s", flush=True)
-    median = {name: statistics.median(values) for name, values in rates.items()}
+        for network_name in NETWORKS:
+            for name, policy in POLICIES.items():
+                env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+                env.update({"OMP_WAIT_POLICY": policy} if policy else {})
+                done = subprocess.run([sys.executable, "-c", _TIME_TODAY, str(batch_size), network_name], env=env,
+                                      check=True, capture_output=True, text=True, cwd=Path(__file__).parent)
+                rates[network_name][name].append(float(done.stdout.split()[-1]))
+                print(f"round {round_index + 1} {network_name:<17} {name:<20} "
+                      f"{rates[network_name][name][-1]:6.2f} images/s", flush=True)
+    median = {network: {name: statistics.median(values) for name, values in by_policy.items()}
+              for network, by_policy in rates.items()}
     return {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
             "batch_size": batch_size, "rounds": rounds, "images_per_s_per_round": rates, "images_per_s": median,
             "load": {"start": load, "end": machine_load()}}
@@ -358,20 +391,20 @@ def run_policies(batch_size: int, rounds: int) -> dict:
 
 def report_policies(results: dict) -> str:
     """The wait-policy results as Markdown."""
-    rates = results["images_per_s"]
-    base = rates["default (spinning)"]
     lines = [
-        f"Machine: {results['machine']}; torch {results['torch']}; FID Inception-v3 forward pass (today's), random "
-        f"weights, batch of {results['batch_size']} random 299×299 inputs, a fresh process per policy and round; "
+        f"Machine: {results['machine']}; torch {results['torch']}; each network's forward pass as frechet runs it, "
+        f"random weights, a batch of {results['batch_size']} random inputs, a fresh process per policy and round; "
         f"median of {results['rounds']} rounds, policies taking turns. Machine load (1/5/15 min) "
         f"{results['load']['start']} at the start, {results['load']['end']} at the end.",
         "",
-        "| OMP_WAIT_POLICY | images/s | vs default | rounds |",
-        "|---|---:|---:|---|",
+        "| network | OMP_WAIT_POLICY | images/s | vs default | rounds |",
+        "|---|---|---:|---:|---|",
     ]
-    for name, rate in rates.items():
-        rounds = ", ".join(f"{value:.2f}" for value in results["images_per_s_per_round"][name])
-        lines.append(f"| {name} | {rate:.2f} | {rate / base:.2f}× | {rounds} |")
+    for network_name, rates in results["images_per_s"].items():
+        base = rates["default (spinning)"]
+        for name, rate in rates.items():
+            rounds = ", ".join(f"{value:.2f}" for value in results["images_per_s_per_round"][network_name][name])
+            lines.append(f"| {network_name} | {name} | {rate:.2f} | {rate / base:.2f}× | {rounds} |")
     return "\n".join(lines) + "\n"
 
 

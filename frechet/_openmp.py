@@ -12,8 +12,9 @@ def sleep_idle_threads() -> bool:
     It must happen before torch is imported (the OpenMP runtime reads it once, when loaded), so it is a no-op once
     torch is in ``sys.modules``. By default an OpenMP thread that finishes its share of a parallel region spins for
     its siblings; when other processes also want the cores, the spinning thread takes the time slice of the one it
-    waits for, and every one of the network's parallel regions pays for it: on a shared 2-core machine at load 19 to
-    27, Inception's forward pass ran 2.55× faster with idle threads sleeping (``bench/results/forward_wait_policy.md``).
+    waits for, and every one of the network's parallel regions pays for it: on a shared 2-core machine at load 9 to
+    10, Inception's forward pass ran 1.94× faster with idle threads sleeping, DINOv2's 1.77× and CLIP's 1.53×
+    (``bench/results/forward_wait_policy.md``).
     With the cores to itself, a sleeping thread costs a wake-up per region: microseconds against milliseconds of work.
     Nothing computed changes.
     """
