@@ -8,6 +8,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from frechet._openmp import sleep_idle_threads
 from frechet.caller import command_line
 from frechet.cli.arguments import EXIT_ERROR, Parser, examples_text
 from frechet.cli.cache import add_cache
@@ -22,6 +23,7 @@ from frechet.version import __version__
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``frechet`` console script and ``python -m frechet``."""
+    sleep_idle_threads()  # before anything imports torch
     args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     args.command_line = shlex.join(["frechet", *(sys.argv[1:] if argv is None else argv)])
     from frechet import distributed
