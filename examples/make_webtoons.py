@@ -14,7 +14,7 @@ episode's width, height, gutter colour and JPEG quality. Deterministic: the same
 
 ``--blur SIGMA`` draws the same episodes as a weak generator would: every panel is blurred with a Gaussian of SIGMA
 px before it is placed in the strip (softer line art, screen tones and text; balloons that cross a gutter stay
-sharp), so its panels come from a distribution a known, mild step away from the unblurred one's. Gutters, panel
+sharp), so its panels come from a distribution a mild, known step away from the unblurred one's. Gutters, panel
 rows and the random draws are unchanged: ``truth.json`` holds for both.
 
     python examples/make_webtoons.py OUT [--episodes 4] [--seed 0] [--width 320] [--quality 60-95] [--blur 0]
