@@ -237,7 +237,7 @@ def markdown(report: dict) -> str:
              f"panels` from episodes of `examples/make_webtoons.py`: {panels['real']} real panels (seed "
              f"{panels['real_seed']}); generated panels from seed {panels['generated_seed']} with every panel blurred "
              f"(`soft`: `--blur {panels.get('soft_blur', 0):g}`), or drawn as is (`perfect`: the real panels' "
-             "distribution, population FD 0; the sanity table's `mix`). Backbones: {report['weights']}. Stand-in data and "
+             f"distribution, population FD 0; the sanity table's `mix`). Backbones: {report['weights']}. Stand-in data and "
              "weights: the numbers show how the metrics behave, not how good any backbone is.", ""]
     if "small_sample" in report:
         lines += [f"## Small samples: Inception, fd-ci with {report['fd_ci_bootstrap']} half-samples", "",
