@@ -12,7 +12,12 @@ they split panels.
 strip (rows from 0 at the top of the first slice, the panel's drawn rows without its gutters), its kind, and the
 episode's width, height, gutter colour and JPEG quality. Deterministic: the same seed writes the same files.
 
-    python examples/make_webtoons.py OUT [--episodes 4] [--seed 0] [--width 320] [--quality 60-95]
+``--blur SIGMA`` draws the same episodes as a weak generator would: every panel is blurred with a Gaussian of SIGMA
+px before it is placed in the strip (softer line art, screen tones and text; balloons that cross a gutter stay
+sharp), so its panels come from a distribution a mild, known step away from the unblurred one's. Gutters, panel
+rows and the random draws are unchanged: ``truth.json`` holds for both.
+
+    python examples/make_webtoons.py OUT [--episodes 4] [--seed 0] [--width 320] [--quality 60-95] [--blur 0]
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 GUTTER_COLOURS = {"white": (255, 255, 255), "black": (0, 0, 0)}
 WORDS = ("WAIT", "what?!", "no way", "HEY", "...", "run!", "I knew it", "again?", "okay", "THUD", "so", "mine")
@@ -141,8 +146,9 @@ def _scroll_panel(width: int, height: int, gutter: tuple[int, int, int], rng: np
 
 
 def make_episode(rng: np.random.Generator, *, width: int = 320, panels: tuple[int, int] = (5, 9),
-                 slice_height: tuple[int, int] = (200, 600)) -> Episode:
-    """Draw one episode's strip and choose its true panels and slice heights."""
+                 slice_height: tuple[int, int] = (200, 600), blur: float = 0.0) -> Episode:
+    """Draw one episode's strip and choose its true panels and slice heights; ``blur`` > 0 blurs each panel with a
+    Gaussian of that σ in px (the draws, and so the layout, are the same as without it)."""
     font = ImageFont.load_default()
     pick = rng.random()
     gutter_name = "white" if pick < 0.5 else "black" if pick < 0.75 else "colour"
@@ -158,6 +164,8 @@ def make_episode(rng: np.random.Generator, *, width: int = 320, panels: tuple[in
             image = _bordered_panel(panel_width, int(rng.integers(120, 420)), gutter, rng, font)
         else:
             image = _art_panel(panel_width, int(rng.integers(90, 420)), gutter, rng, font)
+        if blur > 0:
+            image = image.filter(ImageFilter.GaussianBlur(blur))
         parts.append((kind, image, inset))
     crossing = [rng.random() < 0.25 for _ in parts[:-1]]  # a balloon joins panel i and i+1
     gutters = [int(rng.integers(24, 60)) if cross else int(rng.integers(24, 160)) for cross in crossing]
@@ -217,18 +225,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--quality", default="60-95", help="JPEG quality, or a range drawn per episode; 0: PNG")
+    parser.add_argument("--blur", type=float, default=0.0,
+                        help="Gaussian σ in px applied to every panel (a weak generator's soft drawing); 0: none")
     args = parser.parse_args(argv)
+    if not args.blur >= 0:
+        parser.error(f"--blur {args.blur}: give a σ in px of 0 or more")
     low, high = parse_range(args.quality)
     rng = np.random.default_rng(args.seed)
     truth = {}
     for number in range(args.episodes):
-        episode = make_episode(rng, width=args.width)
+        episode = make_episode(rng, width=args.width, blur=args.blur)
         quality = int(rng.integers(low, high + 1))
         name = f"episode-{number + 1:02d}"
         write_episode(episode, args.out / name, quality=quality)
         truth[name] = {
             "width": args.width, "height": int(episode.strip.shape[0]), "gutter": list(episode.gutter),
-            "quality": quality, "slices": len(episode.slice_rows) + 1,
+            "quality": quality, "slices": len(episode.slice_rows) + 1, "blur": args.blur,
             "panels": [{"top": p.top, "bottom": p.bottom, "kind": p.kind} for p in episode.panels],
         }
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")

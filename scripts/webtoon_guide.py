@@ -3,15 +3,19 @@ generated ones), the memorisation check and the sanity table of four backbones o
 
 No webtoon data and no published weights can be downloaded where frechet is developed, so everything here is
 stand-in, and the guide says so: the panels are cut by ``frechet webtoon panels`` from episodes that
-``examples/make_webtoons.py`` draws; "generated" panels are panels of the same generator with another seed (a
-perfect generator) and the same panels downscaled 2x and back up (a soft generator); every backbone runs with
+``examples/make_webtoons.py`` draws. The real panels come from one seed; the "generated" ones from another seed
+with every panel blurred (``--blur 1``: a soft generator, a mild step away from the real distribution). The
+same episodes drawn sharp (a perfect generator, whose population FD to the real panels is 0) are the sanity
+table's ``mix`` panels and, with ``--generators soft,perfect``, a control in the experiment. Every backbone runs with
 deterministic random weights in its published layout (the test suite's random-weight helpers), the WD tagger with
 1 of its 12 blocks (its 448×448 input makes the whole network too slow for this script on a shared CPU).
 
-    python scripts/webtoon_guide.py [--work DIR] [--sizes 5,50,500] [--generators perfect,soft] [--bootstrap 200]
-        [--sanity-panels 12] [--backbones inception,dinov2-vits14,clip-vitb32,wd-vit-tagger-v3] [--levels 2] [--part small-sample|sanity]
+    python scripts/webtoon_guide.py [--work DIR] [--sizes 5,50,500] [--generators soft[,perfect]] [--bootstrap 200]
+        [--sanity-panels 12] [--backbones inception,dinov2-vits14,clip-vitb32,wd-vit-tagger-v3] [--levels 2]
+        [--part small-sample|sanity|render]
 
-Writes bench/results/webtoon_guide.json and prints the guide's tables (Markdown).
+Writes bench/results/webtoon_guide.json and the guide's tables beside it (webtoon_guide.md); ``--part render``
+only writes the tables again from the results file.
 """
 
 from __future__ import annotations
@@ -29,8 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "webtoon_guide.json"
@@ -40,6 +42,11 @@ SANITY = ("noise", "jpeg", "line-blur", "colour-shift", "palette", "rescale", "h
 BACKBONES = ("inception", "dinov2-vits14", "clip-vitb32", "wd-vit-tagger-v3")
 #: Blocks of the tagger's random-weight file (of 12): its 448×448 input makes the whole network the slowest here.
 TAGGER_BLOCKS = 1
+#: The soft generator's blur (Gaussian σ in px, examples/make_webtoons.py --blur): its shift from the real panels.
+SOFT_BLUR = 1.0
+#: Items per cache shard: the smallest set size, so each set's features are cached in pieces its larger sets (the
+#: same first panels) reuse, and an interrupted run keeps what it embedded.
+SHARD = 5
 
 
 def _module(relative: str) -> Any:
@@ -52,10 +59,12 @@ def _module(relative: str) -> Any:
     return module
 
 
-def cut_panels(seed: int, episodes: int, count: int, work: Path, name: str) -> Path:
-    """``count`` panels (PNG) cut by ``frechet webtoon panels`` from ``episodes`` generated episodes."""
+def cut_panels(seed: int, episodes: int, count: int, work: Path, name: str, blur: float = 0.0) -> Path:
+    """``count`` panels (PNG) cut by ``frechet webtoon panels`` from ``episodes`` generated episodes (each panel
+    blurred with a Gaussian of σ = ``blur`` px when drawn)."""
     source, cut, out = work / f"{name}-episodes", work / f"{name}-cut", work / name
-    _module("examples/make_webtoons.py").main([str(source), "--episodes", str(episodes), "--seed", str(seed)])
+    _module("examples/make_webtoons.py").main([str(source), "--episodes", str(episodes), "--seed", str(seed),
+                                               "--blur", str(blur)])
     subprocess.run([sys.executable, "-m", "frechet", "webtoon", "panels", str(source), "-o", str(cut), "--quiet"],
                    check=True)
     files = sorted(cut.rglob("*.png"))
@@ -64,17 +73,6 @@ def cut_panels(seed: int, episodes: int, count: int, work: Path, name: str) -> P
     out.mkdir()
     for index, file in enumerate(files[:count]):
         shutil.copy(file, out / f"{index:04d}.png")
-    return out
-
-
-def soften(folder: Path, out: Path) -> Path:
-    """Every panel of ``folder`` downscaled 2x and back up (the ``rescale`` disturbance at 2): a soft generator."""
-    from frechet_webtoon.disturb import DownUpscale
-
-    out.mkdir()
-    for file in sorted(folder.glob("*.png")):
-        with Image.open(file) as image:
-            Image.fromarray(DownUpscale().apply(np.asarray(image.convert("RGB")), 2.0, 0)).save(out / file.name)
     return out
 
 
@@ -128,7 +126,8 @@ def small_sample(real: Path, generators: dict[str, Path], sizes: tuple[int, ...]
     def scores(fake: Path, metrics: tuple[str, ...]) -> dict[str, Any]:
         extra = {"metric_options": {"fd_ci_bootstrap": bootstrap}} if "fd-ci" in metrics else {}
         result = frechet.compute(str(real), str(fake), metrics=list(metrics), embedder="inception",
-                                 embedder_options=options, cache_dir=str(work / "cache"), **extra)
+                                 embedder_options=options, cache_dir=str(work / "cache"), shard_size=SHARD,
+                                 **extra)
         return {key: value for key, value in result.items() if isinstance(value, (int, float))}
 
     found = {}
@@ -154,7 +153,8 @@ def small_sample(real: Path, generators: dict[str, Path], sizes: tuple[int, ...]
 
 
 def memorisation(real: Path, fresh: Path, options: dict[str, str], work: Path) -> dict:
-    """50 generated panels of which 5 are copies of training panels: what the report's memorisation check flags."""
+    """50 generated panels (45 of ``fresh``) of which 5 are copies of training panels: what the report's
+    memorisation check flags."""
     import frechet
 
     fake = work / "memorising"
@@ -166,7 +166,7 @@ def memorisation(real: Path, fresh: Path, options: dict[str, str], work: Path) -
         shutil.copy(file, fake / f"copy-{file.name}")
     page = work / "memorisation.html"
     frechet.write_report(str(real), str(fake), page, embedder="inception", embedder_options=options,
-                         metrics=["fd"], cache_dir=str(work / "cache"))
+                         metrics=["fd"], cache_dir=str(work / "cache"), shard_size=SHARD)
     text = page.read_text(encoding="utf-8")
     flagged = re.search(r"(\d+) generated items? (?:is|are) closer to a real item", text)
     return {"generated": 50, "copies": [file.name for file in copied],
@@ -229,19 +229,48 @@ def sanity_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(report: dict) -> str:
+    """The results file as the page beside it: how it was made, the guide's tables, the memorisation check."""
+    panels = report["panels"]
+    lines = ["# The webtoon guide's experiment (docs/guide/webtoons.md)", "",
+             f"`python scripts/webtoon_guide.py` (results: `webtoon_guide.json`). Panels cut by `frechet webtoon "
+             f"panels` from episodes of `examples/make_webtoons.py`: {panels['real']} real panels (seed "
+             f"{panels['real_seed']}); generated panels from seed {panels['generated_seed']} with every panel blurred "
+             f"(`soft`: `--blur {panels.get('soft_blur', 0):g}`), or drawn as is (`perfect`: the real panels' "
+             f"distribution, population FD 0; the sanity table's `mix`). Backbones: {report['weights']}. Stand-in data and "
+             "weights: the numbers show how the metrics behave, not how good any backbone is.", ""]
+    if "small_sample" in report:
+        lines += [f"## Small samples: Inception, fd-ci with {report['fd_ci_bootstrap']} half-samples", "",
+                  small_sample_markdown(report), ""]
+        check = report["memorisation"]
+        lines += [f"Memorisation check: {check['generated']} generated panels holding {len(check['copies'])} copies "
+                  f"of real ones; the report flagged {check['flagged']}.", ""]
+    if "sanity" in report:
+        setup = report["sanity_setup"]
+        lines += [f"## Sanity: {setup['panels']} real panels, {setup['levels']} levels", "",
+                  "Spearman's ρ (level vs FD) and FD at the strongest level / tr Σ of the real features; bold: "
+                  "called out as nearly blind.", "", sanity_markdown(report), ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, help="folder for the panels, weights and cache (default: temporary)")
     parser.add_argument("--sizes", default="5,50,500", help="generated set sizes, comma-separated")
-    parser.add_argument("--generators", default="perfect,soft", help="which generators, comma-separated")
+    parser.add_argument("--generators", default="soft", help="which generators, comma-separated")
     parser.add_argument("--bootstrap", type=int, default=200, help="fd-ci's half-samples (fd_ci_bootstrap)")
     parser.add_argument("--out", type=Path, default=OUT, help=f"results file (default {OUT.relative_to(ROOT)})")
     parser.add_argument("--sanity-panels", type=int, default=12)
     parser.add_argument("--backbones", default=",".join(BACKBONES), help="sanity backbones, comma-separated")
     parser.add_argument("--levels", type=int, default=2)
-    parser.add_argument("--part", choices=("all", "small-sample", "sanity"), default="all",
-                        help="run one part (into an existing --work folder and results file) or both")
+    parser.add_argument("--part", choices=("all", "small-sample", "sanity", "render"), default="all",
+                        help="run one part (into an existing --work folder and results file), both, or neither "
+                             "(render: write the tables from the results file)")
     args = parser.parse_args()
+    if args.part == "render":
+        args.out.with_suffix(".md").write_text(markdown(json.loads(args.out.read_text(encoding="utf-8"))),
+                                               encoding="utf-8")
+        return
     work = args.work or Path(tempfile.mkdtemp(prefix="webtoon-guide-"))
     work.mkdir(parents=True, exist_ok=True)
     sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
@@ -249,17 +278,19 @@ def main() -> None:
     real = work / "real" if (work / "real").is_dir() else cut_panels(1, 70, REAL, work, "real")
     sizes = tuple(int(size) for size in args.sizes.split(","))
     perfect = work / "perfect" if (work / "perfect").is_dir() else cut_panels(2, 90, max(sizes), work, "perfect")
-    soft = work / "soft" if (work / "soft").is_dir() else soften(perfect, work / "soft")
+    soft = work / "soft" if (work / "soft").is_dir() else cut_panels(2, 90, max(sizes), work, "soft", SOFT_BLUR)
     options = weights(work)
     report: dict[str, Any] = {}
-    report.update({"panels": {"real": REAL, "generated": sizes, "real_seed": 1, "generated_seed": 2},
+    report.update({"panels": {"real": REAL, "generated": sizes, "real_seed": 1, "generated_seed": 2,
+                              "soft_blur": SOFT_BLUR},
                    "weights": "deterministic random weights in each published layout (see the docstring); the "
                               f"tagger's file holds {TAGGER_BLOCKS} of its 12 blocks"})
     if args.part in ("all", "small-sample"):
-        generators = {name: folder for name, folder in (("perfect", perfect), ("soft", soft)) if name in args.generators}
+        chosen = args.generators.split(",")
+        generators = {name: folder for name, folder in (("soft", soft), ("perfect", perfect)) if name in chosen}
         report["small_sample"] = small_sample(real, generators, sizes, options["inception"], work, args.bootstrap)
         report["fd_ci_bootstrap"] = args.bootstrap
-        report["memorisation"] = memorisation(real, perfect, options["inception"], work)
+        report["memorisation"] = memorisation(real, soft, options["inception"], work)
     if args.part in ("all", "sanity"):
         report["sanity"] = sanity_table(real, perfect, options, args.sanity_panels, args.levels, work,
                                         tuple(args.backbones.split(",")))
@@ -268,10 +299,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report = {**(json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}), **report}
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    if "small_sample" in report:
-        print(small_sample_markdown(report))
-    if "sanity" in report:
-        print(sanity_markdown(report))
+    page = markdown(report)
+    args.out.with_suffix(".md").write_text(page, encoding="utf-8")
+    print(page)
 
 
 if __name__ == "__main__":
