@@ -1,16 +1,18 @@
-"""Content digests of the videos of a ``.npy``/``.npz`` file, so that the feature cache knows them again: sha256 of
-the element type, the shape and the video's own bytes (not the whole file's, so a changed video misses only its own
-shard), read a bounded piece at a time: a stored video is never read whole into memory to be hashed."""
+"""Content digests of videos that are not files of their own, so that the feature cache knows them again: a video of
+a ``.npy``/``.npz`` file by the sha256 of its element type, shape and own bytes (not the whole file's, so a changed
+video misses only its own shard), read a bounded piece at a time; a frame folder by the sha256 of its frame files'
+digests, in frame order."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from frechet.io import open_regular
+from frechet.io import file_sha256, open_regular
 
 #: Bytes of a stored video read at once while hashing it.
 CHUNK = 8 << 20
@@ -41,6 +43,18 @@ def stored_digest(path: Path, offset: int, dtype: np.dtype, shape: tuple[int, ..
                     return None
                 digest.update(chunk)
                 offset, remaining = offset + len(chunk), remaining - len(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def frames_digest(frames: Sequence[Path]) -> str | None:
+    """sha256 hex of the sha256 digests of a frame folder's files, in frame order; None when one cannot be read
+    (loading the video then reports it)."""
+    digest = hashlib.sha256(f"frames {len(frames)}\n".encode())
+    try:
+        for path in frames:
+            digest.update(file_sha256(path).encode())
     except OSError:
         return None
     return digest.hexdigest()

@@ -1,5 +1,5 @@
-"""The videos of .npy/.npz files carry a digest of their own bytes, so the feature cache knows them again: a second
-run on the same array file embeds nothing, and a changed video misses only its own shard."""
+"""Videos of .npy/.npz files and frame folders carry a digest of their own bytes, so the feature cache knows them
+again: a second run on the same input embeds nothing, and a changed video misses only its own shard."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import hashlib
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import frechet
 from frechet.plugins import get_registry
 from frechet_video import digest as video_digest
 from frechet_video.arrays import ArrayFileSource
+from frechet_video.sources import FrameFoldersSource
 
 
 def _videos(count: int = 4, dtype=np.uint8) -> np.ndarray:
@@ -73,3 +75,27 @@ def test_a_second_run_on_an_array_file_embeds_nothing_and_a_changed_video_only_i
     (np.save if name.endswith(".npy") else np.savez_compressed)(path, videos)
     frechet.compute_stats(path, **settings)
     assert calls[18:] == [4, 5]  # the shard holding the changed video
+
+
+def test_a_frame_folder_is_known_by_its_frames_bytes_in_order(tmp_path, mean_motion, monkeypatch):
+    for index, video in enumerate(_videos(3)):
+        (tmp_path / f"video{index}").mkdir()
+        for t, frame in enumerate(video):
+            Image.fromarray(frame).save(tmp_path / f"video{index}" / f"{t:03d}.png")
+    before = _digests(tmp_path)
+    settings = {"embedder": mean_motion, "progress": False, "workers": 0, "shard_size": 1}
+    loads = []
+    load = FrameFoldersSource.load
+    monkeypatch.setattr(FrameFoldersSource, "load", lambda self, index: loads.append(index) or load(self, index))
+    frechet.compute_stats(tmp_path, **settings)
+    frechet.compute_stats(tmp_path, **settings)
+    assert loads == [0, 1, 2]
+
+    first, second = tmp_path / "video1" / "000.png", tmp_path / "video1" / "001.png"
+    first_bytes = first.read_bytes()
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(first_bytes)  # the same files, two frames swapped
+    after = _digests(tmp_path)
+    assert after[0] == before[0] and after[2] == before[2] and after[1] != before[1]
+    frechet.compute_stats(tmp_path, **settings)
+    assert loads == [0, 1, 2, 1]
