@@ -3,6 +3,8 @@ videos, videos under frames * stride skipped and counted), its input scaling and
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +12,8 @@ import pytest
 import scipy.linalg
 
 import frechet
+from frechet.cli import main
 from frechet.errors import ConfigError, InputError
-from frechet_video.clips import ClipSpec
 from frechet_video.i3d_embedder import I3DEmbedder
 from frechet_video.i3d_modes import MODES, network_input
 from frechet_video.video import ArrayVideo
@@ -40,7 +42,7 @@ def test_a_preset_with_another_mode_is_refused(tf_hub: Path) -> None:
 def test_real_offsets_are_seeded_and_cover_stylegan_vs_range() -> None:
     """StyleGAN-V draws ``random.randint(0, n - frames * stride + stride - 1)`` (both ends included)."""
     n, frames, stride = 20, 4, 4
-    spec = replace_clip(MODES["stylegan-v"].clip, frames=frames, stride=stride)
+    spec = replace(MODES["stylegan-v"].clip, frames=frames, stride=stride)
     starts = [int(spec.indices(n, f"video{index}")[0, 0]) for index in range(300)]
     assert set(starts) == set(range(n - frames * stride + stride))
     assert starts == [int(spec.indices(n, f"video{index}")[0, 0]) for index in range(300)]
@@ -48,16 +50,16 @@ def test_real_offsets_are_seeded_and_cover_stylegan_vs_range() -> None:
 
 
 def test_generated_videos_take_their_clip_from_t_0() -> None:
-    spec = replace_clip(MODES["stylegan-v"].clip, frames=16, stride=8, start="first")
+    spec = replace(MODES["stylegan-v"].clip, frames=16, stride=8, start="first")
     assert spec.indices(200, "generated").tolist() == [list(range(0, 128, 8))]
 
 
 def test_a_video_under_frames_times_stride_is_short_although_the_clip_would_fit(
         caplog: pytest.LogCaptureFixture) -> None:
-    spec = replace_clip(MODES["stylegan-v"].clip, frames=4, stride=4)  # the clip spans 13 frames; 16 are needed
+    spec = replace(MODES["stylegan-v"].clip, frames=4, stride=4)  # the clip spans 13 frames; 16 are needed
     assert spec.indices(15, "v15").shape == (0, 4) and "v15: 15 frames, but a clip here needs 16" in caplog.text
     assert spec.indices(16, "v16").shape == (1, 4)
-    assert replace_clip(spec, whole_steps=False).indices(13, "v13").shape == (1, 4)
+    assert replace(spec, whole_steps=False).indices(13, "v13").shape == (1, 4)
 
 
 def test_frames_are_scaled_as_the_detector_rescales_them_and_must_be_224() -> None:
@@ -87,7 +89,7 @@ def test_the_distance_divides_covariances_by_n_as_stylegan_v_does() -> None:
 
 
 def test_short_videos_are_skipped_and_counted_and_the_covariance_rule_is_recorded(
-        tf_hub: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tf_hub: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture) -> None:
     rng = np.random.default_rng(3)
     real = [rng.integers(0, 256, (count, 224, 224, 3), dtype=np.uint8) for count in (10, 8, 9)]
     options = {"preprocess": "stylegan-v", "weights": tf_hub, "frames": 9}
@@ -98,8 +100,9 @@ def test_short_videos_are_skipped_and_counted_and_the_covariance_rule_is_recorde
     assert saved.n == 2 and saved.meta["n_items"] == 3 and "whole_steps=True" in saved.meta["embedder"]
     assert saved.meta["fd_options"]["fd_covariance"] == "population"
 
-
-def replace_clip(spec: ClipSpec, **changes: object) -> ClipSpec:
-    from dataclasses import replace
-
-    return replace(spec, **changes)
+    fake = [rng.integers(0, 256, (9, 224, 224, 3), dtype=np.uint8) for _ in range(2)]  # generated: from t = 0
+    frechet.compute_stats(fake, embedder="i3d", embedder_options={**options, "start": "first"}, progress=False,
+                          workers=0, save=tmp_path / "fake.npz")
+    assert main(["distance", str(tmp_path / "real.npz"), str(tmp_path / "fake.npz"), "--force", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["fd_covariance"] == "population" and result["fvd"] == result["fd"] > 0
