@@ -71,8 +71,8 @@ class I3DEmbedder(Embedder):
 
     def __init__(
         self, preprocess: str = DEFAULT_MODE, weights: Path | None = None, raw: bool = False,
-        preset: str | None = None, frames: int | None = None, stride: int | None = None, start: str | None = None, short: str | None = None,
-        clips: int | None = None, clip_seed: int | None = None, crop: int = 0,
+        preset: str | None = None, frames: int | None = None, stride: int | None = None, start: str | None = None,
+        short: str | None = None, clips: int | None = None, clip_seed: int | None = None, crop: int = 0,
     ) -> None:
         super().__init__()
         self.mode = MODES[preprocess]
