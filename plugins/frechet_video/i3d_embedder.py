@@ -42,8 +42,8 @@ class I3DEmbedder(Embedder):
 
     name = "i3d"
     domain = "video"
-    description = ("Kinetics-400 I3D logits averaged over time (FVD), in the protocols of google-research, TATS, cd-fvd, "
-                   "StyleGAN-V")
+    description = ("Kinetics-400 I3D logits averaged over time (FVD), in the protocols of google-research, TATS, "
+                   "cd-fvd, StyleGAN-V")
     fd_key = "fvd"
     outputs = {"logits": NUM_CLASSES}
     default_output = "logits"

