@@ -109,14 +109,12 @@ def ensure_videos(work: Path) -> tuple[Path, Path]:
 
 def write_logits(weights: Path, fake: Path, real: Path) -> None:
     """Both sets' logits through frechet's i3d embedder (``--preprocess tf``, ``raw=true``, the command's path from
-    item to logits), saved as float32, with the distance frechet's FD metric gives from them."""
+    item to logits), saved as float32, and the distance frechet's FD metric gives from them recorded."""
     sys.path.insert(0, str(ROOT / "plugins"))
     import torch
 
-    import frechet
     from frechet_video.arrays import ArrayFileSource
     from frechet_video.i3d_embedder import I3DEmbedder
-    from frechet_video.i3d_modes import MODES
 
     embedder = I3DEmbedder(preprocess="tf", weights=weights, raw=True)
     logits = {}
@@ -130,10 +128,21 @@ def write_logits(weights: Path, fake: Path, real: Path) -> None:
                 print(f"{side}: {start + len(batch)}/{len(source)}", file=sys.stderr, flush=True)
         logits[side] = np.concatenate(rows).astype(np.float32)
     np.savez(LOGITS, **logits)
+    record_logits(logits)
+
+
+def record_logits(logits: dict[str, np.ndarray]) -> None:
+    """Add to the recorded golden the distance frechet's FD metric (``tf`` mode) gives from the saved logits."""
+    import frechet
+    from frechet_video.i3d_modes import MODES
+
     result = frechet.compute(logits["real"].astype(np.float64), logits["fake"].astype(np.float64),
                              metric_options=MODES["tf"].fd_options())
-    print(json.dumps({"logits": str(LOGITS.relative_to(ROOT)), "fvd_from_logits": result["fd"],
-                      "relative_difference": abs(result["fd"] - PUBLISHED) / PUBLISHED}, indent=2))
+    record = json.loads(OUT.read_text())
+    record["logits"] = {"file": str(LOGITS.relative_to(ROOT)), "dtype": "float32", "fvd": result["fd"],
+                        "relative_difference": abs(result["fd"] - PUBLISHED) / PUBLISHED}
+    OUT.write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record["logits"], indent=2))
 
 
 def jax_agreement(python: str, fake: Path, real: Path, work: Path) -> dict[str, float]:
