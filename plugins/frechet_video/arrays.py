@@ -3,7 +3,7 @@
 The header's shape is checked against the bytes the file holds before anything is read; an uncompressed array
 (``np.save``, ``np.savez``) is then read in place, only the frames a clip takes, and a compressed ``.npz`` member is
 decompressed into memory once per process. Float frames are returned as float32 and checked to lie in [0, 1] as
-they are read.
+they are read. Each video's digest for the feature cache hashes its own bytes (:mod:`frechet_video.digest`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from frechet.errors import InputError
 from frechet.io import npz_members, open_regular, read_npy_header, read_npz
 from frechet.sources import Source
 from frechet_image.npz import member_data_offset
+from frechet_video.digest import array_digest, stored_digest
 from frechet_video.video import ArrayVideo, Video, checked_frames
 
 _LAYOUT = "(videos, frames, height, width, 3)"
@@ -65,11 +66,19 @@ class ArrayFileSource(Source):
         name = self.item_name(index)
         if self._offset is None:
             return ArrayVideo(self._decompressed()[index], name)
-        video_bytes = math.prod(self.shape[1:]) * self.dtype.itemsize
-        return StoredVideo(self.path, self._offset + index * video_bytes, self.shape[1:], self.dtype, name)
+        return StoredVideo(self.path, self._video_offset(self._offset, index), self.shape[1:], self.dtype, name)
 
     def item_name(self, index: int) -> str:
         return f"{self.path}[{index}]"
+
+    def item_digest(self, index: int) -> str | None:
+        if self._offset is None:
+            return array_digest(self._decompressed()[index])
+        return stored_digest(self.path, self._video_offset(self._offset, index), self.dtype, self.shape[1:])
+
+    def _video_offset(self, data_offset: int, index: int) -> int:
+        """Where video ``index`` starts in the file whose array data starts at ``data_offset``."""
+        return data_offset + index * math.prod(self.shape[1:]) * self.dtype.itemsize
 
     def _decompressed(self) -> np.ndarray:
         if self._array is None:  # once per process: DataLoader workers decompress their own

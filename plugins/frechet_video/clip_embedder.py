@@ -59,8 +59,9 @@ class ClipEmbedder(Embedder):
         """The network with the weights at ``path``, on ``self.device``."""
 
     @abstractmethod
-    def prepare(self, frames: np.ndarray) -> torch.Tensor:
-        """(clips, T, H, W, 3) frames as the network's (clips, 3, T, 224, 224) input, the mode's way."""
+    def prepare(self, frames: np.ndarray, name: str) -> torch.Tensor:
+        """(clips, T, H, W, 3) frames of video ``name`` as the network's (clips, 3, T, 224, 224) input, the mode's
+        way; InputError naming the video where the mode cannot take its frames."""
 
     @abstractmethod
     def check_shape(self, frames: int, height: int, width: int) -> str | None:
@@ -76,7 +77,7 @@ class ClipEmbedder(Embedder):
         if frames is None:
             return torch.zeros((0, 3, self.clip.frames, SIZE, SIZE))
         if not self.raw:
-            return self.prepare(frames)
+            return self.prepare(frames, item.name)
         check_raw(frames, item.name, self.check_shape(*frames.shape[1:4]))
         return raw_input(frames)
 

@@ -5,7 +5,9 @@ starts (the video's first frame, or an offset drawn per video from a seed and th
 repeatable and independent of the order videos come in), how many clips a video gives (consecutive, each
 ``frames * stride`` frames long), and what happens to a video too short for them: refused (an error naming it,
 which ``--skip-bad`` turns into a skipped, counted item) or skipped (the video gives no clip; the result's clip
-count ``n_real``/``n_fake`` is then below its video count ``n_real_items``/``n_fake_items``).
+count ``n_real``/``n_fake`` is then below its video count ``n_real_items``/``n_fake_items``). A video is too short
+when its clips do not fit in it, or, with ``whole_steps`` (StyleGAN-V's rule), when it has fewer than
+``clips * frames * stride`` frames, although the last clip's final ``stride - 1`` frames are never read.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ClipSpec:
     short: str = "refuse"
     clips: int = 1
     seed: int = 0
+    whole_steps: bool = False
 
     def __post_init__(self) -> None:
         for name in ("frames", "stride", "clips"):
@@ -67,9 +70,14 @@ class ClipSpec:
         return (self.frames - 1) * self.stride + 1
 
     @property
-    def needed(self) -> int:
-        """Frames a video needs for all its clips: each clip takes ``frames * stride`` frames, the last its span."""
+    def reach(self) -> int:
+        """Frames all the clips cover: each clip takes ``frames * stride`` frames, the last its span."""
         return (self.clips - 1) * self.frames * self.stride + self.span
+
+    @property
+    def needed(self) -> int:
+        """Frames a video must have not to be short: ``reach``, or ``clips * frames * stride`` with whole_steps."""
+        return self.clips * self.frames * self.stride if self.whole_steps else self.reach
 
     def indices(self, num_frames: int, name: str) -> np.ndarray:
         """(clips, frames) frame indices of a video of ``num_frames`` frames named ``name``; (0, frames) when it is
@@ -83,7 +91,7 @@ class ClipSpec:
         start = 0
         if self.start == "random":
             rng = np.random.default_rng([self.seed, zlib.crc32(name.encode("utf-8", "surrogatepass"))])
-            start = int(rng.integers(0, num_frames - self.needed + 1))
+            start = int(rng.integers(0, num_frames - self.reach + 1))
         offsets = np.arange(self.clips)[:, None] * self.frames * self.stride + np.arange(self.frames) * self.stride
         return start + offsets
 
@@ -93,12 +101,15 @@ class ClipSpec:
                  "from the first frame" if self.start == "first" else f"from a random offset (seed {self.seed})"]
         if self.clips > 1:
             parts.append(f"{self.clips} clips a video")
+        if self.whole_steps:
+            parts.append(f"a video of under {self.needed} frames is short")
         return ", ".join(parts)
 
     def config(self) -> dict[str, object]:
         """What ``id()`` names, under the i3d embedder's option names: every field, as the numbers depend on each."""
         return {"frames": self.frames, "stride": self.stride, "start": self.start, "short": self.short,
-                "clips": self.clips, **({"clip_seed": self.seed} if self.start == "random" else {})}
+                "clips": self.clips, **({"clip_seed": self.seed} if self.start == "random" else {}),
+                **({"whole_steps": True} if self.whole_steps else {})}
 
 
 def read_clips(spec: ClipSpec, video: Video) -> np.ndarray | None:

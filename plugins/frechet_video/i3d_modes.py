@@ -11,6 +11,13 @@ by N; float64 or float32 arithmetic), so that the same weights and videos give e
 - ``cd-fvd``: songweige/content-debiased-fvd (PyPI ``cd-fvd``), I3D path. TATS's weights; its file loader's step
   (:func:`frechet_video.cdfvd_crop.shorter_side_crop`) where ``crop`` is set, then TATS's resize and scaling; a
   random clip per video; covariance divided by N, scipy's float64 sqrtm.
+- ``stylegan-v``: universome/stylegan-v ``src/metrics/frechet_video_distance.py``. Its TorchScript detector is a port
+  of the TF-hub network (universome/fvd-comparison shows the two agree), so the TF-hub weights; uint8 frames scaled
+  as the detector's ``rescale=True`` does (``x / 255 * 2 - 1``); frames must already be 224x224, as the resize the
+  detector applies with ``resize=True`` is not published (frechet does not imitate it); one clip per video at a
+  seeded random offset (real videos; ``start=first`` for generated ones, which StyleGAN-V takes from t = 0), a
+  video under ``frames * stride`` frames skipped and counted; covariance divided by N, float64 distance. Its presets
+  (:data:`PRESETS`) set the clip's frames and stride.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from frechet.errors import InputError
 from frechet_image.resize import tf1_bilinear
 from frechet_video.cdfvd_crop import shorter_side_crop
 from frechet_video.clips import ClipSpec
@@ -35,7 +43,7 @@ class Mode:
     name: str
     tool: str
     weights: str  # "tf-hub" or "piergiaj" (frechet_video.i3d_weights)
-    resize: str  # "tf1" or "torch"
+    resize: str  # "tf1", "torch", or "none" (frames must be 224x224; scaled as x / 255 * 2 - 1)
     clip: ClipSpec
     covariance: str = "unbiased"  # or "population" (divided by N)
     precision: str = "float64"  # or "float32"
@@ -50,8 +58,17 @@ MODES = {
     "tats": Mode("tats", "TATS tats/fvd/fvd.py", "piergiaj", "torch", ClipSpec(), precision="float32"),
     "cd-fvd": Mode("cd-fvd", "cd-fvd 0.1.1 (I3D)", "piergiaj", "torch", ClipSpec(start="random"),
                    covariance="population"),
+    "stylegan-v": Mode("stylegan-v", "StyleGAN-V src/metrics/frechet_video_distance.py", "tf-hub", "none",
+                       ClipSpec(start="random", short="skip", whole_steps=True), covariance="population"),
 }
 DEFAULT_MODE = "tf"
+#: StyleGAN-V's FVD metrics (``src/metrics/metric_main.py``): the frames and stride of their clips. Each takes 2048
+#: videos a side.
+PRESETS = {
+    "fvd2048_16f": {"frames": 16, "stride": 1},
+    "fvd2048_128f": {"frames": 128, "stride": 1},
+    "fvd2048_128f_subsample8f": {"frames": 16, "stride": 8},
+}
 
 
 def to_255(frames: torch.Tensor) -> torch.Tensor:
@@ -59,14 +76,22 @@ def to_255(frames: torch.Tensor) -> torch.Tensor:
     return frames if frames.dtype == torch.uint8 else frames.float() * 255.0
 
 
-def network_input(frames: np.ndarray, mode: Mode, crop: int = 0) -> torch.Tensor:
-    """(clips, T, H, W, 3) frames (uint8, or float32 in [0, 1]) as the network's (clips, 3, T, 224, 224) float32
-    input in [-1, 1], the way ``mode``'s tool makes it."""
+def network_input(frames: np.ndarray, mode: Mode, crop: int = 0, name: str = "video") -> torch.Tensor:
+    """(clips, T, H, W, 3) frames (uint8, or float32 in [0, 1]) of video ``name`` as the network's
+    (clips, 3, T, 224, 224) float32 input in [-1, 1], the way ``mode``'s tool makes it."""
     clips, length = frames.shape[:2]
     flat = torch.from_numpy(np.ascontiguousarray(frames)).flatten(0, 1).permute(0, 3, 1, 2)  # (n, 3, H, W)
     flat = to_255(flat)
     if crop:
         flat = shorter_side_crop(flat, crop)
+    if mode.resize == "none":
+        if tuple(flat.shape[-2:]) != (SIZE, SIZE):
+            raise InputError(
+                f"{name}: --preprocess {mode.name} takes 224x224 frames, got {flat.shape[-2]}x{flat.shape[-1]} (the "
+                "resize inside its TorchScript detector is not published, so frechet does not imitate it); resize "
+                "the videos to 224x224 first, or use --preprocess tf")
+        scaled = flat.float().div(255.0).mul(2.0).sub(1.0)
+        return scaled.view(clips, length, 3, SIZE, SIZE).transpose(1, 2).contiguous()
     if mode.resize == "tf1":
         resized = tf1_bilinear(flat, (SIZE, SIZE))
     elif tuple(flat.shape[-2:]) == (SIZE, SIZE):

@@ -17,6 +17,7 @@ from frechet.sources import Source, list_files
 from frechet_image.sources import IMAGE_SUFFIXES
 from frechet_video.arrays import ArrayFileSource
 from frechet_video.decode import VIDEO_SUFFIXES, FileVideo
+from frechet_video.digest import frames_digest
 from frechet_video.frames import FrameFolderVideo, frame_files, natural_key
 from frechet_video.video import ArrayVideo, Video
 
@@ -62,6 +63,13 @@ class FrameFoldersSource(Source):
 
     def item_name(self, index: int) -> str:
         return str(self.folders[index])
+
+    def item_digest(self, index: int) -> str | None:
+        try:
+            frames = frame_files(self.folders[index])
+        except OSError:
+            return None
+        return frames_digest(frames)
 
 
 class VideoArraySource(Source):

@@ -70,7 +70,7 @@ class VideoMAEEmbedder(ClipEmbedder):
         self.outputs = {"features": network.arch.width}  # a narrower file in the layout (tests) gives fewer
         return network
 
-    def prepare(self, frames: np.ndarray) -> torch.Tensor:
+    def prepare(self, frames: np.ndarray, name: str) -> torch.Tensor:
         return network_input(frames, self.crop)
 
     def check_shape(self, frames: int, height: int, width: int) -> str | None:
