@@ -34,8 +34,9 @@ _IMAGE_FOLDERS = {
 _SAME_AS = {"dataset": "real", "samples": "fake"}
 _AUDIO_FOLDERS = {"background": 0.0, "eval": 0.3, "real_audio": 0.0, "fake_audio": 0.3}
 #: Example image folders the docs read (examples/images/NAME), cut to their first images: the sanity guide embeds
-#: every real one 31 times with Inception. 12 a side is the fewest the README's ``--kid-subset-size 12`` takes.
-_EXAMPLE_IMAGES = {"real": 12, "fake": 12}
+#: every real one 31 times with Inception. 13 a side is the fewest with which the README's ``--kid-subset-size 12``
+#: draws subsets that differ (with 12 a side, KID would warn that every subset is the same).
+_EXAMPLE_IMAGES = {"real": 13, "fake": 13}
 #: Inception statistics files the docs name, each the statistics of real/.
 _INCEPTION_STATS = ("ref.npz", "mine.npz", "stats/cifar10-train.npz")
 
