@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from frechet.plugins import reset_plugins
 
@@ -50,16 +49,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _share_the_cores() -> None:
-    """Under pytest-xdist (``-n N``), give each worker's torch, and the processes it starts, an equal share of the
-    cores, so N workers never run more threads than there are cores."""
+    """Under pytest-xdist (``-n N``), give the processes a worker starts (CLI runs, documented blocks) an equal share
+    of the cores, so N workers' subprocesses never run more threads than there are cores. The worker's own torch keeps
+    its thread count: some results are bit-exact only at the count their goldens were made with."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if workers <= 1:
         return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // workers)
     for name in _THREAD_VARIABLES:
-        os.environ[name] = str(threads)
-    torch.set_num_threads(threads)
+        os.environ[name] = str(max(1, cores // workers))
 
 
 if importlib.util.find_spec("xdist") is not None:
