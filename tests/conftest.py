@@ -6,7 +6,9 @@ from __future__ import annotations
 import functools
 import http.server
 import importlib
+import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,19 +28,54 @@ _WRITABLE_HOMES = ("HOME", "FRECHET_CACHE_DIR", "TORCH_HOME", "XDG_CACHE_HOME", 
 #: frechet's default cache folder in the user's home: the suite fails if it writes there.
 _USER_CACHE = Path.home() / ".cache" / "frechet"
 _SESSION: dict[str, Any] = {}
+#: Thread counts of the numeric libraries, read by the processes a test starts.
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: The page of a documented block's test id (``tests/docs/test_documented_blocks.py::test_…[docs/cli.md:12]``).
+_DOCUMENTED_PAGE = re.compile(r"^tests/docs/test_documented_blocks\.py::\w+\[(.+\.md):\d+\]$")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Before any test module is imported (some import matplotlib and onnxruntime, which make folders in the home as
     they load): caches, weights, configuration and HOME under one temporary folder, never the user's home; offline."""
     root = Path(tempfile.mkdtemp(prefix="frechet-tests-"))
-    names = (*_WRITABLE_HOMES, "FRECHET_OFFLINE", "FRECHET_WEIGHTS_DIR")
+    names = (*_WRITABLE_HOMES, *_THREAD_VARIABLES, "FRECHET_OFFLINE", "FRECHET_WEIGHTS_DIR")
     _SESSION.update(root=root, saved={name: os.environ.get(name) for name in names}, user_cache=_folders(_USER_CACHE))
     for name in _WRITABLE_HOMES:
         (root / name.lower()).mkdir()
         os.environ[name] = str(root / name.lower())
     os.environ["FRECHET_OFFLINE"] = "1"
     os.environ.pop("FRECHET_WEIGHTS_DIR", None)
+    _share_the_cores()
+
+
+def _share_the_cores() -> None:
+    """Under pytest-xdist (``-n N``), give the processes a worker starts (CLI runs, documented blocks) an equal share
+    of the cores, so N workers' subprocesses never run more threads than there are cores. The worker's own torch keeps
+    its thread count: some results are bit-exact only at the count their goldens were made with."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers <= 1:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(max(1, cores // workers))
+
+
+if importlib.util.find_spec("xdist") is not None:
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+        """``--dist loadfile`` as pytest-xdist does it (a file's tests run in one worker, its module-scoped fixtures
+        built once), except that each documented page is a unit of its own: its blocks run in one worker, in order,
+        and the pages spread over the workers. Other ``--dist`` modes are pytest-xdist's."""
+        if config.getvalue("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadFileScheduling
+
+        class _PerFileAndPage(LoadFileScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                page = _DOCUMENTED_PAGE.search(nodeid)
+                return f"{nodeid.split('::', 1)[0]}::{page.group(1)}" if page else super()._split_scope(nodeid)
+
+        return _PerFileAndPage(config, log)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -33,6 +33,10 @@ _IMAGE_FOLDERS = {
 #: Folders holding the same images as another (the feature cache serves them from the first one's shards).
 _SAME_AS = {"dataset": "real", "samples": "fake"}
 _AUDIO_FOLDERS = {"background": 0.0, "eval": 0.3, "real_audio": 0.0, "fake_audio": 0.3}
+#: Example image folders the docs read (examples/images/NAME), cut to their first images: the sanity guide embeds
+#: every real one 31 times with Inception. 13 a side is the fewest with which the README's ``--kid-subset-size 12``
+#: draws subsets that differ (with 12 a side, KID would warn that every subset is the same).
+_EXAMPLE_IMAGES = {"real": 13, "fake": 13}
 #: Inception statistics files the docs name, each the statistics of real/.
 _INCEPTION_STATS = ("ref.npz", "mine.npz", "stats/cifar10-train.npz")
 
@@ -94,6 +98,9 @@ def docs_inputs(tmp_path_factory, docs_env) -> Path:
                     "torch.save(w.PanelNet(dims=64).state_dict(), 'panelnet.pth')"],
                    cwd=root, env=docs_env, check=True, capture_output=True)
     shutil.copytree(REPO / "examples", root / "examples")
+    for name, count in _EXAMPLE_IMAGES.items():
+        for extra in sorted((root / "examples" / "images" / name).iterdir())[count:]:
+            extra.unlink()
     shutil.copytree(REPO / "plugins" / "frechet-webtoon-example", root / "plugins" / "frechet-webtoon-example",
                     ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     _embed_once(root, docs_env)
