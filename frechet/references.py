@@ -252,30 +252,60 @@ _CDFVD_DATASETS = {  # cd-fvd's name -> dataset, split (its README's table)
 }
 
 
+@dataclass(frozen=True)
+class _CdfvdModel:
+    """One of cd-fvd's models (``cdfvd(model=...)``) as its statistics file names and frechet's embedders see it."""
+
+    prefix: str  # cd-fvd's model name, the first word of its file names
+    tag: str  # in frechet's names after "cdfvd-" ("" for I3D, the first published)
+    tool: str
+    embedder: str
+    output: str
+    fd_key: str
+    dim: int
+    network: str = ""  # what the network does after the loader, where the I3D notes do not say it
+
+
+_CDFVD_MODELS = (
+    _CdfvdModel("i3d", "", "cd-fvd 0.1.1 (I3D, TATS's weights)", "i3d", "logits", "fvd", 400),
+    _CdfvdModel("videomae", "videomae-", "cd-fvd 0.1.1 (VideoMAE-v2 ViT-g/14 SSv2, vit_g_hybrid_pt_1200e_ssv2_ft)",
+                "videomae-v2-g", "features", "fd_videomae", 1408,
+                "; then torch bilinear to 224x224, [0, 1] without normalisation, VideoMAE-v2's mean-pooled fc_norm "
+                "features (1408)"),
+)
+
+
 def _cdfvd() -> list[Reference]:
-    """cd-fvd's I3D statistics: every dataset at 128 and 256 pixels, 16 and 128 frames, of 2048 videos or the whole
-    split (Kinetics at 128 frames: 2048 only), named as cd-fvd's ``load_videos(..., data_type='stats_pkl')`` fetches
-    them."""
+    """cd-fvd's statistics, I3D's and VideoMAE-v2's alike (its README's table lists both models for every row): every
+    dataset at 128 and 256 pixels, 16 and 128 frames, of 2048 videos or the whole split (Kinetics at 128 frames:
+    2048 only), named as cd-fvd's ``load_videos(..., data_type='stats_pkl')`` fetches them
+    (``{model}_{dataset}_{count}_res{R}_len{L}_skip1_seed0.pkl``)."""
     references = []
-    for name, (dataset, split) in _CDFVD_DATASETS.items():
-        for frames in (16, 128):
-            for resolution in (128, 256):
-                for count in ("2048", "full"):
-                    if name == "kinetics" and frames == 128 and count == "full":
-                        continue
-                    file = f"i3d_{name}_{count}_res{resolution}_len{frames}_skip1_seed0.pkl"
-                    options = {"preprocess": "cd-fvd", "crop": resolution,
-                               **({"frames": frames} if frames != 16 else {})}
-                    references.append(Reference(
-                        f"cdfvd-{name}-{resolution}-{frames}f{'-2048' if count == '2048' else ''}",
-                        f"{_CDFVD}/{file}", "cdfvd-pkl", "cd-fvd 0.1.1 (I3D, TATS's weights)", dataset, split,
-                        2048 if count == "2048" else None, f"{resolution}x{resolution}", "i3d", options,
-                        weights=None, output="logits", fd_key="fvd", dim=400,
-                        notes=f"cd-fvd's video loader: shorter side to {resolution} (antialiased), centre crop, one "
-                              f"random {frames}-frame clip per video (Python's random, seed 0); covariance divided "
-                              "by N (recorded: the distance divides by N again)",
-                    ))
+    for model in _CDFVD_MODELS:
+        for name, (dataset, split) in _CDFVD_DATASETS.items():
+            for frames in (16, 128):
+                for resolution in (128, 256):
+                    for count in ("2048", "full"):
+                        if name == "kinetics" and frames == 128 and count == "full":
+                            continue
+                        references.append(_cdfvd_reference(model, name, dataset, split, resolution, frames, count))
     return references
+
+
+def _cdfvd_reference(
+    model: _CdfvdModel, name: str, dataset: str, split: str, resolution: int, frames: int, count: str
+) -> Reference:
+    file = f"{model.prefix}_{name}_{count}_res{resolution}_len{frames}_skip1_seed0.pkl"
+    options = {"preprocess": "cd-fvd", "crop": resolution, **({"frames": frames} if frames != 16 else {})}
+    return Reference(
+        f"cdfvd-{model.tag}{name}-{resolution}-{frames}f{'-2048' if count == '2048' else ''}",
+        f"{_CDFVD}/{file}", "cdfvd-pkl", model.tool, dataset, split, 2048 if count == "2048" else None,
+        f"{resolution}x{resolution}", model.embedder, options, weights=None, output=model.output,
+        fd_key=model.fd_key, dim=model.dim,
+        notes=f"cd-fvd's video loader: shorter side to {resolution} (antialiased), centre crop, one random "
+              f"{frames}-frame clip per video (Python's random, seed 0){model.network}; covariance divided by N "
+              "(recorded: the distance divides by N again)",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- MOSES
