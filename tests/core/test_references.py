@@ -23,6 +23,8 @@ from frechet.stats import FeatureStats
 from frechet.weights import weights_dir
 
 TTUR_CIFAR = references.lookup("ttur-cifar10-train")
+#: A cd-fvd VideoMAE-v2 entry as the catalogue has it (the ``mirror`` fixture shrinks every entry to 8-d).
+VIDEOMAE_UCF = references.lookup("cdfvd-videomae-ucf101-128-16f")
 
 
 def _moments(seed: int, dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +172,72 @@ def test_a_cd_fvd_reference_keeps_cd_fvds_covariance_by_n_in_the_distance(mirror
     assert result["fvd"] == pytest.approx(expected, rel=1e-9) and result["fd_covariance"] == "population"
 
 
+def test_a_cd_fvd_videomae_reference_reads_its_1408_d_statistics_and_pins_them(mirror):
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setitem(references.CATALOGUE, VIDEOMAE_UCF.name, VIDEOMAE_UCF)  # its own 1408 dimensions
+    try:
+        rows = np.random.default_rng(4).normal(0.5, 1.0, (300, 1408))
+        served = mirror.folder / "videomae_ucf101_full_res128_len16_skip1_seed0.pkl"
+        served.write_bytes(_cdfvd_pickle(rows))
+        stats = frechet.load_stats(f"ref:{VIDEOMAE_UCF.name}")
+    finally:
+        monkeypatch.undo()
+    assert stats.n == 300 and stats.dim == 1408 and mirror.requests == [f"/{served.name}"]
+    np.testing.assert_allclose(stats.mean, rows.mean(0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(stats.cov, np.cov(rows, rowvar=False), rtol=1e-9, atol=1e-11)
+    assert stats.meta["embedder_name"] == "videomae-v2-g" and stats.meta["fd_key"] == "fd_videomae"
+    assert stats.meta["config"] == {"preprocess": "cd-fvd", "crop": 128} and stats.meta["output"] == "features"
+    assert stats.meta["fd_options"] == {"fd_covariance": "population"}
+    pins = json.loads((weights_dir() / "frechet-pins.json").read_text())
+    assert pins == {VIDEOMAE_UCF.url: frechet.weights.file_sha256(served)}
+
+
+@pytest.mark.parametrize("where", ["download", "weights folder"])
+def test_an_i3d_pickle_under_a_videomae_name_is_refused_before_anything_is_pinned(mirror, monkeypatch, where):
+    monkeypatch.setitem(references.CATALOGUE, VIDEOMAE_UCF.name, VIDEOMAE_UCF)
+    i3d = _cdfvd_pickle(np.random.default_rng(5).normal(0.0, 1.0, (300, 400)))  # I3D's 400 logits
+    if where == "download":
+        (mirror.folder / VIDEOMAE_UCF.spec.file_name).write_bytes(i3d)
+    else:  # placed by hand, never pinned
+        weights_dir().mkdir(parents=True, exist_ok=True)
+        (weights_dir() / VIDEOMAE_UCF.spec.file_name).write_bytes(i3d)
+    with pytest.raises(WeightsError) as error:
+        frechet.load_stats(f"ref:{VIDEOMAE_UCF.name}")
+    message = str(error.value)
+    assert "\n" not in message and "nothing was pinned" in message
+    assert "400-dimensional" in message and "1408 dimensions" in message
+    pins = weights_dir() / "frechet-pins.json"
+    assert not pins.exists() or VIDEOMAE_UCF.url not in json.loads(pins.read_text())
+    if where == "download":
+        assert not (weights_dir() / VIDEOMAE_UCF.spec.file_name).exists()
+
+
+def test_a_cd_fvd_videomae_reference_reports_fd_videomae_with_cd_fvds_covariance_by_n(mirror, tmp_path):
+    real, fake = (np.random.default_rng(seed).normal(seed, 1.0, (2048, 8)) for seed in (6, 7))
+    (mirror.folder / "videomae_sky_2048_res256_len128_skip1_seed0.pkl").write_bytes(_cdfvd_pickle(real))
+    (tmp_path / "fake.pkl").write_bytes(_cdfvd_pickle(fake))
+    reference = "ref:cdfvd-videomae-sky-256-128f-2048"
+    assert frechet.load_stats(reference).meta["config"] == {"preprocess": "cd-fvd", "crop": 256, "frames": 128}
+    result = frechet.compute(reference, tmp_path / "fake.pkl", metrics="fd", force=True)
+    cov_r, cov_f = np.cov(real, rowvar=False, bias=True), np.cov(fake, rowvar=False, bias=True)
+    expected = np.sum((real.mean(0) - fake.mean(0)) ** 2) + np.trace(
+        cov_r + cov_f - 2 * scipy.linalg.sqrtm(cov_r @ cov_f).real)
+    assert result["fd_videomae"] == result["fd"] == pytest.approx(expected, rel=1e-9) and "fvd" not in result
+    assert result["fd_covariance"] == "population"
+
+
+def test_the_cd_fvd_videomae_references_mirror_the_i3d_ones():
+    i3d = [ref for ref in references.CATALOGUE.values() if ref.format == "cdfvd-pkl" and ref.embedder == "i3d"]
+    videomae = [ref for ref in references.CATALOGUE.values()
+                if ref.format == "cdfvd-pkl" and ref.embedder == "videomae-v2-g"]
+    assert len(i3d) == len(videomae) == 38
+    assert [ref.name.replace("cdfvd-", "cdfvd-videomae-", 1) for ref in i3d] == [ref.name for ref in videomae]
+    for old, new in zip(i3d, videomae):
+        assert new.url == old.url.replace("/i3d_", "/videomae_") and new.options == old.options
+        assert (new.dim, new.fd_key, new.output, old.dim, old.fd_key) == (1408, "fd_videomae", "features", 400, "fvd")
+    assert references.lookup("cdfvd-ucf101-128-16f-2048").url.endswith("/i3d_ucf101_2048_res128_len16_skip1_seed0.pkl")
+
+
 def test_a_reference_brings_its_embedder_and_options_when_none_are_named():
     settings = references.settings_for(get_registry(), Settings(), ["ref:edm2-img512-dinov2", "fake/"])
     assert settings.embedder == ("dinov2-vitl14",) and settings.embedder_options == {"preprocess": "edm2"}
@@ -217,6 +285,13 @@ def test_frechet_refs_lists_each_reference_with_the_flags_that_reproduce_it(caps
     assert row["reproduce_with"] == "--embedder inception --preprocess pytorch-fid" and row["items"] == 50_000
     assert main(["refs", "adm-imagenet256"]) == 0
     assert "VIRTUAL_imagenet256_labeled.npz" in capsys.readouterr().out
+    videomae = {row["name"]: row for row in rows if row["name"].startswith("cdfvd-videomae-")}
+    assert len(videomae) == 38 and {(row["embedder"], row["dim"]) for row in videomae.values()} == {("videomae-v2-g", 1408)}
+    assert videomae["cdfvd-videomae-kinetics-256-128f-2048"]["reproduce_with"] == (
+        "--embedder videomae-v2-g --preprocess cd-fvd --embedder-option crop=256 --embedder-option frames=128")
+    assert "cdfvd-videomae-kinetics-256-128f" not in videomae  # Kinetics at 128 frames: 2048 videos only
+    assert main(["refs", "cdfvd-videomae"]) == 0
+    assert "ref:cdfvd-videomae-ffs-256-128f " in capsys.readouterr().out
 
 
 def test_the_references_page_lists_every_name_in_the_catalogue():
