@@ -286,7 +286,8 @@ def test_frechet_refs_lists_each_reference_with_the_flags_that_reproduce_it(caps
     assert main(["refs", "adm-imagenet256"]) == 0
     assert "VIRTUAL_imagenet256_labeled.npz" in capsys.readouterr().out
     videomae = {row["name"]: row for row in rows if row["name"].startswith("cdfvd-videomae-")}
-    assert len(videomae) == 38 and {(row["embedder"], row["dim"]) for row in videomae.values()} == {("videomae-v2-g", 1408)}
+    assert len(videomae) == 38
+    assert {(row["embedder"], row["dim"]) for row in videomae.values()} == {("videomae-v2-g", 1408)}
     assert videomae["cdfvd-videomae-kinetics-256-128f-2048"]["reproduce_with"] == (
         "--embedder videomae-v2-g --preprocess cd-fvd --embedder-option crop=256 --embedder-option frames=128")
     assert "cdfvd-videomae-kinetics-256-128f" not in videomae  # Kinetics at 128 frames: 2048 videos only
