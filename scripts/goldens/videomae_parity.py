@@ -89,7 +89,8 @@ def _run(python: str, work: Path, size: dict, count: int, frames: int, crop: int
     network = load_videomae(weights)
     with torch.inference_mode():
         ours = {label: torch.cat([network(inputs[label][i:i + 1]) for i in range(count)]).numpy() for label in videos}
-    record: dict = {"peer_fvd": peer_fvd, "frechet_seconds_per_clip": round((time.perf_counter() - start) / 2 / count, 1)}
+    seconds = (time.perf_counter() - start) / 2 / count
+    record: dict = {"peer_fvd": peer_fvd, "frechet_seconds_per_clip": round(seconds, 1)}
     fd = frechet.compute(videos["real"], videos["fake"], embedder="videomae-v2-g", metrics="fd", cache=False,
                          embedder_options={"weights": str(weights), "frames": frames})["fd_videomae"]
     record.update(frechet_fd_videomae=fd)
