@@ -2,9 +2,10 @@
 it, as frechet's folded I3D weights (:mod:`frechet_video.i3d`).
 
 The port's module names are not assumed: the archive's modules are walked in the order it stores them (the order its
-modules were built in), every 5-D tensor is a convolution, and every module holding ``running_mean`` and
-``running_var`` (torch's names for a batch norm's statistics, with ``weight`` and ``bias`` for its scale and shift
-where it has them) a batch norm. Each convolution takes a batch norm beside it in the same parent module, else the
+modules were built in); every module with a 5-D ``weight`` is a convolution (with ``bias``, where it has one), and
+every module holding ``running_mean`` and ``running_var`` a batch norm (with ``weight`` and ``bias`` for its scale
+and shift where it has them): torch's own attribute names, which a port built from ``nn.Conv3d`` and a batch norm
+keeps whatever it calls its modules. Other tensors (a buffer of the input's scaling) are left alone. Each convolution takes a batch norm beside it in the same parent module, else the
 next one unused after it; the pairs are matched in order to the 57 units of TF-hub's network (:data:`UNITS`, TF's
 order), each shape checked against its unit, and the one convolution left after them, which must have a bias, is
 the logits. Shapes cannot tell apart the first 1x1 units of Branch_0 and Branch_1 in Mixed_3c and Mixed_4d (same
@@ -34,7 +35,7 @@ from frechet.errors import WeightsError
 from frechet.torchscript_archive import ArchiveError, ScriptArchive, ScriptModule, read_script_archive
 from frechet_video.i3d import BN_EPSILON, LOGITS, UNITS, fold_unit
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("frechet")
 
 #: What to pass instead, said after every refusal.
 _WHAT = ("pass StyleGAN-V's i3d_torchscript.pt (a TorchScript port of the TF-hub I3D), or the TF-hub or TATS "
@@ -122,10 +123,9 @@ def _layers(archive: ScriptArchive) -> tuple[list[_Conv], list[_Norm]]:
         if "running_mean" in module.tensors and "running_var" in module.tensors:
             norms.append(_Norm(module, parent, order))
             continue
-        for tensor in module.tensors:
-            if archive.tensors[_join(module.path, tensor)].dim() == 5:
-                bias = "bias" if "bias" in module.tensors else None
-                convs.append(_Conv(_join(module.path, tensor), bias and _join(module.path, bias), module.path, order))
+        if "weight" in module.tensors and archive.tensors[_join(module.path, "weight")].dim() == 5:
+            bias = _join(module.path, "bias") if "bias" in module.tensors else None
+            convs.append(_Conv(_join(module.path, "weight"), bias, module.path, order))
     return convs, norms
 
 

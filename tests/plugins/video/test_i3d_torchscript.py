@@ -119,15 +119,17 @@ def test_a_fifo_is_refused_unread(tmp_path: Path) -> None:
 
 class _Chain(nn.Module):
     """Convolutions each followed by a batch norm, then a biased convolution: a module tree of I3D's form with
-    whatever shapes a test gives it."""
+    whatever shapes a test gives it (and a 5-D buffer of the input's scaling, which is no convolution)."""
 
     def __init__(self, shapes: list[tuple[int, int, int]], logits: tuple[int, int]) -> None:
         super().__init__()
+        self.register_buffer("scale", torch.ones(1, 1, 1, 1, 1))
         self.units = nn.ModuleList(
             nn.Sequential(nn.Conv3d(cin, cout, kernel, bias=False), nn.BatchNorm3d(cout)) for cin, cout, kernel in shapes)
         self.head = nn.Conv3d(*logits, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * self.scale
         for unit in self.units:
             x = unit(x)
         return self.head(x)
