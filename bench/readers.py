@@ -43,8 +43,8 @@ READERS = {
                                           "from frechet.cache.shard import shard_from_arrays\n"
                                           "from frechet.io import read_npz\n"
                                           "shard_from_arrays(read_npz(path), 'bench', 'k' * 64)"),
-    "CLIP TorchScript archive (~67 MB)": ("clip.pt", "from frechet_clip.torchscript_tensors import "
-                                                     "read_torchscript_tensors\nread_torchscript_tensors(path)"),
+    "CLIP TorchScript archive (~67 MB)": ("clip.pt", "from frechet.torchscript_archive import read_script_archive\n"
+                                                     "read_script_archive(path)"),
     "CLIP safetensors (~67 MB)": ("clip.safetensors", "from frechet_clip.safetensors_file import read_safetensors\n"
                                                       "read_safetensors(path)"),
     "state dict, torch.save (~67 MB)": ("state.pth", "from frechet.weights import load_state_dict\n"

