@@ -57,6 +57,23 @@ def tensor_rebuilder(error: type[Exception]) -> Callable[..., TensorRef]:
     return rebuild
 
 
+def zip_storage_reader(archive: zipfile.ZipFile, prefix: str, error: type[Exception]) -> Callable[[StorageRef], bytes]:
+    """A ``read`` for :func:`copy_tensor` over a zip archive's ``{prefix}data/`` members: each storage's bytes, once
+    its member's size was checked against the size the pickle declares (``error`` otherwise)."""
+
+    def read(storage: StorageRef) -> bytes:
+        try:
+            info = archive.getinfo(f"{prefix}data/{storage.key}")
+        except KeyError:
+            raise error(f"storage {storage.key} is missing from the archive") from None
+        if info.file_size != storage.nbytes:
+            raise error(f"storage {storage.key} holds {info.file_size:,} bytes, not the {storage.numel:,} values "
+                        "it declares")
+        return archive.read(info)
+
+    return read
+
+
 def copy_tensor(
     ref: TensorRef, read: Callable[[StorageRef], bytes], storages: dict[str, torch.Tensor], error: type[Exception]
 ) -> torch.Tensor:

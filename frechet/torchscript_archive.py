@@ -39,6 +39,7 @@ from frechet.tensor_files import (
     archive_problem,
     copy_tensor,
     tensor_rebuilder,
+    zip_storage_reader,
 )
 from frechet.walk import WalkLimit, bounded_walk
 
@@ -220,15 +221,4 @@ def _materialise(
 ) -> torch.Tensor:
     """The tensor ``ref`` describes, copied out of its storage (each storage read once, after its member's size was
     checked against the size the pickle declares)."""
-
-    def read(storage: StorageRef) -> bytes:
-        try:
-            info = archive.getinfo(f"{prefix}data/{storage.key}")
-        except KeyError:
-            raise ArchiveError(f"storage {storage.key} is missing from the archive") from None
-        if info.file_size != storage.nbytes:
-            raise ArchiveError(f"storage {storage.key} holds {info.file_size:,} bytes, not the "
-                               f"{storage.numel:,} values it declares")
-        return archive.read(info)
-
-    return copy_tensor(ref, read, storages, ArchiveError)
+    return copy_tensor(ref, zip_storage_reader(archive, prefix, ArchiveError), storages, ArchiveError)

@@ -28,7 +28,14 @@ from typing import Any, BinaryIO
 import torch
 
 from frechet.io import open_regular
-from frechet.tensor_files import StorageRef, TensorRef, archive_problem, copy_tensor, tensor_rebuilder
+from frechet.tensor_files import (
+    StorageRef,
+    TensorRef,
+    archive_problem,
+    copy_tensor,
+    tensor_rebuilder,
+    zip_storage_reader,
+)
 from frechet.walk import WalkLimit, bounded_walk
 
 #: torch's storage class names in pickles -> element dtype (ChemNet's are all float32; the others are refused later
@@ -89,18 +96,7 @@ def _read_zip(handle: BinaryIO, size: int) -> list[Layer]:
             raise ChemNetFileError("a zip without one <name>/data.pkl at its top is not a torch.save file")
         prefix = pickles[0][: -len("data.pkl")]
         root = _unpickle(archive.read(pickles[0]))
-
-        def storage(ref: StorageRef) -> bytes:
-            try:
-                info = archive.getinfo(f"{prefix}data/{ref.key}")
-            except KeyError:
-                raise ChemNetFileError(f"storage {ref.key} is missing from the archive") from None
-            if info.file_size != ref.nbytes:
-                raise ChemNetFileError(f"storage {ref.key} holds {info.file_size:,} bytes, not the {ref.numel:,} "
-                                       "values it declares")
-            return archive.read(info)
-
-        return _layers(root, storage)
+        return _layers(root, zip_storage_reader(archive, prefix, ChemNetFileError))
 
 
 def _read_legacy(handle: BinaryIO, size: int) -> list[Layer]:
