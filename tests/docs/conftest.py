@@ -38,8 +38,8 @@ _AUDIO_FOLDERS = {"background": 0.0, "eval": 0.3, "real_audio": 0.0, "fake_audio
 #: draws subsets that differ (with 12 a side, KID would warn that every subset is the same).
 _EXAMPLE_IMAGES = {"real": 13, "fake": 13}
 #: Pages whose folder keeps fewer example images still: the sanity guide damages examples/images/real at every level
-#: of every disturbance (26 Inception passes a run, three runs) and needs no KID subsets; its curves, verdicts and
-#: plots come out of 6 images as out of 13.
+#: of every disturbance (26 Inception passes a run, three runs); its curves, verdicts, plots and KID (whose 10 subsets
+#: need 5 items) come out of 6 images as out of 13.
 _PAGE_EXAMPLE_IMAGES = {"docs/guide/sanity.md": 6}
 #: Inception statistics files the docs name, each the statistics of real/.
 _INCEPTION_STATS = ("ref.npz", "mine.npz", "stats/cifar10-train.npz")
