@@ -20,7 +20,23 @@ from typing import Any
 
 import pytest
 
-from frechet.plugins import reset_plugins
+#: The OpenMP wait policy the suite was started with (restored at the end); see :func:`_sleep_idle_threads`.
+_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
+
+
+def _sleep_idle_threads() -> None:
+    """Idle OpenMP threads sleep, in this process (set before anything imports torch, whose OpenMP runtime reads the
+    policy once, as it loads) and in every process it starts, as the ``frechet`` command does for itself
+    (``frechet._openmp``), unless the policy was set already. By default a thread that finished its share of a
+    parallel region spins for its siblings; with two workers and their subprocesses sharing the cores the spinning
+    thread takes the time slice of the one it waits for, and the suite's CPU time pays for it. Thread counts stay as
+    they are, and nothing computed changes."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+_sleep_idle_threads()
+
+from frechet.plugins import reset_plugins  # noqa: E402 (imports torch: after the wait policy is set)
 
 #: Environment variables naming folders a run, or a library it loads, may write to (HOME itself: pip runs
 #: ``rustc --version``, which writes ~/.rustup); the whole suite points them at one temporary folder.
@@ -95,6 +111,10 @@ def _folders(root: Path) -> dict[str, int]:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Restore the environment and remove the session's folder."""
+    if _WAIT_POLICY is None:
+        os.environ.pop("OMP_WAIT_POLICY", None)
+    else:
+        os.environ["OMP_WAIT_POLICY"] = _WAIT_POLICY
     for name, value in _SESSION.pop("saved", {}).items():
         if value is None:
             os.environ.pop(name, None)

@@ -2,11 +2,11 @@
 the uint8 path after rounding; reset keeps the reference; its state round-trips mid-stream; two gloo processes equal
 one; one rank calling compute() alone is an error within seconds; the caller's autocast and RNG are untouched."""
 
+import json
 import os
 import re
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -167,61 +167,32 @@ def test_evaluate_draws_from_a_generator_until_n_samples(tiny_conv):
     assert drawn == [4, 4, 4] and result["n_fake"] == 10 and result["fd"] > 0
 
 
-_TWO_RANKS = """
-import os, sys, json
+#: One torchrun launch of two gloo processes serves every multi-process test of this file (each launch costs two
+#: torch imports and a rendezvous): the cases run in order, each with a Scorer of its own, and every rank prints one
+#: JSON object per result, tagged with its case. The lone compute() comes last: it leaves its rank's group broken.
+_RANKS = """
+import json, sys
 import numpy as np, torch.distributed as dist
 dist.init_process_group("gloo")
 rank = dist.get_rank()
 from frechet.scorer import Scorer
+
+def report(case, **fields):
+    print(json.dumps({"case": case, "rank": rank, **fields}), flush=True)
+
+# uneven shards: both ranks compute
 rng = np.random.default_rng(9)
 real, fake = rng.standard_normal((70, 5)), rng.standard_normal((53, 5)) + 0.3
 scorer = Scorer(metrics=["fd", "kid"], embedder="projection", metric_options={"kid_subset_size": 20}, sync_timeout=5)
 mine = [slice(0, 31), slice(31, 70)][rank], [slice(0, 9), slice(9, 53)][rank]  # uneven shards
 scorer.update(real[mine[0]], real=True)
 scorer.update(fake[mine[1]])
-if sys.argv[1] == "all" or rank == 0:
-    try:
-        result = scorer.compute().as_dict()
-    except Exception as error:
-        print(json.dumps({"rank": rank, "error": str(error)}), flush=True)
-    else:
-        print(json.dumps({"rank": rank, "fd": result["fd"], "kid": result["kid"]}), flush=True)
-dist.destroy_process_group()
-"""
+result = scorer.compute().as_dict()
+report("uneven", fd=result["fd"], kid=result["kid"])
 
-
-@pytest.mark.parametrize("who", ["all", "rank0"])
-def test_two_gloo_processes_equal_one_and_a_lone_compute_fails_within_seconds(projection, tmp_path, who):
-    script = tmp_path / "ranks.py"
-    script.write_text(textwrap.dedent(_TWO_RANKS))
-    env = {**os.environ, "PYTHONPATH": str(projection.site)}
-    done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script), who],
-        capture_output=True, text=True, timeout=600, env=env, check=False,
-    )
-    # the ranks' lines can reach torchrun's merged stdout run together: read every object, wherever it starts
-    printed = [__import__("json").loads(found) for found in re.findall(r"\{[^{}]*\}", done.stdout)]
-    if who == "rank0":
-        assert printed and "error" in printed[0] and "not every rank called compute()" in printed[0]["error"]
-        return
-    assert done.returncode == 0, done.stderr
-    rng = np.random.default_rng(9)
-    real, fake = rng.standard_normal((70, 5)), rng.standard_normal((53, 5)) + 0.3
-    one = frechet.compute(real, fake, metrics=["fd", "kid"], embedder="projection",
-                          metric_options={"kid_subset_size": 20}, progress=False)
-    assert len(printed) == 2 and printed[0]["fd"] == printed[1]["fd"]
-    assert _relative(printed[0]["fd"], one["fd"]) <= 1e-12 and _relative(printed[0]["kid"], one["kid"]) <= 1e-12
-
-
-_EMPTY_RANKS = """
-import json
-import numpy as np, torch.distributed as dist
-dist.init_process_group("gloo")
-rank = dist.get_rank()
-from frechet.scorer import Scorer
+# per layout, each rank's (real, fake) rows: a rank may feed no items of a side, or none at all
 rng = np.random.default_rng(4)
 real, fake = rng.standard_normal((40, 5)), rng.standard_normal((30, 5)) + 0.3
-# per layout, each rank's (real, fake) rows: a rank may feed no items of a side, or none at all
 layouts = {"rank 1 feeds no fake": [(slice(0, 25), slice(0, 30)), (slice(25, 40), slice(0, 0))],
            "rank 0 feeds nothing": [(slice(0, 0), slice(0, 0)), (slice(0, 40), slice(0, 30))]}
 for name, shares in layouts.items():
@@ -233,23 +204,67 @@ for name, shares in layouts.items():
     if mine[1].stop > mine[1].start:
         scorer.update(fake[mine[1]])
     result = scorer.compute()
-    print(json.dumps({"layout": name, "rank": rank, **{key: result[key] for key in ("fd", "kid", "is_mean")}}),
-          flush=True)
+    report("empty", layout=name, **{key: result[key] for key in ("fd", "kid", "is_mean")})
+
+# rank 0 calls compute() alone
+rng = np.random.default_rng(9)
+real, fake = rng.standard_normal((70, 5)), rng.standard_normal((53, 5)) + 0.3
+scorer = Scorer(metrics=["fd", "kid"], embedder="projection", metric_options={"kid_subset_size": 20}, sync_timeout=5)
+mine = [slice(0, 31), slice(31, 70)][rank], [slice(0, 9), slice(9, 53)][rank]
+scorer.update(real[mine[0]], real=True)
+scorer.update(fake[mine[1]])
+if rank == 0:
+    try:
+        result = scorer.compute().as_dict()
+    except Exception as error:
+        report("lone", error=str(error))
+    else:
+        report("lone", fd=result["fd"])
 dist.destroy_process_group()
 """
 
 
-def test_ranks_that_feed_no_items_of_a_side_give_the_one_process_result_for_every_metric_kind(projection, tmp_path):
-    """Statistics (fd), kept rows (kid) and logits (is) gathered from ranks holding 0 rows, on either rank."""
-    script = tmp_path / "empty_ranks.py"
-    script.write_text(textwrap.dedent(_EMPTY_RANKS))
-    env = {**os.environ, "PYTHONPATH": str(projection.site)}
+@pytest.fixture(scope="module")
+def two_ranks(projection_site, tmp_path_factory):
+    """The launch of :data:`_RANKS`: (the finished process, the printed objects of each case)."""
+    script = tmp_path_factory.mktemp("ranks") / "ranks.py"
+    script.write_text(_RANKS)
+    env = {**os.environ, "PYTHONPATH": str(projection_site)}
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script)],
-        capture_output=True, text=True, timeout=180, env=env, check=False,
+        capture_output=True, text=True, timeout=600, env=env, check=False,
     )
+    # the ranks' lines can reach torchrun's merged stdout run together: read every object, wherever it starts
+    printed = [json.loads(found) for found in re.findall(r"\{[^{}]*\}", done.stdout)]
+    cases = {case: [line for line in printed if line["case"] == case] for case in ("uneven", "empty", "lone")}
+    return done, cases
+
+
+def test_two_gloo_processes_equal_one(projection, two_ranks):
+    done, cases = two_ranks
     assert done.returncode == 0, done.stderr[-2000:]
-    printed = [__import__("json").loads(found) for found in re.findall(r"\{[^{}]*\}", done.stdout)]
+    printed = cases["uneven"]
+    assert len(printed) == 2
+    rng = np.random.default_rng(9)
+    real, fake = rng.standard_normal((70, 5)), rng.standard_normal((53, 5)) + 0.3
+    one = frechet.compute(real, fake, metrics=["fd", "kid"], embedder="projection",
+                          metric_options={"kid_subset_size": 20}, progress=False)
+    assert printed[0]["fd"] == printed[1]["fd"]
+    assert _relative(printed[0]["fd"], one["fd"]) <= 1e-12 and _relative(printed[0]["kid"], one["kid"]) <= 1e-12
+
+
+def test_a_lone_compute_fails_within_seconds(two_ranks):
+    done, cases = two_ranks
+    printed = cases["lone"]
+    assert printed and "error" in printed[0] and "not every rank called compute()" in printed[0]["error"], (
+        done.stderr[-2000:])
+
+
+def test_ranks_that_feed_no_items_of_a_side_give_the_one_process_result_for_every_metric_kind(projection, two_ranks):
+    """Statistics (fd), kept rows (kid) and logits (is) gathered from ranks holding 0 rows, on either rank."""
+    done, cases = two_ranks
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = cases["empty"]
     rng = np.random.default_rng(4)
     real, fake = rng.standard_normal((40, 5)), rng.standard_normal((30, 5)) + 0.3
     one = frechet.compute(real, fake, metrics=["fd", "kid", "is"], embedder="projection",

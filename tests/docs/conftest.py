@@ -37,6 +37,10 @@ _AUDIO_FOLDERS = {"background": 0.0, "eval": 0.3, "real_audio": 0.0, "fake_audio
 #: every real one 31 times with Inception. 13 a side is the fewest with which the README's ``--kid-subset-size 12``
 #: draws subsets that differ (with 12 a side, KID would warn that every subset is the same).
 _EXAMPLE_IMAGES = {"real": 13, "fake": 13}
+#: Pages whose folder keeps fewer example images still: the sanity guide damages examples/images/real at every level
+#: of every disturbance (26 Inception passes a run, three runs); its curves, verdicts, plots and KID (whose 10 subsets
+#: need 5 items) come out of 6 images as out of 13.
+_PAGE_EXAMPLE_IMAGES = {"docs/guide/sanity.md": 6}
 #: Inception statistics files the docs name, each the statistics of real/.
 _INCEPTION_STATS = ("ref.npz", "mine.npz", "stats/cifar10-train.npz")
 
@@ -190,8 +194,13 @@ class _PageFolders(dict):
         self.root, self.inputs = root, inputs
 
     def __missing__(self, page: Path) -> Path:
-        folder = self.root / page.relative_to(REPO).as_posix().replace("/", "__")
+        name = page.relative_to(REPO).as_posix()
+        folder = self.root / name.replace("/", "__")
         shutil.copytree(self.inputs, folder, copy_function=os.link)
+        if name in _PAGE_EXAMPLE_IMAGES:
+            for side in _EXAMPLE_IMAGES:
+                for extra in sorted((folder / "examples" / "images" / side).iterdir())[_PAGE_EXAMPLE_IMAGES[name]:]:
+                    extra.unlink()
         self[page] = folder
         return folder
 
