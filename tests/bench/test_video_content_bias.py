@@ -4,7 +4,6 @@ deterministic and change less from frame to frame than the synthetic ones."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -22,10 +21,6 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests" / "plugins" / "video"))
 from i3d_random_weights import write_tf_hub
 from video_content_bias import ORDER, render_video
-
-HAS_SKIMAGE = importlib.util.find_spec("skimage") is not None
-needs_skimage = pytest.mark.skipif(not HAS_SKIMAGE, reason="natural videos need scikit-image, not a test dependency")
-
 
 def tiny_run(tmp: Path, kind: str) -> tuple[dict, str, np.ndarray]:
     """The report, markdown and videos of a --tiny run of ``kind``."""
@@ -70,14 +65,12 @@ def test_tiny_synthetic_run_reports_every_disturbance_with_its_psnr(tmp_path):
     check_report(*tiny_run(tmp_path, "synthetic"))
 
 
-@needs_skimage
 def test_tiny_natural_run_reports_every_disturbance_with_its_psnr(tmp_path):
     report, text, videos = tiny_run(tmp_path, "natural")
     check_report(report, text, videos)
     assert "natural-looking videos" in text
 
 
-@needs_skimage
 def test_natural_videos_are_deterministic_and_change_less_between_frames_than_synthetic_ones():
     from natural_videos import MOTIONS, motion_of, natural_video
 
