@@ -223,9 +223,17 @@ def _final_eps(cls: ast.ClassDef) -> float | None:
     """The class's ``eps : Final[float] = value``, if it states one."""
     for node in cls.body:
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "eps"
-                and "Final" in ast.unparse(node.annotation) and _is_number(_literal(node.value))):
+                and _names_final(node.annotation) and _is_number(_literal(node.value))):
             return float(_literal(node.value))
     return None
+
+
+def _names_final(annotation: ast.expr) -> bool:
+    """Whether an annotation mentions ``Final`` (``Final[float]``, ``typing.Final[float]``), found by an iterative
+    walk: however deep a crafted annotation nests, reading it cannot overflow the stack."""
+    return any((isinstance(node, ast.Name) and node.id == "Final") or (isinstance(node, ast.Attribute)
+                                                                        and node.attr == "Final")
+               for node in ast.walk(annotation))
 
 
 def _call_eps(cls: ast.ClassDef, defaults: list[float]) -> Iterator[float]:

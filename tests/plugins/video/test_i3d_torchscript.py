@@ -6,6 +6,7 @@ as ``torch.jit.load`` runs it."""
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,20 @@ def test_an_eps_attribute_is_read_and_without_any_epsilon_tfs_is_taken_with_a_wa
         caplog.clear()
         assert _Epsilons(archive, path).of(_layers(archive)[1][0]) == expected
         assert ("states no batch-norm epsilon; using TF's 0.001" in caplog.text) is (norm is _SilentNorm)
+
+
+def test_a_deeply_nested_annotation_in_the_code_is_read_without_overflowing(tmp_path: Path) -> None:
+    """A crafted code file whose ``eps`` annotation nests a thousand attributes deep: the epsilon is still found
+    (the walk over annotations is iterative), with no RecursionError."""
+    plain = Path(script(nn.Sequential(nn.Conv3d(2, 2, 1, bias=False), _SilentNorm(2.5e-4)), str(tmp_path / "n.pt")))
+    crafted = tmp_path / "deep.pt"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(crafted, "w") as target:
+        code = [name for name in source.namelist() if "/code/" in name and name.endswith(".py")]
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == code[0]:
+                data += ("\nclass Deep(Module):\n  eps : Final[" + "a." * 1000 + "b] = 0.00025\n").encode()
+            target.writestr(info, data)
+    archive = read_script_archive(crafted)
+    assert any("class Deep" in text for text in archive.code.values())
+    assert _Epsilons(archive, crafted).of(_layers(archive)[1][0]) == 2.5e-4
