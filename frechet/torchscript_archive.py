@@ -115,16 +115,22 @@ def _read(path: str | Path, keep: Callable[[str], bool] | None) -> ScriptArchive
             raise ArchiveError(problem)
         try:
             root = _Unpickler(archive.read(pickles[0])).load()
-        except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError) as error:
+        except ArchiveError:
+            raise
+        except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError, ValueError,
+                OverflowError) as error:
             raise ArchiveError(f"data.pkl is not a module tree ({type(error).__name__}: {error})") from None
         references, modules = _collect(root)
         storages: dict[str, torch.Tensor] = {}
-        tensors, copied = {}, 0
+        tensors, copied, stored = {}, 0, 0  # bytes copied out, and bytes of the storages read (a running sum)
         for name, ref in references.items():
             if keep is None or keep(name):
+                new = ref.storage.key not in storages
                 tensors[name] = _materialise(ref, archive, prefix, storages)
+                if new:
+                    stored += storages[ref.storage.key].numel() * storages[ref.storage.key].element_size()
                 copied += tensors[name].numel() * tensors[name].element_size()
-                if copied > 2 * sum(storage.numel() * storage.element_size() for storage in storages.values()):
+                if copied > 2 * stored:
                     raise ArchiveError("its tensors repeat the same storages many times over, which no saved model "
                                        "does; the archive is corrupt or crafted")
         return ScriptArchive(tensors, modules, _code(archive, prefix), _constant_tensors(archive, prefix))
@@ -155,7 +161,8 @@ _rebuild_tensor = tensor_rebuilder(ArchiveError)
 
 class _ScriptObject:
     """An inert stand-in for a pickled ``__torch__`` module: it only holds the attributes it was given (its class
-    remembers the pickled class name as ``kind``)."""
+    remembers the pickled class name as ``kind``, read from the class: a module's own attribute ``kind`` cannot
+    hide it)."""
 
     kind = ""
 
@@ -200,7 +207,7 @@ def _collect(root: Any) -> tuple[dict[str, TensorRef], tuple[ScriptModule, ...]]
     except WalkLimit as error:
         raise ArchiveError(f"the module tree holds {error}, far more than a model has") from None
     modules = tuple(
-        ScriptModule(where[1:], node.kind,
+        ScriptModule(where[1:], type(node).kind,
                      tuple(name for name, value in vars(node).items() if isinstance(value, TensorRef)),
                      {name: value for name, value in vars(node).items() if isinstance(value, _PLAIN)})
         for node, where in walked if isinstance(node, _ScriptObject)

@@ -82,6 +82,9 @@ def stylegan_v_units(path: str | Path) -> dict[str, torch.Tensor]:
 def _units(archive: ScriptArchive, name: str) -> dict[str, torch.Tensor]:
     convs, norms = _layers(archive)
     units = [unit for unit in UNITS if unit != LOGITS]
+    if len(convs) > len(units) + 1:  # refused before pairing, whose work grows with convolutions times batch norms
+        raise ValueError(f"holds {len(convs):,} convolutions, but I3D has {len(units)} units with batch norms and one "
+                         "logits convolution")
     if not norms and archive.constant_tensors:
         raise ValueError("a frozen TorchScript archive (torch.jit.freeze): its weights are constants of its code, "
                          "with the batch norms folded in, and which is which unit is only readable by running it; "
@@ -176,8 +179,9 @@ class _Epsilons:
                 if final is not None:
                     self.finals[key] = final
                 self.classes[key] = list(_call_eps(cls, defaults))
+        own = (_epsilon(module.values.get("eps")) for module in archive.modules)
         stated = {*self.finals.values(), *(eps for values in self.classes.values() for eps in values),
-                  *(module.values["eps"] for module in archive.modules if _is_number(module.values.get("eps")))}
+                  *(eps for eps in own if eps is not None)}
         self.everywhere = sorted(stated)
         self.warned = False
 
@@ -186,8 +190,9 @@ class _Epsilons:
         for module in (norm.module, self.modules.get(norm.parent)):
             if module is None:
                 continue
-            if _is_number(module.values.get("eps")):
-                return float(module.values["eps"])
+            own = _epsilon(module.values.get("eps"))
+            if own is not None:
+                return own
             key = _class_key(module.kind)
             if key in self.finals:
                 return self.finals[key]
@@ -223,8 +228,8 @@ def _final_eps(cls: ast.ClassDef) -> float | None:
     """The class's ``eps : Final[float] = value``, if it states one."""
     for node in cls.body:
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "eps"
-                and _names_final(node.annotation) and _is_number(_literal(node.value))):
-            return float(_literal(node.value))
+                and _names_final(node.annotation) and _epsilon(_literal(node.value)) is not None):
+            return _epsilon(_literal(node.value))
     return None
 
 
@@ -247,9 +252,9 @@ def _call_eps(cls: ast.ClassDef, defaults: list[float]) -> Iterator[float]:
             if not (_names_batch_norm(call.func) or (isinstance(call.func, ast.Name) and call.func.id in aliases)):
                 continue
             keyword = next((item.value for item in call.keywords if item.arg == "eps"), None)
-            value = _literal(call.args[7]) if len(call.args) > 7 else _literal(keyword)
-            if _is_number(value):
-                yield float(value)
+            value = _epsilon(_literal(call.args[7]) if len(call.args) > 7 else _literal(keyword))
+            if value is not None:
+                yield value
             elif len(call.args) <= 7 and keyword is None and len(set(defaults)) == 1:
                 yield defaults[0]
 
@@ -264,8 +269,8 @@ def _default_eps(text: str) -> Iterator[float]:
         if isinstance(node, ast.FunctionDef) and node.name == "batch_norm":
             named = node.args.args[len(node.args.args) - len(node.args.defaults):]
             for arg, default in zip(named, node.args.defaults):
-                if arg.arg == "eps" and _is_number(_literal(default)):
-                    yield float(_literal(default))
+                if arg.arg == "eps" and _epsilon(_literal(default)) is not None:
+                    yield _epsilon(_literal(default))
 
 
 def _names_batch_norm(node: ast.expr) -> bool:
@@ -283,5 +288,13 @@ def _literal(node: ast.expr | None) -> object:
         return None
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+def _epsilon(value: object) -> float | None:
+    """``value`` as an epsilon: a finite, non-negative int or float (no bool), else None (an int too large for a
+    float included)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
