@@ -9,7 +9,6 @@ import io
 import os
 import pickle
 import sys
-import time
 import types
 import zipfile
 from collections import OrderedDict
@@ -21,6 +20,7 @@ import torch
 from torch import nn
 
 from frechet.errors import WeightsError
+from frechet_video import i3d_torchscript
 from frechet_video.i3d import LOGITS, UNITS
 from frechet_video.i3d_embedder import I3DEmbedder
 from frechet.torchscript_archive import read_script_archive
@@ -309,26 +309,30 @@ def _crafted_archive(path: Path, root: object, storages: int = 1, tamper: bytes 
     return path
 
 
-def test_an_archive_of_thousands_of_convolutions_is_refused_without_pairing_them(tmp_path: Path) -> None:
-    """Pairing grows with convolutions times batch norms (before: 3.4 s for 8,000 of each, a 270 KB file)."""
+def test_an_archive_of_thousands_of_convolutions_is_refused_without_pairing_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pairing grows with convolutions times batch norms (3.4 s for 8,000 of each from a 270 KB file, hours at the
+    walk's limit): more convolutions than I3D has are refused before any pairing."""
     conv = _module("Conv", weight=_Crafted("0", (0, 1, 1, 1, 1)))
     norm = _module("Norm", running_mean=_Crafted("0", (0,)), running_var=_Crafted("0", (0,)))
     root = _module("Root", **{f"c{index}": conv for index in range(8000)}, **{f"n{index}": norm for index in range(8000)})
     path = _crafted_archive(tmp_path / "many.pt", root)
-    start = time.perf_counter()
+
+    def pairing(*_: object) -> None:
+        raise AssertionError("paired the convolutions of an archive it should have refused")
+
+    monkeypatch.setattr(i3d_torchscript, "_pairs", pairing)
     with pytest.raises(WeightsError, match="holds 8,000 convolutions, but I3D has 57") as error:
         stylegan_v_units(path)
-    assert time.perf_counter() - start < 1.5
     _one_line_naming(error, path)
 
 
-def test_tensors_on_thousands_of_storages_are_read_in_linear_time(tmp_path: Path) -> None:
-    """Before, each tensor summed every storage read so far: 7.5 s for 10,000 tensors on their own storages."""
+def test_tensors_on_thousands_of_storages_are_each_read(tmp_path: Path) -> None:
+    """10,000 tensors on their own storages, each read once (the size bound keeps a running sum of the storages read;
+    summing them all again for each tensor took 7.5 s)."""
     root = _module("Root", **{f"t{key}": _Crafted(str(key), (0,)) for key in range(10_000)})
     path = _crafted_archive(tmp_path / "storages.pt", root, storages=10_000)
-    start = time.perf_counter()
     assert len(read_script_archive(path).tensors) == 10_000
-    assert time.perf_counter() - start < 3
 
 
 def test_a_pickled_name_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path) -> None:
