@@ -37,6 +37,8 @@ from frechet_video.i3d import BN_EPSILON, LOGITS, UNITS, fold_unit
 
 log = logging.getLogger("frechet")
 
+#: The most code text parsed for epsilons (StyleGAN-V's detector has a few hundred kilobytes at most).
+MAX_CODE_CHARS = 8 << 20
 #: What to pass instead, said after every refusal.
 _WHAT = ("pass StyleGAN-V's i3d_torchscript.pt (a TorchScript port of the TF-hub I3D), or the TF-hub or TATS "
          "weights with --weights PATH")
@@ -100,6 +102,8 @@ def _units(archive: ScriptArchive, name: str) -> dict[str, torch.Tensor]:
         weight = _checked(archive, conv.weight, (cout, cin, kernel, kernel, kernel), unit)
         stats = {key: _checked(archive, norm.tensor(key), (cout,), unit)
                  for key in ("running_mean", "running_var", "weight", "bias") if norm.tensor(key) is not None}
+        if (stats["running_var"] < 0).any():
+            raise ValueError(f"{norm.tensor('running_var')} (unit {unit}) holds a negative variance; the file is damaged")
         mean = stats["running_mean"]
         if conv.bias is not None:  # BN(conv(x) + b) = BN'(conv(x)) with the mean shifted by b
             mean = mean - _checked(archive, conv.bias, (cout,), unit)
@@ -156,7 +160,10 @@ def _checked(archive: ScriptArchive, name: str | None, shape: tuple[int, ...], u
     if tensor is None or tuple(tensor.shape) != shape or not tensor.is_floating_point():
         found = "nothing" if tensor is None else f"{tuple(tensor.shape)} ({tensor.dtype})"
         raise ValueError(f"{name} is {found}, but unit {unit} of I3D (TF order) needs a float tensor of shape {shape}")
-    return tensor.double().numpy()
+    values = tensor.double().numpy()
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} (unit {unit}) holds values that are not finite; the file is damaged")
+    return values
 
 
 def _join(path: str, name: str) -> str:
@@ -171,9 +178,14 @@ class _Epsilons:
         self.modules = {module.path: module for module in archive.modules}
         self.classes: dict[str, list[float]] = {}  # "file.py:Class" -> eps values its code states
         self.finals: dict[str, float] = {}  # "file.py:Class" -> its ``eps : Final[float]``
-        defaults = [eps for text in archive.code.values() for eps in _default_eps(text)]
-        for file, text in archive.code.items():
-            for cls in _classes(text):
+        size = sum(len(text) for text in archive.code.values())
+        if size > MAX_CODE_CHARS:
+            raise ValueError(f"its code text holds {size:,} characters, far more than a network's code (I3D's is a "
+                             "few thousand lines); the archive is corrupt or crafted")
+        trees = {file: _parse(text) for file, text in archive.code.items()}
+        defaults = [eps for tree in trees.values() for eps in _default_eps(tree)]
+        for file, tree in trees.items():
+            for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
                 key = f"{file}:{cls.name}"
                 final = _final_eps(cls)
                 if final is not None:
@@ -216,12 +228,12 @@ def _class_key(kind: str) -> str:
     return f"{module.replace('.', '/')}.py:{cls}"
 
 
-def _classes(text: str) -> Iterator[ast.ClassDef]:
+def _parse(text: str) -> ast.Module:
+    """A code file's syntax tree; an empty one for text that does not parse (it then states no epsilon)."""
     try:
-        tree = ast.parse(text)
+        return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return
-    yield from (node for node in tree.body if isinstance(node, ast.ClassDef))
+        return ast.Module(body=[], type_ignores=[])
 
 
 def _final_eps(cls: ast.ClassDef) -> float | None:
@@ -259,12 +271,8 @@ def _call_eps(cls: ast.ClassDef, defaults: list[float]) -> Iterator[float]:
                 yield defaults[0]
 
 
-def _default_eps(text: str) -> Iterator[float]:
+def _default_eps(tree: ast.Module) -> Iterator[float]:
     """The ``eps`` default of each ``def batch_norm(…)`` at the top of a code file."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "batch_norm":
             named = node.args.args[len(node.args.args) - len(node.args.defaults):]

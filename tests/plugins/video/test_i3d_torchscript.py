@@ -340,3 +340,31 @@ def test_a_pickled_name_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: P
     with pytest.raises(WeightsError, match="data.pkl is not a module tree") as error:
         stylegan_v_units(path)
     _one_line_naming(error, path)
+
+
+@pytest.mark.parametrize(("buffer", "value", "problem"), [("running_mean", float("nan"), "values that are not finite"),
+                                                          ("running_var", -1.0, "a negative variance")])
+def test_damaged_batch_norm_statistics_are_refused_naming_the_tensor(
+        tmp_path: Path, buffer: str, value: float, problem: str) -> None:
+    port = HassonyI3D(3).eval()
+    norm = next(module for module in port.modules() if isinstance(module, nn.BatchNorm3d))
+    getattr(norm, buffer)[0] = value
+    path = Path(script(port, str(tmp_path / "damaged.pt")))
+    with pytest.raises(WeightsError, match=f"{buffer} \\(unit .*\\) holds {problem}; the file is damaged") as error:
+        stylegan_v_units(path)
+    _one_line_naming(error, path)
+
+
+def test_code_text_beyond_any_networks_is_refused_before_it_is_parsed(
+        ports: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(i3d_torchscript, "MAX_CODE_CHARS", 100)
+
+    def parsing(_: str) -> None:
+        raise AssertionError("parsed the code of an archive it should have refused")
+
+    monkeypatch.setattr(i3d_torchscript, "_parse", parsing)
+    path = ports["hassony2-style"][1]
+    with pytest.raises(WeightsError, match="its code text holds .* characters, far more than a network's code") \
+            as error:
+        stylegan_v_units(path)
+    _one_line_naming(error, path)
