@@ -275,8 +275,11 @@ def _default_eps(tree: ast.Module) -> Iterator[float]:
     """The ``eps`` default of each ``def batch_norm(…)`` at the top of a code file."""
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "batch_norm":
-            named = node.args.args[len(node.args.args) - len(node.args.defaults):]
-            for arg, default in zip(named, node.args.defaults):
+            arguments = node.args
+            positional = [*arguments.posonlyargs, *arguments.args]  # defaults belong to the last of these
+            pairs = [*zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults),
+                     *zip(arguments.kwonlyargs, arguments.kw_defaults)]
+            for arg, default in pairs:
                 if arg.arg == "eps" and _epsilon(_literal(default)) is not None:
                     yield _epsilon(_literal(default))
 

@@ -5,6 +5,7 @@ as ``torch.jit.load`` runs it."""
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import pickle
@@ -368,3 +369,13 @@ def test_code_text_beyond_any_networks_is_refused_before_it_is_parsed(
             as error:
         stylegan_v_units(path)
     _one_line_naming(error, path)
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("def batch_norm(a, b, c, d, e, f=False, m=0.1, eps=1e-5): pass", [1e-5]),
+    ("def batch_norm(a, b=1, /, eps=2e-3): pass", [2e-3]),  # defaults also cover positional-only parameters
+    ("def batch_norm(a, *, eps=3e-4): pass", [3e-4]),
+    ("def batch_norm(a, b=0.5, /, c=1, *, eps=None): pass", []),
+])
+def test_the_default_epsilon_of_the_codes_own_batch_norm_is_the_one_eps_takes(code: str, expected: list) -> None:
+    assert list(i3d_torchscript._default_eps(ast.parse(code))) == expected
