@@ -173,13 +173,15 @@ def markdown(report: dict, command: str) -> str:
         f"{report['frame_change']:.2f} of 255), `i3d` in `tf` mode with `{report['weights']}`, torch "
         f"{report['torch']}, {report['threads']} threads, {report['seconds']:.0f} s. tr Σ of the undamaged logits: "
         f"{report['trace']:.4g}."), "",
-        "| disturbance | kind | strength per level (unit) | FVD per level | FVD / tr Σ per level | PSNR (dB) per level | ρ |",
+        "| disturbance | kind | strength per level (unit) | FVD per level | FVD / tr Σ per level "
+        "| PSNR (dB) per level | ρ |",
         "|---|---|---|---|---|---|---|",
     ]
     for c in report["curves"]:
         lvs = c["levels"]
         lines.append(f"| {c['name']} | {c['kind']} | {_joined([lv['strength'] for lv in lvs], '.3g')} ({c['unit']}) "
-                     f"| {_joined([lv['fd'] for lv in lvs], '.3g')} | {_joined([lv['fd_relative'] for lv in lvs], '.2e')} "
+                     f"| {_joined([lv['fd'] for lv in lvs], '.3g')} "
+                     f"| {_joined([lv['fd_relative'] for lv in lvs], '.2e')} "
                      f"| {_joined([lv['psnr'] for lv in lvs], '.1f')} | {c['rho']:.2f} |")
     last = {kind: sorted((c["levels"][-1]["fd_relative"], c["name"]) for c in report["curves"] if c["kind"] == kind)
             for kind in ("spatial", "temporal")}
@@ -189,8 +191,9 @@ def markdown(report: dict, command: str) -> str:
         lines += ["", (f"At the strongest level the weakest spatial response ({weak_name}, {weak:.2e} of tr Σ) is "
                   f"{weak / temporal:.3g}× the strongest temporal one ({temporal_name}, {temporal:.2e}); the "
                   f"strongest spatial one ({strong_name}) is {strong / temporal:.3g}×.")]
-    lines += ["", ("At matched pixel error: FVD per unit MSE (8-bit levels²), and FVD over noise's FVD at the same MSE "
-                   "(noise's curve interpolated linearly in RMSE through 0; beyond its strongest level, extended)."), "",
+    lines += ["", ("At matched pixel error: FVD per unit MSE (8-bit levels²), and FVD over noise's FVD at the same "
+                   "MSE (noise's curve interpolated linearly in RMSE through 0; beyond its strongest level, "
+                   "extended)."), "",
               "| disturbance | MSE per level | FVD / MSE per level | FVD / noise's FVD at equal MSE per level |",
               "|---|---|---|---|"]
     for c in report["curves"]:
@@ -206,7 +209,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", type=Path, required=True, help="the TF-hub i3d-kinetics-400.ckpt")
     parser.add_argument("--kind", choices=("synthetic", "natural"), default="synthetic",
-                        help="synthetic shapes over a texture, or photos filmed by a moving camera (needs scikit-image)")
+                        help="synthetic shapes over a texture, or photos filmed by a moving camera "
+                             "(needs scikit-image)")
     parser.add_argument("--videos", type=int, default=8)
     parser.add_argument("--levels", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2020)

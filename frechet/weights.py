@@ -54,8 +54,9 @@ class WeightsSpec:
     ``pin=True`` is for files whose publisher gives no checksum: the first copy's sha256 is recorded and later
     copies must match it. Several specs with the same checksum are the same file under other names and URLs.
     ``check(path)`` raises a :class:`~frechet.errors.FrechetError` saying why the file at ``path`` is not this
-    file's content (a reference's statistics of the wrong dimension, an HTML page); it runs on every download and
-    before a first pin. None: weights without a full published sha256 must load as a state dict.
+    file's content (a reference's statistics of the wrong dimension, an HTML page; what it returns is unused); it
+    runs on every download and before a first pin. None: weights without a full published sha256 must load as a
+    state dict.
     """
 
     name: str
@@ -65,7 +66,7 @@ class WeightsSpec:
     description: str = ""
     pin: bool = False
     kind: str = "weights"  # what the file is, for messages ("weights", "reference statistics")
-    check: Callable[[Path], None] | None = field(default=None, compare=False, repr=False)
+    check: Callable[[Path], object] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.expected_hash is None and not self.pin:

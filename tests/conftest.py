@@ -20,21 +20,14 @@ from typing import Any
 
 import pytest
 
-#: The OpenMP wait policy the suite was started with (restored at the end); see :func:`_sleep_idle_threads`.
+from frechet._openmp import sleep_idle_threads
+
+#: The OpenMP wait policy the suite was started with (restored at the end).
 _WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
-
-
-def _sleep_idle_threads() -> None:
-    """Idle OpenMP threads sleep, in this process (set before anything imports torch, whose OpenMP runtime reads the
-    policy once, as it loads) and in every process it starts, as the ``frechet`` command does for itself
-    (``frechet._openmp``), unless the policy was set already. By default a thread that finished its share of a
-    parallel region spins for its siblings; with two workers and their subprocesses sharing the cores the spinning
-    thread takes the time slice of the one it waits for, and the suite's CPU time pays for it. Thread counts stay as
-    they are, and nothing computed changes."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-_sleep_idle_threads()
+# Idle OpenMP threads sleep in the test processes and every process they start, as in the ``frechet`` command: with
+# two workers and their subprocesses sharing the cores, a spinning thread takes the time slice of the one it waits
+# for. Thread counts stay as they are, and nothing computed changes. Before anything imports torch:
+sleep_idle_threads()
 
 from frechet.plugins import reset_plugins  # noqa: E402 (imports torch: after the wait policy is set)
 

@@ -50,16 +50,12 @@ TATS_WEIGHTS = WeightsSpec(
 )
 
 
-def _check_stylegan_v(path: Path) -> None:
-    stylegan_v_units(path)
-
-
 #: StyleGAN-V's detector (``src/metrics/frechet_video_distance.py``), published without a checksum: pinned at first
 #: use, once it has been read as a TorchScript I3D whose every unit has the shape it needs.
 STYLEGAN_V_WEIGHTS = WeightsSpec(
     "I3D Kinetics-400 (StyleGAN-V's TorchScript detector)",
     "https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt?dl=1",
-    pin=True, check=_check_stylegan_v,
+    pin=True, check=stylegan_v_units,
     description="StyleGAN-V's TorchScript port of the TF-hub I3D (read without running it)",
 )
 #: Batch-norm epsilon of TATS's and cd-fvd's pytorch-i3d network.
