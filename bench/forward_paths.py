@@ -1,7 +1,7 @@
 """Benchmark: ways to run the FID Inception forward pass on the CPU, each against frechet's eager forward pass on the
 same batch in the same process, with how far each one moves the features.
 
-    OMP_WAIT_POLICY=PASSIVE python bench/forward_paths.py [--batch 32] [--rounds 3] [--out bench/results/forward_paths]
+    OMP_WAIT_POLICY=PASSIVE python bench/forward_paths.py [--batch 64] [--rounds 3] [--out bench/results/forward_paths]
 
 Inputs: the deterministic random Inception weights of the tests and one batch of uniform random images in [-1, 1]
 at 299×299 (the forward pass costs the same for any pixels). The baseline is the embedder's network as it runs
@@ -9,10 +9,13 @@ at 299×299 (the forward pass costs the same for any pixels). The baseline is th
 variant computes the ``pool`` features (2,048, FID's) of the same batch; the variants take turns within each round
 and the median seconds per image count, so background load hits them alike. Run it with the OpenMP wait policy
 the ``frechet`` command sets (``OMP_WAIT_POLICY=PASSIVE``), as above. Drift is
-``max |f − f_today| / max |f_today|`` over the batch: the largest feature change relative to the feature scale
+``max |f − f_whole| / max |f_whole|`` over the batch: the largest feature change relative to the feature scale
 (the exactness bar is 1e-5). Variants:
 
-- today: the baseline, as ``InceptionEmbedder.forward`` runs it;
+- whole batch: the baseline, ``InceptionEmbedder.forward`` on the whole batch with every intra-op thread (how frechet
+  ran every batch before slices);
+- slices of K, 1 thread each: ``frechet.slices.forward_in_slices``, the batch as slices of K images on as many
+  single-threaded workers as there are intra-op threads (K = 8 is what frechet now runs after a batch's first);
 - NCHW: the same network in the contiguous memory format (what channels-last gains);
 - batch norm unfolded: convolution, batch norm and ReLU as three operators (what folding gains);
 - no_grad: ``torch.no_grad`` instead of ``torch.inference_mode``;
@@ -30,6 +33,10 @@ the ``frechet`` command sets (``OMP_WAIT_POLICY=PASSIVE``), as above. Drift is
 ``--wait-policies`` instead times the baseline, and DINOv2 ViT-S/14 and CLIP ViT-B/32 at 224×224 as frechet runs
 them (random weights), in fresh processes under each OpenMP wait policy (the default, where idle threads spin, and
 ``PASSIVE``, which the ``frechet`` command sets), taking turns, and writes that table.
+
+``--slices`` instead times the same three networks whole and in slices of 8 (``frechet.slices``), each with glibc's
+default allocator and with large allocations reused (``frechet._malloc``, which the ``frechet`` command applies when
+it decodes in its own process), in fresh processes taking turns, with each process's peak RSS.
 
 Writes ``OUT.md`` and ``OUT.json``.
 """
@@ -52,6 +59,7 @@ import torch.nn.functional as F
 
 import frechet_inception.network as network
 from frechet._malloc import reuse_large_allocations
+from frechet.slices import forward_in_slices
 from frechet_inception.network import FIDInceptionV3, load_network_state, state_dict_layout
 from harness import PARITY_SEED, machine_load, publish, random_state_dict
 
@@ -63,7 +71,7 @@ def _unfolded() -> FIDInceptionV3:
     return load_network_state(state, "random weights").eval().requires_grad_(False)
 
 
-def _today() -> FIDInceptionV3:
+def _folded() -> FIDInceptionV3:
     return _unfolded().fold_batchnorm().to(memory_format=torch.channels_last)
 
 
@@ -89,6 +97,10 @@ def _one_thread(run: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.
             torch.set_num_threads(threads)
 
     return wrapped
+
+
+def _sliced(run: Callable[[torch.Tensor], torch.Tensor], size: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda x: forward_in_slices(lambda part: {"pool": run(part)}, x, size, torch.inference_mode)["pool"]
 
 
 def _no_grad(model: FIDInceptionV3) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -272,22 +284,23 @@ def run(batch_size: int, rounds: int, compile_too: bool) -> dict:
     reuse_large_allocations()  # as the frechet command does
     torch.manual_seed(0)
     batch = (torch.rand(batch_size, 3, 299, 299) * 2 - 1).contiguous(memory_format=torch.channels_last)
-    today = _today()
+    folded = _folded()
     variants: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-        "today": _pool(today),
-        "NCHW": _nchw(today),
+        "whole batch": _pool(folded),
+        **{f"slices of {size}, 1 thread each": _sliced(_pool(folded), size) for size in (4, 8, 16)},
+        "NCHW": _nchw(folded),
         "batch norm unfolded": _pool(_unfolded().to(memory_format=torch.channels_last)),
-        "no_grad": _no_grad(today),
-        f"half batch ({batch_size // 2})": _chunked(_pool(today), batch_size // 2),
-        f"double batch ({2 * batch_size})": _doubled(_pool(today)),
-        "1 thread": _one_thread(_pool(today)),
-        "TorchScript frozen": _torchscript(today, batch[:2]),
-        "merged 1x1": _rewired(today, _merged_forward),
-        "no concat": _rewired(today, _no_concat_forward),
-        "bf16 autocast (opt-in)": _bf16(today),
+        "no_grad": _no_grad(folded),
+        f"half batch ({batch_size // 2})": _chunked(_pool(folded), batch_size // 2),
+        f"double batch ({2 * batch_size})": _doubled(_pool(folded)),
+        "1 thread": _one_thread(_pool(folded)),
+        "TorchScript frozen": _torchscript(folded, batch[:2]),
+        "merged 1x1": _rewired(folded, _merged_forward),
+        "no concat": _rewired(folded, _no_concat_forward),
+        "bf16 autocast (opt-in)": _bf16(folded),
     }
     if compile_too:
-        variants["torch.compile (opt-in)"] = _compiled(today)
+        variants["torch.compile (opt-in)"] = _compiled(folded)
     per_image = {"double batch": 2.0}
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     features: dict[str, torch.Tensor] = {}
@@ -306,7 +319,7 @@ def run(batch_size: int, rounds: int, compile_too: bool) -> dict:
                 factor = next((value for key, value in per_image.items() if name.startswith(key)), 1.0)
                 seconds[name].append(elapsed / (batch_size * factor))
                 print(f"round {round_index + 1} {name:<28} {1 / seconds[name][-1]:6.2f} images/s", flush=True)
-    reference = features["today"]
+    reference = features["whole batch"]
     scale = reference.abs().max().item()
     median = {name: statistics.median(values) for name, values in seconds.items()}
     return {
@@ -318,7 +331,7 @@ def run(batch_size: int, rounds: int, compile_too: bool) -> dict:
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
         "seconds_per_image": seconds,
         "images_per_s": {name: 1 / value for name, value in median.items()},
-        "vs_today": {name: median["today"] / value for name, value in median.items()},
+        "vs_whole_batch": {name: median["whole batch"] / value for name, value in median.items()},
         "drift": {name: (value - reference).abs().max().item() / scale for name, value in features.items()},
         "load": {"start": load, "end": machine_load()},
     }
@@ -339,6 +352,35 @@ with torch.inference_mode():
     print(len(batch) / (time.perf_counter() - start))
 """
 POLICIES = {"default (spinning)": None, "PASSIVE (sleeping)": "PASSIVE"}
+_TIME_SLICES = """
+import resource, statistics, sys, time, torch
+from forward_paths import NETWORKS
+from frechet._malloc import reuse_large_allocations
+from frechet.slices import forward_in_slices
+batch_size, network, reuse, size = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
+if reuse:
+    reuse_large_allocations()
+torch.manual_seed(0)
+run, side = NETWORKS[network]()
+batch = torch.rand(batch_size, 3, side, side) * 2 - 1
+forward = run if not size else lambda x: forward_in_slices(lambda p: {"f": run(p)}, x, size, torch.inference_mode)["f"]
+rates = []
+with torch.inference_mode():
+    forward(batch[:2])
+    forward(batch)
+    for _ in range(3):
+        start = time.perf_counter()
+        forward(batch)
+        rates.append(len(batch) / (time.perf_counter() - start))
+print(statistics.median(rates), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+#: The allocator settings and forward paths the slices table compares: (reuse large allocations, slice size or 0).
+SLICE_SETUPS = {
+    "whole batch, glibc default": (False, 0),
+    "whole batch, large allocations reused": (True, 0),
+    "slices of 8, glibc default": (False, 8),
+    "slices of 8, large allocations reused": (True, 8),
+}
 
 
 def _dinov2() -> tuple[Callable[[torch.Tensor], torch.Tensor], int]:
@@ -362,7 +404,7 @@ def _clip() -> tuple[Callable[[torch.Tensor], torch.Tensor], int]:
 #: The networks the wait policies are timed on: a callable on a batch, and its input size. The transformers get
 #: random weights at the trained networks' scale (their cost does not depend on the values).
 NETWORKS: dict[str, Callable[[], tuple[Callable[[torch.Tensor], torch.Tensor], int]]] = {
-    "FID Inception-v3": lambda: (_pool(_today()), 299),
+    "FID Inception-v3": lambda: (_pool(_folded()), 299),
     "DINOv2 ViT-S/14": _dinov2,
     "CLIP ViT-B/32": _clip,
 }
@@ -387,6 +429,52 @@ def run_policies(batch_size: int, rounds: int) -> dict:
     return {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
             "batch_size": batch_size, "rounds": rounds, "images_per_s_per_round": rates, "images_per_s": median,
             "load": {"start": load, "end": machine_load()}}
+
+
+def run_slices(batch_size: int, rounds: int) -> dict:
+    """images/s and peak RSS of each network, whole batch or in slices, with glibc's default allocator or with large
+    allocations reused (as the ``frechet`` command sets it): a fresh process per setup and round, taking turns."""
+    load = machine_load()
+    rates = {network: {name: [] for name in SLICE_SETUPS} for network in NETWORKS}
+    peaks = {network: {name: [] for name in SLICE_SETUPS} for network in NETWORKS}
+    for round_index in range(rounds):
+        for network_name in NETWORKS:
+            for name, (reuse, size) in SLICE_SETUPS.items():
+                done = subprocess.run(
+                    [sys.executable, "-c", _TIME_SLICES, str(batch_size), network_name, str(int(reuse)), str(size)],
+                    check=True, capture_output=True, text=True, cwd=Path(__file__).parent)
+                rate, peak = (float(value) for value in done.stdout.split()[-2:])
+                rates[network_name][name].append(rate)
+                peaks[network_name][name].append(peak)
+                print(f"round {round_index + 1} {network_name:<17} {name:<38} {rate:6.2f} images/s, "
+                      f"peak RSS {peak:.0f} MiB", flush=True)
+    return {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+            "batch_size": batch_size, "rounds": rounds, "images_per_s_per_round": rates, "peak_rss_mib": peaks,
+            "images_per_s": {network: {name: statistics.median(values) for name, values in by_setup.items()}
+                             for network, by_setup in rates.items()},
+            "load": {"start": load, "end": machine_load()}}
+
+
+def report_slices(results: dict) -> str:
+    """The slices results as Markdown."""
+    lines = [
+        f"Machine: {results['machine']}; torch {results['torch']}; {results['threads']} threads, OMP_WAIT_POLICY "
+        f"{results['omp_wait_policy']}; each network as frechet runs it, random weights, a batch of "
+        f"{results['batch_size']} random inputs, a fresh process per setup and round (median of 3 timed passes "
+        f"each, median over {results['rounds']} rounds taking turns). Machine load (1/5/15 min) "
+        f"{results['load']['start']} at the start, {results['load']['end']} at the end.",
+        "",
+        "| network | setup | images/s | vs whole batch, glibc default | peak RSS | rounds (images/s) |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for network_name, rates in results["images_per_s"].items():
+        base = rates["whole batch, glibc default"]
+        for name, rate in rates.items():
+            peak = max(results["peak_rss_mib"][network_name][name])
+            rounds = ", ".join(f"{value:.2f}" for value in results["images_per_s_per_round"][network_name][name])
+            lines.append(f"| {network_name} | {name} | {rate:.2f} | {rate / base:.2f}× | {peak:.0f} MiB | {rounds} |")
+    return "\n".join(lines) + "\n"
 
 
 def report_policies(results: dict) -> str:
@@ -417,27 +505,33 @@ def report(results: dict) -> str:
         f"rounds, variants interleaved. Machine load (1/5/15 min) {results['load']['start']} at the start, "
         f"{results['load']['end']} at the end.",
         "",
-        "| variant | images/s | vs today | drift (max \\|Δf\\| / max \\|f\\|) | exact (≤ 1e-5) |",
+        "| variant | images/s | vs whole batch | drift (max \\|Δf\\| / max \\|f\\|) | exact (≤ 1e-5) |",
         "|---|---:|---:|---:|---|",
     ]
     for name, rate in results["images_per_s"].items():
         drift = results["drift"][name]
-        lines.append(f"| {name} | {rate:.2f} | {results['vs_today'][name]:.2f}× | {drift:.1e} | "
+        lines.append(f"| {name} | {rate:.2f} | {results['vs_whole_batch'][name]:.2f}× | {drift:.1e} | "
                      f"{'yes' if drift <= EXACT else 'no'} |")
-    today = [1 / value for value in results["seconds_per_image"]["today"]]
-    lines += ["", f"The baseline's own rounds ran at {min(today):.2f}–{max(today):.2f} images/s "
-              f"({max(today) / min(today):.2f}× apart): ratios within that spread are noise of the machine's load."]
+    whole = [1 / value for value in results["seconds_per_image"]["whole batch"]]
+    lines += ["", f"The baseline's own rounds ran at {min(whole):.2f}–{max(whole):.2f} images/s "
+              f"({max(whole) / min(whole):.2f}× apart): ratios within that spread are noise of the machine's load."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=64, help="frechet's default batch size")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (compiles for minutes)")
     parser.add_argument("--wait-policies", action="store_true", help="time the OpenMP wait policies instead")
+    parser.add_argument("--slices", action="store_true",
+                        help="time whole batches against slices, with and without large allocations reused, instead")
     parser.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     args = parser.parse_args()
+    if args.slices:
+        results = run_slices(args.batch, args.rounds)
+        publish(report_slices(results), results, args.out)
+        return
     if args.wait_policies:
         results = run_policies(args.batch, args.rounds)
         publish(report_policies(results), results, args.out)

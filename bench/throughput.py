@@ -11,9 +11,10 @@ with its defaults (tf preprocessing, batch size 64, automatic workers, feature c
 once more in pytorch-fid's preprocessing mode (like for like), with ``--workers 2`` against the default (none on 2
 cores), and with glibc's default allocator in place of the one the command sets (``frechet._malloc``). The bare
 forward pass is frechet's network alone, in a fresh process, on the same images decoded and preprocessed beforehand
-(not timed), in batches of 64 as the runner forms them: the ceiling of any end-to-end run. ``--before REV`` adds the
-same bare forward pass with frechet's code at git revision REV (its ``frechet`` and ``plugins`` folders, extracted
-with ``git archive`` and put first on the import path), to measure a change to the network. The warm run repeats the
+(not timed), in batches of 64 as the runner forms them, whole. ``--before REV`` adds the same bare forward pass, and
+``frechet stats`` by default and with 2 workers, with frechet's code at git revision REV (its ``frechet`` and
+``plugins`` folders, extracted with ``git archive`` and put first on the import path), to measure a change to the
+network or the runner in the same session. The warm run repeats the
 first frechet command on the cache it just filled. Every end-to-end time is a whole command (start-up, weights,
 decoding, resizing, forward, statistics). Methods take turns within each round, in an order that rotates from round
 to round; the best round counts.
@@ -67,7 +68,6 @@ BARS = {"vs_pytorch_fid": 3.0, "vs_forward": 0.85, "vs_forward_today": 1.2, "vs_
         "warm_speedup": 5.0, "rss_growth": 1.10}
 #: Suffix of the methods run with idle OpenMP threads sleeping, as the ``frechet`` command sets.
 SLEEPING = ", idle threads sleeping"
-BEFORE = "bare forward pass at "
 ROOT = BENCH.parent
 
 _BARE_FORWARD = """
@@ -87,6 +87,11 @@ with torch.inference_mode():
         embedder.forward(inputs[first : first + batch])
     print(time.perf_counter() - start)
 """
+
+
+def _at(method: str, revision: str) -> str:
+    """The name of ``method`` run with frechet's code at ``revision``."""
+    return f"{method} at {revision}"
 
 
 def _checkout(revision: str, folder: Path) -> dict[str, str]:
@@ -133,8 +138,10 @@ def run(
         methods[name + SLEEPING] = methods[name]
         envs[name + SLEEPING] = {**env, "OMP_WAIT_POLICY": "PASSIVE"}
     if before:
-        methods[BEFORE + before] = methods["bare forward pass"]
-        envs[BEFORE + before] = {**env, **_checkout(before, work / "before")}
+        before_env = {**env, **_checkout(before, work / "before")}
+        for name in ("bare forward pass", "frechet", "frechet --workers 2"):
+            methods[_at(name, before)] = methods[name]
+            envs[_at(name, before)] = before_env
     names = list(methods)
     seconds: dict[str, list[float]] = {name: [] for name in [*names, "frechet, warm cache"]}
     cpu: dict[str, list[float]] = {name: [] for name in seconds}
@@ -209,8 +216,10 @@ def _summary(
         "rss_growth": memory[max(memory, key=int)]["rss_mib"] / memory[min(memory, key=int)]["rss_mib"],
     }
     if before:
-        ratios["vs_forward_before"] = rate["frechet"] / rate[BEFORE + before]
-        ratios["forward_vs_forward_before"] = rate["bare forward pass"] / rate[BEFORE + before]
+        ratios["vs_forward_before"] = rate["frechet"] / rate[_at("bare forward pass", before)]
+        ratios["forward_vs_forward_before"] = rate["bare forward pass"] / rate[_at("bare forward pass", before)]
+        ratios["end_to_end_vs_before"] = rate["frechet"] / rate[_at("frechet", before)]
+        ratios["workers_end_to_end_vs_before"] = rate["frechet --workers 2"] / rate[_at("frechet --workers 2", before)]
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "torch": torch.__version__,
@@ -282,7 +291,10 @@ def report(results: dict) -> str:
         f"{passed['vs_forward']} |",
         *([f"| end to end ≥ {BARS['vs_forward_before']}× the bare forward pass at {results['before']} | "
            f"{ratios['vs_forward_before']:.2f}× (bare forward pass {ratios['forward_vs_forward_before']:.2f}×) | "
-           f"{passed['vs_forward_before']} |"] if results["before"] else []),
+           f"{passed['vs_forward_before']} |",
+           f"| (no bar) `frechet stats` against the same command at {results['before']} | "
+           f"{ratios['end_to_end_vs_before']:.2f}× (with 2 workers {ratios['workers_end_to_end_vs_before']:.2f}×) | – |"]
+          if results["before"] else []),
         f"| warm-cache re-run ≥ {BARS['warm_speedup']:.0f}× faster | {ratios['warm_speedup']:.0f}× | "
         f"{passed['warm_speedup']} |",
         f"| peak RSS, {int(large):,} vs {int(small):,} items ≤ {BARS['rss_growth']}× | "
@@ -300,7 +312,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reference-python", default=REFERENCE_PYTHON)
     parser.add_argument("--memory-items", type=int, nargs=2, default=MEMORY_ITEMS, metavar=("SMALL", "LARGE"))
-    parser.add_argument("--before", metavar="REV", help="also time the bare forward pass of frechet at git revision REV")
+    parser.add_argument("--before", metavar="REV", help="also time the bare forward pass and frechet stats (default, 2 workers) with frechet's code at git "
+                             "revision REV")
     parser.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     args = parser.parse_args()
     results = run(args.images, args.rounds, args.reference_python, tuple(args.memory_items), args.before)

@@ -18,12 +18,13 @@ def reuse_large_allocations() -> bool:
 
     By default glibc maps every block above its threshold (at most 32 MiB) anew and unmaps it when freed, so each
     forward pass on the CPU faults in and zeroes its large activations again (182 MiB for Inception's first
-    convolution at batch 64). With the threshold raised, freed activations are reused by the next batch: 17% faster
-    end to end on a 2-core machine (``bench/results/throughput.md``). The price is memory: blocks freed below the
-    top of the heap are kept for reuse rather than returned to the system (peak RSS 1.8 instead of 1.3 GiB for
-    Inception at batch 64), and beside DataLoader workers the heap grew with the number of items; so the runner
-    applies it only when asked (``reuse_large_allocations=True``, as the ``frechet`` command does) and items are
-    decoded in-process.
+    convolution at batch 64). With the threshold raised, freed activations are reused by the next batch: a whole
+    batch through Inception on 2 cores ran 1.22× faster (``bench/results/forward_slices.md``; embedders that run CPU
+    batches as slices, ``frechet.slices``, are as fast without it). The price is memory: blocks freed below the top
+    of the heap are kept for reuse rather than returned to the system (peak RSS 1.7 instead of 1.4 GiB for Inception
+    at batch 64), and beside DataLoader workers the heap grew with the number of items; so the runner applies it
+    only when asked (``reuse_large_allocations=True``, as the ``frechet`` command does) and items are decoded
+    in-process.
     """
     if not sys.platform.startswith("linux"):
         return False

@@ -108,6 +108,13 @@ class Embedder(ABC):
     def forward(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """Run a batch already on ``self.device``; return {output name: (B, dims) tensor}."""
 
+    def cpu_slice_size(self) -> int | None:
+        """On the CPU, the most items per slice when ``forward`` may run on slices of a batch at once from several
+        threads: each item's features independent of the rest of its batch, and ``forward`` safe to call
+        concurrently once it has run once. Each slice runs with one intra-op thread, as many at a time as the caller
+        has (``frechet.slices``). None (the default): the batch runs whole."""
+        return None
+
     def request_outputs(self, outputs: Collection[str]) -> None:
         """Called by the runner before embedding an input: only ``outputs`` will be read, so ``forward`` may skip
         work the others need (e.g. stop a network early). ``forward`` must still return at least these."""

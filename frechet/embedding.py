@@ -8,6 +8,7 @@ gathered in item order on rank 0. Several embedders share one decode of each ite
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,7 @@ from frechet.metrics.base import Side
 from frechet.precision import autocast
 from frechet.progress import Progress
 from frechet.settings import Settings
+from frechet.slices import run_forward
 from frechet.sources import Source
 from frechet.stats import FeatureStats
 
@@ -212,8 +214,8 @@ def forward_outputs(
     switches a caller's autocast off) and inside inference mode; half-precision outputs as float32. Anything the
     embedder's code raises is one error naming the embedder and the batch (``where``), never a traceback."""
     try:
-        with torch.inference_mode(), autocast(embedder.precision, embedder.device):
-            produced = embedder.forward(batch.to(embedder.device, non_blocking=True))
+        produced = run_forward(embedder, batch.to(embedder.device, non_blocking=True),
+                               lambda: _forward_context(embedder))
     except FrechetError:
         raise
     except (Exception, SystemExit) as error:  # the model's own code; a real Ctrl-C (KeyboardInterrupt) still stops
@@ -241,6 +243,15 @@ def forward_outputs(
             )
         selected[output] = values.float() if values.dtype in (torch.bfloat16, torch.float16) else values
     return selected
+
+
+def _forward_context(embedder: Embedder) -> contextlib.ExitStack:
+    """Inference mode and the embedder's precision, entered on the thread that runs the forward pass (both are
+    per-thread settings in torch)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode())
+    stack.enter_context(autocast(embedder.precision, embedder.device))
+    return stack
 
 
 def _batch_name(source: Source, items: Sequence[int]) -> str:

@@ -119,3 +119,29 @@ def test_statistics_of_another_mode_are_refused(small_sets, weights_file, tmp_pa
     assert main(["compute", str(out), str(fake), "--preprocess", "clean", *options]) == 2
     error = capsys.readouterr().err
     assert "preprocess=tf" in error and "preprocess=clean" in error and "--force" in error
+
+
+def test_cpu_slices_give_the_whole_batch_features(weights_file):
+    """On the CPU the runner runs batches after the first as slices of 8 images on single-threaded workers: the
+    features stay those of the whole batch (within the exactness bar, 1e-5 of the feature scale)."""
+    from frechet.embedding import forward_outputs
+
+    batch = torch.rand(19, 3, 75, 75, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    embedder = InceptionEmbedder(weights=weights_file)
+    assert embedder.cpu_slice_size() == 8 and InceptionEmbedder(compile=True).cpu_slice_size() is None
+    calls = []
+    whole_forward = embedder.forward
+    embedder.forward = lambda part: calls.append(len(part)) or whole_forward(part)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        forward_outputs(embedder, batch[:2], ["pool"])
+        sliced = forward_outputs(embedder, batch, ["pool", "logits"])
+    finally:
+        torch.set_num_threads(threads)
+    with torch.inference_mode():
+        whole = whole_forward(batch)
+    assert sorted(calls[1:]) == [3, 8, 8]
+    for output in ("pool", "logits"):
+        scale = float(whole[output].abs().max())
+        assert float((sliced[output] - whole[output]).abs().max()) <= 1e-5 * scale

@@ -1,6 +1,6 @@
 """The WD tagger backbones against the reference inference code (wdv3_timm.py with timm) with the same random
-weights in the published layout: network input bit for bit, features within 1e-5, FD within 1e-4 relative
-(goldens from scripts/goldens/wd_tagger_parity.py)."""
+weights in the published layout: network input bit for bit, features within 1e-5 of their scale, FD within 1e-4
+relative (goldens from scripts/goldens/wd_tagger_parity.py)."""
 
 from __future__ import annotations
 
@@ -72,9 +72,12 @@ def test_full_size_key_layout_is_timms(name, golden):
 
 
 def test_pooled_features_match_the_reference_within_1e_5(tiny, golden_features):
+    """Within 1e-5 of the feature scale (max |f|), the bar every parity test uses: float32 kernels of other CPUs
+    (AVX2, AVX-512, AMX) move single features by about that much in absolute terms."""
     name, _, features = tiny
     for which in ("real", "fake"):
-        np.testing.assert_allclose(features[which], golden_features[f"{name}/{which}"], rtol=0, atol=1e-5)
+        reference = golden_features[f"{name}/{which}"]
+        assert np.abs(features[which] - reference).max() <= 1e-5 * np.abs(reference).max()
 
 
 def test_fd_matches_the_reference_within_1e_4_relative(tiny, golden):
