@@ -2,24 +2,24 @@
 
 A slice of a few items has activations small enough for the allocator to reuse from batch to batch, so slices run as
 fast as a whole batch with glibc tuned to keep large blocks (``frechet._malloc``), 1.1-1.25× faster than a whole
-batch without that tuning (the Python API, ``Scorer``, DataLoader workers), in about half the peak memory
-(bench/results/forward_slices.md). Used only for embedders whose :meth:`Embedder.cpu_slice_size` says each item's
+batch without that tuning (the Python API, ``Scorer``, DataLoader workers), the network alone peaking at 0.45-0.82
+of the whole batch's memory (bench/results/forward_slices.md). Used only for embedders whose :meth:`Embedder.cpu_slice_size` says each item's
 features do not depend on the rest of its batch, so the features are the whole batch's."""
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
 
 from frechet.embedder import Embedder
 
-#: Embedders whose ``forward`` has run once whole (building what it builds lazily, e.g. loading weights), so
-#: concurrent calls find it ready.
-_ready: weakref.WeakSet[Embedder] = weakref.WeakSet()
+#: Embedders that slice and whose ``forward`` has run once whole (building what it builds lazily, e.g. loading
+#: weights), so concurrent calls find it ready; keyed by identity (an embedder need not be hashable).
+_ready: weakref.WeakValueDictionary[int, Embedder] = weakref.WeakValueDictionary()
 
 
 def run_forward(embedder: Embedder, batch: Any, context: Callable[[], Any]) -> Any:
@@ -27,12 +27,13 @@ def run_forward(embedder: Embedder, batch: Any, context: Callable[[], Any]) -> A
     once whole, in slices of its slice size (:func:`forward_in_slices`). Other batches (an audio embedder's clips
     object, say) always run whole."""
     size = embedder.cpu_slice_size() if isinstance(batch, torch.Tensor) and batch.device.type == "cpu" else None
-    if size is None or embedder not in _ready:
-        with context():
-            produced = embedder.forward(batch)
-        _ready.add(embedder)
-        return produced
-    return forward_in_slices(embedder.forward, batch, size, context)
+    if size is not None and _ready.get(id(embedder)) is embedder:
+        return forward_in_slices(embedder.forward, batch, size, context)
+    with context():
+        produced = embedder.forward(batch)
+    if size is not None:
+        _ready[id(embedder)] = embedder
+    return produced
 
 
 def forward_in_slices(forward: Callable[[torch.Tensor], Any], batch: torch.Tensor, size: int,
@@ -51,21 +52,64 @@ def forward_in_slices(forward: Callable[[torch.Tensor], Any], batch: torch.Tenso
     threads = min(torch.get_num_threads(), len(slices))
     if threads == 1:
         return _joined([one_slice(part) for part in slices])
-    # workers for this batch only: no thread outlives the call (a DataLoader forking later finds none)
-    with ThreadPoolExecutor(threads, "frechet-slice", initializer=torch.set_num_threads, initargs=(1,)) as pool:
-        return _joined(list(pool.map(one_slice, slices)))
+    return _joined(_in_workers(one_slice, slices, threads, torch.get_num_threads()))
+
+
+def _in_workers(
+    one_slice: Callable[[torch.Tensor], Any], slices: tuple[torch.Tensor, ...], threads: int, caller_threads: int
+) -> list:
+    """``one_slice`` of every slice, worker k taking slices k, k + threads, …, each worker with one intra-op thread.
+
+    Workers are daemon threads that live for this call: none outlives a finished batch (a DataLoader forking later
+    finds none), and after Ctrl-C the caller returns at once while each worker ends its current slice and takes no
+    other. Setting torch's thread count also sets the process's default (what threads started later get), so each
+    worker sets it back to the caller's count when it ends.
+    """
+    results: list[Any] = [None] * len(slices)
+    failures: dict[int, BaseException] = {}
+    stop = threading.Event()
+
+    def work(first: int) -> None:
+        torch.set_num_threads(1)
+        try:
+            for index in range(first, len(slices), threads):
+                if stop.is_set():
+                    return
+                try:
+                    results[index] = one_slice(slices[index])
+                except BaseException as error:  # the caller re-raises it (and wraps it, as for a whole batch)
+                    failures[index] = error
+                    stop.set()
+        finally:
+            torch.set_num_threads(caller_threads)
+
+    workers = [threading.Thread(target=work, args=(k,), name=f"frechet-slice-{k}", daemon=True)
+               for k in range(threads)]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        stop.set()
+    if failures:
+        raise failures[min(failures)]
+    return results
 
 
 def _joined(parts: list[Any]) -> Any:
-    """The slices' output dictionaries as one, each tensor concatenated in slice order; anything else (which the
-    caller then refuses with its own message) as the first slice returned it."""
-    first = parts[0]
-    if not all(isinstance(part, Mapping) for part in parts):
-        return next(part for part in parts if not isinstance(part, Mapping))
+    """The slices' output dictionaries as one, each output's tensors concatenated in slice order. A slice that
+    returned no dictionary is returned as it is (the caller refuses it with its usual message); outputs the slices
+    disagree on are an error, never one slice's rows standing for the batch."""
+    odd = next((part for part in parts if not isinstance(part, Mapping)), None)
+    if odd is not None:
+        return odd
     joined = {}
-    for name, value in first.items():
+    for name, value in parts[0].items():
         values = [part.get(name) for part in parts]
-        joinable = isinstance(value, torch.Tensor) and value.ndim >= 1 and all(
-            isinstance(other, torch.Tensor) and other.shape[1:] == value.shape[1:] for other in values)
-        joined[name] = torch.cat(values) if joinable else value
+        if not (isinstance(value, torch.Tensor) and value.ndim >= 1 and all(
+                isinstance(other, torch.Tensor) and other.shape[1:] == value.shape[1:] for other in values)):
+            raise ValueError(f"its slices of one batch returned output '{name}' with different types or shapes; "
+                             "return cpu_slice_size() None if its outputs depend on the batch")
+        joined[name] = torch.cat(values)
     return joined

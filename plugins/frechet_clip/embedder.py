@@ -72,7 +72,7 @@ class _ClipEmbedder(Embedder):
         return outputs
 
     def cpu_slice_size(self) -> int | None:
-        # as fast as the whole batch with large allocations reused, faster without, in about 0.6-0.75 of the peak
+        # as fast as the whole batch with large allocations reused, faster without, in 0.6-0.82 of the peak
         # memory (bench/results/forward_slices.md); features within 1e-6 of the whole batch's
         return 8
 

@@ -73,6 +73,11 @@ def test_slices_give_the_whole_batch_outputs_in_order(two_threads):
     assert threading.get_ident() not in {call["thread"] for call in embedder.calls}
     assert torch.get_num_threads() == 2
     assert threading.active_count() == threads_before  # no worker outlives the batch (a later fork finds none)
+    seen = []
+    later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    later.start()
+    later.join()
+    assert seen == [2]  # the process default a thread started later gets is the caller's again
 
 
 def test_slices_run_in_the_embedders_precision(two_threads):
@@ -114,6 +119,37 @@ def test_a_slice_returning_no_dictionary_is_refused(two_threads):
     forward_outputs(embedder, _batch(4), ["double"])
     with pytest.raises(PluginError, match="returned list .* must return a dict"):
         forward_outputs(embedder, _batch(8), ["double"])
+
+
+def test_slices_disagreeing_on_an_output_are_an_error_not_one_slices_rows(two_threads):
+    class Shrinking(Recording):
+        def forward(self, batch):
+            produced = super().forward(batch)
+            return {**produced, "double": produced["double"][:, : len(batch)]}  # width follows the slice
+
+    embedder = Shrinking()
+    forward_outputs(embedder, _batch(3), ["first"])
+    with pytest.raises(PluginError, match="slices of one batch returned output 'double' with different"):
+        forward_outputs(embedder, _batch(5), ["first"])
+
+
+def test_an_unhashable_embedder_runs_and_slices():
+    class Comparable(Recording):
+        __hash__ = None
+
+        def __eq__(self, other):
+            return isinstance(other, Comparable)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        first, second = Comparable(), Comparable()
+        forward_outputs(first, _batch(4), ["double"])
+        forward_outputs(second, _batch(4), ["double"])  # an equal but fresh instance also runs its first batch whole
+        forward_outputs(first, _batch(4), ["double"])
+    finally:
+        torch.set_num_threads(before)
+    assert [call["size"] for call in first.calls] == [4, 2, 2] and [c["size"] for c in second.calls] == [4]
 
 
 def test_a_batch_that_is_not_one_tensor_runs_whole(two_threads):
