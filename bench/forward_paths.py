@@ -468,13 +468,20 @@ def report_slices(results: dict) -> str:
         "| network | setup | images/s | vs whole batch, glibc default | peak RSS | rounds (images/s) |",
         "|---|---|---:|---:|---:|---|",
     ]
+    return "\n".join(lines + _network_rows(results, "whole batch, glibc default")) + "\n"
+
+
+def _network_rows(results: dict, base: str) -> list[str]:
+    """A table row per network and setup: images/s, the ratio to setup ``base``, the peak RSS where measured, and
+    each round's images/s."""
+    rows = []
     for network_name, rates in results["images_per_s"].items():
-        base = rates["whole batch, glibc default"]
         for name, rate in rates.items():
-            peak = max(results["peak_rss_mib"][network_name][name])
+            peaks = results.get("peak_rss_mib", {}).get(network_name, {}).get(name)
+            peak = f" {max(peaks):.0f} MiB |" if peaks else ""
             rounds = ", ".join(f"{value:.2f}" for value in results["images_per_s_per_round"][network_name][name])
-            lines.append(f"| {network_name} | {name} | {rate:.2f} | {rate / base:.2f}× | {peak:.0f} MiB | {rounds} |")
-    return "\n".join(lines) + "\n"
+            rows.append(f"| {network_name} | {name} | {rate:.2f} | {rate / rates[base]:.2f}× |{peak} {rounds} |")
+    return rows
 
 
 def report_policies(results: dict) -> str:
@@ -488,12 +495,7 @@ def report_policies(results: dict) -> str:
         "| network | OMP_WAIT_POLICY | images/s | vs default | rounds |",
         "|---|---|---:|---:|---|",
     ]
-    for network_name, rates in results["images_per_s"].items():
-        base = rates["default (spinning)"]
-        for name, rate in rates.items():
-            rounds = ", ".join(f"{value:.2f}" for value in results["images_per_s_per_round"][network_name][name])
-            lines.append(f"| {network_name} | {name} | {rate:.2f} | {rate / base:.2f}× | {rounds} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _network_rows(results, "default (spinning)")) + "\n"
 
 
 def report(results: dict) -> str:
