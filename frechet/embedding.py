@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -208,14 +208,24 @@ def _reason(message: str, name: str) -> str:
 
 
 def forward_outputs(
-    embedder: Embedder, batch: Any, outputs: Iterable[str], where: str = "a batch"
+    embedder: Embedder,
+    batch: Any,
+    outputs: Iterable[str],
+    where: str = "a batch",
+    *,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> dict[str, torch.Tensor]:
     """The embedder's chosen outputs for one batch, checked to be (batch, declared dims), in its precision (fp32
     switches a caller's autocast off) and inside inference mode; half-precision outputs as float32. Anything the
-    embedder's code raises is one error naming the embedder and the batch (``where``), never a traceback."""
+    embedder's code raises is one error naming the embedder and the batch (``where``), never a traceback.
+    ``prepare`` (e.g. the embedder's ``transform_batch``) makes the model input of ``batch``, or of each slice of it
+    when the forward pass runs in slices (``frechet.slices``), on the batch's own device."""
+
+    def model_input(part: Any) -> Any:
+        return (prepare(part) if prepare is not None else part).to(embedder.device, non_blocking=True)
+
     try:
-        produced = run_forward(embedder, batch.to(embedder.device, non_blocking=True),
-                               lambda: _forward_context(embedder))
+        produced = run_forward(embedder, batch, model_input, lambda: _forward_context(embedder))
     except FrechetError:
         raise
     except (Exception, SystemExit) as error:  # the model's own code; a real Ctrl-C (KeyboardInterrupt) still stops

@@ -79,8 +79,8 @@ class Scorer:
         with _caller_rng_kept():
             for start in range(0, len(source), self.settings.batch_size):
                 stop = min(start + self.settings.batch_size, len(source))
-                side.add(forward_outputs(self.embedder, self._model_input(source, start, stop), side.needs),
-                         stop - start)
+                batch, prepare = self._batch(source, start, stop)
+                side.add(forward_outputs(self.embedder, batch, side.needs, prepare=prepare), stop - start)
 
     def reset(self) -> None:
         """Forget the generated side (and the real side fed by ``update``); keep the reference and the model."""
@@ -115,14 +115,17 @@ class Scorer:
                                                          sides[label])
 
     # ------------------------------------------------------------------ internals
-    def _model_input(self, source: Any, start: int, stop: int) -> torch.Tensor:
-        """The network input of items ``start:stop``: the whole batch transformed at once on its own device where
-        the embedder and the source allow it (in-memory tensors), else item by item on the CPU — the same values."""
+    def _batch(self, source: Any, start: int, stop: int) -> tuple[Any, Callable[[Any], Any] | None]:
+        """Items ``start:stop`` and what makes them the network input: the embedder's ``transform_batch`` on the
+        whole batch at once, on its own device, where the embedder and the source allow it (in-memory tensors; in
+        slices when the forward pass runs in slices), else the items transformed one by one on the CPU — the same
+        values."""
         if self.embedder.transforms_batches():
             items = source.load_batch(start, stop)
             if items is not None:
-                return self.embedder.transform_batch(items)
-        return self.embedder.collate([self.embedder.transform(source.load(index)) for index in range(start, stop)])
+                return items, self.embedder.transform_batch
+        items = [self.embedder.transform(source.load(index)) for index in range(start, stop)]
+        return self.embedder.collate(items), None
 
     @property
     def _dims(self) -> dict[str, int | None]:

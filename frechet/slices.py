@@ -3,8 +3,9 @@
 A slice of a few items has activations small enough for the allocator to reuse from batch to batch, so slices run as
 fast as a whole batch with glibc tuned to keep large blocks (``frechet._malloc``), 1.1-1.25× faster than a whole
 batch without that tuning (the Python API, ``Scorer``, DataLoader workers), the network alone peaking at 0.45-0.82
-of the whole batch's memory (bench/results/forward_slices.md). Used only for embedders whose :meth:`Embedder.cpu_slice_size` says each item's
-features do not depend on the rest of its batch, so the features are the whole batch's."""
+of the whole batch's memory (bench/results/forward_slices.md). Used only for embedders whose
+:meth:`Embedder.cpu_slice_size` says each item's features do not depend on the rest of its batch, so the features
+are the whole batch's."""
 
 from __future__ import annotations
 
@@ -22,32 +23,41 @@ from frechet.embedder import Embedder
 _ready: weakref.WeakValueDictionary[int, Embedder] = weakref.WeakValueDictionary()
 
 
-def run_forward(embedder: Embedder, batch: Any, context: Callable[[], Any]) -> Any:
-    """``embedder.forward(batch)`` inside ``context()``; for a batch that is one CPU tensor, once the embedder has run
-    once whole, in slices of its slice size (:func:`forward_in_slices`). Other batches (an audio embedder's clips
-    object, say) always run whole."""
-    size = embedder.cpu_slice_size() if isinstance(batch, torch.Tensor) and batch.device.type == "cpu" else None
+def run_forward(embedder: Embedder, batch: Any, prepare: Callable[[Any], Any], context: Callable[[], Any]) -> Any:
+    """``embedder.forward(prepare(batch))``, the forward pass inside ``context()``. On the CPU, for a batch that is
+    one CPU tensor and once the embedder has run once whole, in slices of its slice size, each prepared on the
+    worker that runs it (:func:`forward_in_slices`). Other batches (an audio embedder's clips object, say) always
+    run whole."""
+    sliceable = embedder.device.type == "cpu" and isinstance(batch, torch.Tensor) and batch.device.type == "cpu"
+    size = embedder.cpu_slice_size() if sliceable else None
     if size is not None and _ready.get(id(embedder)) is embedder:
-        return forward_in_slices(embedder.forward, batch, size, context)
+        return forward_in_slices(embedder.forward, batch, size, context, prepare)
+    model_input = prepare(batch)
     with context():
-        produced = embedder.forward(batch)
+        produced = embedder.forward(model_input)
     if size is not None:
         _ready[id(embedder)] = embedder
     return produced
 
 
-def forward_in_slices(forward: Callable[[torch.Tensor], Any], batch: torch.Tensor, size: int,
-                      context: Callable[[], Any]) -> Any:
-    """``forward`` of ``batch`` as slices of ``size`` items, each inside ``context()`` on one of as many
-    single-threaded workers as the caller has intra-op threads; the output dictionaries joined in order."""
-    if len(batch) <= size:
-        with context():
-            return forward(batch)
+def forward_in_slices(
+    forward: Callable[[Any], Any],
+    batch: torch.Tensor,
+    size: int,
+    context: Callable[[], Any],
+    prepare: Callable[[torch.Tensor], Any] | None = None,
+) -> Any:
+    """``forward`` of ``batch`` as slices of ``size`` items on as many single-threaded workers as the caller has
+    intra-op threads, each slice turned into the model input by ``prepare`` (if given) on its worker and run inside
+    ``context()``; the output dictionaries joined in order."""
 
     def one_slice(part: torch.Tensor) -> Any:
+        model_input = prepare(part) if prepare is not None else part
         with context():
-            return forward(part)
+            return forward(model_input)
 
+    if len(batch) <= size:
+        return one_slice(batch)
     slices = batch.split(size)
     threads = min(torch.get_num_threads(), len(slices))
     if threads == 1:

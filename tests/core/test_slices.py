@@ -171,3 +171,25 @@ def test_a_batch_that_is_not_one_tensor_runs_whole(two_threads):
         produced = forward_outputs(embedder, Clips(_batch(6)), ["double"])
         assert torch.equal(produced["double"], 2 * _batch(6))
     assert [call["size"] for call in embedder.calls] == [6, 6]
+
+
+def test_prepare_makes_each_slices_input_on_its_worker(two_threads):
+    """``prepare`` (a Scorer's ``transform_batch``) runs per slice on the worker running it, outside autocast, and
+    the outputs are those of the whole prepared batch."""
+    prepared_on = []
+
+    def prepare(part):
+        prepared_on.append((threading.get_ident(), len(part), torch.is_autocast_enabled("cpu")))
+        return part.float() / 2
+
+    embedder = Recording().set_precision("bf16")
+    raw = torch.arange(24, dtype=torch.uint8).reshape(8, 3)
+    forward_outputs(embedder, raw[:2], ["first"], prepare=prepare)
+    prepared_on.clear()
+    embedder.calls.clear()
+    produced = forward_outputs(embedder, raw, ["first"], prepare=prepare)
+    assert torch.equal(produced["first"], (raw.float() / 2)[:, :1])
+    assert sorted(size for _, size, _ in prepared_on) == [2, 2, 2, 2]
+    assert not any(autocast for _, _, autocast in prepared_on)
+    assert {thread for thread, _, _ in prepared_on} == {call["thread"] for call in embedder.calls}
+    assert threading.get_ident() not in {thread for thread, _, _ in prepared_on}

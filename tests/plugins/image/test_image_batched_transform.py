@@ -68,6 +68,7 @@ def test_scorer_update_feeds_the_network_the_batched_input(monkeypatch):
     images = torch.from_numpy(np.random.default_rng(6).integers(0, 256, (3, 3, 50, 60), dtype=np.uint8))
     source = ImageArraySource(images)
     monkeypatch.setattr(ImageArraySource, "load", lambda *_: pytest.fail("loaded an item on its own"))
-    got = scorer._model_input(source, 0, 3)
+    items, prepare = scorer._batch(source, 0, 3)
+    got = prepare(items)
     monkeypatch.undo()
     assert torch.equal(got, _per_item(scorer.embedder, source, 0, 3))
