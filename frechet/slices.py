@@ -70,9 +70,10 @@ def _in_workers(
 ) -> list:
     """``one_slice`` of every slice, worker k taking slices k, k + threads, …, each worker with one intra-op thread.
 
-    Workers are daemon threads that live for this call: none outlives a finished batch (a DataLoader forking later
-    finds none), and after Ctrl-C the caller returns at once while each worker ends its current slice and takes no
-    other. Setting torch's thread count also sets the process's default (what threads started later get), so each
+    Workers are threads that live for this call: none outlives a finished batch (a DataLoader forking later finds
+    none). After Ctrl-C the caller returns at once and each worker ends the slice it is on and takes no other; they
+    are not daemon threads, so the interpreter waits for that slice at exit rather than stopping a thread inside
+    torch's code. Setting torch's thread count also sets the process's default (what threads started later get), so each
     worker sets it back to the caller's count when it ends.
     """
     results: list[Any] = [None] * len(slices)
@@ -93,8 +94,7 @@ def _in_workers(
         finally:
             torch.set_num_threads(caller_threads)
 
-    workers = [threading.Thread(target=work, args=(k,), name=f"frechet-slice-{k}", daemon=True)
-               for k in range(threads)]
+    workers = [threading.Thread(target=work, args=(k,), name=f"frechet-slice-{k}") for k in range(threads)]
     try:
         for worker in workers:
             worker.start()

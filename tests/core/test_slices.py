@@ -193,3 +193,27 @@ def test_prepare_makes_each_slices_input_on_its_worker(two_threads):
     assert not any(autocast for _, _, autocast in prepared_on)
     assert {thread for thread, _, _ in prepared_on} == {call["thread"] for call in embedder.calls}
     assert threading.get_ident() not in {thread for thread, _, _ in prepared_on}
+
+
+def test_ctrl_c_returns_at_once_and_workers_take_no_further_slice(two_threads):
+    import os
+    import signal
+    import time
+
+    class Interrupted(Recording):
+        def forward(self, batch):
+            if len(batch) == 1 and float(batch[0, 0]) == 0.0:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the other worker is inside a slice
+            else:
+                time.sleep(0.2)
+            return super().forward(batch)
+
+    embedder = Interrupted(slice_size=1)
+    forward_outputs(embedder, _batch(1) + 100, ["double"])
+    embedder.calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        forward_outputs(embedder, _batch(8), ["double"])
+    for thread in threading.enumerate():
+        if thread.name.startswith("frechet-slice"):
+            thread.join()
+    assert len(embedder.calls) < 8  # each worker ended the slice it was on and took no other
