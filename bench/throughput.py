@@ -293,7 +293,8 @@ def report(results: dict) -> str:
            f"{ratios['vs_forward_before']:.2f}× (bare forward pass {ratios['forward_vs_forward_before']:.2f}×) | "
            f"{passed['vs_forward_before']} |",
            f"| (no bar) `frechet stats` against the same command at {results['before']} | "
-           f"{ratios['end_to_end_vs_before']:.2f}× (with 2 workers {ratios['workers_end_to_end_vs_before']:.2f}×) | – |"]
+           f"{ratios['end_to_end_vs_before']:.2f}× "
+           f"(with 2 workers {ratios['workers_end_to_end_vs_before']:.2f}×) | – |"]
           if results["before"] else []),
         f"| warm-cache re-run ≥ {BARS['warm_speedup']:.0f}× faster | {ratios['warm_speedup']:.0f}× | "
         f"{passed['warm_speedup']} |",
@@ -312,8 +313,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reference-python", default=REFERENCE_PYTHON)
     parser.add_argument("--memory-items", type=int, nargs=2, default=MEMORY_ITEMS, metavar=("SMALL", "LARGE"))
-    parser.add_argument("--before", metavar="REV", help="also time the bare forward pass and frechet stats (default, 2 workers) with frechet's code at git "
-                             "revision REV")
+    parser.add_argument("--before", metavar="REV",
+                        help="also time the bare forward pass and frechet stats (default, 2 workers) with frechet's "
+                             "code at git revision REV")
     parser.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     args = parser.parse_args()
     results = run(args.images, args.rounds, args.reference_python, tuple(args.memory_items), args.before)

@@ -59,10 +59,10 @@ def forward_in_slices(
     if len(batch) <= size:
         return one_slice(batch)
     slices = batch.split(size)
-    threads = min(torch.get_num_threads(), len(slices))
-    if threads == 1:
+    caller_threads = torch.get_num_threads()
+    if caller_threads == 1:
         return _joined([one_slice(part) for part in slices])
-    return _joined(_in_workers(one_slice, slices, threads, torch.get_num_threads()))
+    return _joined(_in_workers(one_slice, slices, min(caller_threads, len(slices)), caller_threads))
 
 
 def _in_workers(
@@ -73,8 +73,8 @@ def _in_workers(
     Workers are threads that live for this call: none outlives a finished batch (a DataLoader forking later finds
     none). After Ctrl-C the caller returns at once and each worker ends the slice it is on and takes no other; they
     are not daemon threads, so the interpreter waits for that slice at exit rather than stopping a thread inside
-    torch's code. Setting torch's thread count also sets the process's default (what threads started later get), so each
-    worker sets it back to the caller's count when it ends.
+    torch's code. Setting torch's thread count also sets the process's default (what threads started later get), so
+    each worker sets it back to the caller's count when it ends.
     """
     results: list[Any] = [None] * len(slices)
     failures: dict[int, BaseException] = {}
