@@ -15,6 +15,7 @@ matrix for low-rank sides — no square root of a rounding-level eigenvalue is e
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
@@ -39,12 +40,19 @@ _BLOCK = 256
 
 class _Gaussian:
     """One side: its mean, and its covariance or, while N ≤ d, its samples (the covariance is then formed only if
-    a path needs it: the Gram form never does). ``n`` is the sample count when known: N ≤ d means rank < d."""
+    a path needs it: the Gram form never does). ``n`` is the sample count when known: N ≤ d means rank < d.
+
+    The covariance is this side's own array (made by ``make_cov``, never the caller's), so LAPACK factors it in
+    place: :meth:`take_cov` hands it over, and a later read makes it again. Each d × d copy saved is a fresh
+    32 MiB at d = 2,048, whose first touch costs more than the copy itself."""
 
     def __init__(
-        self, mean: np.ndarray, cov: np.ndarray | None, rows: np.ndarray | None, label: str, n: int | None = None
+        self, mean: np.ndarray, make_cov: Callable[[], np.ndarray] | None, rows: np.ndarray | None, label: str,
+        n: int | None = None,
     ) -> None:
-        self.mean, self.rows, self.label, self._cov, self.n = mean, rows, label, cov, n
+        self.mean, self.rows, self.label, self.n = mean, rows, label, n
+        self._make_cov = make_cov
+        self._cov: np.ndarray | None = None
         self._factor: _Factor | None = None
 
     @property
@@ -59,9 +67,17 @@ class _Gaussian:
     @property
     def cov(self) -> np.ndarray:
         if self._cov is None:
-            factor = self.factor().matrix
-            self._cov = factor @ factor.T
+            if self._make_cov is None:
+                factor = self.factor().matrix
+                self._make_cov = lambda: factor @ factor.T
+            self._cov = self._make_cov()
         return self._cov
+
+    def take_cov(self) -> np.ndarray:
+        """The covariance (symmetric, C-ordered), for the caller to overwrite."""
+        cov = self.cov
+        self._cov = None
+        return cov
 
     def factor(self) -> _Factor:
         """An exact factor of the covariance (computed once)."""
@@ -87,9 +103,10 @@ class _Gaussian:
         """The same Gaussian with every value multiplied by 2**exponent (exact: no rounding happens)."""
         if exponent == 0:
             return self
+        make_cov = self._make_cov
         return _Gaussian(
             np.ldexp(self.mean, exponent),
-            None if self._cov is None else np.ldexp(self._cov, 2 * exponent),
+            None if make_cov is None else lambda: np.ldexp(make_cov(), 2 * exponent),
             None if self.rows is None else np.ldexp(self.rows, exponent),
             self.label,
             self.n,
@@ -115,10 +132,10 @@ class _Factor:
 
     def congruence(self, cov: np.ndarray) -> np.ndarray:
         """Fᵀ Σ F, its lower triangle: for the Cholesky factor LAPACK's sygst (the symmetric reduction of Σ L x = λ
-        x, half the work of two triangular products), for d × r columns an r × r matrix."""
+        x, half the work of two triangular products; in place, ``cov`` is overwritten), for d × r columns an r × r
+        matrix."""
         if self.triangular:
-            reduced, info = lapack.dsygst(np.array(_column_major(cov), order="F"), self.matrix, itype=2, lower=1,
-                                          overwrite_a=1)
+            reduced, info = lapack.dsygst(_column_major(cov), self.matrix, itype=2, lower=1, overwrite_a=1)
             if info != 0:
                 raise np.linalg.LinAlgError(f"sygst failed (info {info})")
             return reduced
@@ -199,7 +216,7 @@ class FrechetReference:
         rounding (Σ₂ is then not a covariance: the exact path names it)."""
         if other.known_low_rank or self._ref.rows is not None:
             return None
-        eigenvalues = _eigvalsh(self._ref.factor().congruence(other.cov))
+        eigenvalues = _eigvalsh(self._ref.factor().congruence(other.take_cov()))
         tolerance = _rank_tolerance(eigenvalues, self.dim)
         if eigenvalues.size and eigenvalues[0] < -tolerance:
             return None
@@ -251,7 +268,7 @@ def _as_gaussian(mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | Non
         rows = stats.rows
         if rows is not None and rows.shape[0] <= stats.dim:
             return _Gaussian(stats.mean, None, rows, label, stats.n)
-        return _Gaussian(stats.mean, stats.cov, None, label, stats.n)
+        return _Gaussian(stats.mean, lambda: stats.cov, None, label, stats.n)
     if cov is None:
         raise InputError(f"{name}: a mean needs its covariance")
     mean = np.asarray(mean_or_stats, dtype=np.float64)
@@ -259,7 +276,7 @@ def _as_gaussian(mean_or_stats: np.ndarray | FeatureStats, cov: np.ndarray | Non
     if mean.ndim != 1 or cov.shape != (mean.shape[0], mean.shape[0]):
         raise InputError(f"{name}: mean must be (d,) and covariance (d, d), got {mean.shape} and {cov.shape}")
     check_moments(mean, cov, name)
-    return _Gaussian(mean, symmetric_part(cov), None, name)
+    return _Gaussian(mean, lambda: symmetric_part(cov), None, name)
 
 
 def _scale_exponent(magnitude: float) -> int:
@@ -272,13 +289,14 @@ def _scale_exponent(magnitude: float) -> int:
 
 def _column_major(cov: np.ndarray) -> np.ndarray:
     """The covariance in Fortran order with no transposing copy: a C-ordered one's transpose, a view (the same
-    matrix, as covariances are symmetric; of one given slightly asymmetric, LAPACK then reads the upper triangle)."""
+    matrix: this side's covariances are exactly symmetric), which LAPACK reads and may overwrite in place."""
     return cov.T if cov.flags.c_contiguous else cov
 
 
 def _eigvalsh(matrix: np.ndarray) -> np.ndarray:
-    """The eigenvalues (no vectors: a tridiagonal reduction and a root-free QR) of the lower triangle."""
-    return scipy.linalg.eigh(matrix, lower=True, eigvals_only=True, driver="evr", check_finite=False, overwrite_a=True)
+    """The eigenvalues (no vectors: a tridiagonal reduction and a root-free QR) of the lower triangle, overwriting
+    it."""
+    return scipy.linalg.eigh(matrix, lower=True, eigvals_only=True, driver="evd", check_finite=False, overwrite_a=True)
 
 
 def _rank_tolerance(eigenvalues: np.ndarray, dim: int) -> float:
@@ -293,14 +311,13 @@ def _exact_factor(gaussian: _Gaussian) -> _Factor:
     if gaussian.rows is not None:
         centred = gaussian.rows - gaussian.rows.mean(axis=0)
         return _Factor(centred.T / np.sqrt(gaussian.rows.shape[0] - 1), triangular=False)
-    cov = gaussian.cov
-    largest_variance = float(np.diag(cov).max(initial=0.0))
+    largest_variance = float(np.diag(gaussian.cov).max(initial=0.0))
     if not gaussian.known_low_rank:
-        lower, info = lapack.dpotrf(_column_major(cov), lower=1, clean=1)
+        lower, info = lapack.dpotrf(_column_major(gaussian.take_cov()), lower=1, clean=1, overwrite_a=1)
         pivots = np.diag(lower) ** 2
         if info == 0 and pivots.min(initial=math.inf) > len(pivots) * _EPS * largest_variance:
             return _Factor(np.asfortranarray(lower), triangular=True)
-    return _pivoted_factor(gaussian, cov, largest_variance)
+    return _pivoted_factor(gaussian, gaussian.cov, largest_variance)
 
 
 def _pivoted_factor(gaussian: _Gaussian, cov: np.ndarray, largest_variance: float) -> _Factor:

@@ -292,3 +292,20 @@ def test_the_remainder_check_reads_every_column_block_of_the_lower_triangle():
         matrix[row, column] = -5.0
         assert distance._lower_max_abs(matrix) == 5.0
     assert distance._lower_max_abs(np.empty((0, 0))) == 0.0
+
+
+def test_factoring_in_place_never_touches_the_callers_arrays_or_statistics():
+    x1, x2 = _sample(120, 48, seed=40), _sample(150, 48, seed=41, shift=0.2)
+    s1, s2 = FeatureStats.from_features(x1), FeatureStats.from_features(x2)
+    arrays = [s1.mean, s1.cov, s2.mean, s2.cov]
+    kept = [a.copy() for a in arrays]
+    fixed = FeatureStats.from_moments(s2.mean, s2.cov)  # held as given, no count
+    kept_fixed = fixed.cov.copy()
+    from_arrays = frechet_distance(*arrays)
+    prepared = FrechetReference(s1)
+    values = [prepared.distance(s2), prepared.distance(s2), prepared.distance(fixed), frechet_distance(s1, s2)]
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, kept))
+    assert np.array_equal(s1.cov, kept[1]) and np.array_equal(s2.cov, kept[3])
+    assert np.array_equal(fixed.cov, kept_fixed)
+    assert values == [from_arrays] * 4
+    assert from_arrays == pytest.approx(_sqrtm_formula(*kept), rel=1e-10)
