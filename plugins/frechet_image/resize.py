@@ -34,15 +34,20 @@ def tf1_bilinear(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     rows, cols = image.dim() - 2, image.dim() - 1
     row_lo, row_hi, row_frac = _tf1_taps(image.shape[rows], height, image.device)
     col_lo, col_hi, col_frac = _tf1_taps(image.shape[cols], width, image.device)
-    # columns are gathered by advanced indexing: torch's index_select along the last dimension is several times slower
     if image.shape[rows] > 2 * height:  # shrinking a lot: interpolate across only the rows that are read
         upper, lower = image.index_select(rows, row_lo), image.index_select(rows, row_hi)
-        top = _lerp(upper[..., col_lo].float(), upper[..., col_hi].float(), col_frac)
-        bottom = _lerp(lower[..., col_lo].float(), lower[..., col_hi].float(), col_frac)
+        top = _lerp(_columns(upper, col_lo).float(), _columns(upper, col_hi).float(), col_frac)
+        bottom = _lerp(_columns(lower, col_lo).float(), _columns(lower, col_hi).float(), col_frac)
     else:
-        across = _lerp(image[..., col_lo].float(), image[..., col_hi].float(), col_frac)
+        across = _lerp(_columns(image, col_lo).float(), _columns(image, col_hi).float(), col_frac)
         top, bottom = across.index_select(rows, row_lo), across.index_select(rows, row_hi)
     return _lerp(top, bottom, row_frac[:, None])
+
+
+def _columns(image: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``image[..., index]``: by ``gather`` with the index broadcast over the other dimensions, 3–4× faster on the
+    CPU than advanced indexing or ``index_select`` along the last dimension."""
+    return image.gather(-1, index.expand(*image.shape[:-1], index.numel()))
 
 
 def _lerp(low: torch.Tensor, high: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
