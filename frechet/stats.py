@@ -8,7 +8,7 @@ themselves are kept too, so the Fréchet distance can use the exact Gram-matrix 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -319,16 +319,25 @@ def symmetric_part(matrix: np.ndarray, divisor: float = 1.0) -> np.ndarray:
     """(A / divisor + (A / divisor)ᵀ) / 2 for a square float64 array, bit for bit, as a new C-ordered array: in
     square tiles, so that the transposed read stays in cache (one pass over A instead of four at d in the
     thousands)."""
-    size = matrix.shape[0]
-    out = np.empty((size, size))
-    for start in range(0, size, _TILE):
-        rows = slice(start, start + _TILE)
-        for other in range(start, size, _TILE):
-            columns = slice(other, other + _TILE)
-            tile = (matrix[rows, columns] / divisor + (matrix[columns, rows] / divisor).T) / 2
-            out[rows, columns] = tile
-            out[columns, rows] = tile.T
+    out = np.empty(matrix.shape)
+    for rows, columns in _tile_pairs(matrix.shape[0]):
+        tile = (matrix[rows, columns] / divisor + (matrix[columns, rows] / divisor).T) / 2
+        out[rows, columns] = tile
+        out[columns, rows] = tile.T
     return out
+
+
+def _largest_asymmetry(matrix: np.ndarray) -> float:
+    """max |A − Aᵀ| of a square array, tile by tile (no d × d temporary, the transposed read in cache)."""
+    return max((float(np.abs(matrix[rows, columns] - matrix[columns, rows].T).max())
+                for rows, columns in _tile_pairs(matrix.shape[0])), default=0.0)
+
+
+def _tile_pairs(size: int) -> Iterator[tuple[slice, slice]]:
+    """(rows, columns) of each square tile on or above the diagonal of a size × size matrix."""
+    for start in range(0, size, _TILE):
+        for other in range(start, size, _TILE):
+            yield slice(start, start + _TILE), slice(other, other + _TILE)
 
 
 def _scatter(rows: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
@@ -386,8 +395,8 @@ def check_moments(mu: np.ndarray, sigma: np.ndarray, what: str) -> None:
         raise InputError(f"{what}: the covariance must be ({d}, {d}) to match the mean, got shape {sigma.shape}")
     if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
         raise InputError(f"{what}: contains NaN or Inf")
-    scale = float(np.abs(sigma).max()) if sigma.size else 0.0
-    if float(np.abs(sigma - sigma.T).max()) > _SYMMETRY_RTOL * scale:
+    scale = max(float(sigma.max()), -float(sigma.min())) if sigma.size else 0.0
+    if _largest_asymmetry(sigma) > _SYMMETRY_RTOL * scale:
         raise InputError(f"{what}: the covariance is not symmetric")
     if float(np.diag(sigma).min()) < -_SYMMETRY_RTOL * scale:
         raise InputError(f"{what}: the covariance has negative variances on its diagonal")

@@ -227,6 +227,17 @@ def test_a_non_symmetric_covariance_is_refused_by_the_api_as_by_the_file_loader(
         frechet_distance(np.zeros(3), sigma, np.zeros(3), np.eye(3))
 
 
+@pytest.mark.parametrize("where", [(0, 1), (63, 64), (64, 0), (199, 130), (5, 199)])
+def test_an_asymmetry_in_any_tile_of_a_large_covariance_is_refused(where):
+    d = 200  # tiles of 64: full tiles, the partial last one, on and off the diagonal
+    sigma = np.cov(_sample(400, d, seed=50), rowvar=False)
+    sigma = (sigma + sigma.T) / 2
+    frechet_distance(np.zeros(d), sigma, np.zeros(d), np.eye(d))
+    sigma[where] += 1e-3 * np.abs(sigma).max()
+    with pytest.raises(InputError, match="^mu1/sigma1: the covariance is not symmetric"):
+        frechet_distance(np.zeros(d), sigma, np.zeros(d), np.eye(d))
+
+
 @pytest.mark.parametrize("with_count", [True, False], ids=["count-known", "count-unknown"])
 def test_singular_statistics_alone_are_exact_without_any_d_by_d_eigendecomposition(monkeypatch, with_count):
     """Statistics files of fewer items than dimensions (no samples kept): a rank-revealing factor of r columns,
