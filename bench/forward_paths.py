@@ -10,7 +10,9 @@ variant computes the ``pool`` features (2,048, FID's) of the same batch; the var
 and the median seconds per image count, so background load hits them alike. Run it with the OpenMP wait policy
 the ``frechet`` command sets (``OMP_WAIT_POLICY=PASSIVE``), as above. Drift is
 ``max |f − f_whole| / max |f_whole|`` over the batch: the largest feature change relative to the feature scale
-(the exactness bar is 1e-5). Variants:
+(the exactness bar is 1e-5). Each rate is also given in GFLOP/s (torch's FLOP counter on one image) and as a share of
+a 2048 × 2048 float32 matrix product's rate in the same process: how close an exact float32 path is to what this
+CPU's cores can do. Variants:
 
 - whole batch: the baseline, ``InceptionEmbedder.forward`` on the whole batch with every intra-op thread (how frechet
   ran every batch before slices);
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import os
 import platform
 import statistics
@@ -56,6 +59,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 import frechet_inception.network as network
 from frechet._malloc import reuse_large_allocations
@@ -282,6 +286,7 @@ def run(batch_size: int, rounds: int, compile_too: bool) -> dict:
     """Time every variant; returns the results as a JSON-ready dict."""
     load = machine_load()
     reuse_large_allocations()  # as the frechet command does
+    sgemm = _sgemm_gflops()
     torch.manual_seed(0)
     batch = (torch.rand(batch_size, 3, 299, 299) * 2 - 1).contiguous(memory_format=torch.channels_last)
     folded = _folded()
@@ -323,6 +328,8 @@ def run(batch_size: int, rounds: int, compile_too: bool) -> dict:
     scale = reference.abs().max().item()
     median = {name: statistics.median(values) for name, values in seconds.items()}
     return {
+        "gflop_per_image": _gflop_per_image(_unfolded()),
+        "sgemm_gflops": sgemm,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "torch": torch.__version__,
         "batch_size": batch_size,
@@ -335,6 +342,27 @@ def run(batch_size: int, rounds: int, compile_too: bool) -> dict:
         "drift": {name: (value - reference).abs().max().item() / scale for name, value in features.items()},
         "load": {"start": load, "end": machine_load()},
     }
+
+
+def _gflop_per_image(model: FIDInceptionV3) -> float:
+    """Multiply-adds (×2) of one image's forward pass to ``pool``, as torch's FLOP counter counts them (on the
+    unfolded network: the counter has no formula for oneDNN's fused convolution, and folding removes no product)."""
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        _pool(model)(torch.zeros(1, 3, 299, 299))
+    return counter.get_total_flops() / 1e9
+
+
+def _sgemm_gflops(size: int = 2048, rounds: int = 10) -> float:
+    """This process's float32 matrix-multiply rate with every intra-op thread (best of ``rounds``): the ceiling an
+    exact float32 forward pass made of convolutions can approach."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = math.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
 
 
 _TIME_TODAY = """
@@ -507,13 +535,17 @@ def report(results: dict) -> str:
         f"rounds, variants interleaved. Machine load (1/5/15 min) {results['load']['start']} at the start, "
         f"{results['load']['end']} at the end.",
         "",
-        "| variant | images/s | vs whole batch | drift (max \\|Δf\\| / max \\|f\\|) | exact (≤ 1e-5) |",
-        "|---|---:|---:|---:|---|",
+        "| variant | images/s | vs whole batch | GFLOP/s (of float32 matmul) | drift (max \\|Δf\\| / max \\|f\\|) "
+        "| exact (≤ 1e-5) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
+    gflop, sgemm = results["gflop_per_image"], results["sgemm_gflops"]
     for name, rate in results["images_per_s"].items():
         drift = results["drift"][name]
-        lines.append(f"| {name} | {rate:.2f} | {results['vs_whole_batch'][name]:.2f}× | {drift:.1e} | "
-                     f"{'yes' if drift <= EXACT else 'no'} |")
+        lines.append(f"| {name} | {rate:.2f} | {results['vs_whole_batch'][name]:.2f}× | {rate * gflop:.0f} "
+                     f"({rate * gflop / sgemm:.0%}) | {drift:.1e} | {'yes' if drift <= EXACT else 'no'} |")
+    lines += ["", f"The network is {gflop:.2f} GFLOP per image (torch's FLOP counter); a 2048 × 2048 float32 matrix "
+              f"product ran at {sgemm:.0f} GFLOP/s in the same process with the same threads."]
     whole = [1 / value for value in results["seconds_per_image"]["whole batch"]]
     lines += ["", f"The baseline's own rounds ran at {min(whole):.2f}–{max(whole):.2f} images/s "
               f"({max(whole) / min(whole):.2f}× apart): ratios within that spread are noise of the machine's load."]
