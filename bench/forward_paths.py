@@ -535,8 +535,8 @@ def report(results: dict) -> str:
         f"rounds, variants interleaved. Machine load (1/5/15 min) {results['load']['start']} at the start, "
         f"{results['load']['end']} at the end.",
         "",
-        "| variant | images/s | vs whole batch | GFLOP/s (of float32 matmul) | drift (max \\|Δf\\| / max \\|f\\|) "
-        "| exact (≤ 1e-5) |",
+        ("| variant | images/s | vs whole batch | GFLOP/s (of float32 matmul) | drift (max \\|Δf\\| / max \\|f\\|) "
+         "| exact (≤ 1e-5) |"),
         "|---|---:|---:|---:|---:|---|",
     ]
     gflop, sgemm = results["gflop_per_image"], results["sgemm_gflops"]
@@ -544,8 +544,8 @@ def report(results: dict) -> str:
         drift = results["drift"][name]
         lines.append(f"| {name} | {rate:.2f} | {results['vs_whole_batch'][name]:.2f}× | {rate * gflop:.0f} "
                      f"({rate * gflop / sgemm:.0%}) | {drift:.1e} | {'yes' if drift <= EXACT else 'no'} |")
-    lines += ["", f"The network is {gflop:.2f} GFLOP per image (torch's FLOP counter); a 2048 × 2048 float32 matrix "
-              f"product ran at {sgemm:.0f} GFLOP/s in the same process with the same threads."]
+    lines += ["", (f"The network is {gflop:.2f} GFLOP per image (torch's FLOP counter); a 2048 × 2048 float32 "
+                   f"matrix product ran at {sgemm:.0f} GFLOP/s in the same process with the same threads.")]
     whole = [1 / value for value in results["seconds_per_image"]["whole batch"]]
     lines += ["", f"The baseline's own rounds ran at {min(whole):.2f}–{max(whole):.2f} images/s "
               f"({max(whole) / min(whole):.2f}× apart): ratios within that spread are noise of the machine's load."]
