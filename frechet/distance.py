@@ -289,7 +289,7 @@ def _scale_exponent(magnitude: float) -> int:
 
 def _column_major(cov: np.ndarray) -> np.ndarray:
     """The covariance in Fortran order with no transposing copy: a C-ordered one's transpose, a view (the same
-    matrix: this side's covariances are exactly symmetric), which LAPACK reads and may overwrite in place."""
+    matrix: statistics' and symmetrised covariances are exactly symmetric), which LAPACK reads and may overwrite."""
     return cov.T if cov.flags.c_contiguous else cov
 
 

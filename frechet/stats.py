@@ -60,7 +60,9 @@ class FeatureStats:
         cls, mean: ArrayLike, cov: ArrayLike, n: int | None = None, *, meta: Mapping[str, Any] | None = None,
         label: str = "",
     ) -> FeatureStats:
-        """Statistics given by their mean and covariance; with ``n`` they can still be merged with others."""
+        """Statistics given by their mean and covariance; with ``n`` they can still be merged with others. A
+        covariance stored with rounding-level asymmetry (float32 files) is kept as its symmetric part, as ``cov``
+        always returns it."""
         mu = _as_float64_numpy(mean)
         sigma = _as_float64_numpy(cov)
         check_moments(mu, sigma, label or "mean/cov")
@@ -69,7 +71,7 @@ class FeatureStats:
         stats._mean = torch.from_numpy(mu.copy())
         if n is None:
             stats._n = None
-            stats._fixed_cov = sigma
+            stats._fixed_cov = symmetric_part(sigma)
         else:
             if n < 2:
                 raise InputError(f"a covariance needs at least 2 samples, got n={n}")

@@ -312,3 +312,15 @@ def test_while_there_are_no_more_samples_than_dimensions_no_d_by_d_matrix_is_hel
     assert set(state) == {"n", "mean", "rows"}  # the rows are the state; M2 only on request
     assert _rel(stats.cov, np.cov(x, rowvar=False)) < 1e-12
     assert set(stats.state(rows=False)) == {"n", "mean", "m2"}
+
+
+def test_a_covariance_given_without_a_count_is_kept_as_its_exactly_symmetric_part_never_the_callers_array():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((50, 6))
+    sigma = np.cov(x, rowvar=False).astype(np.float32).astype(np.float64)
+    sigma[0, 1] += 1e-7 * sigma[0, 1]  # rounding-level asymmetry, as a float32 file may hold
+    given = sigma.copy()
+    stats = FeatureStats.from_moments(x.mean(axis=0), sigma)
+    sigma[:] = 0.0  # the caller reuses its array
+    assert np.array_equal(stats.cov, stats.cov.T)
+    assert np.array_equal(stats.cov, (given + given.T) / 2)
